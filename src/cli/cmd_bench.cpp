@@ -1,0 +1,57 @@
+// `mcuprune bench-train`: training throughput (samples/s) of a model on real data, for
+// bench/train_throughput. Prints one JSON object.
+#include <CLI/CLI.hpp>
+
+#include "cli/common.h"
+#include "graph/graph_json.h"
+#include "nn/trainer.h"
+
+namespace mcuprune {
+
+namespace {
+
+struct BenchArgs {
+  ModelSpec model;
+  std::string dataset = "fashion-mnist", save_arch;
+  int batch_size = 64, steps = 50, warmup = 5, threads = 0;
+  uint64_t seed = 1;
+};
+
+void run_bench(const BenchArgs& a) {
+  if (a.steps < 1 || a.warmup < 0 || a.batch_size < 2)
+    throw UserError("--steps must be >= 1, --warmup >= 0, --batch-size >= 2");
+  LoadOptions lo;
+  lo.val_fraction = 0;
+  DatasetSplits data = load_dataset(a.dataset, lo);
+  LoadedModel m = resolve_model(a.model, &data.train);
+  if (!a.save_arch.empty()) save_graph(a.save_arch, m.graph);
+  double sps = measure_train_throughput(m.graph, data.train, a.batch_size, a.steps, a.warmup,
+                                        a.threads, a.seed);
+  nlohmann::json j = {{"model", m.graph.name}, {"dataset", a.dataset}, {"batch_size", a.batch_size},
+                      {"steps", a.steps}, {"threads", a.threads}, {"samples_per_second", sps}};
+  std::printf("%s\n", j.dump().c_str());
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* c = app.add_subcommand(
+      "bench-train",
+      "Measure training throughput (samples/s) of a model on a dataset.\n\n"
+      "Example:\n"
+      "  mcuprune bench-train --model resnet8 --dataset fashion-mnist --batch-size 64 --steps 50\n");
+  c->add_option("--model", args->model.model, "zoo name or model directory")->required();
+  c->add_option("--dataset", args->dataset, "dataset")->capture_default_str();
+  c->add_option("--input", args->model.input, "input shape HxWxC for zoo models");
+  c->add_option("--width", args->model.width, "width multiplier for zoo models");
+  c->add_option("--batch-size", args->batch_size, "batch size")->capture_default_str();
+  c->add_option("--steps", args->steps, "timed steps")->capture_default_str();
+  c->add_option("--warmup", args->warmup, "untimed steps first")->capture_default_str();
+  c->add_option("--threads", args->threads, "CPU threads (0 = all cores)");
+  c->add_option("--seed", args->seed, "seed")->capture_default_str();
+  c->add_option("--save-arch", args->save_arch, "also write the architecture JSON to FILE");
+  c->callback([args] { run_bench(*args); });
+}
+
+}  // namespace mcuprune

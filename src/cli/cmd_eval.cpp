@@ -1,0 +1,92 @@
+// `mcuprune eval`: accuracy, loss and confusion matrix of a trained model on a split.
+#include <CLI/CLI.hpp>
+#include <filesystem>
+
+#include "cli/common.h"
+#include "nn/trainer.h"
+
+namespace mcuprune {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct EvalArgs {
+  std::string model, dataset, split = "test", report;
+  int batch_size = 256, threads = 0, limit = 0;
+  bool json_out = false;
+};
+
+void print_confusion(const EvalResult& r, const std::vector<std::string>& names) {
+  const size_t k = r.confusion.size();
+  std::printf("confusion matrix (rows: true class, columns: predicted)\n%14s", "");
+  for (size_t j = 0; j < k; ++j) std::printf("%6zu", j);
+  std::printf("\n");
+  for (size_t i = 0; i < k; ++i) {
+    std::string n = i < names.size() ? names[i] : std::to_string(i);
+    if (n.size() > 10) n = n.substr(0, 10);
+    std::printf("%2zu %-10s |", i, n.c_str());
+    for (size_t j = 0; j < k; ++j) std::printf("%6lld", (long long)r.confusion[i][j]);
+    std::printf("\n");
+  }
+}
+
+void run_eval(const EvalArgs& a) {
+  LoadedModel m = load_model_dir(a.model);
+  LoadOptions lo;
+  lo.limit_test = a.split == "test" ? a.limit : 0;
+  const Shape& in = m.graph.input_shape();
+  lo.image = {in.h, in.w, in.c};
+  DatasetSplits data = load_dataset(a.dataset, lo);
+  const Dataset& d = a.split == "test" ? data.test : a.split == "val" ? data.val : data.train;
+  EvalResult r = evaluate_model(m.graph, m.weights, d, a.batch_size, a.threads);
+  json report = {{"format", "mcuprune-report"},
+                 {"version", 1},
+                 {"command", "eval"},
+                 {"mcuprune_version", kVersion},
+                 {"model", model_summary_json(m.graph)},
+                 {"model_dir", a.model},
+                 {"dataset", {{"name", a.dataset}, {"split", a.split}, {"samples", d.size()}}},
+                 {"accuracy", r.accuracy},
+                 {"loss", r.loss},
+                 {"confusion_matrix", r.confusion}};
+  std::string path = a.report.empty() ? (fs::path(a.model) / "eval_report.json").string() : a.report;
+  write_report(path, report);
+  if (a.json_out) {
+    std::printf("%s\n", report.dump(2).c_str());
+    return;
+  }
+  std::printf("%s on %s/%s: accuracy %.4f  loss %.4f  (%zu samples)\n", m.graph.name.c_str(),
+              a.dataset.c_str(), a.split.c_str(), r.accuracy, r.loss, d.size());
+  print_confusion(r, m.graph.class_names);
+  std::printf("report written to %s\n", path.c_str());
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto args = std::make_shared<EvalArgs>();
+  CLI::App* c = app.add_subcommand(
+      "eval",
+      "Evaluate a trained model: accuracy, loss, confusion matrix.\n\n"
+      "Examples:\n"
+      "  mcuprune eval --model runs/tiny --dataset fashion-mnist\n"
+      "  mcuprune eval --model runs/tiny --dataset fashion-mnist --split val --json\n");
+  c->add_option("--model", args->model, "model directory (the --out of train)")->required();
+  c->add_option("--dataset", args->dataset, "fashion-mnist, mnist, or a path")->required();
+  c->add_option("--split", args->split, "test, val or train")
+      ->check(CLI::IsMember({"test", "val", "train"}))
+      ->capture_default_str();
+  c->add_option("--batch-size", args->batch_size, "evaluation batch size")->capture_default_str();
+  c->add_option("--threads", args->threads, "CPU threads (0 = all cores)");
+  c->add_option("--limit", args->limit, "evaluate only the first N test samples");
+  c->add_option("--report", args->report, "report file (default: MODEL/eval_report.json)");
+  c->add_flag("--json", args->json_out, "print the report as JSON");
+  c->callback([args] {
+    if (args->batch_size < 1) throw UserError("--batch-size must be >= 1");
+    run_eval(*args);
+  });
+}
+
+}  // namespace mcuprune

@@ -1,0 +1,167 @@
+// `mcuprune train`: train a zoo or user model on a dataset; writes the model, a
+// checkpoint after every epoch, and report.json (docs/report-format.md).
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
+
+#include "cli/common.h"
+#include "graph/graph_json.h"
+#include "nn/trainer.h"
+
+namespace mcuprune {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct TrainArgs {
+  ModelSpec model;
+  TrainConfig cfg;
+  std::string out, resume;
+  OutputOptions output;
+};
+
+void print_result_line(const char* what, const EvalResult& r) {
+  std::printf("%s accuracy %.4f  loss %.4f  (%lld samples)\n", what, r.accuracy, r.loss,
+              (long long)r.samples);
+}
+
+void run_train(TrainArgs a) {
+  auto wall0 = std::chrono::steady_clock::now();
+  bool resume = !a.resume.empty();
+  json extra;
+  Graph graph;
+  WeightMap init;
+  bool has_init = false;
+  std::string model_source;
+  if (resume) {
+    if (!a.out.empty() && fs::weakly_canonical(a.out) != fs::weakly_canonical(a.resume))
+      throw UserError("--out and --resume name different directories; with --resume the run "
+                      "continues in its own directory");
+    a.out = a.resume;
+    CheckpointInfo ck = read_checkpoint(a.out);
+    int epochs = a.cfg.epochs;  // --epochs may extend a resumed run
+    bool epochs_given = ck.extra.value("epochs_given", false);
+    (void)epochs_given;
+    TrainConfig saved = ck.config;
+    if (epochs > saved.epochs) saved.epochs = epochs;
+    a.cfg = saved;
+    graph = ck.graph;
+    extra = ck.extra;
+    model_source = extra.value("model_source", std::string("checkpoint"));
+  } else {
+    if (a.out.empty()) throw UserError("--out DIR is required (where the model and report go)");
+    if (fs::exists(fs::path(a.out) / "checkpoint" / "state.json"))
+      throw UserError("'" + a.out + "' already holds a training run; continue it with --resume " +
+                      a.out + " or choose another --out directory");
+  }
+  validate_train_config(a.cfg);
+  a.cfg.load.seed = a.cfg.seed;
+  if (!resume && !a.model.input.empty() && !a.cfg.load.image.height) {
+    Shape s = parse_shape(a.model.input, "--input");
+    a.cfg.load.image = {s.h, s.w, s.c};  // used by image folders (resize); checked for others
+  }
+  DatasetSplits data = load_dataset(a.cfg.dataset, a.cfg.load);
+  if (!resume) {
+    LoadedModel m = resolve_model(a.model, &data.train);
+    graph = m.graph;
+    init = m.weights;
+    has_init = m.has_weights;
+    model_source = a.model.model;
+    extra = {{"model_source", model_source}};
+  }
+  set_checkpoint_extra(extra);
+  if (!a.output.quiet)
+    std::fprintf(stderr, "training %s (%lld params) on %s: %zu train / %zu val / %zu test samples\n",
+                 graph.name.c_str(), (long long)graph_params(graph), a.cfg.dataset.c_str(),
+                 data.train.size(), data.val.size(), data.test.size());
+  TrainResult r = train_model(graph, has_init ? &init : nullptr, data, a.cfg, a.out, resume, a.output);
+  if (r.interrupted) return;  // checkpoint saved; main() exits 130
+
+  // The final model: architecture (with input normalisation) + weights.
+  CheckpointInfo ck = read_checkpoint(a.out);
+  save_graph((fs::path(a.out) / "model.json").string(), ck.graph);
+  save_weights((fs::path(a.out) / "weights.bin").string(), r.weights);
+  EvalResult val, test;
+  if (data.val.size()) val = evaluate_model(ck.graph, r.weights, data.val, 256, a.cfg.threads);
+  test = evaluate_model(ck.graph, r.weights, data.test, 256, a.cfg.threads);
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+
+  json hist = json::array();
+  for (const auto& e : r.history) hist.push_back(epoch_stats_to_json(e));
+  double train_acc = r.history.empty() ? 0 : r.history.back().train_accuracy;
+  double train_loss = r.history.empty() ? 0 : r.history.back().train_loss;
+  double total_train_s = 0;
+  for (const auto& e : r.history) total_train_s += e.seconds;
+  json report = {{"format", "mcuprune-report"},
+                 {"version", 1},
+                 {"command", "train"},
+                 {"mcuprune_version", kVersion},
+                 {"model", model_summary_json(ck.graph)},
+                 {"model_source", model_source},
+                 {"dataset", dataset_summary_json(data, a.cfg.dataset)},
+                 {"config", train_config_to_json(a.cfg)},
+                 {"epochs", r.epochs_completed},
+                 {"resumed", resume},
+                 {"history", hist},
+                 {"accuracy", {{"train", train_acc}, {"val", val.accuracy}, {"test", test.accuracy}}},
+                 {"loss", {{"train", train_loss}, {"val", val.loss}, {"test", test.loss}}},
+                 {"test_confusion_matrix", test.confusion},
+                 {"train_time_s", total_train_s},
+                 {"wall_time_s", wall}};
+  write_report((fs::path(a.out) / "report.json").string(), report);
+  if (data.val.size()) print_result_line("val ", val);
+  print_result_line("test", test);
+  if (!a.output.quiet) std::fprintf(stderr, "model and report written to %s\n", a.out.c_str());
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* c = app.add_subcommand(
+      "train",
+      "Train a model on a dataset.\n\n"
+      "Examples:\n"
+      "  mcuprune train --model tinycnn --dataset fashion-mnist --epochs 2 --out runs/tiny\n"
+      "  mcuprune train --model resnet8 --dataset /data/cifar-10-batches-bin --epochs 30 \\\n"
+      "      --optimizer sgd --lr 0.05 --augment-crop 4 --augment-flip --out runs/r8\n"
+      "  mcuprune train --resume runs/r8          # continue an interrupted run\n");
+  c->add_option("--model", args->model.model, "zoo name (see 'mcuprune models'), model directory or .json file");
+  c->add_option("--dataset", args->cfg.dataset, "fashion-mnist, mnist, or a path (IDX dir, CIFAR-10 dir, image folder)");
+  c->add_option("--input", args->model.input, "input shape HxWxC for zoo models (default: the dataset's)");
+  c->add_option("--classes", args->model.classes, "number of classes for zoo models (default: the dataset's)");
+  c->add_option("--width", args->model.width, "width multiplier for zoo models");
+  c->add_option("--depth", args->model.depth, "vgg depth: 11, 13, 16 or 19");
+  c->add_option("--epochs", args->cfg.epochs, "training epochs")->capture_default_str();
+  c->add_option("--batch-size", args->cfg.batch_size, "batch size")->capture_default_str();
+  c->add_option("--optimizer", args->cfg.optimizer, "adam or sgd")->capture_default_str();
+  c->add_option("--lr", args->cfg.lr, "learning rate")->capture_default_str();
+  c->add_option("--momentum", args->cfg.momentum, "SGD momentum")->capture_default_str();
+  c->add_option("--weight-decay", args->cfg.weight_decay, "weight decay")->capture_default_str();
+  c->add_option("--schedule", args->cfg.schedule, "cosine, step or constant")->capture_default_str();
+  c->add_option("--step-size", args->cfg.step_size, "step schedule: epochs between decays")->capture_default_str();
+  c->add_option("--step-gamma", args->cfg.step_gamma, "step schedule: decay factor")->capture_default_str();
+  c->add_option("--seed", args->cfg.seed, "random seed (init, split, shuffling)")->capture_default_str();
+  c->add_option("--threads", args->cfg.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  c->add_option("--augment-crop", args->cfg.augmentation.crop_padding, "random crop after padding by N pixels");
+  c->add_flag("--augment-flip", args->cfg.augmentation.horizontal_flip, "random horizontal flips");
+  c->add_option("--val-fraction", args->cfg.load.val_fraction, "validation share of the training set")->capture_default_str();
+  c->add_option("--limit-train", args->cfg.load.limit_train, "use only N training samples");
+  c->add_option("--limit-test", args->cfg.load.limit_test, "use only N test samples");
+  c->add_option("--out", args->out, "output directory (model, checkpoint, report.json)");
+  c->add_option("--resume", args->resume, "continue the interrupted run in this directory");
+  c->add_flag("--quiet", args->output.quiet, "no progress output");
+  c->add_option("--log-json", args->output.log_json, "append one JSON object per epoch to FILE");
+  c->callback([args] {
+    if (args->resume.empty()) {
+      if (args->model.model.empty()) throw UserError("--model is required (see 'mcuprune models')");
+      if (args->cfg.dataset.empty())
+        throw UserError("--dataset is required, e.g. --dataset fashion-mnist");
+    }
+    run_train(*args);
+  });
+}
+
+}  // namespace mcuprune

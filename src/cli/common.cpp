@@ -1,0 +1,114 @@
+// Model/dataset resolution and report helpers for the CLI.
+#include "cli/common.h"
+
+#include <filesystem>
+#include <regex>
+
+#include "graph/graph_json.h"
+#include "graph/io.h"
+#include "graph/zoo.h"
+
+namespace mcuprune {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const char* const kVersion = "0.1.0";
+
+Shape parse_shape(const std::string& text, const std::string& option) {
+  static const std::regex re(R"(^\s*(\d+)\s*[xX,]\s*(\d+)\s*[xX,]\s*(\d+)\s*$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, re))
+    throw UserError(option + " '" + text + "' is not a shape; write HxWxC, e.g. 28x28x1 or 49x10x1");
+  Shape s{std::stoi(m[1]), std::stoi(m[2]), std::stoi(m[3])};
+  if (s.h < 1 || s.w < 1 || s.c < 1 || s.h > 4096 || s.w > 4096 || s.c > 4096)
+    throw UserError(option + " '" + text + "': each dimension must be in 1..4096");
+  return s;
+}
+
+LoadedModel load_model_dir(const std::string& dir) {
+  fs::path d(dir);
+  if (!fs::is_directory(d))
+    throw UserError("model directory '" + dir + "' does not exist; give the --out directory of "
+                    "a 'mcuprune train' run");
+  if (!fs::exists(d / "model.json"))
+    throw UserError("'" + dir + "' has no model.json; give the --out directory of a "
+                    "'mcuprune train' run");
+  if (!fs::exists(d / "weights.bin"))
+    throw UserError("'" + dir + "' has model.json but no weights.bin; the model was never "
+                    "trained (or training was interrupted: resume it with --resume " + dir + ")");
+  LoadedModel m;
+  m.graph = load_graph((d / "model.json").string());
+  m.weights = load_weights((d / "weights.bin").string());
+  check_weights_match(m.graph, m.weights, (d / "weights.bin").string());
+  m.has_weights = true;
+  m.source = "directory";
+  return m;
+}
+
+LoadedModel resolve_model(const ModelSpec& spec, const Dataset* data) {
+  LoadedModel m;
+  if (zoo_has(spec.model)) {
+    ZooOptions o;
+    if (!spec.input.empty()) o.input = parse_shape(spec.input, "--input");
+    else if (data) o.input = {data->height, data->width, data->channels};
+    o.classes = spec.classes > 0 ? spec.classes : (data ? data->num_classes : 10);
+    o.width = spec.width;
+    o.depth = spec.depth;
+    m.graph = zoo_build(spec.model, o);
+    m.source = "zoo";
+    return m;
+  }
+  bool shape_opts = !spec.input.empty() || spec.classes > 0 || spec.width > 0 || spec.depth > 0;
+  if (fs::is_directory(spec.model) && fs::exists(fs::path(spec.model) / "model.json")) {
+    if (shape_opts)
+      throw UserError("--input/--classes/--width/--depth apply to built-in models only, not to '" +
+                      spec.model + "'");
+    if (fs::exists(fs::path(spec.model) / "weights.bin")) {
+      m = load_model_dir(spec.model);
+    } else {
+      m.graph = load_graph((fs::path(spec.model) / "model.json").string());
+      m.source = "directory";
+    }
+    return m;
+  }
+  if (fs::is_regular_file(spec.model) && fs::path(spec.model).extension() == ".json") {
+    if (shape_opts)
+      throw UserError("--input/--classes/--width/--depth apply to built-in models only, not to '" +
+                      spec.model + "'");
+    m.graph = load_graph(spec.model);
+    m.source = "file";
+    return m;
+  }
+  std::string list;
+  for (const auto& e : zoo_entries()) list += (list.empty() ? "" : ", ") + e.name;
+  throw UserError("unknown model '" + spec.model + "'; built-in models: " + list +
+                  "; or a directory with model.json, or a .json architecture file "
+                  "(see 'mcuprune models')");
+}
+
+json model_summary_json(const Graph& g) {
+  const Shape& in = g.input_shape();
+  return {{"name", g.name},
+          {"input", {in.h, in.w, in.c}},
+          {"classes", g.output_shape().c},
+          {"nodes", g.nodes.size()},
+          {"params", graph_params(g)},
+          {"params_with_bn", graph_params_with_bn(g)}};
+}
+
+json dataset_summary_json(const DatasetSplits& d, const std::string& name) {
+  return {{"name", name},
+          {"shape", {d.train.height, d.train.width, d.train.channels}},
+          {"classes", d.train.num_classes},
+          {"class_names", d.train.class_names},
+          {"train_samples", d.train.size()},
+          {"val_samples", d.val.size()},
+          {"test_samples", d.test.size()}};
+}
+
+void write_report(const std::string& path, const json& report) {
+  write_file_atomic(path, report.dump(2) + "\n");
+}
+
+}  // namespace mcuprune

@@ -1,0 +1,56 @@
+// Helpers shared by the mcuprune subcommands: model and dataset resolution, option
+// parsing of shapes, report writing.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "data/dataset.h"
+#include "graph/graph.h"
+#include "graph/weights.h"
+
+namespace CLI {
+class App;
+}
+
+namespace mcuprune {
+
+extern const char* const kVersion;
+
+// "28x28x1" -> Shape; throws UserError showing the expected form.
+Shape parse_shape(const std::string& text, const std::string& option);
+
+struct ModelSpec {
+  std::string model;  // zoo name, model directory, or .json file
+  std::string input;  // HxWxC, optional
+  int classes = 0;    // 0 = from the dataset
+  double width = 0;
+  int depth = 0;
+};
+
+struct LoadedModel {
+  Graph graph;
+  bool has_weights = false;
+  WeightMap weights;
+  std::string source;  // "zoo" | "directory" | "file"
+};
+
+// Zoo name (built for the dataset's shape and classes unless given), a directory with
+// model.json (+ weights.bin if present) or a .json architecture file.
+LoadedModel resolve_model(const ModelSpec& spec, const Dataset* data_shape_from);
+// Model directory written by train/prune: model.json + weights.bin, both required.
+LoadedModel load_model_dir(const std::string& dir);
+
+nlohmann::json model_summary_json(const Graph& g);
+nlohmann::json dataset_summary_json(const DatasetSplits& d, const std::string& name);
+
+// Writes `report` to path atomically (pretty JSON).
+void write_report(const std::string& path, const nlohmann::json& report);
+
+// Registers subcommands on the app; each returns via its callback.
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_models_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+
+}  // namespace mcuprune

@@ -1,0 +1,90 @@
+// Datasets held in memory as uint8 pixels (H x W x C per sample, the IR's layout) plus
+// int labels: readers for IDX (MNIST format), CIFAR-10 binary and image folders, the
+// seeded validation split, normalisation statistics and augmentation. No LibTorch here;
+// src/nn turns samples into tensors.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace mcuprune {
+
+struct Dataset {
+  std::string name;  // e.g. "fashion-mnist/train"
+  int height = 0, width = 0, channels = 0;
+  int num_classes = 0;
+  std::vector<std::string> class_names;  // size num_classes
+  std::vector<uint8_t> images;           // size() * height * width * channels, HWC
+  std::vector<int32_t> labels;           // size(), each in [0, num_classes)
+
+  size_t size() const { return labels.size(); }
+  size_t sample_bytes() const { return size_t(height) * width * channels; }
+  const uint8_t* sample(size_t i) const { return images.data() + i * sample_bytes(); }
+  // A new dataset with the given samples, in that order.
+  Dataset subset(const std::vector<size_t>& indices, const std::string& new_name) const;
+};
+
+// Reads an IDX image file (magic 0x00000803, u8, N x H x W) and an IDX label file
+// (magic 0x00000801, u8, N). Either may be gzip-compressed (detected by content).
+// Throws UserError naming the file and the problem (missing, bad magic, truncated,
+// count mismatch, label >= num_classes).
+Dataset read_idx(const std::string& images_path, const std::string& labels_path,
+                 int num_classes = 10);
+
+// Reads CIFAR-10 binary batches from a directory: data_batch_1..5.bin (train=true) or
+// test_batch.bin (train=false); each record is 1 label byte + 3072 bytes (CHW planes),
+// converted to HWC. batches.meta.txt, if present, gives the class names.
+Dataset read_cifar10(const std::string& dir, bool train);
+
+// Reads an image folder: one sub-folder per class (sorted names = class ids), PNG/JPEG/
+// BMP files decoded with stb_image. If height/width/channels are > 0 images are resized
+// (bilinear) / converted to that shape; if 0, every image must have the shape of the
+// first one (an image of another size is an error naming the file).
+struct ImageFolderOptions {
+  int height = 0, width = 0, channels = 0;
+};
+Dataset read_image_folder(const std::string& dir, const ImageFolderOptions& opt = {});
+
+struct DatasetSplits {
+  Dataset train, val, test;
+};
+
+// Options of load_dataset.
+struct LoadOptions {
+  double val_fraction = 0.1;  // carved from the training set, seeded
+  uint64_t seed = 1;
+  int limit_train = 0;        // >0: keep only this many training samples (after shuffling)
+  int limit_test = 0;         // >0: keep only this many test samples
+  ImageFolderOptions image;   // for image folders
+};
+
+// Known dataset names (fashion-mnist, mnist) or a path: a directory holding IDX files
+// (train-images-idx3-ubyte[.gz], ...), a CIFAR-10 binary directory, or an image folder
+// with train/ and test/ sub-folders. "fashion-mnist" resolves to Debian's package data
+// (/usr/share/datasets/fashion-mnist) or $MCUPRUNE_DATA/fashion-mnist.
+// Throws UserError listing the known names when nothing matches.
+DatasetSplits load_dataset(const std::string& name_or_path, const LoadOptions& opt);
+std::vector<std::string> known_dataset_names();
+
+// Seeded split: returns {train, val} with round(fraction * n) samples in val.
+DatasetSplits split_validation(const Dataset& train, double fraction, uint64_t seed);
+
+// Per-channel mean and standard deviation of pixel/255 over a dataset.
+struct Normalization {
+  std::vector<float> mean, stddev;
+};
+Normalization compute_normalization(const Dataset& d);
+
+// Augmentation applied to one HWC uint8 sample: random crop after zero padding by
+// `crop_padding` pixels and a random horizontal flip.
+struct Augmentation {
+  int crop_padding = 0;
+  bool horizontal_flip = false;
+  bool enabled() const { return crop_padding > 0 || horizontal_flip; }
+};
+void augment_sample(const uint8_t* src, uint8_t* dst, int height, int width, int channels,
+                    const Augmentation& aug, std::mt19937_64& rng);
+
+}  // namespace mcuprune

@@ -1,0 +1,127 @@
+// Whole-file reading for the dataset readers, with gzip detected by content so that
+// train-images-idx3-ubyte and train-images-idx3-ubyte.gz (or a mis-named .gz) all work.
+// Uses zlib's inflate on the in-memory file so truncation is reported precisely.
+#include "data/file_io.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "graph/graph.h"
+
+namespace fs = std::filesystem;
+
+namespace mcuprune::data_detail {
+
+std::string hex32(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", v);
+  return buf;
+}
+
+bool is_file(const std::string& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec);
+}
+
+bool is_dir(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec);
+}
+
+namespace {
+
+std::vector<uint8_t> read_raw(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    throw UserError(what + " '" + path + "' not found: check the path (and that the " +
+                    "dataset is unpacked there)");
+  if (fs::is_directory(path, ec))
+    throw UserError(what + " '" + path + "' is a directory, expected a file");
+  std::ifstream f(path, std::ios::binary);
+  if (!f)
+    throw UserError(what + " '" + path + "' cannot be opened: " + std::strerror(errno) +
+                    "; check its permissions");
+  f.seekg(0, std::ios::end);
+  const std::streamoff size = f.tellg();
+  f.seekg(0, std::ios::beg);
+  std::vector<uint8_t> bytes(size > 0 ? size_t(size) : 0);
+  if (!bytes.empty() && !f.read(reinterpret_cast<char*>(bytes.data()), size))
+    throw UserError(what + " '" + path + "' could not be read completely (I/O error)");
+  return bytes;
+}
+
+std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& in, const std::string& path,
+                                  const std::string& what) {
+  if (in.size() > UINT_MAX)
+    throw UserError(what + " '" + path + "' is larger than 4 GiB compressed; decompress it " +
+                    "first");
+  z_stream zs{};
+  // 16 + MAX_WBITS: accept only the gzip wrapper, we got here because of its magic.
+  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+    throw UserError("zlib could not be initialised while reading '" + path + "'");
+  zs.next_in = const_cast<Bytef*>(in.data());
+  zs.avail_in = uInt(in.size());
+
+  // The gzip trailer's ISIZE (size mod 2^32) is a good first guess for the output size,
+  // but in a truncated file those bytes are arbitrary, so cap the guess: a bogus 4 GiB
+  // allocation would be slow or fail before we could report the truncation.
+  const size_t cap = in.size() * 16 + (size_t(1) << 20);
+  size_t guess = in.size() * 4;
+  if (in.size() >= 18) {
+    const uint8_t* t = in.data() + in.size() - 4;
+    const size_t isize = size_t(t[0]) | size_t(t[1]) << 8 | size_t(t[2]) << 16 |
+                         size_t(t[3]) << 24;
+    if (isize > 0) guess = std::min(isize + 1, cap);
+  }
+  std::vector<uint8_t> out(std::max<size_t>(guess, 1024));
+  size_t produced = 0;
+  auto fail = [&](const std::string& why) {
+    inflateEnd(&zs);
+    throw UserError(what + " '" + path + "' is " + why + " (decompressed " +
+                    std::to_string(produced) + " bytes before the error): re-download or " +
+                    "re-copy it");
+  };
+  for (;;) {
+    if (produced == out.size()) out.resize(out.size() * 2);
+    const size_t room = std::min<size_t>(out.size() - produced, size_t(1) << 30);
+    zs.next_out = out.data() + produced;
+    zs.avail_out = uInt(room);
+    const int rc = inflate(&zs, Z_NO_FLUSH);
+    produced += room - zs.avail_out;
+    if (rc == Z_STREAM_END) {
+      // Concatenated gzip members are legal (gzip -c a b > c); anything else after the
+      // end is trailing junk, which gzip itself ignores with a warning, so we do too.
+      if (zs.avail_in >= 2 && zs.next_in[0] == 0x1f && zs.next_in[1] == 0x8b) {
+        inflateReset(&zs);
+        continue;
+      }
+      break;
+    }
+    if (rc == Z_BUF_ERROR && zs.avail_in == 0) fail("a truncated gzip file");
+    if (rc != Z_OK && rc != Z_BUF_ERROR)
+      fail(std::string("a corrupt gzip file (zlib: ") + (zs.msg ? zs.msg : "unknown error") +
+           ")");
+  }
+  inflateEnd(&zs);
+  out.resize(produced);
+  return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> read_file_bytes(const std::string& path, const std::string& what,
+                                     bool gunzip) {
+  std::vector<uint8_t> bytes = read_raw(path, what);
+  if (gunzip && bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b)
+    return gunzip_bytes(bytes, path, what);
+  return bytes;
+}
+
+}  // namespace mcuprune::data_detail

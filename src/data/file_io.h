@@ -1,0 +1,31 @@
+// Internal helpers shared by the dataset readers: whole-file reading with transparent
+// gzip decompression (detected by content) and big-endian integer parsing.
+// Not part of the public API; only src/data/*.cpp include this.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mcuprune::data_detail {
+
+// Reads the whole file. If it starts with the gzip magic (1f 8b) and `gunzip` is true it
+// is decompressed (concatenated members included). Throws UserError naming the file when
+// it is missing, unreadable, or a truncated/corrupt gzip stream. `what` describes the
+// file for the "missing" message (e.g. "IDX image file").
+std::vector<uint8_t> read_file_bytes(const std::string& path, const std::string& what,
+                                     bool gunzip = true);
+
+inline uint32_t read_be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) |
+         uint32_t(p[3]);
+}
+
+// "0x00000803": magic numbers are easiest to compare against the spec in hex.
+std::string hex32(uint32_t v);
+
+// True when `path` names an existing regular file (no exceptions on odd paths).
+bool is_file(const std::string& path);
+bool is_dir(const std::string& path);
+
+}  // namespace mcuprune::data_detail

@@ -1,0 +1,230 @@
+// JSON (de)serialisation of the graph IR. Only attributes that matter for a node's kind
+// are written; on load, unknown keys are errors (they are usually typos).
+#include "graph/graph_json.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "graph/io.h"
+
+namespace mcuprune {
+
+using nlohmann::json;
+
+namespace {
+
+bool has_window(OpKind k) {
+  return k == OpKind::Conv2D || k == OpKind::DepthwiseConv2D || k == OpKind::MaxPool ||
+         k == OpKind::AvgPool;
+}
+bool is_conv(OpKind k) { return k == OpKind::Conv2D || k == OpKind::DepthwiseConv2D; }
+bool has_weights(OpKind k) { return is_conv(k) || k == OpKind::Dense; }
+
+std::set<std::string> allowed_keys(OpKind k) {
+  std::set<std::string> s = {"name", "op", "inputs"};
+  if (k == OpKind::Input) s.insert("shape");
+  if (has_window(k)) s.insert({"kernel", "stride", "padding", "pads"});
+  if (is_conv(k)) s.insert("dilation");
+  if (k == OpKind::Conv2D || k == OpKind::Dense) s.insert("out_channels");
+  if (k == OpKind::DepthwiseConv2D) s.insert("depth_multiplier");
+  if (has_weights(k)) s.insert("bias");
+  if (has_weights(k) || k == OpKind::Add) s.insert("activation");
+  if (k == OpKind::BatchNorm) s.insert("epsilon");
+  if (k == OpKind::Dropout) s.insert("rate");
+  return s;
+}
+
+Padding padding_from(const std::string& s, const std::string& where) {
+  if (s == "valid") return Padding::Valid;
+  if (s == "same") return Padding::Same;
+  if (s == "explicit") return Padding::Explicit;
+  throw UserError(where + "padding '" + s + "' is not one of: valid, same, explicit");
+}
+
+Activation activation_from(const std::string& s, const std::string& where) {
+  if (s == "none") return Activation::None;
+  if (s == "relu") return Activation::ReLU;
+  if (s == "relu6") return Activation::ReLU6;
+  throw UserError(where + "activation '" + s + "' is not one of: none, relu, relu6");
+}
+
+// Reads [a, b] or a single integer a (meaning [a, a]).
+void read_pair(const json& v, int& a, int& b, const std::string& where, const char* key) {
+  if (v.is_number_integer()) {
+    a = b = v.get<int>();
+  } else if (v.is_array() && v.size() == 2 && v[0].is_number_integer() &&
+             v[1].is_number_integer()) {
+    a = v[0].get<int>(), b = v[1].get<int>();
+  } else {
+    throw UserError(where + "'" + key + "' must be an integer or [height, width], got " + v.dump());
+  }
+}
+
+}  // namespace
+
+json graph_to_json(const Graph& g) {
+  json j;
+  j["format"] = "mcuprune-model";
+  j["version"] = 1;
+  j["name"] = g.name;
+  j["layout"] = "HWC";
+  auto& nodes = j["nodes"] = json::array();
+  for (const Node& n : g.nodes) {
+    json o;
+    o["name"] = n.name;
+    o["op"] = op_kind_name(n.kind);
+    if (n.kind == OpKind::Input) {
+      o["shape"] = {n.out.h, n.out.w, n.out.c};
+    } else {
+      auto& ins = o["inputs"] = json::array();
+      for (int i : n.inputs) ins.push_back(g.nodes[i].name);
+    }
+    if (n.kind == OpKind::Conv2D || n.kind == OpKind::Dense) o["out_channels"] = n.out_channels;
+    if (n.kind == OpKind::DepthwiseConv2D) o["depth_multiplier"] = n.depth_multiplier;
+    if (has_window(n.kind)) {
+      o["kernel"] = {n.kernel_h, n.kernel_w};
+      o["stride"] = {n.stride_h, n.stride_w};
+      o["padding"] = padding_name(n.padding);
+      if (n.padding == Padding::Explicit)
+        o["pads"] = {n.pad_top, n.pad_bottom, n.pad_left, n.pad_right};
+    }
+    if (is_conv(n.kind)) o["dilation"] = {n.dilation_h, n.dilation_w};
+    if (has_weights(n.kind)) o["bias"] = n.use_bias;
+    if ((has_weights(n.kind) || n.kind == OpKind::Add) && n.activation != Activation::None)
+      o["activation"] = activation_name(n.activation);
+    if (n.kind == OpKind::BatchNorm) o["epsilon"] = n.bn_epsilon;
+    if (n.kind == OpKind::Dropout) o["rate"] = n.dropout_rate;
+    nodes.push_back(o);
+  }
+  j["output"] = g.nodes.at(g.output).name;
+  if (!g.normalization.empty())
+    j["input_normalization"] = {{"mean", g.normalization.mean}, {"std", g.normalization.stddev}};
+  if (!g.class_names.empty()) j["class_names"] = g.class_names;
+  return j;
+}
+
+Graph graph_from_json(const json& j, const std::string& where) {
+  const std::string file = "'" + where + "': ";
+  if (!j.is_object()) throw UserError(file + "expected a JSON object");
+  if (j.value("format", "") != "mcuprune-model")
+    throw UserError(file + "not an mcuprune model (\"format\" must be \"mcuprune-model\")");
+  if (j.value("version", 0) != 1)
+    throw UserError(file + "unsupported model format version " + j.value("version", json()).dump() +
+                    "; this mcuprune reads version 1");
+  if (j.contains("layout") && j["layout"] != "HWC")
+    throw UserError(file + "layout must be \"HWC\"");
+  if (!j.contains("nodes") || !j["nodes"].is_array() || j["nodes"].empty())
+    throw UserError(file + "\"nodes\" must be a non-empty array");
+  Graph g;
+  g.name = j.value("name", "model");
+  std::map<std::string, int> index;
+  int k = 0;
+  for (const json& o : j["nodes"]) {
+    const std::string at = file + "node #" + std::to_string(k) + ": ";
+    if (!o.is_object() || !o.contains("op") || !o["op"].is_string() || !o.contains("name") ||
+        !o["name"].is_string())
+      throw UserError(at + "each node needs string \"name\" and \"op\" fields");
+    Node n;
+    n.name = o["name"].get<std::string>();
+    n.kind = op_kind_from_name(o["op"].get<std::string>());
+    const std::string wn = file + "node '" + n.name + "': ";
+    auto allowed = allowed_keys(n.kind);
+    for (auto it = o.begin(); it != o.end(); ++it)
+      if (!allowed.count(it.key())) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        throw UserError(wn + "unknown key '" + it.key() + "' for op " + op_kind_name(n.kind) +
+                        "; allowed: " + list);
+      }
+    try {
+      if (n.kind == OpKind::Input) {
+        auto s = o.at("shape").get<std::vector<int>>();
+        if (s.size() != 3) throw UserError(wn + "shape must be [height, width, channels]");
+        n.out = {s[0], s[1], s[2]};
+      } else {
+        if (!o.contains("inputs") || !o["inputs"].is_array())
+          throw UserError(wn + "\"inputs\" must be an array of node names");
+        for (const json& in : o["inputs"]) {
+          if (!in.is_string()) throw UserError(wn + "inputs must be node names (strings)");
+          auto f = index.find(in.get<std::string>());
+          if (f == index.end())
+            throw UserError(wn + "input '" + in.get<std::string>() +
+                            "' is not an earlier node (nodes must be listed in topological order)");
+          n.inputs.push_back(f->second);
+        }
+      }
+      if (o.contains("out_channels")) n.out_channels = o["out_channels"].get<int>();
+      else if (n.kind == OpKind::Conv2D || n.kind == OpKind::Dense)
+        throw UserError(wn + "missing \"out_channels\"");
+      if (o.contains("depth_multiplier")) n.depth_multiplier = o["depth_multiplier"].get<int>();
+      if (has_window(n.kind)) {
+        if (!o.contains("kernel")) throw UserError(wn + "missing \"kernel\"");
+        read_pair(o["kernel"], n.kernel_h, n.kernel_w, wn, "kernel");
+        if (o.contains("stride")) read_pair(o["stride"], n.stride_h, n.stride_w, wn, "stride");
+        n.padding = padding_from(o.value("padding", "valid"), wn);
+        if (n.padding == Padding::Explicit) {
+          auto p = o.at("pads").get<std::vector<int>>();
+          if (p.size() != 4) throw UserError(wn + "pads must be [top, bottom, left, right]");
+          n.pad_top = p[0], n.pad_bottom = p[1], n.pad_left = p[2], n.pad_right = p[3];
+        } else if (o.contains("pads")) {
+          throw UserError(wn + "\"pads\" is only allowed with padding \"explicit\"");
+        }
+      }
+      if (o.contains("dilation")) read_pair(o["dilation"], n.dilation_h, n.dilation_w, wn, "dilation");
+      if (o.contains("bias")) n.use_bias = o["bias"].get<bool>();
+      if (o.contains("activation")) n.activation = activation_from(o["activation"].get<std::string>(), wn);
+      if (o.contains("epsilon")) n.bn_epsilon = o["epsilon"].get<float>();
+      if (o.contains("rate")) n.dropout_rate = o["rate"].get<float>();
+    } catch (const json::exception& e) {
+      throw UserError(wn + "bad attribute: " + e.what());
+    }
+    if (index.count(n.name)) throw UserError(wn + "name is used twice; names must be unique");
+    index[n.name] = k++;
+    g.nodes.push_back(std::move(n));
+  }
+  if (j.contains("output")) {
+    if (!j["output"].is_string()) throw UserError(file + "\"output\" must be a node name");
+    auto f = index.find(j["output"].get<std::string>());
+    if (f == index.end())
+      throw UserError(file + "output '" + j["output"].get<std::string>() + "' is not a node");
+    g.output = f->second;
+  }
+  try {
+    g.infer_shapes();
+  } catch (const UserError& e) {
+    throw UserError(file + e.what());
+  }
+  try {
+    if (j.contains("input_normalization")) {
+      g.normalization.mean = j["input_normalization"].at("mean").get<std::vector<float>>();
+      g.normalization.stddev = j["input_normalization"].at("std").get<std::vector<float>>();
+      if (int(g.normalization.mean.size()) != g.input_shape().c ||
+          g.normalization.stddev.size() != g.normalization.mean.size())
+        throw UserError(file + "input_normalization needs one mean and one std per input channel (" +
+                        std::to_string(g.input_shape().c) + ")");
+      for (float s : g.normalization.stddev)
+        if (!(s > 0)) throw UserError(file + "input_normalization std values must be > 0");
+    }
+    if (j.contains("class_names")) g.class_names = j["class_names"].get<std::vector<std::string>>();
+  } catch (const json::exception& e) {
+    throw UserError(file + "bad input_normalization or class_names: " + e.what());
+  }
+  return g;
+}
+
+void save_graph(const std::string& path, const Graph& g) {
+  write_file_atomic(path, graph_to_json(g).dump(2) + "\n");
+}
+
+Graph load_graph(const std::string& path) {
+  std::string text = read_file(path);
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw UserError("'" + path + "' is not valid JSON: " + e.what());
+  }
+  return graph_from_json(j, path);
+}
+
+}  // namespace mcuprune

@@ -1,0 +1,17 @@
+// File helpers shared by every layer: atomic writes (write to a temporary file in the
+// same directory, flush, rename over the target) so that a crash or Ctrl-C never leaves a
+// half-written file, and whole-file reads with errors a user can act on.
+#pragma once
+
+#include <string>
+
+namespace mcuprune {
+
+// Writes `bytes` to `path` atomically. Creates missing parent directories.
+// Throws UserError saying which file could not be written and why.
+void write_file_atomic(const std::string& path, const std::string& bytes);
+
+// Reads a whole file; throws UserError naming the file if it is missing or unreadable.
+std::string read_file(const std::string& path);
+
+}  // namespace mcuprune

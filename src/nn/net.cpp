@@ -1,0 +1,225 @@
+// IR -> LibTorch. Activations stay NCHW inside the network; IR semantics that differ
+// from PyTorch's defaults (asymmetric "same" padding, HWC flatten, pools) are handled
+// here explicitly.
+#include "nn/net.h"
+
+#include <limits>
+
+namespace mcuprune {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+bool symmetric(const PadAmounts& p) { return p.top == p.bottom && p.left == p.right; }
+
+torch::Tensor pad_input(const torch::Tensor& x, const PadAmounts& p, double value) {
+  return F::pad(x, F::PadFuncOptions({p.left, p.right, p.top, p.bottom}).value(value));
+}
+
+torch::Tensor apply_activation(torch::Tensor x, Activation a) {
+  switch (a) {
+    case Activation::ReLU: return torch::relu(x);
+    case Activation::ReLU6: return torch::clamp(x, 0, 6);
+    case Activation::None: return x;
+  }
+  return x;
+}
+
+}  // namespace
+
+NetImpl::NetImpl(const Graph& g) : graph_(g) {
+  graph_.infer_shapes();
+  const int n = int(graph_.nodes.size());
+  convs_.assign(n, nullptr);
+  linears_.assign(n, nullptr);
+  bns_.assign(n, nullptr);
+  last_use_.assign(n, -1);
+  for (int i = 0; i < n; ++i)
+    for (int in : graph_.nodes[i].inputs) last_use_[in] = i;
+  last_use_[graph_.output] = n;  // never freed
+  for (int i = 0; i < n; ++i) {
+    const Node& nd = graph_.nodes[i];
+    if (nd.inputs.empty()) continue;
+    const Shape& in = graph_.nodes[nd.inputs[0]].out;
+    PadAmounts p = Graph::pad_amounts(nd, in);
+    switch (nd.kind) {
+      case OpKind::Conv2D:
+      case OpKind::DepthwiseConv2D: {
+        bool dw = nd.kind == OpKind::DepthwiseConv2D;
+        auto opt = torch::nn::Conv2dOptions(in.c, nd.out.c, {nd.kernel_h, nd.kernel_w})
+                       .stride({nd.stride_h, nd.stride_w})
+                       .dilation({nd.dilation_h, nd.dilation_w})
+                       .groups(dw ? in.c : 1)
+                       .bias(nd.use_bias);
+        if (symmetric(p)) opt.padding(std::vector<int64_t>{p.top, p.left});
+        convs_[i] = register_module(nd.name, torch::nn::Conv2d(opt));
+        break;
+      }
+      case OpKind::Dense:
+        linears_[i] = register_module(
+            nd.name, torch::nn::Linear(torch::nn::LinearOptions(in.c, nd.out.c).bias(nd.use_bias)));
+        break;
+      case OpKind::BatchNorm:
+        bns_[i] = register_module(
+            nd.name, torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(in.c).eps(nd.bn_epsilon)));
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
+  const int n = int(graph_.nodes.size());
+  int out_node = graph_.output;
+  if (logits && graph_.nodes[out_node].kind == OpKind::Softmax)
+    out_node = graph_.nodes[out_node].inputs[0];
+  std::vector<torch::Tensor> v(n);
+  v[0] = x;
+  for (int i = 1; i <= out_node; ++i) {
+    const Node& nd = graph_.nodes[i];
+    const torch::Tensor& a = v[nd.inputs[0]];
+    const Shape& in = graph_.nodes[nd.inputs[0]].out;
+    torch::Tensor y;
+    switch (nd.kind) {
+      case OpKind::Input:
+        break;
+      case OpKind::Conv2D:
+      case OpKind::DepthwiseConv2D: {
+        PadAmounts p = Graph::pad_amounts(nd, in);
+        torch::Tensor t = symmetric(p) ? a : pad_input(a, p, 0.0);
+        y = apply_activation(convs_[i]->forward(t), nd.activation);
+        break;
+      }
+      case OpKind::Dense:
+        y = apply_activation(linears_[i]->forward(a.flatten(1)), nd.activation)
+                .view({a.size(0), nd.out.c, 1, 1});
+        break;
+      case OpKind::BatchNorm:
+        y = bns_[i]->forward(a);
+        break;
+      case OpKind::ReLU:
+        y = torch::relu(a);
+        break;
+      case OpKind::ReLU6:
+        y = torch::clamp(a, 0, 6);
+        break;
+      case OpKind::Dropout:
+        y = nd.dropout_rate > 0 ? torch::dropout(a, nd.dropout_rate, is_training()) : a;
+        break;
+      case OpKind::MaxPool: {
+        PadAmounts p = Graph::pad_amounts(nd, in);
+        torch::Tensor t = (p.top | p.bottom | p.left | p.right)
+                              ? pad_input(a, p, -std::numeric_limits<double>::infinity())
+                              : a;
+        y = F::max_pool2d(t, F::MaxPool2dFuncOptions({nd.kernel_h, nd.kernel_w})
+                                 .stride({nd.stride_h, nd.stride_w}));
+        break;
+      }
+      case OpKind::AvgPool: {
+        PadAmounts p = Graph::pad_amounts(nd, in);
+        auto opt = F::AvgPool2dFuncOptions({nd.kernel_h, nd.kernel_w}).stride({nd.stride_h, nd.stride_w});
+        if (!(p.top | p.bottom | p.left | p.right)) {
+          y = F::avg_pool2d(a, opt);
+        } else {
+          // Average over the real pixels only (padding excluded), as TFLite does.
+          torch::Tensor sum = F::avg_pool2d(pad_input(a, p, 0.0), opt);
+          torch::Tensor ones = torch::ones({1, 1, in.h, in.w}, a.options());
+          torch::Tensor cnt = F::avg_pool2d(pad_input(ones, p, 0.0), opt);
+          y = sum / cnt;
+        }
+        break;
+      }
+      case OpKind::GlobalAvgPool:
+        y = a.mean({2, 3}, /*keepdim=*/true);
+        break;
+      case OpKind::Flatten:
+        // IR order is HWC: permute NCHW -> NHWC before flattening.
+        y = a.permute({0, 2, 3, 1}).reshape({a.size(0), -1, 1, 1});
+        break;
+      case OpKind::Add: {
+        y = a;
+        for (size_t k = 1; k < nd.inputs.size(); ++k) y = y + v[nd.inputs[k]];
+        y = apply_activation(y, nd.activation);
+        break;
+      }
+      case OpKind::Concat: {
+        std::vector<torch::Tensor> parts;
+        for (int in_idx : nd.inputs) parts.push_back(v[in_idx]);
+        y = torch::cat(parts, 1);
+        break;
+      }
+      case OpKind::Softmax:
+        y = torch::softmax(a, 1);
+        break;
+    }
+    v[i] = y;
+    // Free inputs whose last consumer has run (keeps memory flat for deep nets).
+    for (int in_idx : nd.inputs)
+      if (last_use_[in_idx] == i && in_idx != 0) v[in_idx] = torch::Tensor();
+  }
+  return v[out_node].reshape({x.size(0), -1});
+}
+
+std::vector<torch::Tensor> NetImpl::node_params(int i) const {
+  const Node& nd = graph_.nodes[i];
+  std::vector<torch::Tensor> r;
+  switch (nd.kind) {
+    case OpKind::Conv2D:
+    case OpKind::DepthwiseConv2D: {
+      const auto& m = convs_[i];
+      r.push_back(m->weight);
+      if (nd.use_bias) r.push_back(m->bias);
+      break;
+    }
+    case OpKind::Dense: {
+      const auto& m = linears_[i];
+      r.push_back(m->weight);
+      if (nd.use_bias) r.push_back(m->bias);
+      break;
+    }
+    case OpKind::BatchNorm: {
+      const auto& m = bns_[i];
+      r = {m->weight, m->bias, m->running_mean, m->running_var};
+      break;
+    }
+    default:
+      break;
+  }
+  return r;
+}
+
+WeightMap NetImpl::weight_map() const {
+  WeightMap w;
+  auto expected = expected_weight_shapes(graph_);
+  size_t k = 0;
+  for (int i = 0; i < int(graph_.nodes.size()); ++i) {
+    for (const torch::Tensor& t : node_params(i)) {
+      const auto& [name, shape] = expected.at(k++);
+      torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+      WeightTensor wt;
+      wt.shape = shape;
+      wt.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+      w[name] = std::move(wt);
+    }
+  }
+  return w;
+}
+
+void NetImpl::load_weight_map(const WeightMap& w, const std::string& where) {
+  check_weights_match(graph_, w, where);
+  auto expected = expected_weight_shapes(graph_);
+  size_t k = 0;
+  torch::NoGradGuard no_grad;
+  for (int i = 0; i < int(graph_.nodes.size()); ++i) {
+    for (torch::Tensor t : node_params(i)) {
+      const WeightTensor& src = w.at(expected.at(k++).first);
+      torch::Tensor s = torch::from_blob(const_cast<float*>(src.data.data()), {src.numel()},
+                                         torch::kFloat);
+      t.copy_(s.view(t.sizes()));
+    }
+  }
+}
+
+}  // namespace mcuprune

@@ -1,0 +1,37 @@
+// A trainable LibTorch network built from an IR graph. Its forward follows the IR's
+// semantics exactly (TF-style "same" padding, HWC flatten order, average pools that
+// exclude padding), so the weights it learns mean the same thing in every exporter.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "graph/graph.h"
+#include "graph/weights.h"
+
+namespace mcuprune {
+
+struct NetImpl : torch::nn::Module {
+  explicit NetImpl(const Graph& g);
+
+  // x: [N, C, H, W] float. Returns the graph output as [N, classes]. When `logits` is
+  // true and the output node is a softmax, its input is returned instead (for the loss).
+  torch::Tensor forward(const torch::Tensor& x, bool logits = true);
+
+  // Copies weights in/out by IR name ("conv1.weight", "conv1_bn.running_mean", ...).
+  void load_weight_map(const WeightMap& w, const std::string& where);
+  WeightMap weight_map() const;
+
+  const Graph& graph() const { return graph_; }
+
+ private:
+  Graph graph_;
+  // Per node; null for nodes of another kind.
+  std::vector<torch::nn::Conv2d> convs_;
+  std::vector<torch::nn::Linear> linears_;
+  std::vector<torch::nn::BatchNorm2d> bns_;
+  std::vector<int> last_use_;                  // last consumer of each node's output
+  std::vector<torch::Tensor> node_params(int i) const;
+};
+TORCH_MODULE(Net);
+
+}  // namespace mcuprune

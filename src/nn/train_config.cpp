@@ -1,0 +1,108 @@
+// JSON forms of the trainer's configuration and results (stable keys, see
+// docs/report-format.md). No LibTorch here.
+#include <cmath>
+
+#include "nn/trainer.h"
+
+namespace mcuprune {
+
+using nlohmann::json;
+
+json train_config_to_json(const TrainConfig& c) {
+  return {{"epochs", c.epochs},
+          {"batch_size", c.batch_size},
+          {"optimizer", c.optimizer},
+          {"lr", c.lr},
+          {"momentum", c.momentum},
+          {"weight_decay", c.weight_decay},
+          {"schedule", c.schedule},
+          {"step_size", c.step_size},
+          {"step_gamma", c.step_gamma},
+          {"seed", c.seed},
+          {"threads", c.threads},
+          {"augment_crop_padding", c.augmentation.crop_padding},
+          {"augment_flip", c.augmentation.horizontal_flip},
+          {"dataset", c.dataset},
+          {"val_fraction", c.load.val_fraction},
+          {"limit_train", c.load.limit_train},
+          {"limit_test", c.load.limit_test},
+          {"image_shape", {c.load.image.height, c.load.image.width, c.load.image.channels}}};
+}
+
+TrainConfig train_config_from_json(const json& j, const std::string& where) {
+  TrainConfig c;
+  try {
+    c.epochs = j.at("epochs");
+    c.batch_size = j.at("batch_size");
+    c.optimizer = j.at("optimizer");
+    c.lr = j.at("lr");
+    c.momentum = j.at("momentum");
+    c.weight_decay = j.at("weight_decay");
+    c.schedule = j.at("schedule");
+    c.step_size = j.at("step_size");
+    c.step_gamma = j.at("step_gamma");
+    c.seed = j.at("seed");
+    c.threads = j.at("threads");
+    c.augmentation.crop_padding = j.at("augment_crop_padding");
+    c.augmentation.horizontal_flip = j.at("augment_flip");
+    c.dataset = j.at("dataset");
+    c.load.val_fraction = j.at("val_fraction");
+    c.load.seed = c.seed;
+    c.load.limit_train = j.at("limit_train");
+    c.load.limit_test = j.at("limit_test");
+    auto s = j.at("image_shape").get<std::vector<int>>();
+    if (s.size() == 3) c.load.image = {s[0], s[1], s[2]};
+  } catch (const json::exception& e) {
+    throw UserError("'" + where + "': bad training configuration: " + e.what());
+  }
+  return c;
+}
+
+void validate_train_config(const TrainConfig& c) {
+  auto bad = [](const std::string& m) { throw UserError(m); };
+  if (c.epochs < 1) bad("--epochs must be >= 1, got " + std::to_string(c.epochs));
+  if (c.batch_size < 2) bad("--batch-size must be >= 2 (BatchNorm needs 2 samples), got " + std::to_string(c.batch_size));
+  if (c.optimizer != "adam" && c.optimizer != "sgd")
+    bad("--optimizer must be adam or sgd, got '" + c.optimizer + "'");
+  if (!(c.lr > 0) || !std::isfinite(c.lr)) bad("--lr must be > 0");
+  if (c.momentum < 0 || c.momentum >= 1) bad("--momentum must be in [0, 1)");
+  if (c.weight_decay < 0) bad("--weight-decay must be >= 0");
+  if (c.schedule != "cosine" && c.schedule != "step" && c.schedule != "constant")
+    bad("--schedule must be cosine, step or constant, got '" + c.schedule + "'");
+  if (c.step_size < 1) bad("--step-size must be >= 1");
+  if (!(c.step_gamma > 0 && c.step_gamma <= 1)) bad("--step-gamma must be in (0, 1]");
+  if (c.threads < 0) bad("--threads must be >= 0 (0 = all cores)");
+  if (c.augmentation.crop_padding < 0) bad("--augment-crop must be >= 0");
+  if (!(c.load.val_fraction >= 0 && c.load.val_fraction < 1)) bad("--val-fraction must be in [0, 1)");
+}
+
+json eval_result_to_json(const EvalResult& r) {
+  return {{"samples", r.samples}, {"loss", r.loss}, {"accuracy", r.accuracy},
+          {"confusion_matrix", r.confusion}};
+}
+
+json epoch_stats_to_json(const EpochStats& e) {
+  return {{"epoch", e.epoch},
+          {"lr", e.lr},
+          {"train_loss", e.train_loss},
+          {"train_accuracy", e.train_accuracy},
+          {"val_loss", e.val_loss},
+          {"val_accuracy", e.val_accuracy},
+          {"seconds", e.seconds},
+          {"samples_per_second", e.samples_per_second}};
+}
+
+EpochStats epoch_stats_from_json(const json& j) {
+  EpochStats e;
+  e.epoch = j.at("epoch");
+  e.lr = j.at("lr");
+  e.train_loss = j.at("train_loss");
+  e.train_accuracy = j.at("train_accuracy");
+  e.val_loss = j.at("val_loss");
+  e.val_accuracy = j.at("val_accuracy");
+  e.seconds = j.at("seconds");
+  e.samples_per_second = j.at("samples_per_second");
+  return e;
+}
+
+}  // namespace mcuprune

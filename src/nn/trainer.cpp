@@ -1,0 +1,364 @@
+// The training loop, evaluation, and checkpoints (state.json + weights + optimizer state,
+// each written atomically; state.json is written last and names the files of its epoch,
+// so a crash at any point leaves the previous consistent checkpoint in place).
+#include "nn/trainer.h"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <torch/torch.h>
+
+#include "graph/graph_json.h"
+#include "graph/io.h"
+#include "nn/net.h"
+#include "nn/progress.h"
+
+namespace mcuprune {
+
+std::atomic<bool> g_stop_requested{false};
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json g_checkpoint_extra = json::object();
+
+void set_threads(int threads) {
+  int t = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(t);
+}
+
+// Deterministic permutation (Fisher-Yates on mt19937_64; no std distributions, whose
+// output differs between standard libraries).
+std::vector<size_t> permutation(size_t n, uint64_t seed) {
+  std::vector<size_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = i;
+  std::mt19937_64 rng(seed);
+  for (size_t i = n; i > 1; --i) std::swap(p[i - 1], p[rng() % i]);
+  return p;
+}
+
+// Normalised float batch [B, C, H, W] and int64 labels [B] for samples idx[begin, end).
+std::pair<torch::Tensor, torch::Tensor> make_batch(const Dataset& d, const std::vector<size_t>& idx,
+                                                   size_t begin, size_t end,
+                                                   const InputNormalization& norm,
+                                                   const Augmentation* aug, std::mt19937_64* rng) {
+  const int64_t b = int64_t(end - begin);
+  const size_t sb = d.sample_bytes();
+  torch::Tensor raw = torch::empty({b, d.height, d.width, d.channels}, torch::kUInt8);
+  torch::Tensor labels = torch::empty({b}, torch::kLong);
+  uint8_t* dst = raw.data_ptr<uint8_t>();
+  int64_t* lab = labels.data_ptr<int64_t>();
+  for (int64_t k = 0; k < b; ++k) {
+    size_t s = idx[begin + size_t(k)];
+    if (aug && aug->enabled())
+      augment_sample(d.sample(s), dst + size_t(k) * sb, d.height, d.width, d.channels, *aug, *rng);
+    else
+      std::memcpy(dst + size_t(k) * sb, d.sample(s), sb);
+    lab[k] = d.labels[s];
+  }
+  torch::Tensor x = raw.permute({0, 3, 1, 2}).to(torch::kFloat).div_(255.0f);
+  if (!norm.empty()) {
+    auto mean = torch::tensor(norm.mean).view({1, -1, 1, 1});
+    auto sd = torch::tensor(norm.stddev).view({1, -1, 1, 1});
+    x = x.sub_(mean).div_(sd);
+  }
+  return {x.contiguous(), labels};
+}
+
+InputNormalization normalization_of(const Graph& g, const Dataset& d) {
+  if (!g.normalization.empty()) return g.normalization;
+  Normalization n = compute_normalization(d);
+  for (float& s : n.stddev)
+    if (!(s > 1e-6f)) s = 1.0f;  // a constant channel: leave its scale alone
+  return {n.mean, n.stddev};
+}
+
+void check_data_fits(const Graph& g, const Dataset& d) {
+  const Shape& in = g.input_shape();
+  if (in.h != d.height || in.w != d.width || in.c != d.channels)
+    throw UserError("model '" + g.name + "' expects inputs of " + in.str() + " but dataset '" +
+                    d.name + "' has " + std::to_string(d.height) + "x" + std::to_string(d.width) +
+                    "x" + std::to_string(d.channels) + "; pass --input " +
+                    std::to_string(d.height) + "x" + std::to_string(d.width) + "x" +
+                    std::to_string(d.channels) + " (zoo models) or use a matching dataset");
+  if (g.output_shape().c != d.num_classes)
+    throw UserError("model '" + g.name + "' has " + std::to_string(g.output_shape().c) +
+                    " outputs but dataset '" + d.name + "' has " + std::to_string(d.num_classes) +
+                    " classes; pass --classes " + std::to_string(d.num_classes));
+}
+
+double lr_at(const TrainConfig& c, int epoch0, int64_t step_in_epoch, int64_t steps_per_epoch) {
+  if (c.schedule == "cosine") {
+    double progress = (epoch0 + double(step_in_epoch) / std::max<int64_t>(1, steps_per_epoch)) / c.epochs;
+    return c.lr * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress)));
+  }
+  if (c.schedule == "step") return c.lr * std::pow(c.step_gamma, epoch0 / c.step_size);
+  return c.lr;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, Net& net) {
+  if (c.optimizer == "sgd")
+    return std::make_unique<torch::optim::SGD>(
+        net->parameters(),
+        torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay));
+  return std::make_unique<torch::optim::Adam>(
+      net->parameters(), torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+}
+
+void set_lr(torch::optim::Optimizer& opt, double lr) {
+  for (auto& group : opt.param_groups()) group.options().set_lr(lr);
+}
+
+std::string checkpoint_dir(const std::string& out_dir) { return (fs::path(out_dir) / "checkpoint").string(); }
+
+void save_checkpoint(const std::string& out_dir, const Graph& g, Net& net,
+                     torch::optim::Optimizer& opt, const TrainConfig& cfg, int epochs_completed,
+                     bool interrupted, const std::vector<EpochStats>& history) {
+  const std::string dir = checkpoint_dir(out_dir);
+  const std::string tag = "e" + std::to_string(epochs_completed) + (interrupted ? "i" : "");
+  const std::string wfile = "weights-" + tag + ".bin", ofile = "optimizer-" + tag + ".pt";
+  save_graph((fs::path(dir) / "model.json").string(), g);
+  save_weights((fs::path(dir) / wfile).string(), net->weight_map());
+  std::ostringstream os;
+  torch::save(opt, os);
+  write_file_atomic((fs::path(dir) / ofile).string(), os.str());
+  json hist = json::array();
+  for (const auto& e : history) hist.push_back(epoch_stats_to_json(e));
+  json state = {{"format", "mcuprune-checkpoint"},
+                {"version", 1},
+                {"epochs_completed", epochs_completed},
+                {"interrupted", interrupted},
+                {"weights", wfile},
+                {"optimizer", ofile},
+                {"config", train_config_to_json(cfg)},
+                {"history", hist},
+                {"extra", g_checkpoint_extra}};
+  write_file_atomic((fs::path(dir) / "state.json").string(), state.dump(2) + "\n");
+  // Only now that state.json names the new files are the older ones removed.
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    bool ours = name.rfind("weights-", 0) == 0 || name.rfind("optimizer-", 0) == 0;
+    if (ours && name != wfile && name != ofile) {
+      std::error_code ec;
+      fs::remove(entry.path(), ec);
+    }
+  }
+}
+
+json read_state(const std::string& out_dir) {
+  const std::string path = (fs::path(checkpoint_dir(out_dir)) / "state.json").string();
+  if (!fs::exists(path))
+    throw UserError("no checkpoint to resume in '" + out_dir + "' (missing " + path +
+                    "); start a new run without --resume");
+  json s;
+  try {
+    s = json::parse(read_file(path));
+  } catch (const json::parse_error& e) {
+    throw UserError("checkpoint '" + path + "' is corrupt: " + e.what());
+  }
+  if (s.value("format", "") != "mcuprune-checkpoint")
+    throw UserError("'" + path + "' is not an mcuprune checkpoint");
+  return s;
+}
+
+}  // namespace
+
+void set_checkpoint_extra(const json& extra) { g_checkpoint_extra = extra; }
+
+CheckpointInfo read_checkpoint(const std::string& out_dir) {
+  json s = read_state(out_dir);
+  const std::string where = (fs::path(checkpoint_dir(out_dir)) / "state.json").string();
+  CheckpointInfo info;
+  info.graph = load_graph((fs::path(checkpoint_dir(out_dir)) / "model.json").string());
+  info.config = train_config_from_json(s.at("config"), where);
+  info.epochs_completed = s.value("epochs_completed", 0);
+  info.interrupted = s.value("interrupted", false);
+  for (const auto& e : s.at("history")) info.history.push_back(epoch_stats_from_json(e));
+  info.extra = s.value("extra", json::object());
+  return info;
+}
+
+EvalResult evaluate_net(Net& net, const Dataset& d, const InputNormalization& norm, int batch_size) {
+  torch::NoGradGuard no_grad;
+  net->eval();
+  EvalResult r;
+  const int k = d.num_classes;
+  r.confusion.assign(size_t(k), std::vector<int64_t>(size_t(k), 0));
+  std::vector<size_t> idx(d.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (size_t b = 0; b < d.size(); b += size_t(batch_size)) {
+    size_t e = std::min(d.size(), b + size_t(batch_size));
+    auto [x, y] = make_batch(d, idx, b, e, norm, nullptr, nullptr);
+    torch::Tensor logits = net->forward(x, true);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .item<double>();
+    torch::Tensor pred = logits.argmax(1);
+    auto pa = pred.accessor<int64_t, 1>();
+    auto ya = y.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < pred.size(0); ++i) {
+      r.confusion[size_t(ya[i])][size_t(pa[i])]++;
+      correct += pa[i] == ya[i];
+    }
+  }
+  r.samples = int64_t(d.size());
+  r.loss = r.samples ? loss_sum / r.samples : 0;
+  r.accuracy = r.samples ? double(correct) / r.samples : 0;
+  return r;
+}
+
+EvalResult evaluate_model(const Graph& g, const WeightMap& w, const Dataset& d, int batch_size,
+                          int threads) {
+  set_threads(threads);
+  check_data_fits(g, d);
+  Net net(g);
+  net->load_weight_map(w, "model weights");
+  return evaluate_net(net, d, normalization_of(g, d), batch_size);
+}
+
+TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetSplits& data,
+                        const TrainConfig& cfg, const std::string& out_dir, bool resume,
+                        const OutputOptions& out) {
+  validate_train_config(cfg);
+  set_threads(cfg.threads);
+  check_data_fits(g_in, data.train);
+  if (data.train.size() < 2) throw UserError("the training set needs at least 2 samples");
+  Graph g = g_in;
+  if (g.normalization.empty()) g.normalization = normalization_of(g, data.train);
+  if (g.class_names.empty()) g.class_names = data.train.class_names;
+
+  torch::manual_seed(cfg.seed);
+  Net net(g);
+  if (init) net->load_weight_map(*init, "initial weights");
+  auto opt = make_optimizer(cfg, net);
+
+  TrainResult result;
+  int start_epoch = 0;
+  if (resume) {
+    json s = read_state(out_dir);
+    const std::string dir = checkpoint_dir(out_dir);
+    net->load_weight_map(load_weights((fs::path(dir) / s.at("weights").get<std::string>()).string()),
+                         dir);
+    std::string opath = (fs::path(dir) / s.at("optimizer").get<std::string>()).string();
+    try {
+      torch::load(*opt, opath);
+    } catch (const c10::Error& e) {
+      throw UserError("cannot load optimizer state '" + opath + "': " + e.what_without_backtrace());
+    }
+    start_epoch = s.at("epochs_completed");
+    for (const auto& e : s.at("history")) result.history.push_back(epoch_stats_from_json(e));
+    if (start_epoch >= cfg.epochs && !out.quiet)
+      std::fprintf(stderr, "checkpoint already has %d of %d epochs; nothing to train\n",
+                   start_epoch, cfg.epochs);
+  }
+
+  std::ofstream log;
+  if (!out.log_json.empty()) {
+    log.open(out.log_json, std::ios::app);
+    if (!log) throw UserError("cannot open log file '" + out.log_json + "' for writing");
+  }
+
+  const Dataset& train = data.train;
+  const size_t bs = size_t(cfg.batch_size);
+  const int64_t steps_per_epoch = int64_t((train.size() + bs - 1) / bs);
+  auto t0 = std::chrono::steady_clock::now();
+  result.epochs_completed = start_epoch;
+  for (int epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
+    net->train();
+    std::vector<size_t> order = permutation(train.size(), cfg.seed * 1000003ULL + uint64_t(epoch));
+    std::mt19937_64 aug_rng(cfg.seed * 7919ULL + uint64_t(epoch));
+    EpochProgress bar(epoch + 1, cfg.epochs, int64_t(train.size()), out.quiet);
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0;
+    double lr = cfg.lr;
+    for (int64_t step = 0; step < steps_per_epoch; ++step) {
+      if (g_stop_requested) break;
+      size_t b = size_t(step) * bs, e = std::min(train.size(), b + bs);
+      if (e - b < 2) break;  // BatchNorm cannot train on a single sample
+      lr = lr_at(cfg, epoch, step, steps_per_epoch);
+      set_lr(*opt, lr);
+      auto [x, y] = make_batch(train, order, b, e, g.normalization, &cfg.augmentation, &aug_rng);
+      opt->zero_grad();
+      torch::Tensor logits = net->forward(x, true);
+      torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+      loss.backward();
+      opt->step();
+      int64_t n = int64_t(e - b);
+      loss_sum += loss.item<double>() * n;
+      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      seen += n;
+      bar.update(seen, loss_sum / seen, double(correct) / seen);
+    }
+    if (g_stop_requested) {
+      save_checkpoint(out_dir, g, net, *opt, cfg, epoch, true, result.history);
+      bar.finish("interrupted in epoch " + std::to_string(epoch + 1) + "; checkpoint saved to " +
+                 checkpoint_dir(out_dir) + "; continue with --resume " + out_dir);
+      result.interrupted = true;
+      break;
+    }
+    EpochStats st;
+    st.epoch = epoch + 1;
+    st.lr = lr;
+    st.seconds = bar.elapsed_seconds();
+    st.train_loss = seen ? loss_sum / seen : 0;
+    st.train_accuracy = seen ? double(correct) / seen : 0;
+    st.samples_per_second = st.seconds > 0 ? seen / st.seconds : 0;
+    if (data.val.size() > 0) {
+      EvalResult v = evaluate_net(net, data.val, g.normalization, 256);
+      st.val_loss = v.loss;
+      st.val_accuracy = v.accuracy;
+    }
+    result.history.push_back(st);
+    result.epochs_completed = epoch + 1;
+    save_checkpoint(out_dir, g, net, *opt, cfg, epoch + 1, false, result.history);
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  %.0f samples/s  %s",
+                  st.epoch, cfg.epochs, st.train_loss, st.train_accuracy, st.val_loss,
+                  st.val_accuracy, st.samples_per_second, format_duration(st.seconds).c_str());
+    bar.finish(line);
+    if (log) log << epoch_stats_to_json(st).dump() << "\n" << std::flush;
+  }
+  result.train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.weights = net->weight_map();
+  return result;
+}
+
+double measure_train_throughput(const Graph& g, const Dataset& d, int batch_size, int steps,
+                                int warmup, int threads, uint64_t seed) {
+  set_threads(threads);
+  check_data_fits(g, d);
+  torch::manual_seed(seed);
+  Net net(g);
+  net->train();
+  InputNormalization norm = normalization_of(g, d);
+  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+  std::vector<size_t> order = permutation(d.size(), seed);
+  size_t pos = 0;
+  auto step = [&] {
+    if (pos + size_t(batch_size) > d.size()) pos = 0;
+    auto [x, y] = make_batch(d, order, pos, pos + size_t(batch_size), norm, nullptr, nullptr);
+    pos += size_t(batch_size);
+    opt.zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x, true), y);
+    loss.backward();
+    opt.step();
+    return loss.item<double>();
+  };
+  for (int i = 0; i < warmup; ++i) step();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return s > 0 ? double(steps) * batch_size / s : 0;
+}
+
+}  // namespace mcuprune
