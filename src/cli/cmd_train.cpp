@@ -1,6 +1,7 @@
 // `mcuprune train`: train a zoo or user model on a dataset; writes the model, a
 // checkpoint after every epoch, and report.json (docs/report-format.md).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -16,6 +17,7 @@ using nlohmann::json;
 namespace {
 
 struct TrainArgs {
+  bool epochs_given = false, threads_given = false;
   ModelSpec model;
   TrainConfig cfg;
   std::string out, resume;
@@ -41,11 +43,15 @@ void run_train(TrainArgs a) {
                       "continues in its own directory");
     a.out = a.resume;
     CheckpointInfo ck = read_checkpoint(a.out);
-    int epochs = a.cfg.epochs;  // --epochs may extend a resumed run
-    bool epochs_given = ck.extra.value("epochs_given", false);
-    (void)epochs_given;
     TrainConfig saved = ck.config;
-    if (epochs > saved.epochs) saved.epochs = epochs;
+    if (a.epochs_given) {  // --epochs may extend (or shorten) a resumed run
+      if (a.cfg.epochs < ck.epochs_completed)
+        throw UserError("--epochs " + std::to_string(a.cfg.epochs) + " is less than the " +
+                        std::to_string(ck.epochs_completed) + " epochs '" + a.out +
+                        "' has already completed");
+      saved.epochs = a.cfg.epochs;
+    }
+    if (a.threads_given) saved.threads = a.cfg.threads;
     a.cfg = saved;
     graph = ck.graph;
     extra = ck.extra;
@@ -154,7 +160,21 @@ void add_train_command(CLI::App& app) {
   c->add_option("--resume", args->resume, "continue the interrupted run in this directory");
   c->add_flag("--quiet", args->output.quiet, "no progress output");
   c->add_option("--log-json", args->output.log_json, "append one JSON object per epoch to FILE");
-  c->callback([args] {
+  c->callback([args, c] {
+    args->epochs_given = c->get_option("--epochs")->count() > 0;
+    args->threads_given = c->get_option("--threads")->count() > 0;
+    if (!args->resume.empty()) {
+      // A resumed run keeps its saved configuration; only these may be given again.
+      const std::vector<std::string> allowed = {"--resume", "--out", "--epochs", "--threads",
+                                                "--quiet", "--log-json", "--help"};
+      for (const CLI::Option* o : c->get_options()) {
+        std::string name = o->get_name(false, false);
+        if (o->count() > 0 && std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+          throw UserError(name + " cannot be given with --resume: the run continues with the "
+                          "configuration saved in its checkpoint (only --epochs, --threads, "
+                          "--quiet and --log-json may be given)");
+      }
+    }
     if (args->resume.empty()) {
       if (args->model.model.empty()) throw UserError("--model is required (see 'mcuprune models')");
       if (args->cfg.dataset.empty())

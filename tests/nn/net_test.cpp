@@ -1,0 +1,118 @@
+// The LibTorch network follows the IR's semantics: TF "same" padding (odd pixel at the
+// bottom/right), HWC flatten order, average pools that exclude padding, and a lossless
+// weight map round trip. Expected values are worked out by hand in the comments.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "graph/zoo.h"
+#include "nn/net.h"
+
+namespace mcuprune {
+namespace {
+
+// Sets every parameter to a constant and biases to zero.
+void fill_weights(Net& net, float value) {
+  WeightMap w = net->weight_map();
+  for (auto& [name, t] : w) {
+    bool bias = name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
+    std::fill(t.data.begin(), t.data.end(), bias ? 0.0f : value);
+  }
+  net->load_weight_map(w, "test");
+}
+
+TEST(Net, SamePaddingStride2PutsOddPixelBottomRight) {
+  // 4x4 input, 3x3 kernel of ones, stride 2, "same": out 2x2, total padding 1 per axis,
+  // all of it at the bottom/right. Input x[h][w] = 1 everywhere.
+  // out[0][0] sums rows 0..2, cols 0..2 = 9; out[1][1] sums rows 2..3 (+pad), cols 2..3 = 4.
+  GraphBuilder b("t", {4, 4, 1});
+  b.conv(b.input(), 1, 3, 2, Padding::Same, "c", false);
+  Net net(b.finish());
+  fill_weights(net, 1.0f);
+  torch::NoGradGuard ng;
+  torch::Tensor y = net->forward(torch::ones({1, 1, 4, 4}));
+  ASSERT_EQ(y.numel(), 4);
+  EXPECT_FLOAT_EQ(y[0][0].item<float>(), 9.0f);
+  EXPECT_FLOAT_EQ(y[0][1].item<float>(), 6.0f);  // rows 0..2, cols 2..3
+  EXPECT_FLOAT_EQ(y[0][2].item<float>(), 6.0f);
+  EXPECT_FLOAT_EQ(y[0][3].item<float>(), 4.0f);
+}
+
+TEST(Net, FlattenUsesHwcOrder) {
+  // Input 1x2x2 (HxWxC = 1,2,2). NCHW tensor: channel 0 = [1, 2], channel 1 = [10, 20].
+  // HWC flatten: (w0,c0)=1, (w0,c1)=10, (w1,c0)=2, (w1,c1)=20.
+  GraphBuilder b("t", {1, 2, 2});
+  b.flatten(b.input(), "f");
+  Net net(b.finish());
+  torch::Tensor x = torch::tensor({1.0f, 2.0f, 10.0f, 20.0f}).view({1, 2, 1, 2});
+  torch::Tensor y = net->forward(x);
+  std::vector<float> got(y.data_ptr<float>(), y.data_ptr<float>() + 4);
+  EXPECT_EQ(got, (std::vector<float>{1, 10, 2, 20}));
+}
+
+TEST(Net, AvgPoolSamePaddingExcludesPadding) {
+  // 3x3 input of ones, 2x2 window, stride 2, same: out 2x2; every window averages only
+  // real pixels, so every output is exactly 1 (a zero-counting pool would give 0.5/0.25).
+  GraphBuilder b("t", {3, 3, 1});
+  b.avgpool(b.input(), 2, 2, Padding::Same, "p");
+  Net net(b.finish());
+  torch::Tensor y = net->forward(torch::ones({1, 1, 3, 3}));
+  ASSERT_EQ(y.numel(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(y[0][i].item<float>(), 1.0f);
+}
+
+TEST(Net, MaxPoolSamePaddingIgnoresPadding) {
+  // All inputs -5: a zero-padded max pool would return 0 at the border.
+  GraphBuilder b("t", {3, 3, 1});
+  b.maxpool(b.input(), 2, 2, Padding::Same, "p");
+  Net net(b.finish());
+  torch::Tensor y = net->forward(torch::full({1, 1, 3, 3}, -5.0f));
+  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(y[0][i].item<float>(), -5.0f);
+}
+
+TEST(Net, ResidualAddAndDepthwise) {
+  // x (1 channel) -> depthwise 1x1 with weight 2 -> add with x: y = 3x.
+  GraphBuilder b("t", {2, 2, 1});
+  int d = b.depthwise(b.input(), 1, 1, Padding::Same, "dw", false);
+  b.add({b.input(), d}, "a");
+  Net net(b.finish());
+  fill_weights(net, 2.0f);
+  torch::Tensor y = net->forward(torch::full({1, 1, 2, 2}, 1.5f));
+  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(y[0][i].item<float>(), 4.5f);
+}
+
+TEST(Net, OutputShapesOfZooModels) {
+  for (const auto& e : zoo_entries()) {
+    ZooOptions o;
+    o.input = {32, 32, 3};
+    o.classes = 7;
+    Net net(zoo_build(e.name, o));
+    net->eval();
+    torch::NoGradGuard ng;
+    torch::Tensor y = net->forward(torch::randn({2, 3, 32, 32}));
+    EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 7})) << e.name;
+    // The LibTorch module owns exactly the IR's parameters (BN stats are buffers).
+    int64_t n = 0;
+    for (const auto& p : net->parameters()) n += p.numel();
+    Graph g = zoo_build(e.name, o);
+    int64_t bn_stats = (graph_params_with_bn(g) - graph_params(g)) / 2;
+    EXPECT_EQ(n, graph_params(g) + bn_stats) << e.name;
+  }
+}
+
+TEST(Net, WeightMapRoundTripIsExact) {
+  ZooOptions o;
+  o.input = {28, 28, 1};
+  torch::manual_seed(3);
+  Net a(zoo_build("resnet8", o));
+  torch::manual_seed(4);
+  Net b(zoo_build("resnet8", o));
+  WeightMap wa = a->weight_map();
+  ASSERT_NE(wa.at("conv1.weight").data, b->weight_map().at("conv1.weight").data);
+  b->load_weight_map(wa, "test");
+  WeightMap wb = b->weight_map();
+  ASSERT_EQ(wa.size(), wb.size());
+  for (const auto& [name, t] : wa) EXPECT_EQ(t.data, wb.at(name).data) << name;
+}
+
+}  // namespace
+}  // namespace mcuprune
