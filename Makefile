@@ -20,7 +20,7 @@ build: deps
 demo: build
 	@out=runs/demo-$$(date +%Y%m%d-%H%M%S); \
 	$(MCUPRUNE) train --model tinycnn --dataset fashion-mnist --epochs 2 --batch-size 64 \
-	  --lr 0.002 --out $$out && echo "demo: model, checkpoint and report.json in $$out"
+	  --out $$out && echo "demo: model, checkpoint and report.json in $$out"
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

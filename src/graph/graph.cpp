@@ -269,8 +269,8 @@ void Graph::infer_shapes() {
       throw UserError(where + "a fused activation is only allowed on conv2d, "
                       "depthwise_conv2d, dense and add");
   }
-  if (output < 0) output = int(nodes.size()) - 1;
-  if (output >= int(nodes.size()))
+  if (output == -1) output = int(nodes.size()) - 1;
+  if (output < 0 || output >= int(nodes.size()))
     throw UserError("graph '" + name + "': output index " + std::to_string(output) +
                     " is out of range");
 }

@@ -62,6 +62,8 @@ void read_pair(const json& v, int& a, int& b, const std::string& where, const ch
 
 }  // namespace
 
+Graph graph_from_json_checked(const json& j, const std::string& where);
+
 json graph_to_json(const Graph& g) {
   json j;
   j["format"] = "mcuprune-model";
@@ -104,15 +106,33 @@ json graph_to_json(const Graph& g) {
 }
 
 Graph graph_from_json(const json& j, const std::string& where) {
+  try {
+    return graph_from_json_checked(j, where);
+  } catch (const json::exception& e) {
+    throw UserError("'" + where + "': malformed model file: " + e.what());
+  }
+}
+
+Graph graph_from_json_checked(const json& j, const std::string& where) {
   const std::string file = "'" + where + "': ";
   if (!j.is_object()) throw UserError(file + "expected a JSON object");
-  if (j.value("format", "") != "mcuprune-model")
+  static const std::set<std::string> top_keys = {"format", "version", "name", "layout", "nodes",
+                                                 "output", "input_normalization", "class_names"};
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!top_keys.count(it.key()))
+      throw UserError(file + "unknown top-level key '" + it.key() +
+                      "'; allowed: class_names, format, input_normalization, layout, name, "
+                      "nodes, output, version");
+  if (!j.contains("format") || j["format"] != "mcuprune-model")
     throw UserError(file + "not an mcuprune model (\"format\" must be \"mcuprune-model\")");
-  if (j.value("version", 0) != 1)
-    throw UserError(file + "unsupported model format version " + j.value("version", json()).dump() +
+  if (!j.contains("version") || !j["version"].is_number_integer() || j["version"] != 1)
+    throw UserError(file + "unsupported model format version " +
+                    (j.contains("version") ? j["version"].dump() : std::string("(missing)")) +
                     "; this mcuprune reads version 1");
   if (j.contains("layout") && j["layout"] != "HWC")
     throw UserError(file + "layout must be \"HWC\"");
+  if (j.contains("name") && !j["name"].is_string())
+    throw UserError(file + "\"name\" must be a string");
   if (!j.contains("nodes") || !j["nodes"].is_array() || j["nodes"].empty())
     throw UserError(file + "\"nodes\" must be a non-empty array");
   Graph g;
@@ -126,8 +146,12 @@ Graph graph_from_json(const json& j, const std::string& where) {
       throw UserError(at + "each node needs string \"name\" and \"op\" fields");
     Node n;
     n.name = o["name"].get<std::string>();
-    n.kind = op_kind_from_name(o["op"].get<std::string>());
     const std::string wn = file + "node '" + n.name + "': ";
+    try {
+      n.kind = op_kind_from_name(o["op"].get<std::string>());
+    } catch (const UserError& e) {
+      throw UserError(wn + e.what());
+    }
     auto allowed = allowed_keys(n.kind);
     for (auto it = o.begin(); it != o.end(); ++it)
       if (!allowed.count(it.key())) {
@@ -153,6 +177,9 @@ Graph graph_from_json(const json& j, const std::string& where) {
           n.inputs.push_back(f->second);
         }
       }
+      for (const char* key : {"out_channels", "depth_multiplier"})
+        if (o.contains(key) && !o[key].is_number_integer())
+          throw UserError(wn + "'" + key + "' must be an integer, got " + o[key].dump());
       if (o.contains("out_channels")) n.out_channels = o["out_channels"].get<int>();
       else if (n.kind == OpKind::Conv2D || n.kind == OpKind::Dense)
         throw UserError(wn + "missing \"out_channels\"");

@@ -59,7 +59,7 @@ WeightMap weights_from_bytes(const std::string& bytes, const std::string& where)
                     "expected a file written by mcuprune");
   uint64_t hl;
   std::memcpy(&hl, bytes.data() + 8, 8);
-  if (16 + hl > bytes.size())
+  if (hl > bytes.size() - 16)
     throw UserError("'" + where + "' is truncated: header of " + std::to_string(hl) +
                     " bytes does not fit in " + std::to_string(bytes.size()));
   nlohmann::json header;
@@ -70,19 +70,36 @@ WeightMap weights_from_bytes(const std::string& bytes, const std::string& where)
   }
   size_t data_start = 16 + hl;
   data_start += (kAlign - data_start % kAlign) % kAlign;
+  if (header.value("format", "") != "mcuprune-weights" || header.value("version", 0) != 1 ||
+      header.value("byte_order", "") != "little")
+    throw UserError("'" + where + "': unsupported weights header (expected format "
+                    "mcuprune-weights, version 1, byte_order little)");
+  if (data_start > bytes.size())
+    throw UserError("'" + where + "' is truncated: no data after the header");
+  const uint64_t data_bytes = bytes.size() - data_start;
   WeightMap w;
   try {
     for (const auto& t : header.at("tensors")) {
       std::string name = t.at("name");
+      if (w.count(name)) throw UserError("'" + where + "': tensor '" + name + "' appears twice");
       if (t.at("dtype") != "float32")
         throw UserError("'" + where + "': tensor '" + name + "' has unsupported dtype " +
                         t.at("dtype").dump());
       WeightTensor wt;
       wt.shape = t.at("shape").get<std::vector<int64_t>>();
+      if (!t.at("offset").is_number_unsigned() || !t.at("bytes").is_number_unsigned())
+        throw UserError("'" + where + "': tensor '" + name + "' offset/bytes must be non-negative integers");
       uint64_t off = t.at("offset"), nb = t.at("bytes");
-      if (nb != uint64_t(wt.numel()) * 4)
+      uint64_t elems = 1;
+      for (int64_t d : wt.shape) {
+        if (d < 0 || (d > 0 && elems > data_bytes / 4 / uint64_t(d)))
+          throw UserError("'" + where + "': tensor '" + name + "' has an invalid or oversized shape " +
+                          shape_str(wt.shape));
+        elems *= uint64_t(d);
+      }
+      if (nb != elems * 4)
         throw UserError("'" + where + "': tensor '" + name + "' byte count does not match shape");
-      if (data_start + off + nb > bytes.size())
+      if (off > data_bytes || nb > data_bytes - off)
         throw UserError("'" + where + "' is truncated: tensor '" + name + "' needs bytes up to " +
                         std::to_string(data_start + off + nb) + ", file has " +
                         std::to_string(bytes.size()));
