@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bad input gets a one-line error that says what is wrong and what exists; --help has examples.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 M="$MCUPRUNE"
 expect_error "unknown model lists models" "built-in models: tinycnn, vgg, mobilenetv2, resnet8, dscnn" \
   $M train --model nosuch --dataset fashion-mnist --out "$WORK/a"

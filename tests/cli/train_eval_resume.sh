@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end on real Fashion-MNIST (subset): train, report.json keys, eval, resume, Ctrl-C.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 M="$MCUPRUNE"
 common=(--model tinycnn --dataset fashion-mnist --limit-train 2000 --limit-test 500 --batch-size 32 --threads 1 --quiet)
 $M train "${common[@]}" --epochs 1 --out "$WORK/run" --log-json "$WORK/log.jsonl" > "$WORK/train.out" 2>&1 \

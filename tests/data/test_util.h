@@ -3,6 +3,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+
+#include "common/expect_error.h"
 #include <unistd.h>
 #include <zlib.h>
 
@@ -89,16 +91,7 @@ void write_png(const std::string& path, int h, int w, int c, const std::vector<u
 // Runs f, which must throw UserError; returns the message ("" after a failure).
 template <class F>
 std::string user_error_message(F&& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected UserError, got another exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected UserError, nothing was thrown";
-  return "";
+  return user_error_of(std::function<void()>(std::forward<F>(f)));
 }
 
 }  // namespace mcuprune::test

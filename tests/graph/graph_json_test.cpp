@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "common/expect_error.h"
 #include "graph/graph.h"
 #include "graph/graph_json.h"
 #include "graph/io.h"
@@ -20,24 +21,8 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string user_error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected UserError, got another exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected UserError, nothing was thrown";
-  return "";
-}
-
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "message \"" << text << "\" does not contain \"" << part
-                                       << "\"";
-}
+using test::Contains;
+using test::user_error_of;
 
 // Every field of two graphs' nodes, shapes included.
 void expect_same_graph(const Graph& a, const Graph& b) {

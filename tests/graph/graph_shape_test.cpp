@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/expect_error.h"
 #include "graph/graph.h"
 
 namespace mcuprune {
@@ -12,24 +13,8 @@ namespace {
 
 // Runs f, which must throw UserError, and returns its message (empty + a test failure
 // when it throws nothing or something else).
-std::string user_error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected UserError, got another exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected UserError, nothing was thrown";
-  return "";
-}
-
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "message \"" << text << "\" does not contain \"" << part
-                                       << "\"";
-}
+using test::Contains;
+using test::user_error_of;
 
 Node input_node(Shape s) {
   Node n;

@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include "common/expect_error.h"
 #include "graph/graph.h"
 #include "graph/io.h"
 #include "graph/weights.h"
@@ -22,24 +23,8 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string user_error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected UserError, got another exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected UserError, nothing was thrown";
-  return "";
-}
-
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "message \"" << text << "\" does not contain \"" << part
-                                       << "\"";
-}
+using test::Contains;
+using test::user_error_of;
 
 class WeightsIoFiles : public ::testing::Test {
  protected:

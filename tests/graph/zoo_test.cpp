@@ -6,30 +6,15 @@
 #include <string>
 #include <tuple>
 
+#include "common/expect_error.h"
 #include "graph/graph.h"
 #include "graph/zoo.h"
 
 namespace mcuprune {
 namespace {
 
-std::string user_error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected UserError, got another exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected UserError, nothing was thrown";
-  return "";
-}
-
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "message \"" << text << "\" does not contain \"" << part
-                                       << "\"";
-}
+using test::Contains;
+using test::user_error_of;
 
 Graph build(const std::string& model, Shape in, int classes, double width = 0, int depth = 0) {
   ZooOptions o;
