@@ -52,5 +52,6 @@ void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_models_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_profile_command(CLI::App& app);  // also adds "boards"
 
 }  // namespace mcuprune

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   mcuprune::add_models_command(app);
   mcuprune::add_train_command(app);
   mcuprune::add_eval_command(app);
+  mcuprune::add_profile_command(app);
   mcuprune::add_bench_command(app);
   std::signal(SIGINT, on_sigint);
   try {

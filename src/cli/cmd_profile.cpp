@@ -1,0 +1,103 @@
+// `mcuprune profile` (what a model costs on a board) and `mcuprune boards`.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/common.h"
+#include "resources/profile.h"
+
+namespace mcuprune {
+
+using nlohmann::json;
+
+namespace {
+
+struct ProfileArgs {
+  ModelSpec model;
+  std::string board = "nucleo-f446re", order = "optimal", runtime, ram, flash, macs;
+  double latency_ms = 0;
+  bool inplace_add = false, json_out = false, no_timeline = false;
+};
+
+void run_profile(const ProfileArgs& a) {
+  LoadedModel m = resolve_model(a.model, nullptr);
+  Board board = find_board(a.board);
+  ProfileOptions o;
+  o.optimal_order = a.order == "optimal";
+  o.inplace_add = a.inplace_add;
+  o.runtime = a.runtime;
+  if (!a.ram.empty()) o.budgets.ram_bytes = parse_size(a.ram, "--ram");
+  if (!a.flash.empty()) o.budgets.flash_bytes = parse_size(a.flash, "--flash");
+  if (!a.macs.empty()) o.budgets.macs = parse_count(a.macs, "--macs");
+  if (a.latency_ms < 0) throw UserError("--latency-ms must be > 0");
+  if (a.latency_ms > 0) o.budgets.latency_ms = a.latency_ms;
+  Profile p = profile_graph(m.graph, board, o);
+  if (a.json_out) {
+    std::printf("%s\n", profile_to_json(p).dump(2).c_str());
+    return;
+  }
+  std::printf("%s", profile_table(p).c_str());
+  if (!a.no_timeline) std::printf("\n%s", memory_timeline(p).c_str());
+}
+
+void run_boards(bool json_out) {
+  if (json_out) {
+    json list = json::array();
+    for (const Board& b : builtin_boards()) list.push_back(board_to_json(b));
+    std::printf("%s\n", list.dump(2).c_str());
+    return;
+  }
+  std::printf("%-20s %-14s %5s %9s %9s %11s %11s  %s\n", "name", "core", "MHz", "SRAM", "flash",
+              "RAM budget", "flash budg.", "memory");
+  for (const Board& b : builtin_boards())
+    std::printf("%-20s %-14s %5.0f %9s %9s %11s %11s  %s\n", b.name.c_str(), b.core.c_str(),
+                b.clock_mhz, format_bytes(b.sram_bytes).c_str(), format_bytes(b.flash_bytes).c_str(),
+                format_bytes(b.ram_budget_bytes()).c_str(),
+                format_bytes(b.flash_budget_bytes()).c_str(), b.memory_note.c_str());
+  std::printf("\nBudgets = memory minus what the application reserves (reserved_ram_bytes, "
+              "reserved_flash_bytes).\nA custom board is a JSON file (see docs/resources.md); "
+              "'mcuprune boards --json' shows every field.\n");
+}
+
+}  // namespace
+
+void add_profile_command(CLI::App& app) {
+  auto args = std::make_shared<ProfileArgs>();
+  CLI::App* c = app.add_subcommand(
+      "profile",
+      "What a model costs on a microcontroller: flash, MACs, latency and peak SRAM per operator,\n"
+      "under the given and the memory-optimal operator order, against the board's budgets.\n\n"
+      "Examples:\n"
+      "  mcuprune profile --model resnet8 --input 32x32x3 --board nucleo-f446re\n"
+      "  mcuprune profile --model runs/tiny --board rp2040 --order given --json\n"
+      "  mcuprune profile --model mobilenetv2 --input 32x32x3 --ram 64KiB --flash 256KiB --macs 5M\n");
+  c->add_option("--model", args->model.model, "zoo name, model directory or .json file")->required();
+  c->add_option("--input", args->model.input, "input shape HxWxC for zoo models (default 28x28x1)");
+  c->add_option("--classes", args->model.classes, "classes for zoo models (default 10)");
+  c->add_option("--width", args->model.width, "width multiplier for zoo models");
+  c->add_option("--depth", args->model.depth, "vgg depth");
+  c->add_option("--board", args->board, "board name (see 'mcuprune boards') or board JSON file")
+      ->capture_default_str();
+  c->add_option("--order", args->order, "operator order: given or optimal")
+      ->check(CLI::IsMember({"given", "optimal"}))
+      ->capture_default_str();
+  c->add_option("--runtime", args->runtime, "cmsis-nn or reference (default: the board's)");
+  c->add_flag("--inplace-add", args->inplace_add, "ADD writes over an input that dies there");
+  c->add_option("--ram", args->ram, "RAM budget (e.g. 64KiB) instead of the board's");
+  c->add_option("--flash", args->flash, "flash budget (e.g. 256KiB) instead of the board's");
+  c->add_option("--macs", args->macs, "MAC budget (e.g. 5M)");
+  c->add_option("--latency-ms", args->latency_ms, "latency budget in milliseconds");
+  c->add_flag("--json", args->json_out, "machine-readable output (docs/resources.md)");
+  c->add_flag("--no-timeline", args->no_timeline, "omit the memory timeline");
+  c->callback([args] { run_profile(*args); });
+
+  auto json_flag = std::make_shared<bool>(false);
+  CLI::App* b = app.add_subcommand("boards",
+                                   "List the built-in MCU boards.\n\n"
+                                   "Examples:\n"
+                                   "  mcuprune boards\n"
+                                   "  mcuprune boards --json\n");
+  b->add_flag("--json", *json_flag, "every field, as JSON");
+  b->callback([json_flag] { run_boards(*json_flag); });
+}
+
+}  // namespace mcuprune

@@ -1,0 +1,250 @@
+// Built-in boards and runtime profiles, and the board JSON format. The source of every
+// number is given in docs/resources.md.
+#include "resources/board.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "graph/graph.h"
+#include "graph/io.h"
+
+namespace mcuprune {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t KiB = 1024;
+
+// Cortex-M7 + CMSIS-NN: whole-network CMSIS-NN latencies measured on an STM32H743
+// (TinyEngine README: mcunet in0 6.4 M MACs 51 ms, in1 12.8 M MACs 103 ms, vww0 6.0 M MACs
+// 53 ms; at 480 MHz that is 3.8-4.2 cycles/MAC for MobileNet-like networks). Split between
+// pointwise/standard conv and depthwise by our estimate (depthwise does ~1.7x the cycles
+// per MAC: less reuse per loaded byte). Element-op and fixed costs are estimates.
+LatencyCoefficients cortex_m7() {
+  LatencyCoefficients k;
+  k.conv_cycles_per_mac = 3.5;
+  k.depthwise_cycles_per_mac = 6.0;
+  k.dense_cycles_per_mac = 3.5;
+  k.pool_cycles_per_op = 2.0;
+  k.eltwise_cycles_per_op = 6.0;
+  k.op_fixed_cycles = 5000;
+  k.source = "fit to measured CMSIS-NN latencies on STM32H743 (TinyEngine README); "
+             "depthwise split, element ops and fixed cost estimated";
+  return k;
+}
+
+// Cortex-M4 + CMSIS-NN: the M7 figures x1.3 (estimate: single-issue pipeline, no cache).
+LatencyCoefficients cortex_m4() {
+  LatencyCoefficients k = cortex_m7();
+  k.conv_cycles_per_mac *= 1.3;
+  k.depthwise_cycles_per_mac *= 1.3;
+  k.dense_cycles_per_mac *= 1.3;
+  k.pool_cycles_per_op *= 1.3;
+  k.eltwise_cycles_per_op *= 1.3;
+  k.op_fixed_cycles *= 1.3;
+  k.source = "estimate: cortex-m7 coefficients x1.3 (single issue); not measured";
+  return k;
+}
+
+// Cortex-M0+: no DSP extension (no SMLAD), 2-cycle loads: ~4-6 instructions per MAC in
+// the plain C kernels. Estimate; no published measurement found.
+LatencyCoefficients cortex_m0plus() {
+  LatencyCoefficients k;
+  k.conv_cycles_per_mac = 10.0;
+  k.depthwise_cycles_per_mac = 14.0;
+  k.dense_cycles_per_mac = 10.0;
+  k.pool_cycles_per_op = 4.0;
+  k.eltwise_cycles_per_op = 12.0;
+  k.op_fixed_cycles = 8000;
+  k.source = "estimate from instruction counts of scalar int8 kernels; not measured";
+  return k;
+}
+
+Board make(const std::string& name, const std::string& desc, const std::string& core, double mhz,
+           int64_t sram, int64_t flash, const std::string& note, LatencyCoefficients k) {
+  Board b;
+  b.name = name;
+  b.description = desc;
+  b.core = core;
+  b.clock_mhz = mhz;
+  b.sram_bytes = sram;
+  b.flash_bytes = flash;
+  // Default reservations: room for stack, heap and the application's data in SRAM, and
+  // for the application, the runtime and its kernels in flash (docs/resources.md).
+  b.reserved_ram_bytes = std::min<int64_t>(32 * KiB, sram / 8);
+  b.reserved_flash_bytes = std::min<int64_t>(128 * KiB, flash / 4);
+  b.memory_note = note;
+  b.latency = std::move(k);
+  return b;
+}
+
+}  // namespace
+
+const std::vector<Board>& builtin_boards() {
+  static const std::vector<Board> boards = {
+      make("nucleo-f446re", "ST NUCLEO-F446RE (STM32F446RE)", "cortex-m4", 180, 128 * KiB,
+           512 * KiB, "128 KB SRAM (SRAM1 112 KB + SRAM2 16 KB, contiguous)", cortex_m4()),
+      make("nucleo-f746zg", "ST NUCLEO-F746ZG (STM32F746ZG)", "cortex-m7", 216, 320 * KiB,
+           1024 * KiB, "320 KB SRAM (DTCM 64 KB + SRAM1 240 KB + SRAM2 16 KB, contiguous)",
+           cortex_m7()),
+      make("nucleo-f767zi", "ST NUCLEO-F767ZI (STM32F767ZI)", "cortex-m7", 216, 512 * KiB,
+           2048 * KiB, "512 KB SRAM (DTCM 128 KB + SRAM1 368 KB + SRAM2 16 KB, contiguous)",
+           cortex_m7()),
+      make("nucleo-h743zi", "ST NUCLEO-H743ZI (STM32H743ZI)", "cortex-m7", 480, 512 * KiB,
+           2048 * KiB,
+           "counts the 512 KB AXI SRAM only (the largest contiguous region; DTCM 128 KB, "
+           "SRAM1-3 288 KB and SRAM4 64 KB are separate regions)",
+           cortex_m7()),
+      make("arduino-nano-33-ble", "Arduino Nano 33 BLE (nRF52840)", "cortex-m4", 64, 256 * KiB,
+           1024 * KiB, "256 KB SRAM", cortex_m4()),
+      make("rp2040", "Raspberry Pi RP2040 (e.g. Pico)", "cortex-m0plus", 133, 264 * KiB,
+           2048 * KiB, "264 KB SRAM (4 x 64 KB striped + 2 x 4 KB); 2 MB external QSPI flash",
+           cortex_m0plus()),
+  };
+  return boards;
+}
+
+const std::vector<RuntimeProfile>& builtin_runtimes() {
+  static const std::vector<RuntimeProfile> r = [] {
+    RuntimeProfile cmsis;
+    cmsis.name = "cmsis-nn";
+    cmsis.description = "TFLite Micro with CMSIS-NN kernels (im2col scratch for conv, "
+                        "depthwise other than 3x3, average pool)";
+    cmsis.im2col_scratch = true;
+    // Flatbuffer sizes, estimated from the encoding rules (docs/resources.md); the TFLite
+    // exporter's files are the check.
+    cmsis.model_overhead_bytes = 1024;
+    cmsis.op_overhead_bytes = 80;
+    cmsis.tensor_overhead_bytes = 80;
+    RuntimeProfile ref = cmsis;
+    ref.name = "reference";
+    ref.description = "TFLite Micro reference kernels (no scratch except MEAN's accumulators)";
+    ref.im2col_scratch = false;
+    return std::vector<RuntimeProfile>{cmsis, ref};
+  }();
+  return r;
+}
+
+const RuntimeProfile& find_runtime(const std::string& name) {
+  for (const auto& r : builtin_runtimes())
+    if (r.name == name) return r;
+  throw UserError("unknown runtime '" + name + "'; known runtimes: cmsis-nn, reference");
+}
+
+json board_to_json(const Board& b) {
+  const LatencyCoefficients& k = b.latency;
+  return {{"name", b.name},
+          {"description", b.description},
+          {"core", b.core},
+          {"clock_mhz", b.clock_mhz},
+          {"sram_bytes", b.sram_bytes},
+          {"flash_bytes", b.flash_bytes},
+          {"reserved_ram_bytes", b.reserved_ram_bytes},
+          {"reserved_flash_bytes", b.reserved_flash_bytes},
+          {"memory_note", b.memory_note},
+          {"runtime", b.runtime},
+          {"latency",
+           {{"conv_cycles_per_mac", k.conv_cycles_per_mac},
+            {"depthwise_cycles_per_mac", k.depthwise_cycles_per_mac},
+            {"dense_cycles_per_mac", k.dense_cycles_per_mac},
+            {"pool_cycles_per_op", k.pool_cycles_per_op},
+            {"eltwise_cycles_per_op", k.eltwise_cycles_per_op},
+            {"op_fixed_cycles", k.op_fixed_cycles},
+            {"source", k.source}}}};
+}
+
+Board board_from_json(const json& j, const std::string& where) {
+  const std::string at = "board file '" + where + "': ";
+  if (!j.is_object()) throw UserError(at + "expected a JSON object");
+  Board b;
+  // A board file may start from a built-in board ("base") and override fields.
+  if (j.contains("base")) {
+    if (!j["base"].is_string()) throw UserError(at + "\"base\" must be a board name");
+    b = find_board(j["base"].get<std::string>());
+  }
+  static const std::vector<std::string> keys = {
+      "base", "name", "description", "core", "clock_mhz", "sram_bytes", "flash_bytes",
+      "reserved_ram_bytes", "reserved_flash_bytes", "memory_note", "runtime", "latency"};
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (std::find(keys.begin(), keys.end(), it.key()) == keys.end())
+      throw UserError(at + "unknown key '" + it.key() +
+                      "'; allowed: base, name, description, core, clock_mhz, sram_bytes, "
+                      "flash_bytes, reserved_ram_bytes, reserved_flash_bytes, memory_note, "
+                      "runtime, latency");
+  try {
+    auto get_str = [&](const char* k, std::string& v) {
+      if (j.contains(k)) v = j.at(k).get<std::string>();
+    };
+    auto get_int = [&](const char* k, int64_t& v) {
+      if (!j.contains(k)) return;
+      if (!j[k].is_number_integer()) throw UserError(at + "'" + k + "' must be an integer (bytes)");
+      v = j[k].get<int64_t>();
+    };
+    get_str("name", b.name);
+    get_str("description", b.description);
+    get_str("core", b.core);
+    get_str("memory_note", b.memory_note);
+    get_str("runtime", b.runtime);
+    if (j.contains("clock_mhz")) b.clock_mhz = j.at("clock_mhz").get<double>();
+    get_int("sram_bytes", b.sram_bytes);
+    get_int("flash_bytes", b.flash_bytes);
+    get_int("reserved_ram_bytes", b.reserved_ram_bytes);
+    get_int("reserved_flash_bytes", b.reserved_flash_bytes);
+    if (j.contains("latency")) {
+      const json& l = j["latency"];
+      if (!l.is_object()) throw UserError(at + "\"latency\" must be an object");
+      LatencyCoefficients& k = b.latency;
+      static const std::vector<std::string> lkeys = {
+          "conv_cycles_per_mac", "depthwise_cycles_per_mac", "dense_cycles_per_mac",
+          "pool_cycles_per_op", "eltwise_cycles_per_op", "op_fixed_cycles", "source"};
+      for (auto it = l.begin(); it != l.end(); ++it)
+        if (std::find(lkeys.begin(), lkeys.end(), it.key()) == lkeys.end())
+          throw UserError(at + "unknown latency key '" + it.key() + "'");
+      k.conv_cycles_per_mac = l.value("conv_cycles_per_mac", k.conv_cycles_per_mac);
+      k.depthwise_cycles_per_mac = l.value("depthwise_cycles_per_mac", k.depthwise_cycles_per_mac);
+      k.dense_cycles_per_mac = l.value("dense_cycles_per_mac", k.dense_cycles_per_mac);
+      k.pool_cycles_per_op = l.value("pool_cycles_per_op", k.pool_cycles_per_op);
+      k.eltwise_cycles_per_op = l.value("eltwise_cycles_per_op", k.eltwise_cycles_per_op);
+      k.op_fixed_cycles = l.value("op_fixed_cycles", k.op_fixed_cycles);
+      k.source = l.value("source", j.contains("base") ? k.source : std::string("board file"));
+    }
+  } catch (const json::exception& e) {
+    throw UserError(at + "bad value: " + e.what());
+  }
+  if (b.name.empty()) throw UserError(at + "\"name\" is required");
+  if (!(b.clock_mhz > 0)) throw UserError(at + "\"clock_mhz\" must be > 0");
+  if (b.sram_bytes <= 0 || b.flash_bytes <= 0)
+    throw UserError(at + "\"sram_bytes\" and \"flash_bytes\" must be > 0");
+  if (b.reserved_ram_bytes < 0 || b.reserved_ram_bytes >= b.sram_bytes)
+    throw UserError(at + "\"reserved_ram_bytes\" must be in [0, sram_bytes)");
+  if (b.reserved_flash_bytes < 0 || b.reserved_flash_bytes >= b.flash_bytes)
+    throw UserError(at + "\"reserved_flash_bytes\" must be in [0, flash_bytes)");
+  const LatencyCoefficients& k = b.latency;
+  for (double v : {k.conv_cycles_per_mac, k.depthwise_cycles_per_mac, k.dense_cycles_per_mac,
+                   k.pool_cycles_per_op, k.eltwise_cycles_per_op, k.op_fixed_cycles})
+    if (!(v >= 0)) throw UserError(at + "latency coefficients must be >= 0");
+  find_runtime(b.runtime);
+  return b;
+}
+
+Board find_board(const std::string& name_or_path) {
+  for (const auto& b : builtin_boards())
+    if (b.name == name_or_path) return b;
+  if (std::filesystem::is_regular_file(name_or_path)) {
+    json j;
+    try {
+      j = json::parse(read_file(name_or_path));
+    } catch (const json::parse_error& e) {
+      throw UserError("board file '" + name_or_path + "' is not valid JSON: " + e.what());
+    }
+    return board_from_json(j, name_or_path);
+  }
+  std::string list;
+  for (const auto& b : builtin_boards()) list += (list.empty() ? "" : ", ") + b.name;
+  throw UserError("unknown board '" + name_or_path + "'; built-in boards: " + list +
+                  " (or a board JSON file; see 'mcuprune boards')");
+}
+
+}  // namespace mcuprune

@@ -1,0 +1,61 @@
+// The deployment view of an IR graph: the operators and activation tensors an int8
+// runtime (TensorFlow Lite Micro style) executes. BatchNorm is folded into the conv/dense
+// before it, ReLU/ReLU6 are fused into their producer, Dropout disappears, Flatten becomes
+// a reshape and GlobalAvgPool a mean. Every resource figure is computed on this view.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace mcuprune {
+
+enum class DeployedKind {
+  Conv2D,
+  DepthwiseConv2D,
+  FullyConnected,
+  MaxPool,
+  AvgPool,
+  Mean,        // global average pool
+  Add,
+  Concat,
+  Reshape,     // flatten
+  Softmax,
+  Activation,  // a ReLU/ReLU6 that could not be fused
+};
+const char* deployed_kind_name(DeployedKind k);  // TFLite-style: "CONV_2D", ...
+
+struct DeployedTensor {
+  std::string name;  // name of the IR node whose value it holds (after aliasing)
+  Shape shape;
+  int producer = -1;           // op index; -1 for the model input
+  std::vector<int> consumers;  // op indices, in op order
+  bool is_model_input = false, is_model_output = false;
+  int64_t bytes() const { return shape.elements(); }  // int8: one byte per element
+};
+
+struct DeployedOp {
+  std::string name;  // IR name of the main node (the conv, the pool, ...)
+  DeployedKind kind;
+  int ir_node = -1;           // main IR node (geometry: kernel, stride, padding)
+  std::vector<int> fused;     // further IR nodes folded into it (BatchNorm, ReLU)
+  std::vector<int> inputs;    // tensor indices
+  int output = -1;            // tensor index
+  Activation activation = Activation::None;
+  bool has_bias = true;       // int8 conv/dense always carry an int32 bias after folding
+};
+
+struct DeployedGraph {
+  const Graph* graph = nullptr;  // the IR it was made from (must outlive this view)
+  std::vector<DeployedTensor> tensors;
+  std::vector<DeployedOp> ops;  // in the IR's (given) order
+  int input_tensor = -1, output_tensor = -1;
+  std::vector<int> tensor_of_node;  // IR node -> tensor holding its value (-1: none)
+  std::vector<int> op_of_node;      // IR node -> op that computes it (-1: folded away/input)
+};
+
+// Throws UserError if the graph cannot be deployed (e.g. a softmax in the middle).
+DeployedGraph deploy_view(const Graph& g);
+
+}  // namespace mcuprune

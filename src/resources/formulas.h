@@ -1,0 +1,287 @@
+// The resource formulas, written once as templates over the number type T of channel
+// counts (ARCHITECTURE.md, "one formula, two number types"):
+//   T = int64_t       -> the exact integer model used in reports and budget checks;
+//   T = torch::Tensor -> the differentiable model over soft channel counts (NumOps<Tensor>
+//                        is specialised in src/nn/soft_resources.h, the only LibTorch part).
+// Free variables are the channel counts of the tensors that conv/dense layers (and the
+// model input) produce; every other tensor's count follows from its operator. What each
+// formula counts is documented in docs/resources.md.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "resources/board.h"
+#include "resources/deployed.h"
+
+namespace mcuprune {
+
+// Arithmetic that differs between number types. Real is the type of non-integer results
+// (latency): double for the exact model.
+template <class T>
+struct NumOps;
+
+template <>
+struct NumOps<int64_t> {
+  using Real = double;
+  static int64_t zero(const int64_t&) { return 0; }
+  static int64_t max(const int64_t& a, const int64_t& b) { return std::max(a, b); }
+  static double real(const int64_t& v) { return double(v); }
+};
+
+// Tensors whose channel count is a free variable, in tensor order: the model input and the
+// outputs of Conv2D and FullyConnected ops.
+std::vector<int> free_channel_tensors(const DeployedGraph& d);
+// Their exact values, from the shapes.
+std::vector<int64_t> exact_free_channels(const DeployedGraph& d);
+
+// Channel count of every tensor, given the free ones (aligned with free_channel_tensors).
+template <class T>
+std::vector<T> propagate_channels(const DeployedGraph& d, const std::vector<T>& free) {
+  std::vector<int> free_t = free_channel_tensors(d);
+  std::vector<T> ch(d.tensors.size(), NumOps<T>::zero(free.at(0)));
+  std::vector<bool> set(d.tensors.size(), false);
+  for (size_t k = 0; k < free_t.size(); ++k) ch[free_t[k]] = free[k], set[free_t[k]] = true;
+  for (const DeployedOp& op : d.ops) {
+    if (set[op.output]) continue;
+    const T& in = ch[op.inputs[0]];
+    const Shape& ins = d.tensors[op.inputs[0]].shape;
+    switch (op.kind) {
+      case DeployedKind::DepthwiseConv2D: {
+        const Node& n = d.graph->nodes[op.ir_node];
+        int mult = n.kind == OpKind::DepthwiseConv2D ? n.depth_multiplier : 1;
+        ch[op.output] = in * int64_t(mult);
+        break;
+      }
+      case DeployedKind::Concat: {
+        T s = ch[op.inputs[0]];
+        for (size_t k = 1; k < op.inputs.size(); ++k) s = s + ch[op.inputs[k]];
+        ch[op.output] = s;
+        break;
+      }
+      case DeployedKind::Reshape:
+        ch[op.output] = in * (int64_t(ins.h) * ins.w);
+        break;
+      default:  // pools, mean, add, softmax, activation keep the channel count
+        ch[op.output] = in;
+        break;
+    }
+    set[op.output] = true;
+  }
+  return ch;
+}
+
+template <class T>
+struct OpCosts {
+  T params;         // weights + biases (count)
+  T weight_bytes;   // int8 weights, int32 biases, quantisation parameters
+  T macs;           // multiply-accumulates
+  T element_ops;    // pool/add/activation/softmax element operations
+  T scratch_bytes;  // kernel scratch buffer while the op runs
+  T persistent_bytes;  // runtime RAM held for the whole run (per-channel requantisation)
+};
+
+// Costs of op `o` for channel counts `ch` (one per tensor).
+template <class T>
+OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, const RuntimeProfile& rt) {
+  const DeployedOp& op = d.ops[o];
+  const Node& n = d.graph->nodes[op.ir_node];
+  const T& cin = ch[op.inputs[0]];
+  const T& cout = ch[op.output];
+  const Shape& os = d.tensors[op.output].shape;
+  const int64_t out_hw = int64_t(os.h) * os.w;
+  const int64_t kk = int64_t(n.kernel_h) * n.kernel_w;
+  const T zero = NumOps<T>::zero(cout);
+  OpCosts<T> c{zero, zero, zero, zero, zero, zero};
+  const int64_t q = rt.quant_param_bytes;
+  const int64_t qt = rt.quant_table_bytes;
+  const PadAmounts pad = Graph::pad_amounts(n, d.tensors[op.inputs[0]].shape);
+  const bool padded = pad.top || pad.bottom || pad.left || pad.right;
+  switch (op.kind) {
+    case DeployedKind::Conv2D: {
+      T w = cin * cout * kk;
+      c.params = w + cout;
+      // int8 weights, int32 bias; per-channel quantisation of weights and of bias.
+      c.weight_bytes = w + cout * int64_t(4 + 2 * q) + 2 * qt;
+      c.macs = cin * cout * (kk * out_hw);
+      c.persistent_bytes = cout * rt.requant_bytes_per_channel;
+      // CMSIS-NN: a 1x1 unpadded conv (any stride) runs without im2col; every other conv
+      // keeps two im2col columns of int16.
+      bool pointwise = n.kernel_h == 1 && n.kernel_w == 1 && !padded && n.dilation_h == 1 &&
+                       n.dilation_w == 1;
+      if (rt.im2col_scratch && !pointwise) c.scratch_bytes = cin * (2 * 2 * kk);
+      break;
+    }
+    case DeployedKind::DepthwiseConv2D: {
+      bool bn_only = n.kind != OpKind::DepthwiseConv2D;  // a lone BatchNorm deployed as 1x1
+      int64_t k = bn_only ? 1 : kk;
+      c.params = cout * (k + 1);
+      c.weight_bytes = cout * (k + 4 + 2 * q) + 2 * qt;
+      c.macs = cout * (k * out_hw);
+      c.persistent_bytes = cout * rt.requant_bytes_per_channel;
+      // CMSIS-NN: multiplier 1 with a 3x3 kernel and padding <= 1 uses the 3x3 kernel (no
+      // scratch); other multiplier-1 cases use the optimised kernel with an int16 buffer of
+      // C*kh*kw; multipliers > 1 use the generic kernel (no scratch).
+      int mult = bn_only ? 1 : n.depth_multiplier;
+      bool small_pad = pad.top <= 1 && pad.bottom <= 1 && pad.left <= 1 && pad.right <= 1;
+      bool three_by_three = n.kernel_h == 3 && n.kernel_w == 3 && small_pad &&
+                            n.dilation_h == 1 && n.dilation_w == 1;
+      if (rt.im2col_scratch && !bn_only && mult == 1 && !three_by_three)
+        c.scratch_bytes = cin * (2 * kk);
+      break;
+    }
+    case DeployedKind::FullyConnected: {
+      T w = cin * cout;
+      c.params = w + cout;
+      // Per-tensor quantisation of weights and bias.
+      c.weight_bytes = w + cout * int64_t(4) + 2 * (q + qt);
+      c.macs = w;
+      c.persistent_bytes = cout * rt.requant_bytes_per_channel;
+      break;
+    }
+    case DeployedKind::MaxPool:
+      c.element_ops = cout * (kk * out_hw);
+      break;
+    case DeployedKind::AvgPool:
+      c.element_ops = cout * (kk * out_hw);
+      if (rt.im2col_scratch) c.scratch_bytes = cout * int64_t(4);  // int32 sums per channel
+      break;
+    case DeployedKind::Mean: {
+      const Shape& ins = d.tensors[op.inputs[0]].shape;
+      c.element_ops = cin * (int64_t(ins.h) * ins.w);
+      c.scratch_bytes = cout * int64_t(4);  // int32 accumulators
+      break;
+    }
+    case DeployedKind::Add:
+      c.element_ops = cout * (out_hw * int64_t(op.inputs.size() - 1));
+      break;
+    case DeployedKind::Softmax:
+    case DeployedKind::Activation:
+    case DeployedKind::Concat:
+    case DeployedKind::Reshape:
+      c.element_ops = cout * out_hw;
+      break;
+  }
+  return c;
+}
+
+template <class T>
+struct GraphCosts {
+  std::vector<OpCosts<T>> ops;
+  std::vector<T> tensor_bytes;  // activation tensors, int8
+  T params, flash_bytes, macs, element_ops;
+  T persistent_ram_bytes;  // per-channel requantisation data + per-tensor runtime structs
+  typename NumOps<T>::Real latency_ms;
+  std::vector<typename NumOps<T>::Real> op_latency_ms;
+};
+
+template <class T>
+typename NumOps<T>::Real op_latency_ms(const DeployedOp& op, const OpCosts<T>& c, const Board& b) {
+  const LatencyCoefficients& k = b.latency;
+  double per_mac = 0, per_op = k.eltwise_cycles_per_op;
+  switch (op.kind) {
+    case DeployedKind::Conv2D: per_mac = k.conv_cycles_per_mac; break;
+    case DeployedKind::DepthwiseConv2D: per_mac = k.depthwise_cycles_per_mac; break;
+    case DeployedKind::FullyConnected: per_mac = k.dense_cycles_per_mac; break;
+    case DeployedKind::MaxPool:
+    case DeployedKind::AvgPool:
+    case DeployedKind::Mean: per_op = k.pool_cycles_per_op; break;
+    default: break;
+  }
+  const double ms_per_cycle = 1e-3 / b.clock_mhz;
+  return (NumOps<T>::real(c.macs) * per_mac + NumOps<T>::real(c.element_ops) * per_op) * ms_per_cycle +
+         k.op_fixed_cycles * ms_per_cycle;
+}
+
+// Flash, MACs, ops and latency of the whole graph for channel counts `ch`.
+template <class T>
+GraphCosts<T> graph_costs(const DeployedGraph& d, const std::vector<T>& ch, const RuntimeProfile& rt,
+                          const Board& b) {
+  GraphCosts<T> g;
+  const T zero = NumOps<T>::zero(ch.at(0));
+  g.params = g.flash_bytes = g.macs = g.element_ops = g.persistent_ram_bytes = zero;
+  g.latency_ms = NumOps<T>::real(zero);
+  for (size_t t = 0; t < d.tensors.size(); ++t) {
+    const Shape& s = d.tensors[t].shape;
+    g.tensor_bytes.push_back(ch[t] * (int64_t(s.h) * s.w));
+  }
+  int64_t fixed = rt.model_overhead_bytes;
+  for (size_t o = 0; o < d.ops.size(); ++o) {
+    OpCosts<T> c = op_costs(d, int(o), ch, rt);
+    g.params = g.params + c.params;
+    g.flash_bytes = g.flash_bytes + c.weight_bytes;
+    g.macs = g.macs + c.macs;
+    g.element_ops = g.element_ops + c.element_ops;
+    g.persistent_ram_bytes = g.persistent_ram_bytes + c.persistent_bytes;
+    auto lat = op_latency_ms(d.ops[o], c, b);
+    g.op_latency_ms.push_back(lat);
+    g.latency_ms = g.latency_ms + lat;
+    bool weighted = d.ops[o].kind == DeployedKind::Conv2D ||
+                    d.ops[o].kind == DeployedKind::DepthwiseConv2D ||
+                    d.ops[o].kind == DeployedKind::FullyConnected;
+    // Operator table entry, plus the weight and bias tensors' metadata.
+    fixed += rt.op_overhead_bytes + (weighted ? 2 * rt.tensor_overhead_bytes : 0);
+    g.ops.push_back(c);
+  }
+  // Activation tensors: metadata and per-tensor quantisation parameters.
+  fixed += int64_t(d.tensors.size()) * (rt.tensor_overhead_bytes + rt.quant_table_bytes + rt.quant_param_bytes);
+  g.flash_bytes = g.flash_bytes + fixed;
+  // The runtime's per-tensor structs (activations and constants) live in RAM too.
+  int64_t tensors = int64_t(d.tensors.size());
+  for (const DeployedOp& op : d.ops)
+    if (op.kind == DeployedKind::Conv2D || op.kind == DeployedKind::DepthwiseConv2D ||
+        op.kind == DeployedKind::FullyConnected)
+      tensors += 2;
+  g.persistent_ram_bytes = g.persistent_ram_bytes + tensors * rt.tensor_ram_bytes;
+  return g;
+}
+
+// Memory of every step of an operator order: the bytes of the tensors live while the
+// step's op runs (its inputs, its output, everything produced earlier and still needed,
+// the model input until its last consumer, the model output from its producer on) plus
+// the op's scratch buffer. With in-place Add, an Add whose input dies at that step writes
+// its output over that input and adds no bytes.
+template <class T>
+struct OrderMemory {
+  std::vector<T> step_bytes;  // aligned with the order
+  T peak_bytes;
+};
+
+template <class T>
+OrderMemory<T> order_memory(const DeployedGraph& d, const std::vector<int>& order,
+                            const std::vector<T>& tensor_bytes, const std::vector<T>& scratch_bytes,
+                            bool inplace_add) {
+  const size_t m = order.size();
+  std::vector<int> pos(d.ops.size(), -1);
+  for (size_t s = 0; s < m; ++s) pos[order[s]] = int(s);
+  // Each tensor lives over steps [first, last].
+  std::vector<int> first(d.tensors.size()), last(d.tensors.size());
+  for (size_t t = 0; t < d.tensors.size(); ++t) {
+    const DeployedTensor& tt = d.tensors[t];
+    first[t] = tt.producer < 0 ? 0 : pos[tt.producer];
+    int l = first[t];
+    for (int c : tt.consumers) l = std::max(l, pos[c]);
+    last[t] = tt.is_model_output ? int(m) - 1 : l;
+  }
+  OrderMemory<T> r;
+  const T zero = NumOps<T>::zero(tensor_bytes.at(0));
+  r.peak_bytes = zero;
+  for (size_t s = 0; s < m; ++s) {
+    const DeployedOp& op = d.ops[order[s]];
+    T mem = scratch_bytes[order[s]];
+    bool reuse = false;
+    if (inplace_add && op.kind == DeployedKind::Add)
+      for (int in : op.inputs) reuse = reuse || (last[in] == int(s) && !d.tensors[in].is_model_output);
+    for (size_t t = 0; t < d.tensors.size(); ++t) {
+      if (first[t] > int(s) || last[t] < int(s)) continue;
+      if (reuse && int(t) == op.output) continue;  // shares its input's buffer
+      mem = mem + tensor_bytes[t];
+    }
+    r.step_bytes.push_back(mem);
+    r.peak_bytes = s == 0 ? mem : NumOps<T>::max(r.peak_bytes, mem);
+  }
+  return r;
+}
+
+}  // namespace mcuprune

@@ -1,0 +1,38 @@
+// Peak SRAM under an operator order, and the order that minimises it.
+//
+// The optimal order (after Liberis & Lane 2019, "saving memory at inference via operator
+// reordering"): f(S) = the smallest peak reachable once the ops in S have run, where S is
+// closed under predecessors. f(all) = 0, and f(S) = min over ready ops o of
+// max(mem(S, o), f(S + o)), with mem(S, o) = bytes of the tensors live while o runs (every
+// tensor produced in S, or the model input, that an op outside S still needs, plus o's
+// output and scratch). Memoised on S. The number of such sets is exponential in the
+// graph's width in the worst case, but small for CNNs, whose branches are few and short.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "resources/deployed.h"
+
+namespace mcuprune {
+
+struct MemorySchedule {
+  std::vector<int> order;          // op indices in execution order
+  std::vector<int64_t> step_bytes; // memory while each step of the order runs
+  int64_t peak_bytes = 0;
+  int bottleneck_step = 0;         // index into order of the first step at the peak
+  int64_t states_explored = 0;     // optimal search only
+};
+
+MemorySchedule schedule_given(const DeployedGraph& d, const std::vector<int64_t>& tensor_bytes,
+                              const std::vector<int64_t>& scratch_bytes, bool inplace_add);
+MemorySchedule schedule_optimal(const DeployedGraph& d, const std::vector<int64_t>& tensor_bytes,
+                                const std::vector<int64_t>& scratch_bytes, bool inplace_add);
+// Tries every topological order (for tests; throws std::runtime_error past max_orders).
+MemorySchedule schedule_brute_force(const DeployedGraph& d, const std::vector<int64_t>& tensor_bytes,
+                                    const std::vector<int64_t>& scratch_bytes, bool inplace_add,
+                                    int64_t max_orders = 1000000);
+// Whether `order` runs every op once, each after the producers of its inputs.
+bool is_topological_order(const DeployedGraph& d, const std::vector<int>& order);
+
+}  // namespace mcuprune

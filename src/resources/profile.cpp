@@ -1,0 +1,297 @@
+// Builds a Profile from the exact (integer) instance of the resource formulas.
+#include "resources/profile.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "resources/formulas.h"
+
+namespace mcuprune {
+
+using nlohmann::json;
+
+namespace {
+
+double parse_scaled(const std::string& text, const std::string& what, bool bytes) {
+  static const std::regex re(R"(^\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*$)");
+  std::smatch m;
+  const std::string forms = bytes ? "64KiB, 64KB, 0.5MiB, 2MB, 200k, 5M or a number of bytes"
+                                  : "5M, 200k, 1.5G or a plain number";
+  if (!std::regex_match(text, m, re))
+    throw UserError(what + " '" + text + "' is not a valid " + (bytes ? "size" : "count") +
+                    "; accepted forms: " + forms);
+  double v = std::stod(m[1]);
+  std::string u = m[2];
+  double mult = 0;
+  if (u.empty()) mult = 1;
+  else if (u == "k" || u == "K") mult = 1e3;
+  else if (u == "M") mult = 1e6;
+  else if (u == "G") mult = 1e9;
+  else if (bytes && (u == "B" || u == "b")) mult = 1;
+  else if (bytes && (u == "KB" || u == "kB")) mult = 1e3;
+  else if (bytes && u == "MB") mult = 1e6;
+  else if (bytes && u == "GB") mult = 1e9;
+  else if (bytes && (u == "KiB" || u == "kiB")) mult = 1024;
+  else if (bytes && u == "MiB") mult = 1024.0 * 1024;
+  else if (bytes && u == "GiB") mult = 1024.0 * 1024 * 1024;
+  if (mult == 0)
+    throw UserError(what + " '" + text + "': unknown unit '" + u + "'; accepted forms: " + forms);
+  double r = v * mult;
+  if (r < 1 || r > 9e15)
+    throw UserError(what + " '" + text + "' must be at least 1 and finite");
+  return r;
+}
+
+
+
+}  // namespace
+
+int64_t parse_size(const std::string& text, const std::string& what) {
+  return int64_t(std::llround(parse_scaled(text, what, true)));
+}
+
+int64_t parse_count(const std::string& text, const std::string& what) {
+  return int64_t(std::llround(parse_scaled(text, what, false)));
+}
+
+std::string format_bytes(int64_t b) {
+  char buf[32];
+  if (b < 1024) std::snprintf(buf, sizeof buf, "%lld B", (long long)b);
+  else if (b < 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%.2f MiB", b / (1024.0 * 1024.0));
+  return buf;
+}
+
+bool Profile::fits() const {
+  for (const auto& b : budgets)
+    if (!b.fits) return false;
+  return true;
+}
+
+Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& opt) {
+  Profile p;
+  auto graph = std::make_shared<Graph>(g);
+  graph->infer_shapes();
+  p.graph = graph;
+  p.deployed = deploy_view(*graph);
+  p.board = board;
+  p.runtime = find_runtime(opt.runtime.empty() ? board.runtime : opt.runtime);
+  p.options = opt;
+  const DeployedGraph& d = p.deployed;
+  std::vector<int64_t> ch = propagate_channels(d, exact_free_channels(d));
+  GraphCosts<int64_t> costs = graph_costs(d, ch, p.runtime, board);
+  std::vector<int64_t> scratch;
+  for (const auto& c : costs.ops) scratch.push_back(c.scratch_bytes);
+  p.given = schedule_given(d, costs.tensor_bytes, scratch, opt.inplace_add);
+  auto t0 = std::chrono::steady_clock::now();
+  p.optimal = schedule_optimal(d, costs.tensor_bytes, scratch, opt.inplace_add);
+  p.optimal_search_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  p.used = opt.optimal_order ? p.optimal : p.given;
+  p.params = costs.params;
+  p.flash_bytes = costs.flash_bytes;
+  p.macs = costs.macs;
+  p.element_ops = costs.element_ops;
+  p.persistent_ram_bytes = costs.persistent_ram_bytes;
+  p.latency_ms = costs.latency_ms;
+
+  // Live tensors per step of the used order.
+  const size_t m = d.ops.size();
+  std::vector<int> pos(m);
+  for (size_t s = 0; s < m; ++s) pos[p.used.order[s]] = int(s);
+  for (size_t s = 0; s < m; ++s) {
+    int o = p.used.order[s];
+    const DeployedOp& op = d.ops[o];
+    const OpCosts<int64_t>& c = costs.ops[o];
+    OpRow r;
+    r.op = o;
+    r.name = op.name;
+    r.kind = deployed_kind_name(op.kind);
+    r.out = d.tensors[op.output].shape;
+    for (int f : op.fused) r.fused.push_back(graph->nodes[f].name);
+    r.params = c.params;
+    r.flash_bytes = c.weight_bytes;
+    r.macs = c.macs;
+    r.element_ops = c.element_ops;
+    r.scratch_bytes = c.scratch_bytes;
+    r.latency_ms = costs.op_latency_ms[o];
+    r.live_bytes = p.used.step_bytes[s];
+    r.bottleneck = int(s) == p.used.bottleneck_step;
+    for (size_t t = 0; t < d.tensors.size(); ++t) {
+      const DeployedTensor& tt = d.tensors[t];
+      int first = tt.producer < 0 ? 0 : pos[tt.producer];
+      int last = first;
+      for (int cns : tt.consumers) last = std::max(last, pos[cns]);
+      if (tt.is_model_output) last = int(m) - 1;
+      if (first <= int(s) && int(s) <= last) r.live_tensors.push_back(int(t));
+    }
+    p.rows.push_back(r);
+  }
+
+  auto check = [&](const std::string& res, const std::string& unit, double used, double budget,
+                   const std::string& source) {
+    BudgetCheck b{res, unit, used, budget, used <= budget, budget - used, source};
+    p.budgets.push_back(b);
+  };
+  const Budgets& bu = opt.budgets;
+  check("ram", "bytes", double(p.ram_bytes()),
+        double(bu.ram_bytes ? *bu.ram_bytes : board.ram_budget_bytes()),
+        bu.ram_bytes ? "option" : "board");
+  check("flash", "bytes", double(p.flash_bytes),
+        double(bu.flash_bytes ? *bu.flash_bytes : board.flash_budget_bytes()),
+        bu.flash_bytes ? "option" : "board");
+  if (bu.macs) check("macs", "MACs", double(p.macs), double(*bu.macs), "option");
+  if (bu.latency_ms) check("latency", "ms", p.latency_ms, *bu.latency_ms, "option");
+  return p;
+}
+
+json profile_to_json(const Profile& p) {
+  const DeployedGraph& d = p.deployed;
+  json ops = json::array();
+  for (const OpRow& r : p.rows) {
+    json live = json::array();
+    for (int t : r.live_tensors) live.push_back(d.tensors[t].name);
+    ops.push_back({{"name", r.name},
+                   {"op", r.kind},
+                   {"fused", r.fused},
+                   {"output_shape", {r.out.h, r.out.w, r.out.c}},
+                   {"params", r.params},
+                   {"flash_bytes", r.flash_bytes},
+                   {"macs", r.macs},
+                   {"element_ops", r.element_ops},
+                   {"scratch_bytes", r.scratch_bytes},
+                   {"latency_ms", r.latency_ms},
+                   {"live_bytes", r.live_bytes},
+                   {"live_tensors", live},
+                   {"bottleneck", r.bottleneck}});
+  }
+  auto order_names = [&](const MemorySchedule& s) {
+    json o = json::array();
+    for (int k : s.order) o.push_back(d.ops[k].name);
+    return o;
+  };
+  json budgets = json::array();
+  for (const auto& b : p.budgets)
+    budgets.push_back({{"resource", b.resource}, {"unit", b.unit}, {"used", b.used},
+                       {"budget", b.budget}, {"fits", b.fits}, {"margin", b.margin},
+                       {"source", b.source}});
+  const Shape& in = p.graph->input_shape();
+  return {{"format", "mcuprune-profile"},
+          {"version", 1},
+          {"model", {{"name", p.graph->name}, {"input", {in.h, in.w, in.c}},
+                     {"classes", p.graph->output_shape().c}}},
+          {"board", board_to_json(p.board)},
+          {"runtime", p.runtime.name},
+          {"order", p.options.optimal_order ? "optimal" : "given"},
+          {"inplace_add", p.options.inplace_add},
+          {"operators", ops},
+          {"totals",
+           {{"params", p.params},
+            {"flash_bytes", p.flash_bytes},
+            {"macs", p.macs},
+            {"element_ops", p.element_ops},
+            {"latency_ms", p.latency_ms},
+            {"peak_sram_bytes", p.used.peak_bytes},
+            {"persistent_ram_bytes", p.persistent_ram_bytes},
+            {"ram_bytes", p.ram_bytes()},
+            {"peak_sram_given_order_bytes", p.given.peak_bytes},
+            {"peak_sram_optimal_order_bytes", p.optimal.peak_bytes},
+            {"bottleneck_operator", d.ops[p.used.order[p.used.bottleneck_step]].name}}},
+          {"execution_order", order_names(p.used)},
+          {"optimal_order", order_names(p.optimal)},
+          {"optimal_search_states", p.optimal.states_explored},
+          {"optimal_search_ms", p.optimal_search_ms},
+          {"budgets", budgets},
+          {"fits", p.fits()}};
+}
+
+std::string profile_table(const Profile& p) {
+  std::ostringstream s;
+  char line[512];
+  std::snprintf(line, sizeof line, "%s (%s) on %s (%s, %.0f MHz), runtime %s, %s order%s\n\n",
+                p.graph->name.c_str(), p.graph->input_shape().str().c_str(), p.board.name.c_str(),
+                p.board.core.c_str(), p.board.clock_mhz, p.runtime.name.c_str(),
+                p.options.optimal_order ? "optimal" : "given",
+                p.options.inplace_add ? ", in-place add" : "");
+  s << line;
+  std::snprintf(line, sizeof line, "%-3s %-20s %-17s %-10s %9s %10s %11s %9s %10s\n", "#", "operator",
+                "kind", "output", "params", "flash B", "MACs", "lat ms", "live B");
+  s << line;
+  int k = 0;
+  for (const OpRow& r : p.rows) {
+    std::snprintf(line, sizeof line, "%-3d %-20.20s %-17s %-10s %9lld %10lld %11lld %9.3f %10lld%s\n",
+                  ++k, r.name.c_str(), r.kind.c_str(), r.out.str().c_str(), (long long)r.params,
+                  (long long)r.flash_bytes, (long long)r.macs, r.latency_ms,
+                  (long long)r.live_bytes, r.bottleneck ? "  <- peak" : "");
+    s << line;
+  }
+  std::snprintf(line, sizeof line, "%-3s %-20s %-17s %-10s %9lld %10lld %11lld %9.3f %10lld\n", "",
+                "total", "", "", (long long)p.params, (long long)p.flash_bytes, (long long)p.macs,
+                p.latency_ms, (long long)p.used.peak_bytes);
+  s << line;
+  std::snprintf(line, sizeof line,
+                "\nflash %s (weights, biases, quantisation parameters, %s overheads); "
+                "%lld MACs + %lld element ops; latency %.2f ms\n",
+                format_bytes(p.flash_bytes).c_str(), p.runtime.name.c_str(), (long long)p.macs,
+                (long long)p.element_ops, p.latency_ms);
+  s << line;
+  std::snprintf(line, sizeof line,
+                "peak SRAM %s at '%s' (given order %s, optimal order %s); RAM %s with %s "
+                "of runtime data\n",
+                format_bytes(p.used.peak_bytes).c_str(),
+                p.deployed.ops[p.used.order[p.used.bottleneck_step]].name.c_str(),
+                format_bytes(p.given.peak_bytes).c_str(), format_bytes(p.optimal.peak_bytes).c_str(),
+                format_bytes(p.ram_bytes()).c_str(), format_bytes(p.persistent_ram_bytes).c_str());
+  s << line << "\nbudgets:\n";
+  for (const auto& b : p.budgets) {
+    if (b.unit == "bytes")
+      std::snprintf(line, sizeof line, "  %-8s %12s of %12s (%s)  %s by %s\n", b.resource.c_str(),
+                    format_bytes(int64_t(b.used)).c_str(), format_bytes(int64_t(b.budget)).c_str(),
+                    b.source.c_str(), b.fits ? "fits" : "OVER",
+                    format_bytes(int64_t(std::fabs(b.margin))).c_str());
+    else
+      std::snprintf(line, sizeof line, "  %-8s %12.6g of %12.6g %s (%s)  %s by %.6g\n",
+                    b.resource.c_str(), b.used, b.budget, b.unit.c_str(), b.source.c_str(),
+                    b.fits ? "fits" : "OVER", std::fabs(b.margin));
+    s << line;
+  }
+  s << (p.fits() ? "the model fits\n" : "the model does NOT fit\n");
+  return s.str();
+}
+
+std::string memory_timeline(const Profile& p, int width) {
+  // One line per step: a bar of the step's memory split into its live tensors (each drawn
+  // with its own letter), then the names. The bottleneck step is marked.
+  const DeployedGraph& d = p.deployed;
+  std::ostringstream s;
+  const double peak = double(std::max<int64_t>(1, p.used.peak_bytes));
+  s << "memory timeline (each letter is one live tensor; scale: " << width << " columns = "
+    << format_bytes(p.used.peak_bytes) << ")\n";
+  char line[256];
+  int k = 0;
+  for (const OpRow& r : p.rows) {
+    std::string bar, names;
+    for (int t : r.live_tensors) {
+      char letter = char('a' + t % 26);
+      int cols = int(std::lround(width * double(d.tensors[t].bytes()) / peak));
+      bar += std::string(size_t(std::max(cols, 1)), letter);
+      names += std::string(names.empty() ? "" : " ") + letter + "=" + d.tensors[t].name;
+    }
+    if (r.scratch_bytes > 0) {
+      int cols = int(std::lround(width * double(r.scratch_bytes) / peak));
+      bar += std::string(size_t(std::max(cols, 1)), '#');
+      names += " #=scratch";
+    }
+    std::snprintf(line, sizeof line, "%3d %-18.18s %10lld |", ++k, r.name.c_str(),
+                  (long long)r.live_bytes);
+    s << line << bar << std::string(size_t(std::max(0, width - int(bar.size()))), ' ') << "| "
+      << names << (r.bottleneck ? "  <- peak" : "") << "\n";
+  }
+  return s.str();
+}
+
+}  // namespace mcuprune

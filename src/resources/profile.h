@@ -1,0 +1,81 @@
+// What a model costs on a board: one row per deployed operator in execution order
+// (output shape, parameters, flash, MACs, latency, live memory with the bottleneck), totals
+// under the given and the optimal operator order, and whether each budget holds.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "resources/board.h"
+#include "resources/deployed.h"
+#include "resources/memory.h"
+
+namespace mcuprune {
+
+// Parses a size: 64KiB, 64KB, 0.5MiB, 2MB, 5M, 200k, or a bare number of bytes. KiB/MiB
+// are powers of 1024; KB/MB/k/M are powers of 1000. `what` names the option in errors.
+int64_t parse_size(const std::string& text, const std::string& what);
+// Parses a count (MACs): 5M, 200k, 1.5G, or a bare number.
+int64_t parse_count(const std::string& text, const std::string& what);
+std::string format_bytes(int64_t bytes);  // "12.3 KiB"
+
+struct Budgets {
+  std::optional<int64_t> ram_bytes, flash_bytes, macs;
+  std::optional<double> latency_ms;
+};
+
+struct ProfileOptions {
+  bool optimal_order = true;
+  bool inplace_add = false;
+  std::string runtime;  // empty: the board's
+  Budgets budgets;      // explicit budgets; the board's RAM/flash apply where not given
+};
+
+struct OpRow {
+  int op = 0;  // deployed op index
+  std::string name, kind;
+  Shape out;
+  std::vector<std::string> fused;  // names of folded/fused IR nodes
+  int64_t params = 0, flash_bytes = 0, macs = 0, element_ops = 0, scratch_bytes = 0;
+  double latency_ms = 0;
+  int64_t live_bytes = 0;              // memory at this step
+  std::vector<int> live_tensors;       // tensors live at this step
+  bool bottleneck = false;
+};
+
+struct BudgetCheck {
+  std::string resource;  // "ram", "flash", "macs", "latency"
+  std::string unit;      // "bytes", "MACs", "ms"
+  double used = 0, budget = 0;
+  bool fits = false;
+  double margin = 0;  // budget - used (negative: over budget)
+  std::string source; // "board" or "option"
+};
+
+struct Profile {
+  std::shared_ptr<const Graph> graph;
+  DeployedGraph deployed;
+  Board board;
+  RuntimeProfile runtime;
+  ProfileOptions options;
+  std::vector<OpRow> rows;  // execution order
+  int64_t params = 0, flash_bytes = 0, macs = 0, element_ops = 0;
+  int64_t persistent_ram_bytes = 0;  // runtime RAM besides the activations
+  double latency_ms = 0;
+  int64_t ram_bytes() const { return used.peak_bytes + persistent_ram_bytes; }
+  MemorySchedule given, optimal, used;  // `used` is the one the rows follow
+  double optimal_search_ms = 0;          // wall time of the optimal-order search
+  std::vector<BudgetCheck> budgets;
+  bool fits() const;
+};
+
+Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& opt);
+nlohmann::json profile_to_json(const Profile& p);
+std::string profile_table(const Profile& p);
+std::string memory_timeline(const Profile& p, int width = 48);
+
+}  // namespace mcuprune
