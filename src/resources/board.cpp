@@ -225,7 +225,11 @@ Board board_from_json(const json& j, const std::string& where) {
   for (double v : {k.conv_cycles_per_mac, k.depthwise_cycles_per_mac, k.dense_cycles_per_mac,
                    k.pool_cycles_per_op, k.eltwise_cycles_per_op, k.op_fixed_cycles})
     if (!(v >= 0)) throw UserError(at + "latency coefficients must be >= 0");
-  find_runtime(b.runtime);
+  try {
+    find_runtime(b.runtime);
+  } catch (const UserError& e) {
+    throw UserError(at + e.what());
+  }
   return b;
 }
 

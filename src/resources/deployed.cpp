@@ -63,13 +63,18 @@ DeployedGraph deploy_view(const Graph& g) {
     d.tensor_of_node[node] = op.output;
     d.op_of_node[node] = int(d.ops.size()) - 1;
   };
-  // The op whose output is node `src`'s value, if that value has no other consumer than
-  // `node` and is not the model output: then `node` can be folded/fused into it.
+  // The op whose output is the value `node` reads, if that value (through any dropouts,
+  // which are identities) has no other consumer and is not the model output: then `node`
+  // can be folded/fused into that op.
   auto sole_producer = [&](int node) -> int {
     int src = g.nodes[node].inputs[0];
+    while (true) {
+      if (consumers[src].size() != 1 || src == g.output) return -1;
+      if (g.nodes[src].kind != OpKind::Dropout) break;
+      src = g.nodes[src].inputs[0];
+    }
     int op = d.op_of_node[src];
     if (op < 0 || d.ops[op].output != d.tensor_of_node[src]) return -1;
-    if (consumers[src].size() != 1 || src == g.output) return -1;
     return op;
   };
 

@@ -137,7 +137,8 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       // Per-tensor quantisation of weights and bias.
       c.weight_bytes = w + cout * int64_t(4) + 2 * (q + qt);
       c.macs = w;
-      c.persistent_bytes = cout * rt.requant_bytes_per_channel;
+      // Per-tensor quantisation: one multiplier and shift for the whole layer.
+      c.persistent_bytes = zero + rt.requant_bytes_per_channel;
       break;
     }
     case DeployedKind::MaxPool:

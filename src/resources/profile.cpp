@@ -42,7 +42,7 @@ double parse_scaled(const std::string& text, const std::string& what, bool bytes
     throw UserError(what + " '" + text + "': unknown unit '" + u + "'; accepted forms: " + forms);
   double r = v * mult;
   if (r < 1 || r > 9e15)
-    throw UserError(what + " '" + text + "' must be at least 1 and finite");
+    throw UserError(what + " '" + text + "' must be at least 1; accepted forms: " + forms);
   return r;
 }
 
@@ -121,13 +121,22 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
     r.latency_ms = costs.op_latency_ms[o];
     r.live_bytes = p.used.step_bytes[s];
     r.bottleneck = int(s) == p.used.bottleneck_step;
+    auto last_step = [&](size_t t) {
+      const DeployedTensor& tt = d.tensors[t];
+      int last = tt.producer < 0 ? 0 : pos[tt.producer];
+      for (int cns : tt.consumers) last = std::max(last, pos[cns]);
+      return tt.is_model_output ? int(m) - 1 : last;
+    };
+    // With in-place ADD the output shares a dying input's buffer: not listed twice.
+    bool reuse = false;
+    if (opt.inplace_add && op.kind == DeployedKind::Add)
+      for (int in : op.inputs)
+        reuse = reuse || (last_step(size_t(in)) == int(s) && !d.tensors[in].is_model_output);
     for (size_t t = 0; t < d.tensors.size(); ++t) {
       const DeployedTensor& tt = d.tensors[t];
       int first = tt.producer < 0 ? 0 : pos[tt.producer];
-      int last = first;
-      for (int cns : tt.consumers) last = std::max(last, pos[cns]);
-      if (tt.is_model_output) last = int(m) - 1;
-      if (first <= int(s) && int(s) <= last) r.live_tensors.push_back(int(t));
+      if (reuse && int(t) == op.output) continue;
+      if (first <= int(s) && int(s) <= last_step(t)) r.live_tensors.push_back(int(t));
     }
     p.rows.push_back(r);
   }
