@@ -14,6 +14,7 @@ namespace {
 struct ProfileArgs {
   ModelSpec model;
   std::string board = "nucleo-f446re", order = "optimal", runtime, ram, flash, macs;
+  std::string reserve_ram, reserve_flash;
   double latency_ms = 0;
   bool inplace_add = false, json_out = false, no_timeline = false;
 };
@@ -21,6 +22,13 @@ struct ProfileArgs {
 void run_profile(const ProfileArgs& a) {
   LoadedModel m = resolve_model(a.model, nullptr);
   Board board = find_board(a.board);
+  if (!a.reserve_ram.empty()) board.reserved_ram_bytes = parse_size(a.reserve_ram, "--reserve-ram");
+  if (!a.reserve_flash.empty())
+    board.reserved_flash_bytes = parse_size(a.reserve_flash, "--reserve-flash");
+  if (board.reserved_ram_bytes >= board.sram_bytes || board.reserved_flash_bytes >= board.flash_bytes)
+    throw UserError("--reserve-ram/--reserve-flash must be less than the board's SRAM (" +
+                    format_bytes(board.sram_bytes) + ") and flash (" +
+                    format_bytes(board.flash_bytes) + ")");
   ProfileOptions o;
   o.optimal_order = a.order == "optimal";
   o.inplace_add = a.inplace_add;
@@ -82,6 +90,8 @@ void add_profile_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--runtime", args->runtime, "cmsis-nn or reference (default: the board's)");
   c->add_flag("--inplace-add", args->inplace_add, "ADD writes over an input that dies there");
+  c->add_option("--reserve-ram", args->reserve_ram, "RAM the application keeps (default: the board's)");
+  c->add_option("--reserve-flash", args->reserve_flash, "flash the application keeps (default: the board's)");
   c->add_option("--ram", args->ram, "RAM budget (e.g. 64KiB) instead of the board's");
   c->add_option("--flash", args->flash, "flash budget (e.g. 256KiB) instead of the board's");
   c->add_option("--macs", args->macs, "MAC budget (e.g. 5M)");
