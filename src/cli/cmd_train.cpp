@@ -134,28 +134,7 @@ void add_train_command(CLI::App& app) {
       "  mcuprune train --model resnet8 --dataset /data/cifar-10-batches-bin --epochs 30 \\\n"
       "      --optimizer sgd --lr 0.05 --augment-crop 4 --augment-flip --out runs/r8\n"
       "  mcuprune train --resume runs/r8          # continue an interrupted run\n");
-  c->add_option("--model", args->model.model, "zoo name (see 'mcuprune models'), model directory or .json file");
-  c->add_option("--dataset", args->cfg.dataset, "fashion-mnist, mnist, or a path (IDX dir, CIFAR-10 dir, image folder)");
-  c->add_option("--input", args->model.input, "input shape HxWxC for zoo models (default: the dataset's)");
-  c->add_option("--classes", args->model.classes, "number of classes for zoo models (default: the dataset's)");
-  c->add_option("--width", args->model.width, "width multiplier for zoo models");
-  c->add_option("--depth", args->model.depth, "vgg depth: 11, 13, 16 or 19");
-  c->add_option("--epochs", args->cfg.epochs, "training epochs")->capture_default_str();
-  c->add_option("--batch-size", args->cfg.batch_size, "batch size")->capture_default_str();
-  c->add_option("--optimizer", args->cfg.optimizer, "adam or sgd")->capture_default_str();
-  c->add_option("--lr", args->cfg.lr, "learning rate")->capture_default_str();
-  c->add_option("--momentum", args->cfg.momentum, "SGD momentum")->capture_default_str();
-  c->add_option("--weight-decay", args->cfg.weight_decay, "weight decay")->capture_default_str();
-  c->add_option("--schedule", args->cfg.schedule, "cosine, step or constant")->capture_default_str();
-  c->add_option("--step-size", args->cfg.step_size, "step schedule: epochs between decays")->capture_default_str();
-  c->add_option("--step-gamma", args->cfg.step_gamma, "step schedule: decay factor")->capture_default_str();
-  c->add_option("--seed", args->cfg.seed, "random seed (init, split, shuffling)")->capture_default_str();
-  c->add_option("--threads", args->cfg.threads, "CPU threads (0 = all cores)")->capture_default_str();
-  c->add_option("--augment-crop", args->cfg.augmentation.crop_padding, "random crop after padding by N pixels");
-  c->add_flag("--augment-flip", args->cfg.augmentation.horizontal_flip, "random horizontal flips");
-  c->add_option("--val-fraction", args->cfg.load.val_fraction, "validation share of the training set")->capture_default_str();
-  c->add_option("--limit-train", args->cfg.load.limit_train, "use only N training samples");
-  c->add_option("--limit-test", args->cfg.load.limit_test, "use only N test samples");
+  add_training_options(c, args->cfg, args->model);
   c->add_option("--out", args->out, "output directory (model, checkpoint, report.json)");
   c->add_option("--resume", args->resume, "continue the interrupted run in this directory");
   c->add_flag("--quiet", args->output.quiet, "no progress output");

@@ -7,6 +7,8 @@
 #include "graph/graph_json.h"
 #include "graph/io.h"
 #include "graph/zoo.h"
+#include "nn/trainer.h"
+#include <CLI/CLI.hpp>
 
 namespace mcuprune {
 
@@ -109,6 +111,35 @@ json dataset_summary_json(const DatasetSplits& d, const std::string& name) {
 
 void write_report(const std::string& path, const json& report) {
   write_file_atomic(path, report.dump(2) + "\n");
+}
+
+}  // namespace mcuprune
+
+namespace mcuprune {
+
+void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model) {
+  c->add_option("--model", model.model, "zoo name (see 'mcuprune models'), model directory or .json file");
+  c->add_option("--dataset", cfg.dataset, "fashion-mnist, mnist, or a path (IDX dir, CIFAR-10 dir, image folder)");
+  c->add_option("--input", model.input, "input shape HxWxC for zoo models (default: the dataset's)");
+  c->add_option("--classes", model.classes, "number of classes for zoo models (default: the dataset's)");
+  c->add_option("--width", model.width, "width multiplier for zoo models");
+  c->add_option("--depth", model.depth, "vgg depth: 11, 13, 16 or 19");
+  c->add_option("--epochs", cfg.epochs, "training epochs")->capture_default_str();
+  c->add_option("--batch-size", cfg.batch_size, "batch size")->capture_default_str();
+  c->add_option("--optimizer", cfg.optimizer, "adam or sgd")->capture_default_str();
+  c->add_option("--lr", cfg.lr, "learning rate")->capture_default_str();
+  c->add_option("--momentum", cfg.momentum, "SGD momentum")->capture_default_str();
+  c->add_option("--weight-decay", cfg.weight_decay, "weight decay")->capture_default_str();
+  c->add_option("--schedule", cfg.schedule, "cosine, step or constant")->capture_default_str();
+  c->add_option("--step-size", cfg.step_size, "step schedule: epochs between decays")->capture_default_str();
+  c->add_option("--step-gamma", cfg.step_gamma, "step schedule: decay factor")->capture_default_str();
+  c->add_option("--seed", cfg.seed, "random seed (init, split, shuffling)")->capture_default_str();
+  c->add_option("--threads", cfg.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  c->add_option("--augment-crop", cfg.augmentation.crop_padding, "random crop after padding by N pixels");
+  c->add_flag("--augment-flip", cfg.augmentation.horizontal_flip, "random horizontal flips");
+  c->add_option("--val-fraction", cfg.load.val_fraction, "validation share of the training set")->capture_default_str();
+  c->add_option("--limit-train", cfg.load.limit_train, "use only N training samples");
+  c->add_option("--limit-test", cfg.load.limit_test, "use only N test samples");
 }
 
 }  // namespace mcuprune

@@ -47,11 +47,16 @@ nlohmann::json dataset_summary_json(const DatasetSplits& d, const std::string& n
 // Writes `report` to path atomically (pretty JSON).
 void write_report(const std::string& path, const nlohmann::json& report);
 
+struct TrainConfig;
+// The model, dataset and training options shared by `train` and `prune`.
+void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model);
+
 // Registers subcommands on the app; each returns via its callback.
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_models_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_profile_command(CLI::App& app);  // also adds "boards"
+void add_prune_command(CLI::App& app);
 
 }  // namespace mcuprune

@@ -32,13 +32,16 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  mcuprune models\n"
       "  mcuprune train --model tinycnn --dataset fashion-mnist --epochs 2 --out runs/tiny\n"
-      "  mcuprune eval --model runs/tiny --dataset fashion-mnist\n",
+      "  mcuprune eval --model runs/tiny --dataset fashion-mnist\n"
+      "  mcuprune prune --model vgg --dataset fashion-mnist --board nucleo-f446re --epochs 4 --out runs/p\n"
+      "  mcuprune profile --model runs/p --board nucleo-f446re\n",
       "mcuprune"};
   app.set_version_flag("--version", mcuprune::kVersion);
   app.require_subcommand(1);
   mcuprune::add_models_command(app);
   mcuprune::add_train_command(app);
   mcuprune::add_eval_command(app);
+  mcuprune::add_prune_command(app);
   mcuprune::add_profile_command(app);
   mcuprune::add_bench_command(app);
   std::signal(SIGINT, on_sigint);

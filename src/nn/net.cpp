@@ -89,13 +89,23 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
       case OpKind::DepthwiseConv2D: {
         PadAmounts p = Graph::pad_amounts(nd, in);
         torch::Tensor t = symmetric(p) ? a : pad_input(a, p, 0.0);
+        if (nd.kind == OpKind::Conv2D && !gate_masks_.empty()) {
+          torch::Tensor gv = gate_vector(i);
+          if (gv.defined()) t = t * gv.view({1, -1, 1, 1});
+        }
         y = apply_activation(convs_[i]->forward(t), nd.activation);
         break;
       }
-      case OpKind::Dense:
-        y = apply_activation(linears_[i]->forward(a.flatten(1)), nd.activation)
+      case OpKind::Dense: {
+        torch::Tensor t = a.flatten(1);
+        if (!gate_masks_.empty()) {
+          torch::Tensor gv = gate_vector(i);
+          if (gv.defined()) t = t * gv.view({1, -1});
+        }
+        y = apply_activation(linears_[i]->forward(t), nd.activation)
                 .view({a.size(0), nd.out.c, 1, 1});
         break;
+      }
       case OpKind::BatchNorm:
         y = bns_[i]->forward(a);
         break;
@@ -160,6 +170,33 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
       if (last_use_[in_idx] == i && in_idx != 0) v[in_idx] = torch::Tensor();
   }
   return v[out_node].reshape({x.size(0), -1});
+}
+
+void NetImpl::set_gates(const ChannelGroups& groups, std::vector<torch::Tensor> masks) {
+  gate_groups_ = groups;
+  gate_masks_ = std::move(masks);
+}
+
+void NetImpl::clear_gates() {
+  gate_groups_ = ChannelGroups();
+  gate_masks_.clear();
+}
+
+torch::Tensor NetImpl::gate_vector(int node) {
+  const ChannelLayout& l = gate_groups_.layout.at(size_t(graph_.nodes[node].inputs[0]));
+  bool any = false;
+  for (const auto& s : l.segments)
+    any = any || (size_t(s.group) < gate_masks_.size() && gate_masks_[size_t(s.group)].defined());
+  if (!any) return torch::Tensor();
+  std::vector<torch::Tensor> parts;
+  for (const auto& s : l.segments) {
+    const torch::Tensor& m = size_t(s.group) < gate_masks_.size() ? gate_masks_[size_t(s.group)]
+                                                                  : torch::Tensor();
+    parts.push_back(m.defined() ? m : torch::ones({s.count}, torch::kFloat));
+  }
+  torch::Tensor v = torch::cat(parts);
+  // After a flatten the features are position-major (HWC): repeat per position.
+  return l.repeat > 1 ? v.repeat({l.repeat}) : v;
 }
 
 std::vector<torch::Tensor> NetImpl::node_params(int i) const {

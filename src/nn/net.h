@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include "graph/channel_groups.h"
 #include "graph/graph.h"
 #include "graph/weights.h"
 
@@ -23,6 +24,13 @@ struct NetImpl : torch::nn::Module {
 
   const Graph& graph() const { return graph_; }
 
+  // Channel gates for pruning: masks[g] (a [C_g] tensor, or undefined for no gate)
+  // multiplies group g's channels where conv/dense layers read them, i.e. exactly where
+  // surgery would remove them. `groups` must describe this net's graph. clear_gates()
+  // turns gating off.
+  void set_gates(const ChannelGroups& groups, std::vector<torch::Tensor> masks);
+  void clear_gates();
+
  private:
   Graph graph_;
   // Per node; null for nodes of another kind.
@@ -30,6 +38,9 @@ struct NetImpl : torch::nn::Module {
   std::vector<torch::nn::Linear> linears_;
   std::vector<torch::nn::BatchNorm2d> bns_;
   std::vector<int> last_use_;                  // last consumer of each node's output
+  ChannelGroups gate_groups_;
+  std::vector<torch::Tensor> gate_masks_;
+  torch::Tensor gate_vector(int node);  // per input channel of a gated consumer, or undefined
   std::vector<torch::Tensor> node_params(int i) const;
 };
 TORCH_MODULE(Net);

@@ -16,17 +16,13 @@
 #include "graph/io.h"
 #include "nn/net.h"
 #include "nn/progress.h"
+#include "nn/train_internal.h"
 
 namespace mcuprune {
 
 std::atomic<bool> g_stop_requested{false};
 
-namespace {
-
-namespace fs = std::filesystem;
-using nlohmann::json;
-
-json g_checkpoint_extra = json::object();
+namespace detail {
 
 void set_threads(int threads) {
   int t = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -115,6 +111,16 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
 
+}  // namespace detail
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json g_checkpoint_extra = json::object();
+using namespace detail;
+
 std::string checkpoint_dir(const std::string& out_dir) { return (fs::path(out_dir) / "checkpoint").string(); }
 
 void save_checkpoint(const std::string& out_dir, const Graph& g, Net& net,
@@ -171,6 +177,8 @@ json read_state(const std::string& out_dir) {
 
 void set_checkpoint_extra(const json& extra) { g_checkpoint_extra = extra; }
 
+using namespace detail;
+
 CheckpointInfo read_checkpoint(const std::string& out_dir) {
   json s = read_state(out_dir);
   const std::string where = (fs::path(checkpoint_dir(out_dir)) / "state.json").string();
@@ -184,7 +192,7 @@ CheckpointInfo read_checkpoint(const std::string& out_dir) {
   return info;
 }
 
-EvalResult evaluate_net(Net& net, const Dataset& d, const InputNormalization& norm, int batch_size) {
+EvalResult detail::evaluate_net(Net& net, const Dataset& d, const InputNormalization& norm, int batch_size) {
   torch::NoGradGuard no_grad;
   net->eval();
   EvalResult r;

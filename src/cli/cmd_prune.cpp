@@ -1,0 +1,258 @@
+// `mcuprune prune`: train while removing channels until the model fits the MCU's budgets;
+// writes the pruned model (loadable by eval/profile), report.json and a before/after table.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include "cli/common.h"
+#include "graph/channel_groups.h"
+#include "graph/graph_json.h"
+#include "prune/prune.h"
+
+namespace mcuprune {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct PruneArgs {
+  ModelSpec model;
+  PruneConfig cfg;
+  std::string ram, flash, macs, out, resume;
+  double latency_ms = 0;
+  OutputOptions output;
+};
+
+json profile_totals(const Profile& p) {
+  return {{"ram_bytes", p.ram_bytes()},        {"peak_sram_bytes", p.used.peak_bytes},
+          {"persistent_ram_bytes", p.persistent_ram_bytes}, {"flash_bytes", p.flash_bytes},
+          {"macs", p.macs},                     {"element_ops", p.element_ops},
+          {"latency_ms", p.latency_ms},         {"params", p.params},
+          {"bottleneck", p.deployed.ops[p.used.order[p.used.bottleneck_step]].name}};
+}
+
+void print_summary(const Profile& before, const Profile& after, const PruneConfig& cfg,
+                   const EvalResult& test, const std::optional<double>& test_before) {
+  std::printf("\n%-22s %14s %14s %14s  %s\n", "resource", "before", "after", "budget", "");
+  auto row = [&](const char* name, double b, double a, std::optional<double> budget, bool bytes) {
+    auto f = [&](double v) { return bytes ? format_bytes(int64_t(v)) : std::to_string(int64_t(v)); };
+    std::string bud = budget ? f(*budget) : "-";
+    std::string verdict = budget ? (a <= *budget ? "fits" : "OVER") : "";
+    std::printf("%-22s %14s %14s %14s  %s\n", name, f(b).c_str(), f(a).c_str(), bud.c_str(), verdict.c_str());
+  };
+  auto budget_of = [&](const char* r) -> std::optional<double> {
+    for (const auto& b : after.budgets)
+      if (b.resource == r) return b.budget;
+    return std::nullopt;
+  };
+  row("RAM (peak + runtime)", double(before.ram_bytes()), double(after.ram_bytes()), budget_of("ram"), true);
+  row("  peak activations", double(before.used.peak_bytes), double(after.used.peak_bytes), std::nullopt, true);
+  row("flash", double(before.flash_bytes), double(after.flash_bytes), budget_of("flash"), true);
+  row("MACs", double(before.macs), double(after.macs), budget_of("macs"), false);
+  row("parameters", double(before.params), double(after.params), std::nullopt, false);
+  auto lat = budget_of("latency");
+  std::printf("%-22s %11.2f ms %11.2f ms %14s  %s\n", "latency", before.latency_ms, after.latency_ms,
+              lat ? (std::to_string(*lat) + " ms").c_str() : "-",
+              lat ? (after.latency_ms <= *lat ? "fits" : "OVER") : "");
+  std::printf("bottleneck operator: %s -> %s\n",
+              before.deployed.ops[before.used.order[before.used.bottleneck_step]].name.c_str(),
+              after.deployed.ops[after.used.order[after.used.bottleneck_step]].name.c_str());
+  (void)cfg;
+  if (test_before) std::printf("test accuracy: %.4f before, %.4f after pruning\n", *test_before, test.accuracy);
+  else std::printf("test accuracy: %.4f\n", test.accuracy);
+}
+
+void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
+  auto wall0 = std::chrono::steady_clock::now();
+  bool resume = !a.resume.empty();
+  LoadedModel start;
+  std::string model_source = a.model.model;
+  if (resume) {
+    if (!a.out.empty() && fs::weakly_canonical(a.out) != fs::weakly_canonical(a.resume))
+      throw UserError("--out and --resume name different directories");
+    a.out = a.resume;
+    PruneConfig saved = read_prune_config(a.out);
+    if (epochs_given) saved.train.epochs = a.cfg.train.epochs;
+    if (threads_given) saved.train.threads = a.cfg.train.threads;
+    a.cfg = saved;
+    model_source = "checkpoint";
+  } else {
+    if (a.out.empty()) throw UserError("--out DIR is required (where the pruned model and report go)");
+    if (fs::exists(fs::path(a.out) / "checkpoint"))
+      throw UserError("'" + a.out + "' already holds a run; continue it with --resume " + a.out +
+                      " or choose another --out directory");
+    if (!a.ram.empty()) a.cfg.budgets.ram_bytes = parse_size(a.ram, "--ram");
+    if (!a.flash.empty()) a.cfg.budgets.flash_bytes = parse_size(a.flash, "--flash");
+    if (!a.macs.empty()) a.cfg.budgets.macs = parse_count(a.macs, "--macs");
+    if (a.latency_ms < 0) throw UserError("--latency-ms must be > 0");
+    if (a.latency_ms > 0) a.cfg.budgets.latency_ms = a.latency_ms;
+  }
+  a.cfg.train.load.seed = a.cfg.train.seed;
+  validate_train_config(a.cfg.train);
+  DatasetSplits data = load_dataset(a.cfg.train.dataset, a.cfg.train.load);
+  Graph original;
+  if (resume) {
+    fs::path orig = fs::path(a.out) / "checkpoint" / "original.json";
+    if (!fs::exists(orig))
+      throw UserError("'" + a.out + "' has no pruning checkpoint to resume (missing " + orig.string() + ")");
+    original = load_graph(orig.string());
+  } else {
+    start = resolve_model(a.model, &data.train);
+    original = start.graph;
+    check_prune_feasible(original, a.cfg);  // fail before any training
+  }
+  if (!a.output.quiet)
+    std::fprintf(stderr, "pruning %s on %s for %d epochs (%zu train / %zu val / %zu test samples)\n",
+                 resume ? "(resumed)" : original.name.c_str(), a.cfg.train.dataset.c_str(),
+                 a.cfg.train.epochs, data.train.size(), data.val.size(), data.test.size());
+  std::optional<double> test_before;
+  if (!resume && start.has_weights)
+    test_before = evaluate_model(original, start.weights, data.test, 256, a.cfg.train.threads).accuracy;
+  PruneResult r = prune_model(original, start.has_weights ? &start.weights : nullptr, data, a.cfg,
+                              a.out, resume, a.output);
+  if (r.interrupted) return;
+  original = load_graph((fs::path(a.out) / "checkpoint" / "original.json").string());
+
+  save_graph((fs::path(a.out) / "model.json").string(), r.graph);
+  save_weights((fs::path(a.out) / "weights.bin").string(), r.weights);
+  EvalResult val, test;
+  if (data.val.size()) val = evaluate_model(r.graph, r.weights, data.val, 256, a.cfg.train.threads);
+  test = evaluate_model(r.graph, r.weights, data.test, 256, a.cfg.train.threads);
+
+  Board board = find_board(a.cfg.board.empty() ? "nucleo-f446re" : a.cfg.board);
+  ProfileOptions po;
+  po.inplace_add = a.cfg.inplace_add;
+  po.runtime = a.cfg.runtime;
+  po.budgets = a.cfg.budgets;
+  Profile before = profile_graph(original, board, po);
+  Profile after = profile_graph(r.graph, board, po);
+  // Without a board, only the explicit budgets apply.
+  if (a.cfg.board.empty()) {
+    auto keep = [&](const BudgetCheck& b) { return b.source == "option"; };
+    for (Profile* p : {&before, &after})
+      p->budgets.erase(std::remove_if(p->budgets.begin(), p->budgets.end(), [&](const BudgetCheck& b) { return !keep(b); }),
+                       p->budgets.end());
+  }
+
+  ChannelGroups g0 = find_channel_groups(original), g1 = find_channel_groups(r.graph);
+  json groups = json::array();
+  for (size_t k = 0; k < g0.groups.size() && k < g1.groups.size(); ++k) {
+    json producers = json::array();
+    for (int p : g0.groups[k].producers) producers.push_back(original.nodes[size_t(p)].name);
+    groups.push_back({{"id", k}, {"producers", producers}, {"prunable", g0.groups[k].prunable},
+                      {"channels_before", g0.groups[k].channels}, {"channels_after", g1.groups[k].channels}});
+  }
+  json layers = json::array();
+  for (const Node& n : original.nodes) {
+    int i = r.graph.find(n.name);
+    if (i < 0 || n.kind == OpKind::Input) continue;
+    layers.push_back({{"name", n.name}, {"op", op_kind_name(n.kind)}, {"channels_before", n.out.c},
+                      {"channels_after", r.graph.nodes[size_t(i)].out.c}});
+  }
+  json budgets = json::array();
+  for (size_t k = 0; k < after.budgets.size(); ++k)
+    budgets.push_back({{"resource", after.budgets[k].resource}, {"unit", after.budgets[k].unit},
+                       {"budget", after.budgets[k].budget}, {"before", before.budgets[k].used},
+                       {"after", after.budgets[k].used}, {"fits", after.budgets[k].fits}});
+  json hist = json::array();
+  for (const auto& e : r.history)
+    hist.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
+                    {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"lambda", e.lambda},
+                    {"channels", e.channels}, {"pruning_done", e.pruning_done}, {"seconds", e.seconds},
+                    {"ram_bytes", e.resources.ram_bytes}, {"flash_bytes", e.resources.flash_bytes},
+                    {"macs", e.resources.macs}, {"latency_ms", e.resources.latency_ms}});
+  double train_s = 0;
+  for (const auto& e : r.history) train_s += e.seconds;
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  json acc = {{"val", val.accuracy}, {"test", test.accuracy}};
+  if (test_before) acc["test_before"] = *test_before;
+  json report = {{"format", "mcuprune-report"},
+                 {"version", 1},
+                 {"command", "prune"},
+                 {"mcuprune_version", kVersion},
+                 {"model_before", model_summary_json(original)},
+                 {"model_after", model_summary_json(r.graph)},
+                 {"model_source", model_source},
+                 {"dataset", dataset_summary_json(data, a.cfg.train.dataset)},
+                 {"config", prune_config_to_json(a.cfg)},
+                 {"board", board.name},
+                 {"resources", {{"before", profile_totals(before)}, {"after", profile_totals(after)}}},
+                 {"budgets", budgets},
+                 {"budgets_met", after.fits()},
+                 {"groups", groups},
+                 {"layers", layers},
+                 {"history", hist},
+                 {"epochs", r.epochs_completed},
+                 {"accuracy", acc},
+                 {"loss", {{"val", val.loss}, {"test", test.loss}}},
+                 {"test_confusion_matrix", test.confusion},
+                 {"train_time_s", train_s},
+                 {"wall_time_s", wall}};
+  write_report((fs::path(a.out) / "report.json").string(), report);
+  print_summary(before, after, a.cfg, test, test_before);
+  std::printf("%s\n", after.fits() ? "every budget holds" : "NOT every budget holds");
+  if (!a.output.quiet) std::fprintf(stderr, "pruned model and report written to %s\n", a.out.c_str());
+  if (!after.fits()) throw UserError("the pruned model does not meet every budget (see the table above)");
+}
+
+}  // namespace
+
+void add_prune_command(CLI::App& app) {
+  auto args = std::make_shared<PruneArgs>();
+  args->cfg.train.epochs = 4;
+  CLI::App* c = app.add_subcommand(
+      "prune",
+      "Train a model while removing channels until it fits a microcontroller.\n\n"
+      "Budgets come from --board (its RAM and flash) and/or --ram, --flash, --macs, --latency-ms.\n"
+      "Sizes: 64KiB, 64KB, 0.5MiB, 2MB, 200k, 5M, or a plain number of bytes.\n\n"
+      "Examples:\n"
+      "  mcuprune prune --model vgg --dataset fashion-mnist --board nucleo-f446re --epochs 4 --out runs/p\n"
+      "  mcuprune prune --model resnet8 --dataset fashion-mnist --ram 32KiB --flash 64KiB --macs 2M \\\n"
+      "      --epochs 6 --warmup-epochs 1 --importance taylor --round-to 4 --out runs/r8p\n"
+      "  mcuprune prune --model runs/trained --dataset fashion-mnist --board rp2040 --out runs/p2\n"
+      "  mcuprune prune --resume runs/p          # continue after Ctrl-C\n");
+  add_training_options(c, args->cfg.train, args->model);
+  c->add_option("--board", args->cfg.board, "board (see 'mcuprune boards') or board JSON file");
+  c->add_option("--ram", args->ram, "RAM budget: peak activations + runtime data (e.g. 64KiB)");
+  c->add_option("--flash", args->flash, "flash budget (e.g. 256KiB)");
+  c->add_option("--macs", args->macs, "MAC budget (e.g. 5M)");
+  c->add_option("--latency-ms", args->latency_ms, "latency budget in milliseconds");
+  c->add_option("--minimize", args->cfg.minimize, "resources to shrink without a budget: ram flash macs latency");
+  c->add_option("--runtime", args->cfg.runtime, "cmsis-nn or reference (default: the board's)");
+  c->add_flag("--inplace-add", args->cfg.inplace_add, "model in-place ADD");
+  c->add_option("--warmup-epochs", args->cfg.warmup_epochs, "epochs before pruning starts")->capture_default_str();
+  c->add_option("--prune-every", args->cfg.prune_every, "steps between channel removals")->capture_default_str();
+  c->add_option("--finetune-epochs", args->cfg.finetune_epochs, "epochs kept for fine-tuning (-1: a quarter)")
+      ->capture_default_str();
+  c->add_option("--importance", args->cfg.importance, "taylor, l1, l2, bn or random")->capture_default_str();
+  c->add_option("--round-to", args->cfg.round_to, "keep widths at multiples of N")->capture_default_str();
+  c->add_option("--min-width", args->cfg.min_width, "narrowest a group may become")->capture_default_str();
+  c->add_option("--alpha-lr", args->cfg.alpha_lr, "learning rate of the widths")->capture_default_str();
+  c->add_option("--temperature", args->cfg.temperature, "soft-mask temperature (channels)")->capture_default_str();
+  c->add_option("--lambda", args->cfg.lambda_init, "initial resource-loss weight")->capture_default_str();
+  c->add_option("--out", args->out, "output directory (pruned model, checkpoint, report.json)");
+  c->add_option("--resume", args->resume, "continue the interrupted run in this directory");
+  c->add_flag("--quiet", args->output.quiet, "no progress output");
+  c->add_option("--log-json", args->output.log_json, "append one JSON object per epoch to FILE");
+  c->callback([args, c] {
+    bool epochs_given = c->get_option("--epochs")->count() > 0;
+    bool threads_given = c->get_option("--threads")->count() > 0;
+    if (!args->resume.empty()) {
+      const std::vector<std::string> allowed = {"--resume", "--out", "--epochs", "--threads", "--quiet", "--log-json"};
+      for (const CLI::Option* o : c->get_options()) {
+        std::string name = o->get_name(false, false);
+        if (o->count() > 0 && std::find(allowed.begin(), allowed.end(), name) == allowed.end())
+          throw UserError(name + " cannot be given with --resume: the run continues with the "
+                          "configuration saved in its checkpoint");
+      }
+    } else {
+      if (args->model.model.empty()) throw UserError("--model is required (see 'mcuprune models')");
+      if (args->cfg.train.dataset.empty()) throw UserError("--dataset is required, e.g. --dataset fashion-mnist");
+    }
+    run_prune(*args, epochs_given, threads_given);
+  });
+}
+
+}  // namespace mcuprune

@@ -1,0 +1,29 @@
+// Pieces of the training loop shared by the trainer and the pruner (src/prune): batching,
+// evaluation, optimizers, learning-rate schedules. Internal: includes LibTorch.
+#pragma once
+
+#include <memory>
+#include <random>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "nn/net.h"
+#include "nn/trainer.h"
+
+namespace mcuprune::detail {
+
+void set_threads(int threads);
+std::vector<size_t> permutation(size_t n, uint64_t seed);
+std::pair<torch::Tensor, torch::Tensor> make_batch(const Dataset& d, const std::vector<size_t>& idx,
+                                                   size_t begin, size_t end,
+                                                   const InputNormalization& norm,
+                                                   const Augmentation* aug, std::mt19937_64* rng);
+InputNormalization normalization_of(const Graph& g, const Dataset& d);
+void check_data_fits(const Graph& g, const Dataset& d);
+double lr_at(const TrainConfig& c, int epoch0, int64_t step_in_epoch, int64_t steps_per_epoch);
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, Net& net);
+void set_lr(torch::optim::Optimizer& opt, double lr);
+EvalResult evaluate_net(Net& net, const Dataset& d, const InputNormalization& norm, int batch_size);
+
+}  // namespace mcuprune::detail

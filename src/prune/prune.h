@@ -1,0 +1,77 @@
+// Differentiable, MCU-aware pruning while training (METHOD.md sections 5 and 6): per
+// channel group a learnable width alpha, per channel a salience EMA, soft masks from
+// salience ranks, a resource loss from the shared resource formulas over soft widths, dual
+// ascent on its weight, and physical removal of channels every few steps until every budget
+// holds under the exact integer model. Torch-free header (the CLI includes it).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nn/trainer.h"
+#include "resources/profile.h"
+
+namespace mcuprune {
+
+struct PruneConfig {
+  TrainConfig train;               // epochs, batch size, optimizer, lr, seed, threads, data
+  std::string board;               // name or JSON file; empty: budgets come from options only
+  Budgets budgets;                 // explicit budgets (override the board's RAM/flash)
+  std::vector<std::string> minimize;  // resources to shrink without a budget: ram flash macs latency
+  std::string runtime;             // empty: the board's
+  bool inplace_add = false;
+  int warmup_epochs = 1;           // train (and collect salience) before pruning starts
+  int prune_every = 50;            // steps between physical removals
+  int finetune_epochs = -1;        // epochs reserved for fine-tuning at the end (-1: auto)
+  std::string importance = "taylor";  // taylor | l1 | l2 | bn | random
+  int round_to = 1, min_width = 1;
+  double alpha_lr = 0.02;          // Adam learning rate of the widths
+  double temperature = 1.0;        // soft-mask temperature, in channels
+  double lambda_init = 1.0;        // resource-loss weight; grows while a budget is violated
+  double lambda_growth = 0.02;     // multiplicative growth per step of violation
+  double salience_decay = 0.9;     // EMA decay of the salience
+};
+nlohmann::json prune_config_to_json(const PruneConfig& c);
+PruneConfig prune_config_from_json(const nlohmann::json& j, const std::string& where);
+
+// The exact resources of a graph that pruning compares with the budgets.
+struct ExactResources {
+  int64_t ram_bytes = 0, flash_bytes = 0, macs = 0;
+  double latency_ms = 0;
+  std::string bottleneck;  // operator at the peak-memory step
+};
+
+struct PruneEpoch {
+  int epoch = 0;
+  double train_loss = 0, train_accuracy = 0, val_loss = 0, val_accuracy = 0;
+  double lambda = 0, seconds = 0;
+  int64_t channels = 0;  // sum of the prunable groups' widths
+  bool pruning_done = false;
+  ExactResources resources;
+};
+
+struct PruneResult {
+  Graph graph;         // the pruned architecture (with normalisation and class names)
+  WeightMap weights;   // its weights
+  std::vector<PruneEpoch> history;
+  int epochs_completed = 0;
+  bool interrupted = false;
+  bool budgets_met = false;
+  double train_seconds = 0;
+};
+
+// Checks the configuration and that the budgets are reachable at the minimum widths;
+// throws UserError naming the resource, the bottleneck operator and the smallest value.
+void check_prune_feasible(const Graph& g, const PruneConfig& cfg);
+
+PruneResult prune_model(const Graph& g, const WeightMap* init, const DatasetSplits& data,
+                        const PruneConfig& cfg, const std::string& out_dir, bool resume,
+                        const OutputOptions& out);
+
+// Reads out_dir/checkpoint/prune_state.json's configuration (for --resume).
+PruneConfig read_prune_config(const std::string& out_dir);
+
+}  // namespace mcuprune

@@ -1,0 +1,229 @@
+// The pruning method: gates act exactly where surgery cuts, the soft width's gradient, a
+// prune run on a tiny synthetic set meets every budget under the exact model (for every
+// importance), impossible budgets are clear errors, and resume continues the run.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/expect_error.h"
+#include "graph/channel_groups.h"
+#include "graph/zoo.h"
+#include "nn/net.h"
+#include "prune/prune.h"
+
+namespace mcuprune {
+namespace {
+
+namespace fs = std::filesystem;
+using test::Contains;
+using test::user_error_of;
+
+// 4 classes of 12x12x1 images: class k has a bright 6x6 quadrant k, plus seeded noise.
+DatasetSplits synthetic(int per_class, uint64_t seed) {
+  Dataset d;
+  d.name = "synthetic";
+  d.height = d.width = 12;
+  d.channels = 1;
+  d.num_classes = 4;
+  d.class_names = {"a", "b", "c", "d"};
+  std::mt19937_64 rng(seed);
+  for (int k = 0; k < 4; ++k)
+    for (int s = 0; s < per_class; ++s) {
+      for (int y = 0; y < 12; ++y)
+        for (int x = 0; x < 12; ++x) d.images.push_back(uint8_t(((y / 6) * 2 + (x / 6) == k ? 150 : 30) + rng() % 60));
+      d.labels.push_back(k);
+    }
+  DatasetSplits s;
+  s.train = d;
+  s.val = d.subset({0, 1, 2, size_t(per_class), size_t(2 * per_class), size_t(3 * per_class)}, "val");
+  s.test = d;
+  return s;
+}
+
+Graph model() {
+  GraphBuilder b("net", {12, 12, 1});
+  int x = b.relu(b.batchnorm(b.conv(b.input(), 16, 3, 1, Padding::Same, "c1"), "c1_bn"), "c1_relu");
+  int y = b.relu(b.batchnorm(b.conv(x, 16, 3, 1, Padding::Same, "c2"), "c2_bn"), "c2_relu");
+  int z = b.add({x, y}, "res");  // residual: c1 and c2 share a group
+  int p = b.maxpool(z, 2, 2, Padding::Valid, "pool");
+  int w = b.relu(b.conv(p, 24, 3, 1, Padding::Same, "c3"), "c3_relu");
+  b.dense(b.flatten(b.maxpool(w, 2, 2, Padding::Valid, "pool2"), "flat"), 4, "logits");
+  return b.finish();
+}
+
+PruneConfig config(int epochs) {
+  PruneConfig c;
+  c.train.epochs = epochs;
+  c.train.batch_size = 16;
+  c.train.lr = 0.01;
+  c.train.threads = 1;
+  c.train.seed = 3;
+  c.train.dataset = "synthetic";
+  c.warmup_epochs = 1;
+  c.prune_every = 4;
+  c.finetune_epochs = 1;
+  c.alpha_lr = 0.05;
+  return c;
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int n = 0;
+    path = fs::temp_directory_path() / ("mcuprune_prune_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+    fs::remove_all(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+OutputOptions quiet() {
+  OutputOptions o;
+  o.quiet = true;
+  return o;
+}
+
+ExactResources exact(const Graph& g) {
+  Profile p = profile_graph(g, find_board("nucleo-f446re"), ProfileOptions{});
+  return {p.ram_bytes(), p.flash_bytes, p.macs, p.latency_ms, ""};
+}
+
+TEST(Gates, HardMasksEqualSurgery) {
+  // Gates of 0/1 at the consumers give the same function as removing those channels.
+  Graph g = model();
+  torch::manual_seed(2);
+  Net net(g);
+  net->eval();
+  WeightMap w = net->weight_map();
+  ChannelGroups cg = find_channel_groups(g);
+  int grp = cg.layout[size_t(g.find("c1"))].segments[0].group;
+  std::vector<int> keep = {1, 4, 5, 9, 12};
+  torch::Tensor mask = torch::zeros({16});
+  for (int k : keep) mask[k] = 1;
+  std::vector<torch::Tensor> masks(cg.groups.size());
+  masks[size_t(grp)] = mask;
+  net->set_gates(cg, masks);
+  torch::Tensor x = torch::randn({2, 1, 12, 12});
+  torch::NoGradGuard ng;
+  torch::Tensor gated = net->forward(x);
+  WeightMap pw = w;
+  Graph pg = prune_group(g, cg, grp, keep, &pw);
+  Net pruned(pg);
+  pruned->load_weight_map(pw, "test");
+  pruned->eval();
+  torch::Tensor want = pruned->forward(x);
+  EXPECT_LT((gated - want).abs().max().item<double>(), 1e-4);
+  net->clear_gates();
+  EXPECT_GT((net->forward(x) - want).abs().max().item<double>(), 1e-4);  // the gate mattered
+}
+
+TEST(SoftWidth, GradientMatchesFiniteDifferences) {
+  // c(alpha) = sum_r sigmoid((alpha * C - r - 0.5) / tau) over ranks r = 0..C-1.
+  const int C = 10;
+  const double tau = 1.0;
+  torch::Tensor ranks = torch::arange(C, torch::kDouble);
+  auto width = [&](const torch::Tensor& alpha) { return torch::sigmoid((alpha * C - ranks - 0.5) / tau).sum(); };
+  for (double a : {0.15, 0.5, 0.73, 1.0}) {
+    torch::Tensor alpha = torch::tensor(a, torch::kDouble).requires_grad_(true);
+    torch::Tensor c = width(alpha);
+    double grad = torch::autograd::grad({c}, {alpha})[0].item<double>();
+    const double h = 1e-6;
+    double fd = (width(torch::tensor(a + h, torch::kDouble)).item<double>() -
+                 width(torch::tensor(a - h, torch::kDouble)).item<double>()) / (2 * h);
+    EXPECT_NEAR(grad, fd, 1e-6 * std::max(1.0, std::fabs(fd))) << "alpha " << a;
+    // At alpha = 1 nearly every channel is kept: c ~ C - 0.5 (the last one half in).
+    if (a == 1.0) {
+      EXPECT_NEAR(c.item<double>(), C - 0.5, 0.5);
+    }
+  }
+}
+
+TEST(Prune, TinySyntheticRunMeetsEveryBudget) {
+  DatasetSplits data = synthetic(24, 1);
+  Graph g = model();
+  ExactResources before = exact(g);
+  PruneConfig c = config(5);
+  c.budgets.ram_bytes = before.ram_bytes * 6 / 10;
+  c.budgets.flash_bytes = before.flash_bytes * 8 / 10;
+  c.budgets.macs = before.macs / 2;
+  TempDir dir;
+  PruneResult r = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
+  EXPECT_TRUE(r.budgets_met);
+  ExactResources after = exact(r.graph);
+  EXPECT_LE(after.ram_bytes, *c.budgets.ram_bytes);
+  EXPECT_LE(after.flash_bytes, *c.budgets.flash_bytes);
+  EXPECT_LE(after.macs, *c.budgets.macs);
+  ASSERT_EQ(r.history.size(), 5u);
+  EXPECT_TRUE(r.history.back().pruning_done);
+  EXPECT_LT(r.history.back().channels, r.history.front().channels);
+  // The pruned model still learned the task.
+  EXPECT_GT(evaluate_model(r.graph, r.weights, data.test, 64, 1).accuracy, 0.6);
+}
+
+TEST(Prune, EveryImportanceMeetsTheBudget) {
+  DatasetSplits data = synthetic(12, 2);
+  Graph g = model();
+  ExactResources before = exact(g);
+  for (const char* imp : {"l1", "l2", "bn", "random"}) {
+    PruneConfig c = config(3);
+    c.importance = imp;
+    c.budgets.macs = before.macs / 3;
+    TempDir dir;
+    PruneResult r = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
+    EXPECT_TRUE(r.budgets_met) << imp;
+    EXPECT_LE(exact(r.graph).macs, *c.budgets.macs) << imp;
+  }
+}
+
+TEST(Prune, ImpossibleBudgetNamesResourceBottleneckAndMinimum) {
+  PruneConfig c = config(3);
+  c.budgets.ram_bytes = 100;  // the 12x12 input alone is 144 bytes
+  std::string msg = user_error_of([&] { check_prune_feasible(model(), c); });
+  EXPECT_TRUE(Contains(msg, "ram budget of 100 B cannot be met"));
+  EXPECT_TRUE(Contains(msg, "bottleneck operator"));
+  EXPECT_TRUE(Contains(msg, "needs"));
+  PruneConfig none = config(3);
+  EXPECT_TRUE(Contains(user_error_of([&] { check_prune_feasible(model(), none); }), "nothing to prune for"));
+  PruneConfig bad = config(3);
+  bad.budgets.macs = 1000;
+  bad.importance = "magic";
+  EXPECT_TRUE(Contains(user_error_of([&] { check_prune_feasible(model(), bad); }), "--importance"));
+}
+
+TEST(Prune, ResumeContinuesWhereTheRunStopped) {
+  DatasetSplits data = synthetic(12, 3);
+  Graph g = model();
+  PruneConfig c = config(4);
+  c.budgets.macs = exact(g).macs / 2;
+  TempDir dir;
+  g_stop_requested = true;  // as if Ctrl-C came in the first epoch
+  PruneResult r1 = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
+  g_stop_requested = false;
+  EXPECT_TRUE(r1.interrupted);
+  // Run 2 epochs, then resume to 4: the resumed call trains epochs 3 and 4 only.
+  PruneConfig c2 = c;
+  c2.train.epochs = 2;
+  c2.finetune_epochs = 0;
+  TempDir dir2;
+  prune_model(g, nullptr, data, c2, dir2.path.string(), false, quiet());
+  std::string log = (dir2.path / "log.jsonl").string();
+  OutputOptions o = quiet();
+  o.log_json = log;
+  PruneConfig c4 = read_prune_config(dir2.path.string());
+  c4.train.epochs = 4;
+  PruneResult r = prune_model(g, nullptr, data, c4, dir2.path.string(), true, o);
+  ASSERT_EQ(r.history.size(), 4u);
+  EXPECT_EQ(r.history[2].epoch, 3);
+  std::ifstream f(log);
+  int lines = 0;
+  for (std::string line; std::getline(f, line);) ++lines;
+  EXPECT_EQ(lines, 2);
+  EXPECT_TRUE(r.budgets_met);
+  // And the interrupted run resumes from its checkpoint too.
+  PruneResult r1b = prune_model(g, nullptr, data, c, dir.path.string(), true, quiet());
+  EXPECT_EQ(r1b.epochs_completed, 4);
+  EXPECT_TRUE(r1b.budgets_met);
+}
+
+}  // namespace
+}  // namespace mcuprune
