@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/synthetic.h"
 #include "graph/graph_json.h"
 #include "nn/trainer.h"
 
@@ -13,30 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// 4 classes of 8x8x1 images: class k has a bright 4x4 quadrant k, plus seeded noise.
-DatasetSplits synthetic(int per_class, uint64_t seed) {
-  Dataset d;
-  d.name = "synthetic";
-  d.height = d.width = 8;
-  d.channels = 1;
-  d.num_classes = 4;
-  d.class_names = {"tl", "tr", "bl", "br"};
-  std::mt19937_64 rng(seed);
-  for (int k = 0; k < 4; ++k)
-    for (int s = 0; s < per_class; ++s) {
-      for (int y = 0; y < 8; ++y)
-        for (int x = 0; x < 8; ++x) {
-          bool on = (y / 4) * 2 + (x / 4) == k;
-          d.images.push_back(uint8_t((on ? 160 : 30) + rng() % 60));
-        }
-      d.labels.push_back(k);
-    }
-  DatasetSplits s;
-  s.train = d;
-  s.val = d.subset({0, 1, size_t(per_class), size_t(2 * per_class), size_t(3 * per_class)}, "val");
-  s.test = d;
-  return s;
-}
+DatasetSplits synthetic(int per_class, uint64_t seed) { return test::quadrant_task(8, per_class, seed); }
 
 Graph tiny_graph() {
   GraphBuilder b("tiny", {8, 8, 1});
@@ -60,20 +38,7 @@ TrainConfig config(int epochs) {
   return c;
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("mcuprune_nn_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  static int& counter() {
-    static int c = 0;
-    return c;
-  }
-  std::string str() const { return path.string(); }
-};
+using test::TempDir;
 
 OutputOptions quiet() {
   OutputOptions o;

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "common/expect_error.h"
+#include "common/synthetic.h"
 #include "graph/channel_groups.h"
 #include "graph/zoo.h"
 #include "nn/net.h"
@@ -19,27 +20,7 @@ namespace fs = std::filesystem;
 using test::Contains;
 using test::user_error_of;
 
-// 4 classes of 12x12x1 images: class k has a bright 6x6 quadrant k, plus seeded noise.
-DatasetSplits synthetic(int per_class, uint64_t seed) {
-  Dataset d;
-  d.name = "synthetic";
-  d.height = d.width = 12;
-  d.channels = 1;
-  d.num_classes = 4;
-  d.class_names = {"a", "b", "c", "d"};
-  std::mt19937_64 rng(seed);
-  for (int k = 0; k < 4; ++k)
-    for (int s = 0; s < per_class; ++s) {
-      for (int y = 0; y < 12; ++y)
-        for (int x = 0; x < 12; ++x) d.images.push_back(uint8_t(((y / 6) * 2 + (x / 6) == k ? 150 : 30) + rng() % 60));
-      d.labels.push_back(k);
-    }
-  DatasetSplits s;
-  s.train = d;
-  s.val = d.subset({0, 1, 2, size_t(per_class), size_t(2 * per_class), size_t(3 * per_class)}, "val");
-  s.test = d;
-  return s;
-}
+DatasetSplits synthetic(int per_class, uint64_t seed) { return test::quadrant_task(12, per_class, seed); }
 
 Graph model() {
   GraphBuilder b("net", {12, 12, 1});
@@ -67,15 +48,7 @@ PruneConfig config(int epochs) {
   return c;
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("mcuprune_prune_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test::TempDir;
 
 OutputOptions quiet() {
   OutputOptions o;
