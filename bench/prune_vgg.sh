@@ -3,7 +3,7 @@
 # prune it from scratch for the same E epochs (same seed, same data) with budgets of 1/8 of
 # the unpruned model's RAM (peak activations + runtime data) and 1/20 of its flash.
 # Goals: test accuracy within 1.5 points of the unpruned model; prune wall time at most
-# the unpruned training's. Writes bench/results/prune_vgg.md and .json.
+# the unpruned training's. Writes bench/results/prune_vgg-eE.md and .json.
 # Usage: bench/prune_vgg.sh [build dir]   (env: EPOCHS, THREADS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,8 +45,8 @@ res = {"epochs": int(E), "cores": int(cores), "test_accuracy_unpruned": float(ac
        "peak_sram_bytes_pruned": after["peak_sram_bytes"], "flash_bytes_pruned": after["flash_bytes"],
        "macs_pruned": after["macs"], "budgets_met": r["budgets_met"],
        "goal_accuracy_within_1_5": drop <= 1.5, "goal_wall_time": wall_pruned <= wall_unpruned}
-json.dump(res, open("bench/results/prune_vgg.json", "w"), indent=2)
-with open("bench/results/prune_vgg.md", "w") as f:
+json.dump(res, open(f"bench/results/prune_vgg-e{E}.json", "w"), indent=2)
+with open(f"bench/results/prune_vgg-e{E}.md", "w") as f:
     f.write(f"# Pruning benchmark: vgg on Fashion-MNIST, {E} epochs, {cores} cores\n\n")
     f.write("Budgets: 1/8 of the unpruned RAM (peak activations + runtime data) and 1/20 of its flash (nucleo-f446re, cmsis-nn).\n\n")
     f.write("| | unpruned | pruned | budget |\n|---|---|---|---|\n")
@@ -57,5 +57,5 @@ with open("bench/results/prune_vgg.md", "w") as f:
     f.write(f"| flash (bytes) | {flash0} | {after['flash_bytes']} | {flash_b} |\n")
     f.write(f"| MACs | | {after['macs']} | |\n")
     f.write(f"\nbudgets met: {r['budgets_met']}\n")
-print(open("bench/results/prune_vgg.md").read())
+print(open(f"bench/results/prune_vgg-e{E}.md").read())
 PY

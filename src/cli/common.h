@@ -58,5 +58,6 @@ void add_models_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_profile_command(CLI::App& app);  // also adds "boards"
 void add_prune_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
 
 }  // namespace mcuprune

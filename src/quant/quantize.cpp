@@ -1,0 +1,382 @@
+// Float reference interpreter, calibration, int8 quantisation and the integer interpreter.
+#include "quant/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace mcuprune {
+
+namespace {
+
+float act_float(float x, Activation a) {
+  if (a == Activation::ReLU) return std::max(0.0f, x);
+  if (a == Activation::ReLU6) return std::min(6.0f, std::max(0.0f, x));
+  return x;
+}
+
+int8_t clamp8(int32_t v, int32_t lo = -128, int32_t hi = 127) { return int8_t(std::min(hi, std::max(lo, v))); }
+
+// Output clamp range of an int8 op with a fused activation (TFLite's CalculateActivationRange).
+void act_range(Activation a, const QuantParams& out, int32_t& lo, int32_t& hi) {
+  lo = -128, hi = 127;
+  if (a == Activation::ReLU || a == Activation::ReLU6) lo = std::max(lo, out.zero_point);
+  if (a == Activation::ReLU6) hi = std::min(hi, out.zero_point + int32_t(std::lround(6.0f / out.scale)));
+}
+
+// Nodes whose output keeps its input's quantisation (TFLite requires equal parameters).
+bool shares_input_params(OpKind k) {
+  return k == OpKind::MaxPool || k == OpKind::AvgPool || k == OpKind::GlobalAvgPool || k == OpKind::Flatten ||
+         k == OpKind::Dropout || k == OpKind::ReLU || k == OpKind::ReLU6;
+}
+
+struct Window {
+  int kh, kw, sh, sw, dh, dw;
+  PadAmounts pad;
+};
+
+Window window_of(const Node& n, const Shape& in) {
+  bool conv = n.kind == OpKind::Conv2D || n.kind == OpKind::DepthwiseConv2D;
+  return {n.kernel_h, n.kernel_w, n.stride_h, n.stride_w, conv ? n.dilation_h : 1, conv ? n.dilation_w : 1,
+          Graph::pad_amounts(n, in)};
+}
+
+}  // namespace
+
+int8_t QuantParams::quantize(float x) const {
+  return clamp8(int32_t(std::lround(x / scale)) + zero_point);
+}
+
+std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w, const std::vector<float>& input) {
+  const int n = int(g.nodes.size());
+  std::vector<std::vector<float>> v(static_cast<size_t>(n));
+  if (int64_t(input.size()) != g.input_shape().elements())
+    throw UserError("input has " + std::to_string(input.size()) + " values, the model expects " +
+                    g.input_shape().str());
+  v[0] = input;
+  for (int i = 1; i < n; ++i) {
+    const Node& nd = g.nodes[size_t(i)];
+    const Shape& is = g.nodes[size_t(nd.inputs[0])].out;
+    const Shape& os = nd.out;
+    const std::vector<float>& a = v[size_t(nd.inputs[0])];
+    std::vector<float> y(size_t(os.elements()), 0.0f);
+    switch (nd.kind) {
+      case OpKind::Conv2D:
+      case OpKind::DepthwiseConv2D: {
+        const auto& W = w.at(nd.name + ".weight").data;
+        const float* bias = nd.use_bias ? w.at(nd.name + ".bias").data.data() : nullptr;
+        Window k = window_of(nd, is);
+        const bool dw = nd.kind == OpKind::DepthwiseConv2D;
+        const int m = dw ? nd.depth_multiplier : 1;
+        for (int oh = 0; oh < os.h; ++oh)
+          for (int ow = 0; ow < os.w; ++ow)
+            for (int oc = 0; oc < os.c; ++oc) {
+              double acc = bias ? bias[oc] : 0.0;
+              const int ic0 = dw ? oc / m : 0, ic1 = dw ? oc / m + 1 : is.c;
+              for (int ky = 0; ky < k.kh; ++ky) {
+                int ih = oh * k.sh - k.pad.top + ky * k.dh;
+                if (ih < 0 || ih >= is.h) continue;
+                for (int kx = 0; kx < k.kw; ++kx) {
+                  int iw = ow * k.sw - k.pad.left + kx * k.dw;
+                  if (iw < 0 || iw >= is.w) continue;
+                  for (int ic = ic0; ic < ic1; ++ic) {
+                    int wi = dw ? ((oc * k.kh + ky) * k.kw + kx) : (((oc * is.c + ic) * k.kh + ky) * k.kw + kx);
+                    acc += double(a[size_t((ih * is.w + iw) * is.c + ic)]) * W[size_t(wi)];
+                  }
+                }
+              }
+              y[size_t((oh * os.w + ow) * os.c + oc)] = act_float(float(acc), nd.activation);
+            }
+        break;
+      }
+      case OpKind::Dense: {
+        const auto& W = w.at(nd.name + ".weight").data;
+        const float* bias = nd.use_bias ? w.at(nd.name + ".bias").data.data() : nullptr;
+        for (int o = 0; o < os.c; ++o) {
+          double acc = bias ? bias[o] : 0.0;
+          for (int k = 0; k < is.c; ++k) acc += double(a[size_t(k)]) * W[size_t(o * is.c + k)];
+          y[size_t(o)] = act_float(float(acc), nd.activation);
+        }
+        break;
+      }
+      case OpKind::BatchNorm:
+        throw UserError(nd.name + " (batchnorm): fold BatchNorm before quantisation");
+      case OpKind::ReLU:
+      case OpKind::ReLU6:
+        for (size_t k = 0; k < y.size(); ++k)
+          y[k] = act_float(a[k], nd.kind == OpKind::ReLU ? Activation::ReLU : Activation::ReLU6);
+        break;
+      case OpKind::Dropout:
+      case OpKind::Flatten:  // HWC data is already in flatten order
+        y = a;
+        break;
+      case OpKind::MaxPool:
+      case OpKind::AvgPool: {
+        Window k = window_of(nd, is);
+        for (int oh = 0; oh < os.h; ++oh)
+          for (int ow = 0; ow < os.w; ++ow)
+            for (int c = 0; c < os.c; ++c) {
+              double acc = nd.kind == OpKind::MaxPool ? -std::numeric_limits<double>::infinity() : 0.0;
+              int count = 0;
+              for (int ky = 0; ky < k.kh; ++ky)
+                for (int kx = 0; kx < k.kw; ++kx) {
+                  int ih = oh * k.sh - k.pad.top + ky, iw = ow * k.sw - k.pad.left + kx;
+                  if (ih < 0 || ih >= is.h || iw < 0 || iw >= is.w) continue;
+                  double x = a[size_t((ih * is.w + iw) * is.c + c)];
+                  acc = nd.kind == OpKind::MaxPool ? std::max(acc, x) : acc + x;
+                  ++count;
+                }
+              y[size_t((oh * os.w + ow) * os.c + c)] = float(nd.kind == OpKind::MaxPool ? acc : acc / count);
+            }
+        break;
+      }
+      case OpKind::GlobalAvgPool:
+        for (int c = 0; c < is.c; ++c) {
+          double acc = 0;
+          for (int p = 0; p < is.h * is.w; ++p) acc += a[size_t(p * is.c + c)];
+          y[size_t(c)] = float(acc / (is.h * is.w));
+        }
+        break;
+      case OpKind::Add:
+        for (size_t k = 0; k < y.size(); ++k) {
+          double s = 0;
+          for (int in : nd.inputs) s += v[size_t(in)][k];
+          y[k] = act_float(float(s), nd.activation);
+        }
+        break;
+      case OpKind::Concat: {
+        int off = 0;
+        for (int in : nd.inputs) {
+          const Shape& s = g.nodes[size_t(in)].out;
+          for (int p = 0; p < s.h * s.w; ++p)
+            for (int c = 0; c < s.c; ++c) y[size_t(p * os.c + off + c)] = v[size_t(in)][size_t(p * s.c + c)];
+          off += s.c;
+        }
+        break;
+      }
+      case OpKind::Softmax: {
+        float mx = *std::max_element(a.begin(), a.end());
+        double sum = 0;
+        for (size_t k = 0; k < a.size(); ++k) sum += std::exp(double(a[k] - mx));
+        for (size_t k = 0; k < a.size(); ++k) y[k] = float(std::exp(double(a[k] - mx)) / sum);
+        break;
+      }
+      case OpKind::Input:
+        break;
+    }
+    v[size_t(i)] = std::move(y);
+  }
+  return v;
+}
+
+QuantizedModel quantize_model(const FoldedModel& f, const std::vector<std::vector<float>>& samples) {
+  if (samples.empty()) throw UserError("quantisation needs at least one calibration sample");
+  const Graph& g = f.graph;
+  const int n = int(g.nodes.size());
+  std::vector<float> lo(size_t(n), 0.0f), hi(size_t(n), 0.0f);  // ranges always include 0
+  for (const auto& s : samples) {
+    auto v = float_forward(g, f.weights, s);
+    for (int i = 0; i < n; ++i)
+      for (float x : v[size_t(i)]) lo[size_t(i)] = std::min(lo[size_t(i)], x), hi[size_t(i)] = std::max(hi[size_t(i)], x);
+  }
+  QuantizedModel q;
+  q.graph = g;
+  q.activations.resize(size_t(n));
+  for (int i = 0; i < n; ++i) {
+    const Node& nd = g.nodes[size_t(i)];
+    if (i > 0 && shares_input_params(nd.kind)) {
+      q.activations[size_t(i)] = q.activations[size_t(nd.inputs[0])];
+      continue;
+    }
+    float scale = std::max((hi[size_t(i)] - lo[size_t(i)]) / 255.0f, 1e-8f);
+    int32_t zp = int32_t(std::lround(-128.0 - lo[size_t(i)] / scale));
+    q.activations[size_t(i)] = {scale, std::min(127, std::max(-128, zp))};
+  }
+  for (int i = 1; i < n; ++i) {
+    const Node& nd = g.nodes[size_t(i)];
+    if (nd.kind != OpKind::Conv2D && nd.kind != OpKind::DepthwiseConv2D && nd.kind != OpKind::Dense) continue;
+    const WeightTensor& wt = f.weights.at(nd.name + ".weight");
+    const int oc = nd.out.c;
+    const bool per_channel = nd.kind != OpKind::Dense;
+    const int64_t inner = wt.numel() / oc;
+    QuantizedLayer L;
+    const int groups = per_channel ? oc : 1;
+    const int64_t group_size = per_channel ? inner : wt.numel();
+    for (int c = 0; c < groups; ++c) {
+      float m = 0;
+      for (int64_t e = 0; e < group_size; ++e) m = std::max(m, std::fabs(wt.data[size_t(c * group_size + e)]));
+      L.weight_scales.push_back(m > 0 ? m / 127.0f : 1.0f);
+    }
+    L.weights.resize(wt.data.size());
+    for (size_t e = 0; e < wt.data.size(); ++e) {
+      float s = L.weight_scales[per_channel ? e / size_t(inner) : 0];
+      L.weights[e] = int8_t(std::min(127L, std::max(-127L, std::lround(wt.data[e] / s))));
+    }
+    const QuantParams& in = q.activations[size_t(nd.inputs[0])];
+    const QuantParams& out = q.activations[size_t(i)];
+    const float* bias = nd.use_bias ? f.weights.at(nd.name + ".bias").data.data() : nullptr;
+    for (int c = 0; c < oc; ++c) {
+      double bs = double(in.scale) * L.weight_scales[per_channel ? size_t(c) : 0];
+      double b = bias ? std::round(bias[c] / bs) : 0.0;
+      L.bias.push_back(int32_t(std::min(2147483647.0, std::max(-2147483648.0, b))));
+    }
+    for (int c = 0; c < groups; ++c)
+      L.output_multipliers.push_back(
+          quantize_multiplier(double(in.scale) * L.weight_scales[size_t(c)] / double(out.scale)));
+    q.layers[i] = std::move(L);
+  }
+  return q;
+}
+
+std::vector<std::vector<int8_t>> int8_forward(const QuantizedModel& q, const std::vector<int8_t>& input) {
+  const Graph& g = q.graph;
+  const int n = int(g.nodes.size());
+  std::vector<std::vector<int8_t>> v(static_cast<size_t>(n));
+  if (int64_t(input.size()) != g.input_shape().elements())
+    throw UserError("int8 input has " + std::to_string(input.size()) + " values, the model expects " +
+                    g.input_shape().str());
+  v[0] = input;
+  for (int i = 1; i < n; ++i) {
+    const Node& nd = g.nodes[size_t(i)];
+    const Shape& is = g.nodes[size_t(nd.inputs[0])].out;
+    const Shape& os = nd.out;
+    const std::vector<int8_t>& a = v[size_t(nd.inputs[0])];
+    const QuantParams& pin = q.activations[size_t(nd.inputs[0])];
+    const QuantParams& pout = q.activations[size_t(i)];
+    std::vector<int8_t> y(size_t(os.elements()), 0);
+    int32_t lo, hi;
+    act_range(nd.activation, pout, lo, hi);
+    switch (nd.kind) {
+      case OpKind::Conv2D:
+      case OpKind::DepthwiseConv2D: {
+        const QuantizedLayer& L = q.layers.at(i);
+        Window k = window_of(nd, is);
+        const bool dw = nd.kind == OpKind::DepthwiseConv2D;
+        const int m = dw ? nd.depth_multiplier : 1;
+        const int32_t in_off = -pin.zero_point;
+        for (int oh = 0; oh < os.h; ++oh)
+          for (int ow = 0; ow < os.w; ++ow)
+            for (int oc = 0; oc < os.c; ++oc) {
+              int32_t acc = L.bias[size_t(oc)];
+              const int ic0 = dw ? oc / m : 0, ic1 = dw ? oc / m + 1 : is.c;
+              for (int ky = 0; ky < k.kh; ++ky) {
+                int ih = oh * k.sh - k.pad.top + ky * k.dh;
+                if (ih < 0 || ih >= is.h) continue;  // padding is the real value 0: contributes nothing
+                for (int kx = 0; kx < k.kw; ++kx) {
+                  int iw = ow * k.sw - k.pad.left + kx * k.dw;
+                  if (iw < 0 || iw >= is.w) continue;
+                  for (int ic = ic0; ic < ic1; ++ic) {
+                    int wi = dw ? ((oc * k.kh + ky) * k.kw + kx) : (((oc * is.c + ic) * k.kh + ky) * k.kw + kx);
+                    acc += (int32_t(a[size_t((ih * is.w + iw) * is.c + ic)]) + in_off) * int32_t(L.weights[size_t(wi)]);
+                  }
+                }
+              }
+              int32_t r = multiply_by_quantized_multiplier(acc, L.output_multipliers[size_t(oc)]) + pout.zero_point;
+              y[size_t((oh * os.w + ow) * os.c + oc)] = clamp8(r, lo, hi);
+            }
+        break;
+      }
+      case OpKind::Dense: {
+        const QuantizedLayer& L = q.layers.at(i);
+        for (int o = 0; o < os.c; ++o) {
+          int32_t acc = L.bias[size_t(o)];
+          for (int k = 0; k < is.c; ++k)
+            acc += (int32_t(a[size_t(k)]) - pin.zero_point) * int32_t(L.weights[size_t(o * is.c + k)]);
+          int32_t r = multiply_by_quantized_multiplier(acc, L.output_multipliers[0]) + pout.zero_point;
+          y[size_t(o)] = clamp8(r, lo, hi);
+        }
+        break;
+      }
+      case OpKind::ReLU:
+      case OpKind::ReLU6: {
+        act_range(nd.kind == OpKind::ReLU ? Activation::ReLU : Activation::ReLU6, pout, lo, hi);
+        for (size_t k = 0; k < y.size(); ++k) y[k] = clamp8(a[k], lo, hi);
+        break;
+      }
+      case OpKind::Dropout:
+      case OpKind::Flatten:
+        y = a;
+        break;
+      case OpKind::MaxPool:
+      case OpKind::AvgPool: {
+        Window k = window_of(nd, is);
+        for (int oh = 0; oh < os.h; ++oh)
+          for (int ow = 0; ow < os.w; ++ow)
+            for (int c = 0; c < os.c; ++c) {
+              int32_t acc = nd.kind == OpKind::MaxPool ? -128 : 0;
+              int32_t count = 0;
+              for (int ky = 0; ky < k.kh; ++ky)
+                for (int kx = 0; kx < k.kw; ++kx) {
+                  int ih = oh * k.sh - k.pad.top + ky, iw = ow * k.sw - k.pad.left + kx;
+                  if (ih < 0 || ih >= is.h || iw < 0 || iw >= is.w) continue;
+                  int32_t x = a[size_t((ih * is.w + iw) * is.c + c)];
+                  acc = nd.kind == OpKind::MaxPool ? std::max(acc, x) : acc + x;
+                  ++count;
+                }
+              if (nd.kind == OpKind::AvgPool)  // TFLite: divide rounding half away from zero
+                acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+              y[size_t((oh * os.w + ow) * os.c + c)] = clamp8(acc);
+            }
+        break;
+      }
+      case OpKind::GlobalAvgPool: {
+        const int32_t count = is.h * is.w;
+        for (int c = 0; c < is.c; ++c) {
+          int32_t acc = 0;
+          for (int p = 0; p < count; ++p) acc += a[size_t(p * is.c + c)];
+          acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+          y[size_t(c)] = clamp8(acc);
+        }
+        break;
+      }
+      case OpKind::Add: {
+        // TFLite int8 ADD: inputs shifted left by 20 and rescaled to twice the larger input
+        // scale, summed, then rescaled to the output.
+        const int left_shift = 20;
+        float max_scale = 0;
+        for (int in : nd.inputs) max_scale = std::max(max_scale, q.activations[size_t(in)].scale);
+        const double twice = 2.0 * max_scale;
+        std::vector<QuantizedMultiplier> in_m;
+        for (int in : nd.inputs) in_m.push_back(quantize_multiplier(q.activations[size_t(in)].scale / twice));
+        QuantizedMultiplier out_m = quantize_multiplier(twice / ((1 << left_shift) * double(pout.scale)));
+        for (size_t k = 0; k < y.size(); ++k) {
+          int32_t sum = 0;
+          for (size_t j = 0; j < nd.inputs.size(); ++j) {
+            const QuantParams& p = q.activations[size_t(nd.inputs[j])];
+            int32_t shifted = (int32_t(v[size_t(nd.inputs[j])][k]) - p.zero_point) * (1 << left_shift);
+            sum += multiply_by_quantized_multiplier(shifted, in_m[j]);
+          }
+          y[k] = clamp8(multiply_by_quantized_multiplier(sum, out_m) + pout.zero_point, lo, hi);
+        }
+        break;
+      }
+      case OpKind::Concat: {
+        int off = 0;
+        for (int in : nd.inputs) {
+          const Shape& s = g.nodes[size_t(in)].out;
+          const QuantParams& p = q.activations[size_t(in)];
+          const bool same = p.scale == pout.scale && p.zero_point == pout.zero_point;
+          const float scale = p.scale / pout.scale, bias = -p.zero_point * scale;
+          for (int px = 0; px < s.h * s.w; ++px)
+            for (int c = 0; c < s.c; ++c) {
+              int8_t x = v[size_t(in)][size_t(px * s.c + c)];
+              y[size_t(px * os.c + off + c)] =
+                  same ? x : clamp8(int32_t(std::round(x * scale + bias)) + pout.zero_point);
+            }
+          off += s.c;
+        }
+        break;
+      }
+      case OpKind::BatchNorm:
+        throw UserError(nd.name + " (batchnorm): fold BatchNorm before quantisation");
+      case OpKind::Softmax:
+        throw UserError(nd.name + " (softmax): int8 softmax is not supported yet; use the logits");
+      case OpKind::Input:
+        break;
+    }
+    v[size_t(i)] = std::move(y);
+  }
+  return v;
+}
+
+}  // namespace mcuprune

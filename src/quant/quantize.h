@@ -1,0 +1,50 @@
+// Post-training int8 quantisation of a folded model (fold.h) and the integer reference
+// interpreter with TensorFlow-Lite-compatible arithmetic (int32 accumulation, per-channel
+// requantisation by fixed-point multiplier and shift, the same rounding, activation
+// clamping). Weights: per-channel symmetric int8 (dense: per-tensor); activations:
+// per-tensor asymmetric int8 calibrated on sample inputs; biases: int32 with scale
+// input_scale * weight_scale. Layout: HWC per sample, weights as in the float model.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "graph/graph.h"
+#include "graph/weights.h"
+#include "quant/fixed_point.h"
+#include "quant/fold.h"
+
+namespace mcuprune {
+
+struct QuantParams {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+  int8_t quantize(float x) const;
+  float dequantize(int8_t q) const { return scale * float(int32_t(q) - zero_point); }
+};
+
+struct QuantizedLayer {  // conv2d, depthwise_conv2d, dense
+  std::vector<int8_t> weights;
+  std::vector<float> weight_scales;         // per output channel (dense: one)
+  std::vector<int32_t> bias;                // per output channel
+  std::vector<QuantizedMultiplier> output_multipliers;  // per output channel (dense: one)
+};
+
+struct QuantizedModel {
+  Graph graph;                          // the folded graph
+  std::vector<QuantParams> activations;  // per node output
+  std::map<int, QuantizedLayer> layers;  // by node index
+};
+
+// Float inference of a folded (or any BN-free) model on one HWC sample, torch-free:
+// returns every node's output (HWC). Used for calibration and as the float reference.
+std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w, const std::vector<float>& input);
+
+// Calibrates activation ranges on `samples` (HWC, already normalised) and quantises.
+QuantizedModel quantize_model(const FoldedModel& f, const std::vector<std::vector<float>>& samples);
+
+// Integer inference on one quantised HWC input; returns every node's int8 output.
+std::vector<std::vector<int8_t>> int8_forward(const QuantizedModel& q, const std::vector<int8_t>& input);
+
+}  // namespace mcuprune
