@@ -41,6 +41,36 @@ Window window_of(const Node& n, const Shape& in) {
           Graph::pad_amounts(n, in)};
 }
 
+// Calls tap(ky, kx, input pixel index) for every window position of output pixel
+// (oh, ow) that falls inside the input; padded positions are skipped (they hold the
+// real value 0 for convolutions and are excluded from pools).
+template <class F>
+void for_each_tap(const Window& k, const Shape& is, int oh, int ow, F&& tap) {
+  for (int ky = 0; ky < k.kh; ++ky) {
+    const int ih = oh * k.sh - k.pad.top + ky * k.dh;
+    if (ih < 0 || ih >= is.h) continue;
+    for (int kx = 0; kx < k.kw; ++kx) {
+      const int iw = ow * k.sw - k.pad.left + kx * k.dw;
+      if (iw >= 0 && iw < is.w) tap(ky, kx, ih * is.w + iw);
+    }
+  }
+}
+
+// Index of weight (oc, ic, ky, kx) in OIHW (conv) or [C*m, 1, kh, kw] (depthwise) layout.
+inline int weight_index(bool depthwise, const Window& k, int in_c, int oc, int ic, int ky, int kx) {
+  return depthwise ? (oc * k.kh + ky) * k.kw + kx : ((oc * in_c + ic) * k.kh + ky) * k.kw + kx;
+}
+
+template <class T>
+std::vector<std::vector<T>> start_values(const Graph& g, const std::vector<T>& input, const char* what) {
+  if (int64_t(input.size()) != g.input_shape().elements())
+    throw UserError(std::string(what) + " input has " + std::to_string(input.size()) +
+                    " values, the model expects " + g.input_shape().str());
+  std::vector<std::vector<T>> v(g.nodes.size());
+  v[0] = input;
+  return v;
+}
+
 }  // namespace
 
 int8_t QuantParams::quantize(float x) const {
@@ -49,11 +79,7 @@ int8_t QuantParams::quantize(float x) const {
 
 std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w, const std::vector<float>& input) {
   const int n = int(g.nodes.size());
-  std::vector<std::vector<float>> v(static_cast<size_t>(n));
-  if (int64_t(input.size()) != g.input_shape().elements())
-    throw UserError("input has " + std::to_string(input.size()) + " values, the model expects " +
-                    g.input_shape().str());
-  v[0] = input;
+  std::vector<std::vector<float>> v = start_values(g, input, "float");
   for (int i = 1; i < n; ++i) {
     const Node& nd = g.nodes[size_t(i)];
     const Shape& is = g.nodes[size_t(nd.inputs[0])].out;
@@ -73,18 +99,10 @@ std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w
             for (int oc = 0; oc < os.c; ++oc) {
               double acc = bias ? bias[oc] : 0.0;
               const int ic0 = dw ? oc / m : 0, ic1 = dw ? oc / m + 1 : is.c;
-              for (int ky = 0; ky < k.kh; ++ky) {
-                int ih = oh * k.sh - k.pad.top + ky * k.dh;
-                if (ih < 0 || ih >= is.h) continue;
-                for (int kx = 0; kx < k.kw; ++kx) {
-                  int iw = ow * k.sw - k.pad.left + kx * k.dw;
-                  if (iw < 0 || iw >= is.w) continue;
-                  for (int ic = ic0; ic < ic1; ++ic) {
-                    int wi = dw ? ((oc * k.kh + ky) * k.kw + kx) : (((oc * is.c + ic) * k.kh + ky) * k.kw + kx);
-                    acc += double(a[size_t((ih * is.w + iw) * is.c + ic)]) * W[size_t(wi)];
-                  }
-                }
-              }
+              for_each_tap(k, is, oh, ow, [&](int ky, int kx, int pix) {
+                for (int ic = ic0; ic < ic1; ++ic)
+                  acc += double(a[size_t(pix * is.c + ic)]) * W[size_t(weight_index(dw, k, is.c, oc, ic, ky, kx))];
+              });
               y[size_t((oh * os.w + ow) * os.c + oc)] = act_float(float(acc), nd.activation);
             }
         break;
@@ -118,14 +136,11 @@ std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w
             for (int c = 0; c < os.c; ++c) {
               double acc = nd.kind == OpKind::MaxPool ? -std::numeric_limits<double>::infinity() : 0.0;
               int count = 0;
-              for (int ky = 0; ky < k.kh; ++ky)
-                for (int kx = 0; kx < k.kw; ++kx) {
-                  int ih = oh * k.sh - k.pad.top + ky, iw = ow * k.sw - k.pad.left + kx;
-                  if (ih < 0 || ih >= is.h || iw < 0 || iw >= is.w) continue;
-                  double x = a[size_t((ih * is.w + iw) * is.c + c)];
-                  acc = nd.kind == OpKind::MaxPool ? std::max(acc, x) : acc + x;
-                  ++count;
-                }
+              for_each_tap(k, is, oh, ow, [&](int, int, int pix) {
+                double x = a[size_t(pix * is.c + c)];
+                acc = nd.kind == OpKind::MaxPool ? std::max(acc, x) : acc + x;
+                ++count;
+              });
               y[size_t((oh * os.w + ow) * os.c + c)] = float(nd.kind == OpKind::MaxPool ? acc : acc / count);
             }
         break;
@@ -231,11 +246,7 @@ QuantizedModel quantize_model(const FoldedModel& f, const std::vector<std::vecto
 std::vector<std::vector<int8_t>> int8_forward(const QuantizedModel& q, const std::vector<int8_t>& input) {
   const Graph& g = q.graph;
   const int n = int(g.nodes.size());
-  std::vector<std::vector<int8_t>> v(static_cast<size_t>(n));
-  if (int64_t(input.size()) != g.input_shape().elements())
-    throw UserError("int8 input has " + std::to_string(input.size()) + " values, the model expects " +
-                    g.input_shape().str());
-  v[0] = input;
+  std::vector<std::vector<int8_t>> v = start_values(g, input, "int8");
   for (int i = 1; i < n; ++i) {
     const Node& nd = g.nodes[size_t(i)];
     const Shape& is = g.nodes[size_t(nd.inputs[0])].out;
@@ -259,18 +270,11 @@ std::vector<std::vector<int8_t>> int8_forward(const QuantizedModel& q, const std
             for (int oc = 0; oc < os.c; ++oc) {
               int32_t acc = L.bias[size_t(oc)];
               const int ic0 = dw ? oc / m : 0, ic1 = dw ? oc / m + 1 : is.c;
-              for (int ky = 0; ky < k.kh; ++ky) {
-                int ih = oh * k.sh - k.pad.top + ky * k.dh;
-                if (ih < 0 || ih >= is.h) continue;  // padding is the real value 0: contributes nothing
-                for (int kx = 0; kx < k.kw; ++kx) {
-                  int iw = ow * k.sw - k.pad.left + kx * k.dw;
-                  if (iw < 0 || iw >= is.w) continue;
-                  for (int ic = ic0; ic < ic1; ++ic) {
-                    int wi = dw ? ((oc * k.kh + ky) * k.kw + kx) : (((oc * is.c + ic) * k.kh + ky) * k.kw + kx);
-                    acc += (int32_t(a[size_t((ih * is.w + iw) * is.c + ic)]) + in_off) * int32_t(L.weights[size_t(wi)]);
-                  }
-                }
-              }
+              for_each_tap(k, is, oh, ow, [&](int ky, int kx, int pix) {
+                for (int ic = ic0; ic < ic1; ++ic)
+                  acc += (int32_t(a[size_t(pix * is.c + ic)]) + in_off) *
+                         int32_t(L.weights[size_t(weight_index(dw, k, is.c, oc, ic, ky, kx))]);
+              });
               int32_t r = multiply_by_quantized_multiplier(acc, L.output_multipliers[size_t(oc)]) + pout.zero_point;
               y[size_t((oh * os.w + ow) * os.c + oc)] = clamp8(r, lo, hi);
             }
@@ -305,14 +309,11 @@ std::vector<std::vector<int8_t>> int8_forward(const QuantizedModel& q, const std
             for (int c = 0; c < os.c; ++c) {
               int32_t acc = nd.kind == OpKind::MaxPool ? -128 : 0;
               int32_t count = 0;
-              for (int ky = 0; ky < k.kh; ++ky)
-                for (int kx = 0; kx < k.kw; ++kx) {
-                  int ih = oh * k.sh - k.pad.top + ky, iw = ow * k.sw - k.pad.left + kx;
-                  if (ih < 0 || ih >= is.h || iw < 0 || iw >= is.w) continue;
-                  int32_t x = a[size_t((ih * is.w + iw) * is.c + c)];
-                  acc = nd.kind == OpKind::MaxPool ? std::max(acc, x) : acc + x;
-                  ++count;
-                }
+              for_each_tap(k, is, oh, ow, [&](int, int, int pix) {
+                int32_t x = a[size_t(pix * is.c + c)];
+                acc = nd.kind == OpKind::MaxPool ? std::max(acc, x) : acc + x;
+                ++count;
+              });
               if (nd.kind == OpKind::AvgPool)  // TFLite: divide rounding half away from zero
                 acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
               y[size_t((oh * os.w + ow) * os.c + c)] = clamp8(acc);
