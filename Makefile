@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MCUPRUNE = $(BUILD)/mcuprune
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps build demo test bench bench-prune bench-quant clean
 
 all: build
 
@@ -28,8 +28,18 @@ demo: build
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
+# Benchmarks write their tables to bench/results/. `bench` is the quick set (minutes);
+# bench-prune (vgg unpruned vs pruned, about 15 min at EPOCHS=6) and bench-quant (int8 vs
+# float for three models, about 20 min) train real models.
 bench: build
 	@bash bench/train_throughput.sh
+	@bash bench/optimal_order.sh
+
+bench-prune: build
+	@bash bench/prune_vgg.sh
+
+bench-quant: build
+	@bash bench/quant_accuracy.sh
 
 clean:
 	rm -rf $(BUILD)
