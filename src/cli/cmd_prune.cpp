@@ -25,16 +25,8 @@ struct PruneArgs {
   OutputOptions output;
 };
 
-json profile_totals(const Profile& p) {
-  return {{"ram_bytes", p.ram_bytes()},        {"peak_sram_bytes", p.used.peak_bytes},
-          {"persistent_ram_bytes", p.persistent_ram_bytes}, {"flash_bytes", p.flash_bytes},
-          {"macs", p.macs},                     {"element_ops", p.element_ops},
-          {"latency_ms", p.latency_ms},         {"params", p.params},
-          {"bottleneck", p.deployed.ops[p.used.order[p.used.bottleneck_step]].name}};
-}
-
-void print_summary(const Profile& before, const Profile& after, const PruneConfig& cfg,
-                   const EvalResult& test, const std::optional<double>& test_before) {
+void print_summary(const Profile& before, const Profile& after, const EvalResult& test,
+                   const std::optional<double>& test_before) {
   std::printf("\n%-22s %14s %14s %14s  %s\n", "resource", "before", "after", "budget", "");
   auto row = [&](const char* name, double b, double a, std::optional<double> budget, bool bytes) {
     auto f = [&](double v) { return bytes ? format_bytes(int64_t(v)) : std::to_string(int64_t(v)); };
@@ -59,7 +51,6 @@ void print_summary(const Profile& before, const Profile& after, const PruneConfi
   std::printf("bottleneck operator: %s -> %s\n",
               before.deployed.ops[before.used.order[before.used.bottleneck_step]].name.c_str(),
               after.deployed.ops[after.used.order[after.used.bottleneck_step]].name.c_str());
-  (void)cfg;
   if (test_before) std::printf("test accuracy: %.4f before, %.4f after pruning\n", *test_before, test.accuracy);
   else std::printf("test accuracy: %.4f\n", test.accuracy);
 }
@@ -101,18 +92,17 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
   } else {
     start = resolve_model(a.model, &data.train);
     original = start.graph;
-    check_prune_feasible(original, a.cfg);  // fail before any training
   }
   if (!a.output.quiet)
     std::fprintf(stderr, "pruning %s on %s for %d epochs (%zu train / %zu val / %zu test samples)\n",
                  resume ? "(resumed)" : original.name.c_str(), a.cfg.train.dataset.c_str(),
                  a.cfg.train.epochs, data.train.size(), data.val.size(), data.test.size());
-  std::optional<double> test_before;
-  if (!resume && start.has_weights)
-    test_before = evaluate_model(original, start.weights, data.test, 256, a.cfg.train.threads).accuracy;
   PruneResult r = prune_model(original, start.has_weights ? &start.weights : nullptr, data, a.cfg,
                               a.out, resume, a.output);
   if (r.interrupted) return;
+  std::optional<double> test_before;
+  if (!resume && start.has_weights)
+    test_before = evaluate_model(original, start.weights, data.test, 256, a.cfg.train.threads).accuracy;
   original = load_graph((fs::path(a.out) / "checkpoint" / "original.json").string());
 
   save_graph((fs::path(a.out) / "model.json").string(), r.graph);
@@ -122,19 +112,9 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
   test = evaluate_model(r.graph, r.weights, data.test, 256, a.cfg.train.threads);
 
   Board board = find_board(a.cfg.board.empty() ? "nucleo-f446re" : a.cfg.board);
-  ProfileOptions po;
-  po.inplace_add = a.cfg.inplace_add;
-  po.runtime = a.cfg.runtime;
-  po.budgets = a.cfg.budgets;
+  const ProfileOptions po = profile_options(a.cfg);
   Profile before = profile_graph(original, board, po);
   Profile after = profile_graph(r.graph, board, po);
-  // Without a board, only the explicit budgets apply.
-  if (a.cfg.board.empty()) {
-    auto keep = [&](const BudgetCheck& b) { return b.source == "option"; };
-    for (Profile* p : {&before, &after})
-      p->budgets.erase(std::remove_if(p->budgets.begin(), p->budgets.end(), [&](const BudgetCheck& b) { return !keep(b); }),
-                       p->budgets.end());
-  }
 
   ChannelGroups g0 = find_channel_groups(original), g1 = find_channel_groups(r.graph);
   json groups = json::array();
@@ -157,12 +137,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
                        {"budget", after.budgets[k].budget}, {"before", before.budgets[k].used},
                        {"after", after.budgets[k].used}, {"fits", after.budgets[k].fits}});
   json hist = json::array();
-  for (const auto& e : r.history)
-    hist.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
-                    {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"lambda", e.lambda},
-                    {"channels", e.channels}, {"pruning_done", e.pruning_done}, {"seconds", e.seconds},
-                    {"ram_bytes", e.resources.ram_bytes}, {"flash_bytes", e.resources.flash_bytes},
-                    {"macs", e.resources.macs}, {"latency_ms", e.resources.latency_ms}});
+  for (const auto& e : r.history) hist.push_back(prune_epoch_to_json(e));
   double train_s = 0;
   for (const auto& e : r.history) train_s += e.seconds;
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
@@ -178,7 +153,8 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
                  {"dataset", dataset_summary_json(data, a.cfg.train.dataset)},
                  {"config", prune_config_to_json(a.cfg)},
                  {"board", board.name},
-                 {"resources", {{"before", profile_totals(before)}, {"after", profile_totals(after)}}},
+                 {"resources", {{"before", profile_to_json(before).at("totals")},
+                                {"after", profile_to_json(after).at("totals")}}},
                  {"budgets", budgets},
                  {"budgets_met", after.fits()},
                  {"groups", groups},
@@ -191,7 +167,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
                  {"train_time_s", train_s},
                  {"wall_time_s", wall}};
   write_report((fs::path(a.out) / "report.json").string(), report);
-  print_summary(before, after, a.cfg, test, test_before);
+  print_summary(before, after, test, test_before);
   std::printf("%s\n", after.fits() ? "every budget holds" : "NOT every budget holds");
   if (!a.output.quiet) std::fprintf(stderr, "pruned model and report written to %s\n", a.out.c_str());
   if (!after.fits()) throw UserError("the pruned model does not meet every budget (see the table above)");

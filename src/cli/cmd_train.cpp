@@ -86,12 +86,11 @@ void run_train(TrainArgs a) {
   if (r.interrupted) return;  // checkpoint saved; main() exits 130
 
   // The final model: architecture (with input normalisation) + weights.
-  CheckpointInfo ck = read_checkpoint(a.out);
-  save_graph((fs::path(a.out) / "model.json").string(), ck.graph);
+  save_graph((fs::path(a.out) / "model.json").string(), r.graph);
   save_weights((fs::path(a.out) / "weights.bin").string(), r.weights);
   EvalResult val, test;
-  if (data.val.size()) val = evaluate_model(ck.graph, r.weights, data.val, 256, a.cfg.threads);
-  test = evaluate_model(ck.graph, r.weights, data.test, 256, a.cfg.threads);
+  if (data.val.size()) val = evaluate_model(r.graph, r.weights, data.val, 256, a.cfg.threads);
+  test = evaluate_model(r.graph, r.weights, data.test, 256, a.cfg.threads);
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
 
   json hist = json::array();
@@ -104,7 +103,7 @@ void run_train(TrainArgs a) {
                  {"version", 1},
                  {"command", "train"},
                  {"mcuprune_version", kVersion},
-                 {"model", model_summary_json(ck.graph)},
+                 {"model", model_summary_json(r.graph)},
                  {"model_source", model_source},
                  {"dataset", dataset_summary_json(data, a.cfg.dataset)},
                  {"config", train_config_to_json(a.cfg)},

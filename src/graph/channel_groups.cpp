@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <functional>
 #include <numeric>
-#include <sstream>
 
 namespace mcuprune {
 
@@ -97,19 +96,6 @@ std::vector<bool> keep_flags(const ChannelGroup& grp, const std::vector<int>& ke
 
 int ChannelGroups::prunable_count() const {
   return int(std::count_if(groups.begin(), groups.end(), [](const ChannelGroup& g) { return g.prunable; }));
-}
-
-std::string ChannelGroups::describe(const Graph& g) const {
-  std::ostringstream s;
-  for (const ChannelGroup& grp : groups) {
-    s << "group " << grp.id << ": " << grp.channels << " ch, "
-      << (grp.prunable ? "prunable" : "fixed (" + grp.reason + ")") << "; producers";
-    for (int p : grp.producers) s << " " << g.nodes[size_t(p)].name;
-    s << "; consumers";
-    for (int c : grp.consumers) s << " " << g.nodes[size_t(c)].name;
-    s << "\n";
-  }
-  return s.str();
 }
 
 ChannelGroups find_channel_groups(const Graph& g, int min_width, int round_to) {

@@ -46,7 +46,6 @@ struct ChannelGroups {
   std::vector<ChannelGroup> groups;
   std::vector<ChannelLayout> layout;  // per node: its output channels
   int prunable_count() const;
-  std::string describe(const Graph& g) const;  // one line per group, for humans and tests
 };
 
 // Finds the groups. min_width: the narrowest a group may become; round_to: widths kept at

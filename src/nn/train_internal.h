@@ -25,5 +25,8 @@ double lr_at(const TrainConfig& c, int epoch0, int64_t step_in_epoch, int64_t st
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, Net& net);
 void set_lr(torch::optim::Optimizer& opt, double lr);
 EvalResult evaluate_net(Net& net, const Dataset& d, const InputNormalization& norm, int batch_size);
+// After a checkpoint's state file names its new files: removes the epoch-tagged files
+// (weights-*, optimizer-*, alpha-optimizer-*) of earlier checkpoints in `dir`.
+void remove_stale_checkpoint_files(const std::string& dir, const std::vector<std::string>& current);
 
 }  // namespace mcuprune::detail

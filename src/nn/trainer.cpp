@@ -3,6 +3,7 @@
 // so a crash at any point leaves the previous consistent checkpoint in place).
 #include "nn/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -111,6 +112,18 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
 
+void remove_stale_checkpoint_files(const std::string& dir, const std::vector<std::string>& current) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    bool ours = name.rfind("weights-", 0) == 0 || name.rfind("optimizer-", 0) == 0 ||
+                name.rfind("alpha-optimizer-", 0) == 0;
+    if (ours && std::find(current.begin(), current.end(), name) == current.end()) {
+      std::error_code ec;
+      std::filesystem::remove(entry.path(), ec);
+    }
+  }
+}
+
 }  // namespace detail
 
 namespace {
@@ -147,14 +160,7 @@ void save_checkpoint(const std::string& out_dir, const Graph& g, Net& net,
                 {"extra", g_checkpoint_extra}};
   write_file_atomic((fs::path(dir) / "state.json").string(), state.dump(2) + "\n");
   // Only now that state.json names the new files are the older ones removed.
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    std::string name = entry.path().filename().string();
-    bool ours = name.rfind("weights-", 0) == 0 || name.rfind("optimizer-", 0) == 0;
-    if (ours && name != wfile && name != ofile) {
-      std::error_code ec;
-      fs::remove(entry.path(), ec);
-    }
-  }
+  remove_stale_checkpoint_files(dir, {wfile, ofile});
 }
 
 json read_state(const std::string& out_dir) {
@@ -337,6 +343,7 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
   }
   result.train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.graph = g;
   result.weights = net->weight_map();
   return result;
 }

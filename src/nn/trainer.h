@@ -66,6 +66,7 @@ struct TrainResult {
   int epochs_completed = 0;
   bool interrupted = false;
   double train_seconds = 0;  // this run's training time
+  Graph graph;               // the trained architecture, with input normalisation and class names
   WeightMap weights;         // final weights
 };
 

@@ -86,22 +86,21 @@ struct Target {
   bool inplace_add = false;
   std::optional<double> budget[4];  // ram, flash, macs, latency
   bool minimize[4] = {false, false, false, false};
+  bool any_budget() const { return budget[0] || budget[1] || budget[2] || budget[3]; }
 };
 
 Target resolve_target(const PruneConfig& c) {
   Target t;
-  // Without a board, latency uses nucleo-f446re's coefficients and no RAM/flash budget
-  // applies unless given.
   t.board = find_board(c.board.empty() ? "nucleo-f446re" : c.board);
-  t.runtime = c.runtime.empty() ? t.board.runtime : c.runtime;
+  ProfileOptions po = profile_options(c);
+  t.runtime = po.runtime.empty() ? t.board.runtime : po.runtime;
   find_runtime(t.runtime);
   t.inplace_add = c.inplace_add;
-  if (c.budgets.ram_bytes) t.budget[0] = double(*c.budgets.ram_bytes);
-  else if (!c.board.empty()) t.budget[0] = double(t.board.ram_budget_bytes());
-  if (c.budgets.flash_bytes) t.budget[1] = double(*c.budgets.flash_bytes);
-  else if (!c.board.empty()) t.budget[1] = double(t.board.flash_budget_bytes());
-  if (c.budgets.macs) t.budget[2] = double(*c.budgets.macs);
-  if (c.budgets.latency_ms) t.budget[3] = *c.budgets.latency_ms;
+  const Budgets b = effective_budgets(t.board, po);
+  if (b.ram_bytes) t.budget[0] = double(*b.ram_bytes);
+  if (b.flash_bytes) t.budget[1] = double(*b.flash_bytes);
+  if (b.macs) t.budget[2] = double(*b.macs);
+  if (b.latency_ms) t.budget[3] = *b.latency_ms;
   for (const std::string& m : c.minimize) {
     int k = -1;
     for (int r = 0; r < 4; ++r)
@@ -117,6 +116,7 @@ ExactResources exact_of(const Graph& g, const Target& t) {
   o.optimal_order = true;
   o.inplace_add = t.inplace_add;
   o.runtime = t.runtime;
+  o.board_budgets = false;  // the budgets are compared by meets(), not by the profile
   Profile p = profile_graph(g, t.board, o);
   ExactResources r;
   r.ram_bytes = p.ram_bytes();
@@ -443,11 +443,7 @@ void save_state(const std::string& out, State& s, const Graph& original, const P
   torch::save(*s.alpha_opt, as);
   write_file_atomic((fs::path(dir) / afile).string(), as.str());
   json h = json::array();
-  for (const auto& e : hist)
-    h.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
-                 {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"lambda", e.lambda},
-                 {"seconds", e.seconds}, {"channels", e.channels}, {"pruning_done", e.pruning_done},
-                 {"resources", resources_json(e.resources)}});
+  for (const auto& e : hist) h.push_back(prune_epoch_to_json(e));
   std::vector<float> alpha(s.alpha.data_ptr<float>(), s.alpha.data_ptr<float>() + s.alpha.numel());
   json state = {{"format", "mcuprune-prune-checkpoint"}, {"version", 1},
                 {"epochs_completed", epochs_completed}, {"interrupted", interrupted},
@@ -457,15 +453,7 @@ void save_state(const std::string& out, State& s, const Graph& original, const P
                 {"global_step", s.global_step}, {"initial", s.initial},
                 {"config", prune_config_to_json(c)}, {"history", h}};
   write_file_atomic((fs::path(dir) / "prune_state.json").string(), state.dump() + "\n");
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    std::string name = entry.path().filename().string();
-    bool ours = name.rfind("weights-", 0) == 0 || name.rfind("optimizer-", 0) == 0 ||
-                name.rfind("alpha-optimizer-", 0) == 0;
-    if (ours && name != wfile && name != ofile && name != afile) {
-      std::error_code ec;
-      fs::remove(entry.path(), ec);
-    }
-  }
+  remove_stale_checkpoint_files(dir, {wfile, ofile, afile});
 }
 
 json read_state_json(const std::string& out) {
@@ -510,6 +498,22 @@ int64_t prunable_channels(const ChannelGroups& cg) {
 }
 
 }  // namespace
+
+json prune_epoch_to_json(const PruneEpoch& e) {
+  return {{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
+          {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"lambda", e.lambda},
+          {"seconds", e.seconds}, {"channels", e.channels}, {"pruning_done", e.pruning_done},
+          {"resources", resources_json(e.resources)}};
+}
+
+ProfileOptions profile_options(const PruneConfig& c) {
+  ProfileOptions o;
+  o.inplace_add = c.inplace_add;
+  o.runtime = c.runtime;
+  o.budgets = c.budgets;
+  o.board_budgets = !c.board.empty();  // without a board only explicit budgets apply
+  return o;
+}
 
 PruneConfig read_prune_config(const std::string& out_dir) {
   json j = read_state_json(out_dir);
@@ -707,7 +711,9 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
             targets.push_back(grp.prunable ? round_width(s.alpha[grp.id].item<float>() * grp.channels, grp, cfg.round_to)
                                            : grp.channels);
           if (apply_targets(s, targets, cfg, target)) masks.clear();  // sized for the old net
-          if (meets(exact_of(s.graph, target), target)) {
+          // With budgets, pruning ends once they hold; --minimize alone prunes for the
+          // whole pruning phase.
+          if (target.any_budget() && meets(exact_of(s.graph, target), target)) {
             s.pruning_done = true;
             s.net->clear_gates();
           }
@@ -724,7 +730,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     }
     // At the end of the pruning phase the budgets must hold: shrink uniformly if needed.
     if (!s.pruning_done && epoch + 1 >= prune_end) {
-      if (!meets(exact_of(s.graph, target), target)) force_fit(s, cfg, target);
+      if (target.any_budget() && !meets(exact_of(s.graph, target), target)) force_fit(s, cfg, target);
       s.pruning_done = true;
     }
     if (s.pruning_done) s.net->clear_gates();
@@ -762,13 +768,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
                 format_value(k, *target.budget[k]);
     line += s.pruning_done ? "  [fine-tuning]" : epoch < cfg.warmup_epochs ? "  [warm-up]" : "  [pruning]";
     bar.finish(line);
-    if (log) {
-      json lj = {{"epoch", pe.epoch}, {"train_loss", pe.train_loss}, {"train_accuracy", pe.train_accuracy},
-                 {"val_loss", pe.val_loss}, {"val_accuracy", pe.val_accuracy}, {"lambda", pe.lambda},
-                 {"channels", pe.channels}, {"pruning_done", pe.pruning_done}, {"seconds", pe.seconds},
-                 {"resources", resources_json(pe.resources)}};
-      log << lj.dump() << "\n" << std::flush;
-    }
+    if (log) log << prune_epoch_to_json(pe).dump() << "\n" << std::flush;
   }
   result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   s.net->clear_gates();

@@ -53,6 +53,9 @@ struct PruneEpoch {
   ExactResources resources;
 };
 
+// The record of one epoch as JSON (checkpoint, --log-json and report.json share it).
+nlohmann::json prune_epoch_to_json(const PruneEpoch& e);
+
 struct PruneResult {
   Graph graph;         // the pruned architecture (with normalisation and class names)
   WeightMap weights;   // its weights
@@ -62,6 +65,10 @@ struct PruneResult {
   bool budgets_met = false;
   double train_seconds = 0;
 };
+
+// How to profile a model for this configuration: its runtime, in-place ADD, and budgets
+// (the board's RAM and flash apply only when a board is given).
+ProfileOptions profile_options(const PruneConfig& c);
 
 // Checks the configuration and that the budgets are reachable at the minimum widths;
 // throws UserError naming the resource, the bottleneck operator and the smallest value.

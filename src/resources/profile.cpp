@@ -66,6 +66,13 @@ std::string format_bytes(int64_t b) {
   return buf;
 }
 
+Budgets effective_budgets(const Board& board, const ProfileOptions& opt) {
+  Budgets b = opt.budgets;
+  if (opt.board_budgets && !b.ram_bytes) b.ram_bytes = board.ram_budget_bytes();
+  if (opt.board_budgets && !b.flash_bytes) b.flash_bytes = board.flash_budget_bytes();
+  return b;
+}
+
 bool Profile::fits() const {
   for (const auto& b : budgets)
     if (!b.fits) return false;
@@ -146,13 +153,13 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
     BudgetCheck b{res, unit, used, budget, used <= budget, budget - used, source};
     p.budgets.push_back(b);
   };
-  const Budgets& bu = opt.budgets;
-  check("ram", "bytes", double(p.ram_bytes()),
-        double(bu.ram_bytes ? *bu.ram_bytes : board.ram_budget_bytes()),
-        bu.ram_bytes ? "option" : "board");
-  check("flash", "bytes", double(p.flash_bytes),
-        double(bu.flash_bytes ? *bu.flash_bytes : board.flash_budget_bytes()),
-        bu.flash_bytes ? "option" : "board");
+  const Budgets bu = effective_budgets(board, opt);
+  auto source = [](bool explicit_budget) { return explicit_budget ? "option" : "board"; };
+  if (bu.ram_bytes)
+    check("ram", "bytes", double(p.ram_bytes()), double(*bu.ram_bytes), source(opt.budgets.ram_bytes.has_value()));
+  if (bu.flash_bytes)
+    check("flash", "bytes", double(p.flash_bytes), double(*bu.flash_bytes),
+          source(opt.budgets.flash_bytes.has_value()));
   if (bu.macs) check("macs", "MACs", double(p.macs), double(*bu.macs), "option");
   if (bu.latency_ms) check("latency", "ms", p.latency_ms, *bu.latency_ms, "option");
   return p;

@@ -31,9 +31,14 @@ struct Budgets {
 struct ProfileOptions {
   bool optimal_order = true;
   bool inplace_add = false;
-  std::string runtime;  // empty: the board's
-  Budgets budgets;      // explicit budgets; the board's RAM/flash apply where not given
+  std::string runtime;        // empty: the board's
+  Budgets budgets;            // explicit budgets
+  bool board_budgets = true;  // the board's RAM/flash apply where no explicit budget is given
 };
+
+// The budgets in force: explicit ones, plus the board's RAM and flash where not given
+// (when board_budgets).
+Budgets effective_budgets(const Board& board, const ProfileOptions& opt);
 
 struct OpRow {
   int op = 0;  // deployed op index

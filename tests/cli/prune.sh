@@ -18,7 +18,7 @@ grep -q "RAM (peak + runtime)" "$WORK/p.out" && pass "before/after table" || fai
 R="$WORK/p/report.json"
 [ "$(json_get "$R" "['budgets_met']")" = True ] && pass "report: budgets met" || fail "budgets_met"
 for key in "['resources']['before']['ram_bytes']" "['resources']['after']['flash_bytes']" "['groups'][1]['channels_after']" \
-           "['layers'][0]['channels_before']" "['history'][0]['ram_bytes']" "['accuracy']['test']" "['wall_time_s']" \
+           "['layers'][0]['channels_before']" "['history'][0]['resources']['ram_bytes']" "['accuracy']['test']" "['wall_time_s']" \
            "['budgets'][0]['fits']" "['model_after']['params']"; do
   json_get "$R" "$key" >/dev/null 2>&1 && pass "report has $key" || fail "report lacks $key"
 done

@@ -148,6 +148,22 @@ TEST(Prune, EveryImportanceMeetsTheBudget) {
   }
 }
 
+TEST(Prune, MinimizeWithoutBudgetPrunesThroughThePruningPhase) {
+  // No budget: there is nothing to meet, so pruning must not stop at the first removal;
+  // it runs until the fine-tuning epochs (here epochs 2 and 3 prune, epoch 4 fine-tunes).
+  DatasetSplits data = synthetic(12, 4);
+  Graph g = model();
+  PruneConfig c = config(4);
+  c.minimize = {"macs"};
+  TempDir dir;
+  PruneResult r = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
+  ASSERT_EQ(r.history.size(), 4u);
+  EXPECT_FALSE(r.history[1].pruning_done);
+  EXPECT_TRUE(r.history[2].pruning_done);
+  EXPECT_LT(r.history.back().resources.macs, exact(g).macs);
+  EXPECT_TRUE(r.budgets_met);  // vacuously: there are none
+}
+
 TEST(Prune, ImpossibleBudgetNamesResourceBottleneckAndMinimum) {
   PruneConfig c = config(3);
   c.budgets.ram_bytes = 100;  // the 12x12 input alone is 144 bytes

@@ -138,7 +138,7 @@ TEST(Quantize, IntegerPoolingRoundsLikeTflite) {
   EXPECT_EQ(int8_forward(q, {-128, -127})[1][0], -128);
 }
 
-TEST(Quantize, ParamsAndRelu6Clamp) {
+TEST(Quantize, ParamsQuantizeClampAndDequantize) {
   QuantParams p{0.5f, -10};
   EXPECT_EQ(p.quantize(1.0f), -8);
   EXPECT_EQ(p.quantize(1000.0f), 127);
