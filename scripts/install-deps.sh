@@ -13,7 +13,15 @@ APT_PACKAGES=(
   zlib1g-dev
   dataset-fashion-mnist
   python3-torch
+  libflatbuffers-dev
+  libonnx-dev libprotobuf-dev
+  libarmnntfliteparser-dev libarmnn-cpuref-backend22
 )
+# Node.js and npm run the ONNX verification (onnxruntime-node from the npm registry).
+# Only installed from apt when no `node`/`npm` is on PATH (a NodeSource install counts).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  APT_PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -22,28 +30,45 @@ for p in "${APT_PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#APT_PACKAGES[@]} packages already installed"
-  exit 0
-fi
-
-echo "install-deps: installing: ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "install-deps: error: need root (or sudo) to install: ${missing[*]}" >&2
-    echo "install-deps: run as root, or install those packages and re-run" >&2
+install_apt() {
+  echo "install-deps: installing: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+      echo "install-deps: error: need root (or sudo) to install: ${missing[*]}" >&2
+      echo "install-deps: run as root, or install those packages and re-run" >&2
+      exit 1
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! $SUDO apt-get update -q; then
+    echo "install-deps: error: 'apt-get update' failed; check the network/apt sources" >&2
     exit 1
   fi
+  if ! $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+    echo "install-deps: error: 'apt-get install' failed for: ${missing[*]}" >&2
+    echo "install-deps: see apt's message above; on a non-Debian-12 system install the equivalents by hand" >&2
+    exit 1
+  fi
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#APT_PACKAGES[@]} packages already installed"
+else
+  install_apt
 fi
-export DEBIAN_FRONTEND=noninteractive
-if ! $SUDO apt-get update -q; then
-  echo "install-deps: error: 'apt-get update' failed; check the network/apt sources" >&2
-  exit 1
-fi
-if ! $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; then
-  echo "install-deps: error: 'apt-get install' failed for: ${missing[*]}" >&2
-  echo "install-deps: see apt's message above; on a non-Debian-12 system install the equivalents by hand" >&2
-  exit 1
+
+# onnxruntime-node, pinned by tools/ort/package-lock.json. ONNXRUNTIME_NODE_INSTALL=skip:
+# the CPU runtime ships in the package; its install step would only try a download.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ORT_DIR="$ROOT/tools/ort"
+if [ -f "$ORT_DIR/node_modules/onnxruntime-node/package.json" ]; then
+  echo "install-deps: onnxruntime-node already installed in tools/ort"
+else
+  echo "install-deps: installing onnxruntime-node into tools/ort (npm registry)"
+  if ! (cd "$ORT_DIR" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund); then
+    echo "install-deps: error: 'npm ci' failed in tools/ort; check access to the npm registry" >&2
+    exit 1
+  fi
 fi
 echo "install-deps: done"

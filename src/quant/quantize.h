@@ -45,6 +45,12 @@ std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w
 QuantizedModel quantize_model(const FoldedModel& f, const std::vector<std::vector<float>>& samples);
 
 // Integer inference on one quantised HWC input; returns every node's int8 output.
+// Softmax outputs use scale 1/256 and zero point -128.
 std::vector<std::vector<int8_t>> int8_forward(const QuantizedModel& q, const std::vector<int8_t>& input);
+
+// One operator of the integer interpreter: node i's int8 output computed from `values`
+// (indexed by node; only node i's inputs are read). Lets a test feed each operator the
+// inputs another runtime produced and compare that operator alone.
+std::vector<int8_t> int8_node(const QuantizedModel& q, int i, const std::vector<std::vector<int8_t>>& values);
 
 }  // namespace mcuprune

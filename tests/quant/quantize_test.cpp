@@ -6,21 +6,13 @@
 #include <random>
 
 #include "graph/zoo.h"
+#include "common/random_model.h"
 #include "quant/quantize.h"
 
 namespace mcuprune {
 namespace {
 
-WeightMap random_weights(const Graph& g, std::mt19937_64& rng) {
-  WeightMap w;
-  for (const auto& [name, shape] : expected_weight_shapes(g)) {
-    WeightTensor t;
-    t.shape = shape;
-    for (int64_t k = 0; k < t.numel(); ++k) t.data.push_back(float(int(rng() % 2001) - 1000) / 2000.0f);
-    w[name] = t;
-  }
-  return w;
-}
+WeightMap random_weights(const Graph& g, std::mt19937_64& rng) { return test::random_weights(g, rng); }
 
 std::vector<std::vector<float>> random_inputs(const Shape& s, int n, std::mt19937_64& rng) {
   std::vector<std::vector<float>> r(static_cast<size_t>(n));

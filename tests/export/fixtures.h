@@ -1,0 +1,89 @@
+// Shared by the export suites: the zoo models (unpruned and randomly pruned) and a model
+// with a concat path, int8-quantised on real Fashion-MNIST images.
+#pragma once
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/random_model.h"
+#include "data/dataset.h"
+#include "graph/zoo.h"
+#include "quant/quantize.h"
+
+namespace mcuprune::test {
+
+struct ExportCase {
+  std::string label;  // "resnet8/pruned"
+  Graph graph;        // the trained-form graph (BatchNorm, ReLU nodes)
+  WeightMap weights;
+  FoldedModel folded;
+  QuantizedModel q;
+};
+
+// Normalised HWC float images from Fashion-MNIST (first `n` of the split).
+inline std::vector<std::vector<float>> fashion_images(const Dataset& d, size_t first, size_t n) {
+  std::vector<std::vector<float>> r;
+  for (size_t i = first; i < first + n && i < d.size(); ++i) {
+    std::vector<float> x(d.sample_bytes());
+    for (size_t k = 0; k < x.size(); ++k) x[k] = (d.sample(i)[k] / 255.0f - 0.5f) / 0.25f;
+    r.push_back(std::move(x));
+  }
+  return r;
+}
+
+inline const DatasetSplits& fashion() {
+  static DatasetSplits d = [] {
+    LoadOptions lo;
+    lo.limit_train = 64;
+    lo.limit_test = 16;
+    return load_dataset("fashion-mnist", lo);
+  }();
+  return d;
+}
+
+// An inception-style block: two branches concatenated, then a residual add and a softmax.
+inline Graph concat_model() {
+  GraphBuilder b("concatnet", {28, 28, 1});
+  int x = b.relu(b.batchnorm(b.conv(b.input(), 8, 3, 2, Padding::Same, "stem")));
+  int p = b.relu(b.batchnorm(b.conv(x, 6, 1, 1, Padding::Same, "branch_a")));
+  int q = b.relu(b.batchnorm(b.conv(x, 4, 3, 1, Padding::Same, "branch_b")));
+  int c = b.concat({p, q}, "cat");
+  int y = b.batchnorm(b.conv(c, 8, 1, 1, Padding::Same, "mix"));
+  int s = b.relu(b.add({x, y}, "residual"));
+  int m = b.maxpool(s, 2, 2, Padding::Same, "pool");
+  int d = b.depthwise(m, 3, 1, Padding::Valid, "dw");
+  int a = b.avgpool(d, 2, 2, Padding::Same, "avg");
+  int f = b.flatten(a, "flat");
+  b.softmax(b.dense(f, 10, "fc"), "probs");
+  return b.finish();
+}
+
+// Built once per test program (quantising 12 models takes a few seconds).
+inline const std::vector<ExportCase>& export_cases() {
+  static const std::vector<ExportCase> all = [] {
+  std::vector<ExportCase> cases;
+  std::mt19937_64 rng(2026);
+  auto calib = fashion_images(fashion().train, 0, 32);
+  auto add = [&](const std::string& label, Graph g, bool prune) {
+    WeightMap w = random_weights(g, rng, /*he_scale=*/true);
+    if (prune) g = prune_randomly(g, w, rng);
+    ExportCase c{label + (prune ? "/pruned" : "/full"), g, w, fold_for_inference(g, w), {}};
+    c.q = quantize_model(c.folded, calib);
+    cases.push_back(std::move(c));
+  };
+  for (const auto& e : zoo_entries())
+    for (bool prune : {false, true}) add(e.name, zoo_build(e.name, ZooOptions{}), prune);
+  for (bool prune : {false, true}) add("concatnet", concat_model(), prune);
+  return cases;
+  }();
+  return all;
+}
+
+inline std::vector<int8_t> quantize_input(const QuantizedModel& q, const std::vector<float>& x) {
+  std::vector<int8_t> r;
+  for (float v : x) r.push_back(q.activations[0].quantize(v));
+  return r;
+}
+
+}  // namespace mcuprune::test
