@@ -20,17 +20,6 @@ struct QuantArgs {
   int calibration = 200, limit_test = 0, threads = 0;
 };
 
-std::vector<float> normalised(const Dataset& d, size_t i, const InputNormalization& n) {
-  std::vector<float> x(d.sample_bytes());
-  const uint8_t* p = d.sample(i);
-  for (size_t k = 0; k < x.size(); ++k) {
-    size_t c = k % size_t(d.channels);
-    float v = p[k] / 255.0f;
-    x[k] = n.empty() ? v : (v - n.mean[c]) / n.stddev[c];
-  }
-  return x;
-}
-
 void run_quantize(const QuantArgs& a) {
   if (a.calibration < 1) throw UserError("--calibration-samples must be >= 1");
   LoadedModel m = load_model_dir(a.model);
@@ -40,9 +29,7 @@ void run_quantize(const QuantArgs& a) {
   lo.image = {in.h, in.w, in.c};
   DatasetSplits data = load_dataset(a.dataset, lo);
   FoldedModel f = fold_for_inference(m.graph, m.weights);
-  std::vector<std::vector<float>> calib;
-  for (size_t i = 0; i < std::min<size_t>(size_t(a.calibration), data.train.size()); ++i)
-    calib.push_back(normalised(data.train, i, m.graph.normalization));
+  std::vector<std::vector<float>> calib = calibration_samples(data.train, a.calibration, m.graph.normalization);
   QuantizedModel q = quantize_model(f, calib);
   const Dataset& test = data.test;
   int threads = a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -51,7 +38,7 @@ void run_quantize(const QuantArgs& a) {
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
       for (size_t i = size_t(t); i < test.size(); i += size_t(threads)) {
-        auto x = normalised(test, i, m.graph.normalization);
+        auto x = normalised_sample(test, i, m.graph.normalization);
         auto fy = float_forward(f.graph, f.weights, x)[size_t(f.graph.output)];
         std::vector<int8_t> xq;
         for (float v : x) xq.push_back(q.activations[0].quantize(v));

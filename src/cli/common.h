@@ -44,6 +44,11 @@ LoadedModel load_model_dir(const std::string& dir);
 nlohmann::json model_summary_json(const Graph& g);
 nlohmann::json dataset_summary_json(const DatasetSplits& d, const std::string& name);
 
+// Sample i of a dataset as the model's float input (HWC, pixel / 255, then the model's
+// normalisation), and the first n training samples for int8 calibration.
+std::vector<float> normalised_sample(const Dataset& d, size_t i, const InputNormalization& n);
+std::vector<std::vector<float>> calibration_samples(const Dataset& train, int n, const InputNormalization& norm);
+
 // Writes `report` to path atomically (pretty JSON).
 void write_report(const std::string& path, const nlohmann::json& report);
 
@@ -59,5 +64,6 @@ void add_bench_command(CLI::App& app);
 void add_profile_command(CLI::App& app);  // also adds "boards"
 void add_prune_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 
 }  // namespace mcuprune

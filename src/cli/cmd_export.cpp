@@ -1,0 +1,110 @@
+// `mcuprune export`: the model as an int8 .tflite (TensorFlow Lite Micro) or as ONNX
+// (float, or int8 QDQ), operators in the peak-SRAM-optimal order for the board.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/common.h"
+#include "export/onnx.h"
+#include "export/order.h"
+#include "export/tflite.h"
+#include "graph/io.h"
+#include "quant/quantize.h"
+#include "resources/profile.h"
+
+namespace mcuprune {
+
+namespace {
+
+struct ExportArgs {
+  std::string model, format, out, dataset, variant = "float", board = "nucleo-f446re";
+  int calibration = 200;
+  bool float_io = false;
+};
+
+QuantizedModel calibrate(const LoadedModel& m, const FoldedModel& f, const ExportArgs& a) {
+  if (a.dataset.empty())
+    throw UserError("an int8 export needs --dataset to calibrate activation ranges on training samples "
+                    "(e.g. --dataset fashion-mnist)");
+  LoadOptions lo;
+  const Shape& in = m.graph.input_shape();
+  lo.image = {in.h, in.w, in.c};
+  lo.limit_train = a.calibration;
+  DatasetSplits data = load_dataset(a.dataset, lo);
+  if (data.train.height != in.h || data.train.width != in.w || data.train.channels != in.c)
+    throw UserError("dataset '" + a.dataset + "' has " + std::to_string(data.train.height) + "x" +
+                    std::to_string(data.train.width) + "x" + std::to_string(data.train.channels) +
+                    " images but the model expects " + in.str() + "; calibrate on the data it was trained on");
+  return quantize_model(f, calibration_samples(data.train, a.calibration, m.graph.normalization));
+}
+
+void run_export(const ExportArgs& a) {
+  if (a.calibration < 1) throw UserError("--calibration-samples must be >= 1");
+  if (a.float_io && a.format != "tflite") throw UserError("--float-io applies to --format tflite only");
+  if (a.format == "tflite" && a.variant != "float")
+    throw UserError("--variant applies to --format onnx only (a .tflite export is always int8)");
+  const Board board = find_board(a.board);
+  LoadedModel m = load_model_dir(a.model);
+  FoldedModel f = fold_for_inference(m.graph, m.weights);
+  const std::vector<int> order = deployment_order(f.graph, board);
+  const std::string desc = std::string("mcuprune ") + kVersion + ": " + m.graph.name;
+
+  std::string bytes, what;
+  if (a.format == "tflite") {
+    QuantizedModel q = calibrate(m, f, a);
+    TfliteOptions o;
+    o.order = order;
+    o.float_io = a.float_io;
+    o.description = desc;
+    bytes = export_tflite(q, o);
+    what = std::string("TFLite int8") + (a.float_io ? " (float32 input/output)" : " (int8 input/output)");
+  } else {
+    OnnxOptions o;
+    o.order = order;
+    o.doc = desc;
+    if (a.variant == "int8") {
+      bytes = export_onnx_qdq(calibrate(m, f, a), o);
+      what = "ONNX opset 13, int8 QDQ (float32 input/output)";
+    } else {
+      bytes = export_onnx_float(f, o);
+      what = "ONNX opset 13, float32";
+    }
+  }
+  write_file_atomic(a.out, bytes);
+
+  Profile p = profile_graph(f.graph, board, ProfileOptions{});
+  std::printf("wrote %s: %s, %s\n", a.out.c_str(), what.c_str(), format_bytes(int64_t(bytes.size())).c_str());
+  std::printf("  %s, %zu operators in the peak-optimal order for %s (peak SRAM %s)\n", m.graph.name.c_str(),
+              p.deployed.ops.size(), board.name.c_str(), format_bytes(p.optimal.peak_bytes).c_str());
+  if (a.format == "tflite")
+    std::printf("  resource model: %s of flash (weights and runtime overheads); this file is %s\n",
+                format_bytes(p.flash_bytes).c_str(), format_bytes(int64_t(bytes.size())).c_str());
+}
+
+}  // namespace
+
+void add_export_command(CLI::App& app) {
+  auto a = std::make_shared<ExportArgs>();
+  CLI::App* c = app.add_subcommand(
+      "export",
+      "Export a trained (or pruned) model: int8 TFLite for TensorFlow Lite Micro, or ONNX\n"
+      "(float, or int8 QDQ). int8 exports calibrate on --dataset's training samples with the\n"
+      "same arithmetic as `mcuprune quantize`. Operators are stored in the order that\n"
+      "minimises peak SRAM on --board, so the runtime's peak matches `mcuprune profile`.\n\n"
+      "Examples:\n"
+      "  mcuprune export --model runs/p --format tflite --dataset fashion-mnist --out model.tflite\n"
+      "  mcuprune export --model runs/p --format onnx --out model.onnx\n"
+      "  mcuprune export --model runs/p --format onnx --variant int8 --dataset fashion-mnist --out model.int8.onnx\n");
+  c->add_option("--model", a->model, "model directory (train/prune --out)")->required();
+  c->add_option("--format", a->format, "tflite | onnx")->required()->check(CLI::IsMember({"tflite", "onnx"}));
+  c->add_option("--out", a->out, "file to write (written atomically)")->required();
+  c->add_option("--dataset", a->dataset, "calibration data for int8 exports (training split)");
+  c->add_option("--calibration-samples", a->calibration, "training samples used to calibrate")->capture_default_str();
+  c->add_option("--variant", a->variant, "ONNX only: float | int8 (QDQ)")
+      ->check(CLI::IsMember({"float", "int8"}))
+      ->capture_default_str();
+  c->add_option("--board", a->board, "board whose runtime decides the operator order")->capture_default_str();
+  c->add_flag("--float-io", a->float_io, "TFLite only: float32 input/output (QUANTIZE/DEQUANTIZE added)");
+  c->callback([a] { run_export(*a); });
+}
+
+}  // namespace mcuprune

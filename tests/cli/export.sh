@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# End to end: train a small model, export it to TFLite and ONNX (float and QDQ), and the
+# errors: missing calibration data, unsupported attributes, unwritable files.
+source "$(dirname "$0")/lib.bash"
+M="$MCUPRUNE"
+common=(--dataset fashion-mnist --limit-train 1000 --limit-test 200 --batch-size 32 --threads 1 --quiet --epochs 1)
+$M train --model tinycnn "${common[@]}" --out "$WORK/run" > "$WORK/train.out" 2>&1 \
+  && pass "train runs" || { fail "train failed: $(cat "$WORK/train.out")"; finish; }
+
+$M export --model "$WORK/run" --format tflite --dataset fashion-mnist --calibration-samples 100 \
+  --out "$WORK/out/m.tflite" > "$WORK/export.out" 2>&1 && pass "tflite export runs" || fail "tflite export: $(cat "$WORK/export.out")"
+[ "$(dd if="$WORK/out/m.tflite" bs=1 skip=4 count=4 2>/dev/null)" = TFL3 ] && pass "tflite file identifier TFL3" || fail "no TFL3 identifier"
+grep -q "peak-optimal order for nucleo-f446re" "$WORK/export.out" && pass "export names the order's board" || fail "export summary"
+$M export --model "$WORK/run" --format tflite --float-io --dataset fashion-mnist --out "$WORK/out/f.tflite" > /dev/null 2>&1 \
+  && [ "$(stat -c %s "$WORK/out/f.tflite")" -gt "$(stat -c %s "$WORK/out/m.tflite")" ] \
+  && pass "--float-io adds quantize/dequantize" || fail "--float-io export"
+$M export --model "$WORK/run" --format onnx --out "$WORK/out/m.onnx" > /dev/null 2>&1 && pass "onnx float export" || fail "onnx float export"
+$M export --model "$WORK/run" --format onnx --variant int8 --dataset fashion-mnist --out "$WORK/out/q.onnx" > /dev/null 2>&1 \
+  && pass "onnx int8 export" || fail "onnx int8 export"
+# The int8 ONNX model holds int8 weights: much smaller than the float one.
+[ "$(stat -c %s "$WORK/out/q.onnx")" -lt "$(( $(stat -c %s "$WORK/out/m.onnx") / 2 ))" ] && pass "QDQ model stores int8 weights" || fail "QDQ size"
+
+# Errors.
+expect_error "int8 export without data" "needs --dataset" $M export --model "$WORK/run" --format tflite --out "$WORK/x.tflite"
+expect_error "unknown format" "--format" $M export --model "$WORK/run" --format coreml --out "$WORK/x"
+expect_error "--float-io is TFLite-only" "--float-io applies to --format tflite" \
+  $M export --model "$WORK/run" --format onnx --float-io --out "$WORK/x.onnx"
+touch "$WORK/afile"
+expect_error "unwritable output" "afile" $M export --model "$WORK/run" --format onnx --out "$WORK/afile/m.onnx"
+mkdir -p "$WORK/ro" && chmod 555 "$WORK/ro"
+if [ "$(id -u)" -ne 0 ]; then
+  expect_error "read-only directory" "ro/m.onnx" $M export --model "$WORK/run" --format onnx --out "$WORK/ro/m.onnx"
+fi
+ls "$WORK/ro" "$WORK/out" | grep -q '\.tmp' && fail "left temporary files" || pass "no half-written files left"
+
+# An explicit padding TFLite cannot express: the error names the node and the format.
+cat > "$WORK/pad.json" <<'J'
+{"format": "mcuprune-model", "version": 1, "name": "padnet",
+ "nodes": [
+  {"name": "input", "op": "input", "shape": [28, 28, 1]},
+  {"name": "c", "op": "conv2d", "inputs": ["input"], "out_channels": 4, "kernel": [3, 3],
+   "padding": "explicit", "pads": [2, 0, 1, 0], "activation": "relu"},
+  {"name": "g", "op": "global_avgpool", "inputs": ["c"]},
+  {"name": "f", "op": "flatten", "inputs": ["g"]},
+  {"name": "d", "op": "dense", "inputs": ["f"], "out_channels": 10}]}
+J
+$M train --model "$WORK/pad.json" "${common[@]}" --out "$WORK/pad" > "$WORK/pad.out" 2>&1 || fail "train padnet: $(cat "$WORK/pad.out")"
+expect_error "explicit padding names node and format" "c (conv2d): explicit padding (top 2, bottom 0, left 1, right 0)" \
+  $M export --model "$WORK/pad" --format tflite --dataset fashion-mnist --out "$WORK/pad.tflite"
+[ -e "$WORK/pad.tflite" ] && fail "a failed export left a file" || pass "a failed export leaves no file"
+$M export --model "$WORK/pad" --format onnx --out "$WORK/pad.onnx" > /dev/null 2>&1 && pass "ONNX expresses explicit padding" || fail "onnx explicit padding"
+finish
