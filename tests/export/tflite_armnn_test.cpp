@@ -16,6 +16,7 @@
 #include "export/order.h"
 #include "export/tflite.h"
 #include "resources/board.h"
+#include "resources/profile.h"
 
 namespace mcuprune {
 namespace {
@@ -44,7 +45,14 @@ TEST(TfliteArmnn, EveryZooModelMatchesTheIntegerReference) {
     opt.all_outputs = true;
     test::ArmnnModel debug(export_tflite(c.q, opt));
     opt.all_outputs = false;
-    test::ArmnnModel plain(export_tflite(c.q, opt));
+    const std::string file = export_tflite(c.q, opt);
+    test::ArmnnModel plain(file);
+    const int64_t predicted_flash = profile_graph(g, board, ProfileOptions{}).flash_bytes;
+    std::printf("[ flash ] %-20s .tflite %lld bytes, resource model %lld bytes (%+.1f%%)\n", c.label.c_str(),
+                (long long)file.size(), (long long)predicted_flash, 100.0 * (double(predicted_flash) / file.size() - 1));
+    // The flash model is an upper bound on the real file, by at most 2 KiB (its fixed overhead).
+    EXPECT_GE(predicted_flash, int64_t(file.size()));
+    EXPECT_LE(predicted_flash - int64_t(file.size()), 2048);
     ASSERT_EQ(plain.output_names(), std::vector<std::string>{g.nodes[size_t(g.output)].name});
 
     OpStats st;
