@@ -28,7 +28,6 @@ QuantizedModel calibrate(const LoadedModel& m, const FoldedModel& f, const Expor
   LoadOptions lo;
   const Shape& in = m.graph.input_shape();
   lo.image = {in.h, in.w, in.c};
-  lo.limit_train = a.calibration;
   DatasetSplits data = load_dataset(a.dataset, lo);
   if (data.train.height != in.h || data.train.width != in.w || data.train.channels != in.c)
     throw UserError("dataset '" + a.dataset + "' has " + std::to_string(data.train.height) + "x" +

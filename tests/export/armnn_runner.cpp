@@ -54,6 +54,10 @@ std::vector<std::string> ArmnnModel::output_names() const {
   return r;
 }
 
+bool ArmnnModel::input_is_float() const { return impl_->input.second.GetDataType() == armnn::DataType::Float32; }
+float ArmnnModel::input_scale() const { return impl_->input.second.GetQuantizationScale(); }
+int ArmnnModel::input_zero_point() const { return impl_->input.second.GetQuantizationOffset(); }
+
 ArmnnOutputs ArmnnModel::run(const void* input, size_t bytes) {
   const armnn::TensorInfo& in_info = impl_->input.second;
   if (bytes != in_info.GetNumBytes())

@@ -23,6 +23,10 @@ class ArmnnModel {
   // One inference. The input is int8 or float32 bytes, as the model's input tensor is.
   ArmnnOutputs run(const void* input, size_t bytes);
   std::vector<std::string> output_names() const;
+  // The input tensor: float32, or int8 with these quantisation parameters.
+  bool input_is_float() const;
+  float input_scale() const;
+  int input_zero_point() const;
 
  private:
   struct Impl;
