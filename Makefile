@@ -30,7 +30,8 @@ test: build
 
 # Benchmarks write their tables to bench/results/. `bench` is the quick set (minutes);
 # bench-prune (vgg unpruned vs pruned, about 15 min at EPOCHS=6) and bench-quant (int8 vs
-# float for three models, about 20 min) train real models.
+# float for three models, about 20 min, then their .tflite exports run by Arm NN, about
+# 10 min) train real models.
 bench: build
 	@bash bench/train_throughput.sh
 	@bash bench/optimal_order.sh
@@ -40,6 +41,7 @@ bench-prune: build
 
 bench-quant: build
 	@bash bench/quant_accuracy.sh
+	@bash bench/export_armnn.sh
 
 clean:
 	rm -rf $(BUILD)
