@@ -12,14 +12,15 @@ $M export --model "$WORK/run" --format tflite --dataset fashion-mnist --calibrat
 [ "$(dd if="$WORK/out/m.tflite" bs=1 skip=4 count=4 2>/dev/null)" = TFL3 ] && pass "tflite file identifier TFL3" || fail "no TFL3 identifier"
 grep -q "peak-optimal order for nucleo-f446re" "$WORK/export.out" && pass "export names the order's board" || fail "export summary"
 # The exported file, run by Arm NN on real test images, is as accurate as the integer
-# reference says (same calibration): at most 1 of the 200 test images may differ.
+# reference says (same calibration). Compounded 1-LSB differences moved at most 4 of 1000
+# images in bench/results/export_armnn.md; allow 2 of these 200.
 TA="$2"
 $M quantize --model "$WORK/run" --dataset fashion-mnist --calibration-samples 100 --limit-test 200 \
   --report "$WORK/quant.json" > /dev/null 2>&1 || fail "quantize failed"
 "$TA" "$WORK/out/m.tflite" "$WORK/run" fashion-mnist 200 > "$WORK/armnn.json" 2> "$WORK/armnn.err" || fail "Arm NN run: $(cat "$WORK/armnn.err")"
 ref="$(json_get "$WORK/quant.json" "['accuracy']['int8']")"
 got="$(json_get "$WORK/armnn.json" "['accuracy']")"
-/usr/bin/python3 -c "import sys; sys.exit(0 if abs($ref - $got) <= 0.0051 and $got > 0.5 else 1)" \
+/usr/bin/python3 -c "import sys; sys.exit(0 if abs($ref - $got) <= 0.0101 and $got > 0.5 else 1)" \
   && pass "Arm NN accuracy of the .tflite ($got) matches the int8 reference ($ref)" || fail "Arm NN accuracy $got vs reference $ref"
 $M export --model "$WORK/run" --format tflite --float-io --dataset fashion-mnist --out "$WORK/out/f.tflite" > /dev/null 2>&1 \
   && [ "$(stat -c %s "$WORK/out/f.tflite")" -gt "$(stat -c %s "$WORK/out/m.tflite")" ] \
