@@ -37,14 +37,14 @@ QuantizedModel calibrate(const LoadedModel& m, const FoldedModel& f, const Expor
 }
 
 void run_export(const ExportArgs& a) {
-  if (a.calibration < 1) throw UserError("--calibration-samples must be >= 1");
   if (a.float_io && a.format != "tflite") throw UserError("--float-io applies to --format tflite only");
   if (a.format == "tflite" && a.variant != "float")
     throw UserError("--variant applies to --format onnx only (a .tflite export is always int8)");
   const Board board = find_board(a.board);
   LoadedModel m = load_model_dir(a.model);
   FoldedModel f = fold_for_inference(m.graph, m.weights);
-  const std::vector<int> order = deployment_order(f.graph, board);
+  const Profile p = profile_graph(f.graph, board, ProfileOptions{});
+  const std::vector<int> order = deployment_order(p);
   const std::string desc = std::string("mcuprune ") + kVersion + ": " + m.graph.name;
 
   std::string bytes, what;
@@ -69,8 +69,6 @@ void run_export(const ExportArgs& a) {
     }
   }
   write_file_atomic(a.out, bytes);
-
-  Profile p = profile_graph(f.graph, board, ProfileOptions{});
   std::printf("wrote %s: %s, %s\n", a.out.c_str(), what.c_str(), format_bytes(int64_t(bytes.size())).c_str());
   std::printf("  %s, %zu operators in the peak-optimal order for %s (peak SRAM %s)\n", m.graph.name.c_str(),
               p.deployed.ops.size(), board.name.c_str(), format_bytes(p.optimal.peak_bytes).c_str());

@@ -21,7 +21,6 @@ struct QuantArgs {
 };
 
 void run_quantize(const QuantArgs& a) {
-  if (a.calibration < 1) throw UserError("--calibration-samples must be >= 1");
   LoadedModel m = load_model_dir(a.model);
   LoadOptions lo;
   lo.limit_test = a.limit_test;

@@ -142,17 +142,6 @@ void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model) {
   c->add_option("--limit-test", cfg.load.limit_test, "use only N test samples");
 }
 
-std::vector<float> normalised_sample(const Dataset& d, size_t i, const InputNormalization& n) {
-  std::vector<float> x(d.sample_bytes());
-  const uint8_t* p = d.sample(i);
-  for (size_t k = 0; k < x.size(); ++k) {
-    size_t c = k % size_t(d.channels);
-    float v = p[k] / 255.0f;
-    x[k] = n.empty() ? v : (v - n.mean[c]) / n.stddev[c];
-  }
-  return x;
-}
-
 std::vector<std::vector<float>> calibration_samples(const Dataset& train, int n, const InputNormalization& norm) {
   if (n < 1) throw UserError("--calibration-samples must be >= 1");
   std::vector<std::vector<float>> r;

@@ -44,9 +44,8 @@ LoadedModel load_model_dir(const std::string& dir);
 nlohmann::json model_summary_json(const Graph& g);
 nlohmann::json dataset_summary_json(const DatasetSplits& d, const std::string& name);
 
-// Sample i of a dataset as the model's float input (HWC, pixel / 255, then the model's
-// normalisation), and the first n training samples for int8 calibration.
-std::vector<float> normalised_sample(const Dataset& d, size_t i, const InputNormalization& n);
+// The first n training samples as model inputs (normalised_sample), for int8 calibration.
+// Throws UserError for --calibration-samples < 1.
 std::vector<std::vector<float>> calibration_samples(const Dataset& train, int n, const InputNormalization& norm);
 
 // Writes `report` to path atomically (pretty JSON).

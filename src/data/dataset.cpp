@@ -82,6 +82,17 @@ DatasetSplits split_validation(const Dataset& train, double fraction, uint64_t s
   return s;
 }
 
+std::vector<float> normalised_sample(const Dataset& d, size_t i, const InputNormalization& n) {
+  std::vector<float> x(d.sample_bytes());
+  const uint8_t* p = d.sample(i);
+  for (size_t k = 0; k < x.size(); ++k) {
+    const size_t c = k % size_t(d.channels);
+    const float v = p[k] / 255.0f;
+    x[k] = n.empty() ? v : (v - n.mean[c]) / n.stddev[c];
+  }
+  return x;
+}
+
 Normalization compute_normalization(const Dataset& d) {
   if (d.size() == 0 || d.channels <= 0 || d.sample_bytes() == 0)
     throw UserError("cannot compute normalisation statistics of dataset '" + d.name +

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "graph/graph.h"
+
 namespace mcuprune {
 
 struct Dataset {
@@ -76,6 +78,9 @@ struct Normalization {
   std::vector<float> mean, stddev;
 };
 Normalization compute_normalization(const Dataset& d);
+
+// Sample i as a model's float input: HWC, pixel / 255, then the model's normalisation.
+std::vector<float> normalised_sample(const Dataset& d, size_t i, const InputNormalization& n);
 
 // Augmentation applied to one HWC uint8 sample: random crop after zero padding by
 // `crop_padding` pixels and a random horizontal flip.

@@ -4,7 +4,8 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
-#include <map>
+#include "export/layout.h"
+
 
 namespace mcuprune {
 
@@ -37,13 +38,6 @@ class Builder {
   ox::ModelProto model_;
   ox::GraphProto* graph_;
   int counter_ = 0;
-
-  std::vector<int> order() const {
-    if (!opt_.order.empty()) return opt_.order;
-    std::vector<int> r;
-    for (int i = 1; i < int(g_.nodes.size()); ++i) r.push_back(i);
-    return r;
-  }
 
   ox::NodeProto* node(const std::string& op, const std::vector<std::string>& in, const std::vector<std::string>& out,
                       const std::string& name_hint) {
@@ -88,19 +82,12 @@ class Builder {
   }
 
   // ONNX shape of node i's value: [1, C, H, W], or [1, N] for flat values.
+  bool flat(int i) const { return is_flat_value(g_, i); }
   std::vector<int64_t> dims(int i) const {
     const Node& n = g_.nodes[size_t(i)];
     if (flat(i)) return {1, n.out.elements()};
     return {1, n.out.c, n.out.h, n.out.w};
   }
-  bool flat(int i) const {
-    const Node& n = g_.nodes[size_t(i)];
-    if (n.kind == OpKind::Dense || n.kind == OpKind::Flatten) return true;
-    if (n.kind == OpKind::Softmax || n.kind == OpKind::ReLU || n.kind == OpKind::ReLU6 || n.kind == OpKind::Add)
-      return flat(n.inputs[0]);
-    return false;
-  }
-
   void pads_strides(ox::NodeProto* o, const Node& n, bool dilations) {
     const Shape& in = g_.nodes[size_t(n.inputs[0])].out;
     PadAmounts p = Graph::pad_amounts(n, in);
@@ -238,10 +225,11 @@ std::string onnx_int8_name(const std::string& node) { return node + "_q"; }
 std::string export_onnx_float(const FoldedModel& f, const OnnxOptions& opt) {
   const Graph& g = f.graph;
   Builder b(g, opt);
+  const std::vector<int> order = checked_execution_order(g, opt.order);
   b.value_info(b.graph_->add_input(), "input", ox::TensorProto::FLOAT, b.dims(0));
   std::vector<std::string> name(g.nodes.size());
   name[0] = "input";
-  for (int i : b.order()) {
+  for (int i : order) {
     const Node& n = g.nodes[size_t(i)];
     std::string w, bias;
     if (has_weights(n.kind)) {
@@ -257,7 +245,7 @@ std::string export_onnx_float(const FoldedModel& f, const OnnxOptions& opt) {
   }
   b.value_info(b.graph_->add_output(), name[size_t(g.output)], ox::TensorProto::FLOAT, b.dims(g.output));
   if (opt.all_outputs)
-    for (int i : b.order())
+    for (int i : order)
       if (i != g.output) b.value_info(b.graph_->add_output(), name[size_t(i)], ox::TensorProto::FLOAT, b.dims(i));
   return b.finish();
 }
@@ -265,6 +253,7 @@ std::string export_onnx_float(const FoldedModel& f, const OnnxOptions& opt) {
 std::string export_onnx_qdq(const QuantizedModel& q, const OnnxOptions& opt) {
   const Graph& g = q.graph;
   Builder b(g, opt);
+  const std::vector<int> order = checked_execution_order(g, opt.order);
   b.value_info(b.graph_->add_input(), "input", ox::TensorProto::FLOAT, b.dims(0));
   // Every activation: float value -> QuantizeLinear -> int8 "<name>_q" -> DequantizeLinear -> "<name>_dq".
   std::vector<std::string> dq(g.nodes.size());
@@ -278,7 +267,7 @@ std::string export_onnx_qdq(const QuantizedModel& q, const OnnxOptions& opt) {
     dq[size_t(i)] = n.name + "_dq";
   };
   quant_pair(0, "input");
-  for (int i : b.order()) {
+  for (int i : order) {
     const Node& n = g.nodes[size_t(i)];
     std::string w, bias;
     if (has_weights(n.kind)) {
@@ -312,7 +301,7 @@ std::string export_onnx_qdq(const QuantizedModel& q, const OnnxOptions& opt) {
   b.value_info(b.graph_->add_output(), dq[size_t(g.output)], ox::TensorProto::FLOAT, b.dims(g.output));
   if (opt.all_outputs) {
     b.value_info(b.graph_->add_output(), onnx_int8_name(g.nodes[0].name), ox::TensorProto::INT8, b.dims(0));
-    for (int i : b.order())
+    for (int i : order)
       b.value_info(b.graph_->add_output(), onnx_int8_name(g.nodes[size_t(i)].name), ox::TensorProto::INT8,
                    b.dims(i));
   }

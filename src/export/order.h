@@ -5,13 +5,15 @@
 
 #include <vector>
 
-#include "graph/graph.h"
-#include "resources/board.h"
+#include "resources/profile.h"
 
 namespace mcuprune {
 
-// Node indices of a folded (BN-free, ReLU-fused) graph, input excluded, in the optimal
-// order for the board's runtime (scratch buffers depend on it).
+// Node indices of the profiled graph (input excluded) in the profile's optimal order. A
+// node the deployment view fused into an operator (a ReLU) follows that operator.
+std::vector<int> deployment_order(const Profile& p);
+
+// The same for a folded graph profiled on the board with default options.
 std::vector<int> deployment_order(const Graph& folded, const Board& board);
 
 }  // namespace mcuprune

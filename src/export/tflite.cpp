@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
+#include "export/layout.h"
 #include "export/tflite_schema.h"
 
 namespace mcuprune {
@@ -56,7 +56,7 @@ class Writer {
   }
 
   std::string run() {
-    check_order();
+    order_ = checked_execution_order(g_, opt_.order);
     const int n = int(g_.nodes.size());
     value_tensor_.assign(size_t(n), -1);
     for (int i = 0; i < n; ++i) value_tensor_[size_t(i)] = activation_tensor(i);
@@ -89,26 +89,6 @@ class Writer {
   std::map<std::pair<int32_t, int32_t>, uint32_t> opcode_index_;  // (code, version) -> index
   std::vector<int> value_tensor_;                                 // node -> tensor index
   std::vector<int> order_;
-
-  void check_order() {
-    const int n = int(g_.nodes.size());
-    if (opt_.order.empty()) {
-      for (int i = 1; i < n; ++i) order_.push_back(i);
-      return;
-    }
-    std::vector<bool> done(size_t(n), false);
-    done[0] = true;
-    for (int i : opt_.order) {
-      if (i <= 0 || i >= n || done[size_t(i)])
-        throw std::invalid_argument("export_tflite: order is not a permutation of the graph's operators");
-      for (int in : g_.nodes[size_t(i)].inputs)
-        if (!done[size_t(in)]) throw std::invalid_argument("export_tflite: order runs an operator before its input");
-      done[size_t(i)] = true;
-    }
-    if (int(opt_.order.size()) != n - 1)
-      throw std::invalid_argument("export_tflite: order is not a permutation of the graph's operators");
-    order_ = opt_.order;
-  }
 
   Offset<void> empty_buffer() {
     auto s = b_.StartTable();
@@ -380,15 +360,6 @@ class Writer {
 };
 
 }  // namespace
-
-bool is_flat_value(const Graph& g, int i) {
-  const Node& n = g.nodes[size_t(i)];
-  if (n.kind == OpKind::Dense || n.kind == OpKind::Flatten) return true;
-  if (n.kind == OpKind::Softmax || n.kind == OpKind::ReLU || n.kind == OpKind::ReLU6 || n.kind == OpKind::Add ||
-      n.kind == OpKind::Dropout || n.kind == OpKind::BatchNorm)
-    return is_flat_value(g, n.inputs[0]);
-  return false;
-}
 
 std::string export_tflite(const QuantizedModel& q, const TfliteOptions& opt) {
   if (q.activations.size() != q.graph.nodes.size())

@@ -23,7 +23,4 @@ struct TfliteOptions {
 // operator or attribute the format (or mcuprune's int8 arithmetic) cannot express.
 std::string export_tflite(const QuantizedModel& q, const TfliteOptions& opt = {});
 
-// Whether node i's value is a flat vector (rank-2 [1, N] tensor) rather than NHWC.
-bool is_flat_value(const Graph& g, int i);
-
 }  // namespace mcuprune

@@ -33,6 +33,8 @@ $M export --model "$WORK/run" --format onnx --variant int8 --dataset fashion-mni
 
 # Errors.
 expect_error "int8 export without data" "needs --dataset" $M export --model "$WORK/run" --format tflite --out "$WORK/x.tflite"
+expect_error "no calibration samples" "--calibration-samples must be >= 1" \
+  $M export --model "$WORK/run" --format tflite --dataset fashion-mnist --calibration-samples 0 --out "$WORK/x.tflite"
 expect_error "unknown format" "--format" $M export --model "$WORK/run" --format coreml --out "$WORK/x"
 expect_error "--float-io is TFLite-only" "--float-io applies to --format tflite" \
   $M export --model "$WORK/run" --format onnx --float-io --out "$WORK/x.onnx"

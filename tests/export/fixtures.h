@@ -2,6 +2,9 @@
 // with a concat path, int8-quantised on real Fashion-MNIST images.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -84,6 +87,33 @@ inline std::vector<int8_t> quantize_input(const QuantizedModel& q, const std::ve
   std::vector<int8_t> r;
   for (float v : x) r.push_back(q.activations[0].quantize(v));
   return r;
+}
+
+// How often another runtime's int8 operators disagree with the integer reference.
+struct OpAgreement {
+  int64_t values = 0, off_by_one = 0;
+  double off_by_one_percent() const { return values ? 100.0 * double(off_by_one) / double(values) : 0.0; }
+};
+
+// Recomputes every operator of q with the integer reference from another runtime's values
+// of its inputs (`theirs`, indexed by node) and compares with that runtime's output. A
+// difference over 1 LSB, or of 1 LSB on an operator for which may_differ(kind) is false,
+// is a test failure naming the node, the element and both values.
+template <class MayDiffer>
+void compare_each_operator(const QuantizedModel& q, const std::vector<std::vector<int8_t>>& theirs,
+                           MayDiffer may_differ, const char* runtime, OpAgreement& st) {
+  const Graph& g = q.graph;
+  for (int i = 1; i < int(g.nodes.size()); ++i) {
+    const std::vector<int8_t> ours = int8_node(q, i, theirs);
+    for (size_t k = 0; k < ours.size(); ++k) {
+      const int d = std::abs(int(ours[k]) - int(theirs[size_t(i)][k]));
+      ++st.values;
+      st.off_by_one += d == 1;
+      if (d > 1 || (d == 1 && !may_differ(g.nodes[size_t(i)].kind)))
+        ADD_FAILURE() << g.nodes[size_t(i)].name << "[" << k << "]: reference " << int(ours[k]) << ", " << runtime
+                      << " " << int(theirs[size_t(i)][k]);
+    }
+  }
 }
 
 }  // namespace mcuprune::test

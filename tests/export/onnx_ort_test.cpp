@@ -63,7 +63,7 @@ TEST(OnnxOrt, QdqModelsMatchTheIntegerReference) {
       on_grid.push_back(v);
     }
     auto res = test::run_onnx(export_onnx_qdq(c.q, opt), g.input_shape(), on_grid);
-    int64_t values = 0, off_by_one = 0;
+    test::OpAgreement st;
     for (size_t s = 0; s < inputs.size(); ++s) {
       std::vector<std::vector<int8_t>> theirs(g.nodes.size());
       for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -73,26 +73,16 @@ TEST(OnnxOrt, QdqModelsMatchTheIntegerReference) {
         ASSERT_EQ(int64_t(theirs[i].size()), g.nodes[i].out.elements());
       }
       EXPECT_EQ(theirs[0], test::quantize_input(c.q, inputs[s]));
-      for (int i = 1; i < int(g.nodes.size()); ++i) {
-        auto ours = int8_node(c.q, i, theirs);
-        for (size_t k = 0; k < ours.size(); ++k) {
-          int d = std::abs(int(ours[k]) - int(theirs[size_t(i)][k]));
-          ++values;
-          off_by_one += d == 1;
-          if (d > 1 || (d == 1 && !may_round_differently(g.nodes[size_t(i)].kind)))
-            ADD_FAILURE() << g.nodes[size_t(i)].name << "[" << k << "]: reference " << int(ours[k])
-                          << ", onnxruntime " << int(theirs[size_t(i)][k]);
-        }
-      }
+      test::compare_each_operator(c.q, theirs, may_round_differently, "onnxruntime", st);
       // The float output is the dequantised int8 output.
       const QuantParams& po = c.q.activations[size_t(g.output)];
       auto out = test::from_nchw(res[s].at(g.nodes[size_t(g.output)].name + "_dq"), g.output_shape());
       for (size_t k = 0; k < out.size(); ++k)
         EXPECT_FLOAT_EQ(out[k], po.dequantize(theirs[size_t(g.output)][k]));
     }
-    EXPECT_LE(off_by_one * 100, values) << off_by_one << " of " << values << " values off by one";
-    std::printf("[ ort qdq ] %-20s ops: %lld values, %lld off by 1 (%.3f%%)\n", c.label.c_str(), (long long)values,
-                (long long)off_by_one, 100.0 * off_by_one / values);
+    EXPECT_LE(st.off_by_one * 100, st.values) << st.off_by_one << " of " << st.values << " values off by one";
+    std::printf("[ ort qdq ] %-20s ops: %lld values, %lld off by 1 (%.3f%%)\n", c.label.c_str(), (long long)st.values,
+                (long long)st.off_by_one, st.off_by_one_percent());
   }
 }
 

@@ -30,10 +30,6 @@ bool may_round_differently(OpKind k) {
          k == OpKind::AvgPool || k == OpKind::GlobalAvgPool;
 }
 
-struct OpStats {
-  int64_t values = 0, off_by_one = 0, worse = 0;
-};
-
 TEST(TfliteArmnn, EveryZooModelMatchesTheIntegerReference) {
   const Board board = find_board("nucleo-f446re");
   auto inputs = test::fashion_images(test::fashion().test, 0, 4);
@@ -41,13 +37,14 @@ TEST(TfliteArmnn, EveryZooModelMatchesTheIntegerReference) {
     SCOPED_TRACE(c.label);
     const Graph& g = c.q.graph;
     TfliteOptions opt;
-    opt.order = deployment_order(g, board);
+    const Profile profile = profile_graph(g, board, ProfileOptions{});
+    opt.order = deployment_order(profile);
     opt.all_outputs = true;
     test::ArmnnModel debug(export_tflite(c.q, opt));
     opt.all_outputs = false;
     const std::string file = export_tflite(c.q, opt);
     test::ArmnnModel plain(file);
-    const int64_t predicted_flash = profile_graph(g, board, ProfileOptions{}).flash_bytes;
+    const int64_t predicted_flash = profile.flash_bytes;
     std::printf("[ flash ] %-20s .tflite %lld bytes, resource model %lld bytes (%+.1f%%)\n", c.label.c_str(),
                 (long long)file.size(), (long long)predicted_flash, 100.0 * (double(predicted_flash) / file.size() - 1));
     // The flash model is an upper bound on the real file, and a tight one (its fixed and
@@ -56,7 +53,7 @@ TEST(TfliteArmnn, EveryZooModelMatchesTheIntegerReference) {
     EXPECT_LE(predicted_flash - int64_t(file.size()), 2048 + int64_t(file.size()) / 100);
     ASSERT_EQ(plain.output_names(), std::vector<std::string>{g.nodes[size_t(g.output)].name});
 
-    OpStats st;
+    test::OpAgreement st;
     int64_t final_values = 0, final_exact = 0, final_abs = 0, top1_agree = 0;
     int final_worst = 0;
     for (const auto& x : inputs) {
@@ -71,19 +68,7 @@ TEST(TfliteArmnn, EveryZooModelMatchesTheIntegerReference) {
         ASSERT_EQ(int64_t(it->second.size()), g.nodes[i].out.elements()) << g.nodes[i].name;
         theirs[i] = it->second;
       }
-      for (int i = 1; i < int(g.nodes.size()); ++i) {
-        std::vector<int8_t> ours = int8_node(c.q, i, theirs);
-        for (size_t k = 0; k < ours.size(); ++k) {
-          int d = std::abs(int(ours[k]) - int(theirs[size_t(i)][k]));
-          ++st.values;
-          st.off_by_one += d == 1;
-          if (d > 1 || (d == 1 && !may_round_differently(g.nodes[size_t(i)].kind))) {
-            ++st.worse;
-            ADD_FAILURE() << g.nodes[size_t(i)].name << "[" << k << "]: reference " << int(ours[k]) << ", Arm NN "
-                          << int(theirs[size_t(i)][k]);
-          }
-        }
-      }
+      test::compare_each_operator(c.q, theirs, may_round_differently, "Arm NN", st);
       // The plain export computes the same as the debug one.
       test::ArmnnOutputs p = plain.run(xq.data(), xq.size());
       EXPECT_EQ(p.int8.begin()->second, theirs[size_t(g.output)]);
@@ -101,12 +86,11 @@ TEST(TfliteArmnn, EveryZooModelMatchesTheIntegerReference) {
       top1_agree += std::max_element(ref.begin(), ref.end()) - ref.begin() ==
                     std::max_element(out.begin(), out.end()) - out.begin();
     }
-    EXPECT_EQ(st.worse, 0);
     // 1-LSB disagreements are rare rounding ties, not a systematic difference.
     EXPECT_LE(st.off_by_one * 100, st.values) << st.off_by_one << " of " << st.values << " values off by one";
     std::printf("[ armnn ] %-20s ops: %lld values, %lld off by 1 (%.3f%%); output: %lld/%lld exact, "
                 "mean |diff| %.2f, worst %d, top-1 agrees %lld/%zu\n",
-                c.label.c_str(), (long long)st.values, (long long)st.off_by_one, 100.0 * st.off_by_one / st.values,
+                c.label.c_str(), (long long)st.values, (long long)st.off_by_one, st.off_by_one_percent(),
                 (long long)final_exact, (long long)final_values, double(final_abs) / final_values, final_worst,
                 (long long)top1_agree, inputs.size());
   }

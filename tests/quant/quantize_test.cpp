@@ -12,7 +12,7 @@
 namespace mcuprune {
 namespace {
 
-WeightMap random_weights(const Graph& g, std::mt19937_64& rng) { return test::random_weights(g, rng); }
+using test::random_weights;
 
 std::vector<std::vector<float>> random_inputs(const Shape& s, int n, std::mt19937_64& rng) {
   std::vector<std::vector<float>> r(static_cast<size_t>(n));

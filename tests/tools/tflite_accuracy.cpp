@@ -2,7 +2,6 @@
 //   tflite_accuracy MODEL.tflite MODEL_DIR DATASET LIMIT
 // MODEL_DIR supplies the input normalisation (model.json); prints {"accuracy": a, "samples": n}.
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -11,6 +10,7 @@
 #include "export/armnn_runner.h"
 #include "graph/graph_json.h"
 #include "graph/io.h"
+#include "quant/quantize.h"
 
 int main(int argc, char** argv) {
   using namespace mcuprune;
@@ -24,22 +24,16 @@ int main(int argc, char** argv) {
     LoadOptions lo;
     lo.limit_test = std::stoi(argv[4]);
     const Dataset test = load_dataset(argv[3], lo).test;
-    const InputNormalization& n = g.normalization;
+    const QuantParams in_q{m.input_scale(), m.input_zero_point()};
     int64_t correct = 0;
     for (size_t i = 0; i < test.size(); ++i) {
-      std::vector<float> x(test.sample_bytes());
-      for (size_t k = 0; k < x.size(); ++k) {
-        size_t c = k % size_t(test.channels);
-        float v = test.sample(i)[k] / 255.0f;
-        x[k] = n.empty() ? v : (v - n.mean[c]) / n.stddev[c];
-      }
+      std::vector<float> x = normalised_sample(test, i, g.normalization);
       test::ArmnnOutputs out;
-      std::vector<int8_t> xq;
       if (m.input_is_float()) {
         out = m.run(x.data(), x.size() * sizeof(float));
       } else {
-        for (float v : x)
-          xq.push_back(int8_t(std::clamp<long>(std::lround(v / m.input_scale()) + m.input_zero_point(), -128, 127)));
+        std::vector<int8_t> xq;
+        for (float v : x) xq.push_back(in_q.quantize(v));
         out = m.run(xq.data(), xq.size());
       }
       long best;
