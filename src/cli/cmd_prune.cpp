@@ -25,8 +25,9 @@ struct PruneArgs {
   OutputOptions output;
 };
 
-void print_summary(const Profile& before, const Profile& after, const EvalResult& test,
-                   const std::optional<double>& test_before) {
+void print_summary(const PruneConfig& cfg, const Profile& before, const Profile& after, const EvalResult& test,
+                   const std::optional<double>& test_before, const std::vector<FallbackRecord>& fallbacks) {
+  std::printf("\nmethod: %s\n", cfg.method.c_str());
   std::printf("\n%-22s %14s %14s %14s  %s\n", "resource", "before", "after", "budget", "");
   auto row = [&](const char* name, double b, double a, std::optional<double> budget, bool bytes) {
     auto f = [&](double v) { return bytes ? format_bytes(int64_t(v)) : std::to_string(int64_t(v)); };
@@ -53,6 +54,9 @@ void print_summary(const Profile& before, const Profile& after, const EvalResult
               after.deployed.ops[after.used.order[after.used.bottleneck_step]].name.c_str());
   if (test_before) std::printf("test accuracy: %.4f before, %.4f after pruning\n", *test_before, test.accuracy);
   else std::printf("test accuracy: %.4f\n", test.accuracy);
+  if (fallbacks.empty()) std::printf("fallbacks used: none\n");
+  for (const FallbackRecord& f : fallbacks)
+    std::printf("FALLBACK used (%s, end of epoch %d): %s\n", f.kind.c_str(), f.epoch, f.detail.c_str());
 }
 
 void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
@@ -136,8 +140,9 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     budgets.push_back({{"resource", after.budgets[k].resource}, {"unit", after.budgets[k].unit},
                        {"budget", after.budgets[k].budget}, {"before", before.budgets[k].used},
                        {"after", after.budgets[k].used}, {"fits", after.budgets[k].fits}});
-  json hist = json::array();
+  json hist = json::array(), fallbacks = json::array();
   for (const auto& e : r.history) hist.push_back(prune_epoch_to_json(e));
+  for (const auto& f : r.fallbacks) fallbacks.push_back(fallback_to_json(f));
   double train_s = 0;
   for (const auto& e : r.history) train_s += e.seconds;
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
@@ -146,6 +151,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
   json report = {{"format", "mcuprune-report"},
                  {"version", 1},
                  {"command", "prune"},
+                 {"method", a.cfg.method},
                  {"mcuprune_version", kVersion},
                  {"model_before", model_summary_json(original)},
                  {"model_after", model_summary_json(r.graph)},
@@ -158,6 +164,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
                  {"budgets", budgets},
                  {"budgets_met", after.fits()},
                  {"groups", groups},
+                 {"fallbacks", fallbacks},
                  {"layers", layers},
                  {"history", hist},
                  {"epochs", r.epochs_completed},
@@ -167,7 +174,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
                  {"train_time_s", train_s},
                  {"wall_time_s", wall}};
   write_report((fs::path(a.out) / "report.json").string(), report);
-  print_summary(before, after, test, test_before);
+  print_summary(a.cfg, before, after, test, test_before, r.fallbacks);
   std::printf("%s\n", after.fits() ? "every budget holds" : "NOT every budget holds");
   if (!a.output.quiet) std::fprintf(stderr, "pruned model and report written to %s\n", a.out.c_str());
   if (!after.fits()) throw UserError("the pruned model does not meet every budget (see the table above)");
@@ -188,8 +195,14 @@ void add_prune_command(CLI::App& app) {
       "  mcuprune prune --model resnet8 --dataset fashion-mnist --ram 32KiB --flash 64KiB --macs 2M \\\n"
       "      --epochs 6 --warmup-epochs 1 --importance taylor --round-to 4 --out runs/r8p\n"
       "  mcuprune prune --model runs/trained --dataset fashion-mnist --board rp2040 --out runs/p2\n"
+      "  mcuprune prune --model vgg --dataset fashion-mnist --board nucleo-f446re --method uniform --out runs/u\n"
       "  mcuprune prune --resume runs/p          # continue after Ctrl-C\n");
   add_training_options(c, args->cfg.train, args->model);
+  c->add_option("--method", args->cfg.method,
+                "diff (differentiable, MCU-aware), or a baseline: uniform (width multiplier), magnitude "
+                "(global weight-norm ranking), dpf (dynamic pruning with feedback), unaware (diff with a "
+                "parameter-count objective)")
+      ->capture_default_str();
   c->add_option("--board", args->cfg.board, "board (see 'mcuprune boards') or board JSON file");
   c->add_option("--ram", args->ram, "RAM budget: peak activations + runtime data (e.g. 64KiB)");
   c->add_option("--flash", args->flash, "flash budget (e.g. 256KiB)");
@@ -208,6 +221,10 @@ void add_prune_command(CLI::App& app) {
   c->add_option("--alpha-lr", args->cfg.alpha_lr, "learning rate of the widths")->capture_default_str();
   c->add_option("--temperature", args->cfg.temperature, "soft-mask temperature (channels)")->capture_default_str();
   c->add_option("--lambda", args->cfg.lambda_init, "initial resource-loss weight")->capture_default_str();
+  c->add_option("--norm", args->cfg.norm, "magnitude, dpf: channel weight norm, l1 or l2")->capture_default_str();
+  c->add_option("--magnitude-steps", args->cfg.magnitude_steps, "magnitude: removal steps over the pruning phase")
+      ->capture_default_str();
+  c->add_option("--dpf-every", args->cfg.dpf_every, "dpf: steps between mask updates")->capture_default_str();
   c->add_option("--out", args->out, "output directory (pruned model, checkpoint, report.json)");
   c->add_option("--resume", args->resume, "continue the interrupted run in this directory");
   c->add_flag("--quiet", args->output.quiet, "no progress output");

@@ -91,7 +91,7 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
         torch::Tensor t = symmetric(p) ? a : pad_input(a, p, 0.0);
         if (nd.kind == OpKind::Conv2D && !gate_masks_.empty()) {
           torch::Tensor gv = gate_vector(i);
-          if (gv.defined()) t = t * gv.view({1, -1, 1, 1});
+          if (gv.defined()) t = apply_gate(t, gv.view({1, -1, 1, 1}));
         }
         y = apply_activation(convs_[i]->forward(t), nd.activation);
         break;
@@ -100,7 +100,7 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
         torch::Tensor t = a.flatten(1);
         if (!gate_masks_.empty()) {
           torch::Tensor gv = gate_vector(i);
-          if (gv.defined()) t = t * gv.view({1, -1});
+          if (gv.defined()) t = apply_gate(t, gv.view({1, -1}));
         }
         y = apply_activation(linears_[i]->forward(t), nd.activation)
                 .view({a.size(0), nd.out.c, 1, 1});
@@ -172,14 +172,20 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
   return v[out_node].reshape({x.size(0), -1});
 }
 
-void NetImpl::set_gates(const ChannelGroups& groups, std::vector<torch::Tensor> masks) {
+void NetImpl::set_gates(const ChannelGroups& groups, std::vector<torch::Tensor> masks, bool straight_through) {
   gate_groups_ = groups;
   gate_masks_ = std::move(masks);
+  gate_straight_through_ = straight_through;
 }
 
 void NetImpl::clear_gates() {
   gate_groups_ = ChannelGroups();
   gate_masks_.clear();
+}
+
+torch::Tensor NetImpl::apply_gate(const torch::Tensor& t, const torch::Tensor& gate) const {
+  if (!gate_straight_through_) return t * gate;
+  return t + (t * gate - t).detach();  // forward: t * gate; backward: identity
 }
 
 torch::Tensor NetImpl::gate_vector(int node) {

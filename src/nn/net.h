@@ -27,8 +27,10 @@ struct NetImpl : torch::nn::Module {
   // Channel gates for pruning: masks[g] (a [C_g] tensor, or undefined for no gate)
   // multiplies group g's channels where conv/dense layers read them, i.e. exactly where
   // surgery would remove them. `groups` must describe this net's graph. clear_gates()
-  // turns gating off.
-  void set_gates(const ChannelGroups& groups, std::vector<torch::Tensor> masks);
+  // turns gating off. With `straight_through` the forward pass is gated but the gradient
+  // reaches the gated channels as if their gate were 1 (pruning with feedback: the
+  // gradient of the masked model is applied to the dense weights).
+  void set_gates(const ChannelGroups& groups, std::vector<torch::Tensor> masks, bool straight_through = false);
   void clear_gates();
 
  private:
@@ -40,6 +42,8 @@ struct NetImpl : torch::nn::Module {
   std::vector<int> last_use_;                  // last consumer of each node's output
   ChannelGroups gate_groups_;
   std::vector<torch::Tensor> gate_masks_;
+  bool gate_straight_through_ = false;
+  torch::Tensor apply_gate(const torch::Tensor& t, const torch::Tensor& gate) const;
   torch::Tensor gate_vector(int node);  // per input channel of a gated consumer, or undefined
   std::vector<torch::Tensor> node_params(int i) const;
 };

@@ -1,8 +1,7 @@
-// Differentiable, MCU-aware pruning while training (METHOD.md sections 5 and 6): per
-// channel group a learnable width alpha, per channel a salience EMA, soft masks from
-// salience ranks, a resource loss from the shared resource formulas over soft widths, dual
-// ascent on its weight, and physical removal of channels every few steps until every budget
-// holds under the exact integer model. Torch-free header (the CLI includes it).
+// Pruning while training until a model meets its MCU budgets (METHOD.md sections 5, 6 and
+// 8), by one of several methods that share one training loop: `diff` (differentiable,
+// MCU-aware widths), and the baselines `uniform`, `magnitude`, `dpf` and `unaware`
+// (docs/pruning.md). Torch-free header (the CLI includes it).
 #pragma once
 
 #include <optional>
@@ -16,7 +15,11 @@
 
 namespace mcuprune {
 
+// The methods `--method` accepts.
+const std::vector<std::string>& prune_methods();
+
 struct PruneConfig {
+  std::string method = "diff";     // diff | uniform | magnitude | dpf | unaware
   TrainConfig train;               // epochs, batch size, optimizer, lr, seed, threads, data
   std::string board;               // name or JSON file; empty: budgets come from options only
   Budgets budgets;                 // explicit budgets (override the board's RAM/flash)
@@ -33,6 +36,9 @@ struct PruneConfig {
   double lambda_init = 1.0;        // resource-loss weight; grows while a budget is violated
   double lambda_growth = 0.02;     // multiplicative growth per step of violation
   double salience_decay = 0.9;     // EMA decay of the salience
+  std::string norm = "l2";         // magnitude, dpf: channel norm (l1 | l2)
+  int magnitude_steps = 4;         // magnitude: removal steps over the pruning phase
+  int dpf_every = 16;              // dpf: steps between mask updates
 };
 nlohmann::json prune_config_to_json(const PruneConfig& c);
 PruneConfig prune_config_from_json(const nlohmann::json& j, const std::string& where);
@@ -41,8 +47,18 @@ PruneConfig prune_config_from_json(const nlohmann::json& j, const std::string& w
 struct ExactResources {
   int64_t ram_bytes = 0, flash_bytes = 0, macs = 0;
   double latency_ms = 0;
+  int64_t params = 0;      // deployable parameters (the MCU-unaware objective)
   std::string bottleneck;  // operator at the peak-memory step
 };
+
+// A rescue the method needed to meet the budgets, recorded in the report and the summary.
+struct FallbackRecord {
+  std::string kind;    // e.g. "greedy-fit"
+  int epoch = 0;       // 1-based epoch at whose end it ran
+  std::string detail;  // what it changed
+  ExactResources before, after;
+};
+nlohmann::json fallback_to_json(const FallbackRecord& f);
 
 struct PruneEpoch {
   int epoch = 0;
@@ -64,6 +80,7 @@ struct PruneResult {
   bool interrupted = false;
   bool budgets_met = false;
   double train_seconds = 0;
+  std::vector<FallbackRecord> fallbacks;
 };
 
 // How to profile a model for this configuration: its runtime, in-place ADD, and budgets

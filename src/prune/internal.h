@@ -1,0 +1,170 @@
+// Pieces shared by the pruning loop (prune.cpp) and the methods (methods/*.cpp): the
+// target (budgets and coefficients), exact resource checks, the training state, surgery
+// that carries optimizer state, and the method interface. Internal: includes LibTorch.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "graph/channel_groups.h"
+#include "nn/net.h"
+#include "prune/prune.h"
+
+namespace mcuprune::prune_detail {
+
+// Resources in a fixed order; index k is used for budget[k], value_of(r, k), ...
+enum Resource { kRam = 0, kFlash = 1, kMacs = 2, kLatency = 3 };
+extern const char* const kResourceNames[4];
+
+// Where the budgets come from and what coefficients the models use.
+struct Target {
+  Board board;
+  std::string runtime;
+  bool inplace_add = false;
+  std::optional<double> budget[4];  // ram, flash, macs, latency
+  bool minimize[4] = {false, false, false, false};
+  bool any_budget() const { return budget[0] || budget[1] || budget[2] || budget[3]; }
+};
+
+Target resolve_target(const PruneConfig& c);
+ExactResources exact_of(const Graph& g, const Target& t);
+double value_of(const ExactResources& r, int k);
+std::string format_value(int k, double v);
+bool meets(const ExactResources& r, const Target& t);
+nlohmann::json resources_json(const ExactResources& r);
+
+// The architecture with every group at `widths[g]` channels (the first ones kept): for
+// resource checks only.
+Graph with_widths(Graph g, const std::vector<int>& widths, int min_width, int round_to);
+// A width rounded to the group's step (--round-to) and clamped to [min, channels].
+int round_width(double w, const ChannelGroup& grp, int round_to);
+std::vector<int> current_widths(const ChannelGroups& cg);
+
+// ---- the differentiable resource model of the current architecture ----
+struct SoftModel {
+  std::shared_ptr<Graph> graph;
+  DeployedGraph d;
+  std::vector<int> order;       // exact optimal order of the current architecture
+  std::vector<int> free_group;  // per free tensor: its prunable group, or -1
+  std::vector<int64_t> free_exact;
+};
+SoftModel build_soft(const Graph& g, const ChannelGroups& cg, const Target& t);
+// ram, flash, macs, latency, params as differentiable scalars of the soft widths.
+struct SoftResources {
+  torch::Tensor value[4];
+  torch::Tensor params;
+};
+SoftResources soft_resources(const SoftModel& m, const std::vector<torch::Tensor>& widths, const Target& t);
+
+// ---- training state ----
+struct State {
+  Graph graph;
+  Net net{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> opt;
+  ChannelGroups groups;
+  std::vector<std::vector<float>> salience;  // per group, per channel (method-defined scores)
+  bool pruning_done = false;
+  int64_t global_step = 0;
+  double initial[4] = {0, 0, 0, 0};  // exact resources of the original model
+  std::vector<FallbackRecord> fallbacks;
+};
+
+// Removes channels so that group g keeps targets[g] of them, the highest-salience ones:
+// rebuilds the net, slices weights, optimizer state and salience. Returns the kept channel
+// indices (of the old numbering) per group, empty for untouched groups; `on_group` is
+// called per cut group (old channel count, kept indices) before the state is replaced, so a
+// method can slice its own per-channel data.
+using GroupCut = std::function<void(int group, int old_channels, const std::vector<int>& keep)>;
+bool remove_channels(State& s, const std::vector<int>& targets, const PruneConfig& c, const GroupCut& on_group = {});
+
+// Channel scores from weight norms: per group, per channel, the L1 or L2 norm of every
+// producer's weights for that channel (rows of all producers together), divided by the
+// mean over the group's channels so that groups of different fan-in compare fairly.
+std::vector<std::vector<float>> normalized_weight_norms(const State& s, const std::string& norm);
+// Per channel BatchNorm |gamma| (l1/l2 unnormalised, bn) for the diff method's options.
+std::vector<std::vector<float>> weight_salience(const State& s, const std::string& kind);
+
+// A global ranking of the prunable channels, lowest score first, and the widths left after
+// removing the first `count` of them (never below a group's minimum; --round-to respected
+// by rounding the kept count up).
+struct GlobalRanking {
+  std::vector<std::pair<int, int>> order;  // (group, channel), lowest score first
+};
+GlobalRanking rank_globally(const ChannelGroups& cg, const std::vector<std::vector<float>>& scores);
+std::vector<int> widths_after_removing(const ChannelGroups& cg, const GlobalRanking& r, int64_t count, int round_to);
+int64_t removable_channels(const ChannelGroups& cg);
+// The fewest lowest-ranked channels whose removal makes the exact model meet `t`'s budgets
+// (bisection: resources only fall as channels go). nullopt when even removing every
+// removable channel does not.
+std::optional<int64_t> fewest_removals_meeting(const Graph& g, const ChannelGroups& cg, const GlobalRanking& r,
+                                               const Target& t, const PruneConfig& c);
+// The widths of the group set `g` keeps, with scores: the highest-scored channels kept.
+std::vector<int> keep_by_score(const std::vector<float>& score, int count);
+
+// ---- a pruning method ----
+// The loop in prune.cpp is shared; a method decides, through these hooks, which channels
+// go and when. A hook that changes the architecture calls remove_channels.
+struct StepContext {
+  int epoch = 0;            // 0-based
+  int64_t step = 0;         // step within the epoch
+  int64_t steps_per_epoch = 0;
+  int prune_start_epoch = 0, prune_end_epoch = 0;  // pruning phase: [start, end)
+  bool in_pruning_phase() const { return epoch >= prune_start_epoch && epoch < prune_end_epoch; }
+};
+
+class Method {
+ public:
+  virtual ~Method() = default;
+  // A fresh run, before the first step (e.g. uniform shrinks the architecture here).
+  virtual void start(State&) {}
+  // Before the forward pass: set the net's gates (or clear them).
+  virtual void before_forward(State& s, const StepContext&) { s.net->clear_gates(); }
+  // A term added to the task loss (undefined: none). Called after the forward pass.
+  virtual torch::Tensor extra_loss(State&, const StepContext&) { return {}; }
+  // After the weights' optimizer step.
+  virtual void after_step(State&, const StepContext&) {}
+  // After after_step, every step while pruning is not done: may remove channels (returns
+  // whether it did). The loop ends pruning once the budgets hold after a removal, if the
+  // method says that budgets end it.
+  virtual bool maybe_prune(State&, const StepContext&) { return false; }
+  // Whether meeting every budget ends pruning at once (false: the method follows its own
+  // schedule to the end of the pruning phase).
+  virtual bool stops_when_budgets_met() const { return true; }
+  // At the end of the pruning phase (before the loop's own fallback check).
+  virtual void end_pruning_phase(State&) {}
+  // Gates for the epoch-end validation while pruning goes on (default: none).
+  virtual void validation_gates(State& s) { s.net->clear_gates(); }
+  // Checkpoint: the method's own state as JSON (files go in `dir`, named with `tag`).
+  virtual nlohmann::json save(const std::string& /*dir*/, const std::string& /*tag*/) { return nlohmann::json::object(); }
+  virtual void load(State&, const std::string& /*dir*/, const nlohmann::json&) {}
+  // File names of the method's checkpoint files for `tag` (kept by the stale-file cleanup).
+  virtual std::vector<std::string> files(const std::string& /*tag*/) const { return {}; }
+  // Per-epoch number reported as `lambda` (the resource weight), 0 if none.
+  virtual double lambda() const { return 0; }
+  // After every surgery (by the method or the loop's fallback): rebuild derived state.
+  virtual void after_surgery(State&) {}
+};
+
+std::unique_ptr<Method> make_method(const PruneConfig& c, const Target& t);
+
+// The methods, one file each under methods/.
+std::unique_ptr<Method> make_diff_method(const PruneConfig& c, const Target& t, bool mcu_aware);
+std::unique_ptr<Method> make_uniform_method(const PruneConfig& c, const Target& t);
+std::unique_ptr<Method> make_magnitude_method(const PruneConfig& c, const Target& t);
+std::unique_ptr<Method> make_dpf_method(const PruneConfig& c, const Target& t);
+// DPF's cubic schedule as a fraction of the final sparsity: 1 - (1 - dt/n)^3, clamped.
+double dpf_schedule_fraction(int64_t steps_since_start, int64_t phase_steps);
+
+// The loop's fallback when the pruning phase ends over budget: removes the channels with
+// the lowest salience per unit of the most-violated resource, one group step at a time,
+// until the budgets hold; recorded in s.fallbacks.
+void fallback_fit(State& s, const PruneConfig& c, const Target& t, int epoch, Method& m);
+
+}  // namespace mcuprune::prune_detail

@@ -1,0 +1,165 @@
+// Physical removal of channels during training: the graph and weights are cut by
+// prune_group, and the optimizer's per-parameter state (Adam moments, SGD momentum) is cut
+// the same way, so training continues as if those channels had never existed. Also the
+// weight-based channel scores that the methods rank channels by.
+#include <algorithm>
+#include <cmath>
+
+#include "nn/train_internal.h"
+#include "prune/internal.h"
+
+namespace mcuprune::prune_detail {
+
+namespace {
+
+std::string ir_param_name(const Graph& g, const std::string& torch_name) {
+  size_t dot = torch_name.rfind('.');
+  std::string node = torch_name.substr(0, dot), p = torch_name.substr(dot + 1);
+  int i = g.find(node);
+  if (i >= 0 && g.nodes[size_t(i)].kind == OpKind::BatchNorm) p = p == "weight" ? "gamma" : "beta";
+  return node + "." + p;
+}
+
+WeightTensor to_wt(const torch::Tensor& t) {
+  torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  WeightTensor w;
+  w.shape.assign(c.sizes().begin(), c.sizes().end());
+  w.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  return w;
+}
+
+torch::Tensor from_wt(const WeightTensor& w) {
+  return torch::from_blob(const_cast<float*>(w.data.data()), w.shape, torch::kFloat).clone();
+}
+
+struct ParamState {
+  int64_t step = 0;
+  std::vector<WeightTensor> tensors;  // Adam: exp_avg, exp_avg_sq; SGD: momentum_buffer
+};
+
+std::map<std::string, ParamState> export_state(Net& net, torch::optim::Optimizer& opt, const Graph& g) {
+  std::map<std::string, ParamState> r;
+  auto& state = opt.state();
+  for (const auto& item : net->named_parameters()) {
+    auto it = state.find(c10::guts::to_string(item.value().unsafeGetTensorImpl()));
+    if (it == state.end()) continue;
+    ParamState ps;
+    if (auto* a = dynamic_cast<torch::optim::AdamParamState*>(it->second.get())) {
+      ps.step = a->step();
+      ps.tensors = {to_wt(a->exp_avg()), to_wt(a->exp_avg_sq())};
+    } else if (auto* s = dynamic_cast<torch::optim::SGDParamState*>(it->second.get())) {
+      if (s->momentum_buffer().defined()) ps.tensors = {to_wt(s->momentum_buffer())};
+    }
+    r[ir_param_name(g, item.key())] = std::move(ps);
+  }
+  return r;
+}
+
+void import_state(Net& net, torch::optim::Optimizer& opt, const Graph& g,
+                  const std::map<std::string, ParamState>& st, const std::string& kind) {
+  auto& state = opt.state();
+  for (const auto& item : net->named_parameters()) {
+    auto it = st.find(ir_param_name(g, item.key()));
+    if (it == st.end() || it->second.tensors.empty()) continue;
+    std::string key = c10::guts::to_string(item.value().unsafeGetTensorImpl());
+    if (kind == "adam") {
+      auto a = std::make_unique<torch::optim::AdamParamState>();
+      a->step(it->second.step);
+      a->exp_avg(from_wt(it->second.tensors[0]));
+      a->exp_avg_sq(from_wt(it->second.tensors[1]));
+      state[key] = std::move(a);
+    } else {
+      auto s = std::make_unique<torch::optim::SGDParamState>();
+      s->momentum_buffer(from_wt(it->second.tensors[0]));
+      state[key] = std::move(s);
+    }
+  }
+}
+
+bool is_producer(const Node& n) {
+  return n.kind == OpKind::Conv2D || n.kind == OpKind::Dense || n.kind == OpKind::DepthwiseConv2D;
+}
+
+// Per group, per channel: accumulate f(value) over the rows of every member node's tensor
+// `suffix` (".weight" of producers, ".gamma" of BatchNorms) that holds the group.
+template <class Select, class Accumulate>
+std::vector<std::vector<float>> per_channel(const State& s, const WeightMap& w, Select select,
+                                            const std::string& suffix, Accumulate acc) {
+  std::vector<std::vector<float>> out(s.groups.groups.size());
+  for (const ChannelGroup& grp : s.groups.groups) {
+    std::vector<float>& v = out[size_t(grp.id)];
+    v.assign(size_t(grp.channels), 0.0f);
+    if (!grp.prunable) continue;
+    for (int node : grp.members) {
+      const Node& n = s.graph.nodes[size_t(node)];
+      if (!select(n)) continue;
+      const WeightTensor& t = w.at(n.name + suffix);
+      int64_t inner = t.numel() / t.shape[0];
+      for (const ChannelSegment& seg : s.groups.layout[size_t(node)].segments) {
+        if (seg.group != grp.id) continue;
+        for (int k = 0; k < seg.count; ++k)
+          for (int64_t e = 0; e < inner; ++e) acc(v[size_t(k)], t.data[size_t((seg.offset + k) * inner + e)]);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool remove_channels(State& s, const std::vector<int>& targets, const PruneConfig& c, const GroupCut& on_group) {
+  bool any = false;
+  for (const ChannelGroup& grp : s.groups.groups) any = any || (grp.prunable && targets[size_t(grp.id)] < grp.channels);
+  if (!any) return false;
+  WeightMap w = s.net->weight_map();
+  auto st = export_state(s.net, *s.opt, s.graph);
+  Graph g = s.graph;
+  for (size_t k = 0; k < s.groups.groups.size(); ++k) {
+    ChannelGroups cg = find_channel_groups(g, c.min_width, c.round_to);
+    const ChannelGroup& grp = cg.groups[k];
+    if (!grp.prunable || targets[k] >= grp.channels) continue;
+    std::vector<int> keep = keep_by_score(s.salience[k], targets[k]);
+    for (auto& [name, ps] : st)
+      for (WeightTensor& tensor : ps.tensors) slice_like_parameter(g, cg, int(k), keep, name, tensor);
+    g = prune_group(g, cg, int(k), keep, &w);
+    if (on_group) on_group(int(k), grp.channels, keep);
+    std::vector<float> new_sal;
+    for (int i : keep) new_sal.push_back(s.salience[k][size_t(i)]);
+    s.salience[k] = new_sal;
+  }
+  s.graph = g;
+  s.net = Net(g);
+  s.net->load_weight_map(w, "pruned weights");
+  s.net->train();
+  s.opt = detail::make_optimizer(c.train, s.net);
+  import_state(s.net, *s.opt, g, st, c.train.optimizer);
+  s.groups = find_channel_groups(g, c.min_width, c.round_to);
+  return true;
+}
+
+std::vector<std::vector<float>> weight_salience(const State& s, const std::string& kind) {
+  WeightMap w = s.net->weight_map();
+  if (kind == "bn")
+    return per_channel(s, w, [](const Node& n) { return n.kind == OpKind::BatchNorm; }, ".gamma",
+                       [](float& a, float x) { a += std::fabs(x); });
+  if (kind == "l1")
+    return per_channel(s, w, is_producer, ".weight", [](float& a, float x) { a += std::fabs(x); });
+  auto sq = per_channel(s, w, is_producer, ".weight", [](float& a, float x) { a += x * x; });
+  for (auto& v : sq)
+    for (float& x : v) x = std::sqrt(x);
+  return sq;
+}
+
+std::vector<std::vector<float>> normalized_weight_norms(const State& s, const std::string& norm) {
+  auto v = weight_salience(s, norm);
+  for (auto& g : v) {
+    double mean = 0;
+    for (float x : g) mean += x;
+    mean = g.empty() ? 0 : mean / double(g.size());
+    if (mean > 0)
+      for (float& x : g) x = float(x / mean);
+  }
+  return v;
+}
+
+}  // namespace mcuprune::prune_detail

@@ -1,0 +1,205 @@
+// The pruning methods (diff and the baselines uniform, magnitude, dpf, unaware): each meets
+// RAM, flash and MAC budgets on a small synthetic task; uniform's widths are one multiplier
+// of the original widths; magnitude removes all-zero channels before any other; DPF's
+// schedule is the cubic formula; a fallback, when one is needed, is recorded and fixes the
+// budgets; straight-through gates pass the gradient of gated channels.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/expect_error.h"
+#include "graph/channel_groups.h"
+#include "prune/fixtures.h"
+#include "prune/internal.h"
+
+namespace mcuprune {
+namespace {
+
+using namespace prune_detail;
+using test::exact;
+using test::quiet;
+using test::TempDir;
+
+PruneConfig budgeted(const std::string& method, const Graph& g) {
+  PruneConfig c = test::fast_config(4);
+  c.method = method;
+  ExactResources before = exact(g);
+  c.budgets.ram_bytes = before.ram_bytes * 7 / 10;
+  c.budgets.flash_bytes = before.flash_bytes * 6 / 10;
+  c.budgets.macs = before.macs / 2;
+  return c;
+}
+
+TEST(Methods, EachMeetsRamFlashAndMacBudgets) {
+  DatasetSplits data = test::synthetic(16, 5);
+  Graph g = test::residual_model();
+  for (const std::string& m : prune_methods()) {
+    PruneConfig c = budgeted(m, g);
+    TempDir dir;
+    PruneResult r = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
+    ExactResources after = exact(r.graph);
+    EXPECT_TRUE(r.budgets_met) << m;
+    EXPECT_LE(after.ram_bytes, *c.budgets.ram_bytes) << m;
+    EXPECT_LE(after.flash_bytes, *c.budgets.flash_bytes) << m;
+    EXPECT_LE(after.macs, *c.budgets.macs) << m;
+    EXPECT_LT(after.macs, exact(g).macs) << m;
+    ASSERT_EQ(r.history.size(), 4u) << m;
+    EXPECT_TRUE(r.history.back().pruning_done) << m;
+    // The methods with their own schedule need no rescue on this easy task.
+    if (m != "diff" && m != "unaware") {
+      EXPECT_TRUE(r.fallbacks.empty()) << m << ": " << (r.fallbacks.empty() ? "" : r.fallbacks[0].detail);
+    }
+  }
+}
+
+TEST(Methods, UniformWidthsAreOneMultiplierOfTheOriginal) {
+  DatasetSplits data = test::synthetic(8, 6);
+  Graph g = test::residual_model();
+  PruneConfig c = budgeted("uniform", g);
+  c.train.epochs = 2;
+  TempDir dir;
+  PruneResult r = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
+  ASSERT_TRUE(r.budgets_met);
+  // From the first step on the model has its final widths: uniform trains it from scratch.
+  EXPECT_EQ(r.history.front().channels, r.history.back().channels);
+  ChannelGroups before = find_channel_groups(g), after = find_channel_groups(r.graph);
+  // Some multiplier f gives every prunable group round(f * C): the intervals of f that
+  // round to each width must intersect.
+  double lo = 0, hi = 1;
+  for (size_t k = 0; k < before.groups.size(); ++k) {
+    if (!before.groups[k].prunable) continue;
+    const double C = before.groups[k].channels, w = after.groups[k].channels;
+    lo = std::max(lo, (w - 0.5) / C);
+    hi = std::min(hi, (w + 0.5) / C);
+    EXPECT_LT(w, C) << "group " << k;
+  }
+  EXPECT_LE(lo, hi) << "widths are not one multiplier of the original widths";
+}
+
+TEST(Methods, MagnitudeRanksAllZeroChannelsFirst) {
+  Graph g = test::residual_model();
+  torch::manual_seed(4);
+  State s;
+  s.graph = g;
+  s.net = Net(g);
+  s.groups = find_channel_groups(g);
+  WeightMap w = s.net->weight_map();
+  // Zero channel 5 of c3 and channel 2 of the residual group (both of its producers).
+  auto zero_row = [&](const std::string& name, int row) {
+    WeightTensor& t = w.at(name + ".weight");
+    int64_t inner = t.numel() / t.shape[0];
+    for (int64_t e = 0; e < inner; ++e) t.data[size_t(row * inner + e)] = 0;
+  };
+  zero_row("c3", 5);
+  zero_row("c1", 2);
+  zero_row("c2", 2);
+  s.net->load_weight_map(w, "test");
+  const int g3 = s.groups.layout[size_t(g.find("c3"))].segments[0].group;
+  const int g1 = s.groups.layout[size_t(g.find("c1"))].segments[0].group;
+  for (const std::string norm : {"l1", "l2"}) {
+    auto scores = normalized_weight_norms(s, norm);
+    GlobalRanking r = rank_globally(s.groups, scores);
+    ASSERT_GE(r.order.size(), 2u);
+    std::set<std::pair<int, int>> first = {r.order[0], r.order[1]};
+    EXPECT_TRUE(first.count({g3, 5})) << norm;
+    EXPECT_TRUE(first.count({g1, 2})) << norm;
+    // Removing two channels takes exactly those.
+    std::vector<int> widths = widths_after_removing(s.groups, r, 2, 1);
+    EXPECT_EQ(widths[size_t(g3)], 23);
+    EXPECT_EQ(widths[size_t(g1)], 15);
+    // Scores are normalised per group: each group's mean is 1.
+    for (const ChannelGroup& grp : s.groups.groups) {
+      if (!grp.prunable) continue;
+      double mean = 0;
+      for (float v : scores[size_t(grp.id)]) mean += v;
+      EXPECT_NEAR(mean / grp.channels, 1.0, 1e-4);
+    }
+  }
+}
+
+TEST(Methods, DpfScheduleIsCubic) {
+  // s_t = s_f + (s_i - s_f) (1 - (t - t0) / n)^3 with s_i = 0, as a fraction of s_f.
+  const int64_t n = 200;
+  for (int64_t dt : {0, 1, 17, 50, 100, 150, 199, 200, 260}) {
+    double x = std::min(1.0, double(dt) / n);
+    double want = 1.0 + (0.0 - 1.0) * std::pow(1 - x, 3);
+    EXPECT_NEAR(dpf_schedule_fraction(dt, n), want, 1e-12) << dt;
+  }
+  EXPECT_EQ(dpf_schedule_fraction(0, n), 0.0);
+  EXPECT_EQ(dpf_schedule_fraction(n, n), 1.0);
+  // Front-loaded: half the steps reach 7/8 of the final sparsity.
+  EXPECT_NEAR(dpf_schedule_fraction(n / 2, n), 0.875, 1e-12);
+}
+
+TEST(Methods, FallbackIsRecordedAndCutsWhereTheBudgetBinds) {
+  // Widths that barely move (tiny width learning rate) leave diff over budget at the end of
+  // its pruning phase: the fallback must fix the budget and say so.
+  DatasetSplits data = test::synthetic(8, 7);
+  Graph g = test::residual_model();
+  PruneConfig c = test::fast_config(3);
+  c.alpha_lr = 1e-7;
+  c.budgets.flash_bytes = exact(g).flash_bytes * 6 / 10;
+  TempDir dir;
+  PruneResult r = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
+  ASSERT_EQ(r.fallbacks.size(), 1u);
+  EXPECT_EQ(r.fallbacks[0].kind, "greedy-fit");
+  EXPECT_EQ(r.fallbacks[0].epoch, 2);
+  EXPECT_GT(r.fallbacks[0].before.flash_bytes, *c.budgets.flash_bytes);
+  EXPECT_LE(r.fallbacks[0].after.flash_bytes, *c.budgets.flash_bytes);
+  EXPECT_TRUE(r.budgets_met);
+  EXPECT_NE(r.fallbacks[0].detail.find("flash"), std::string::npos);
+  // A 40% cut spread where flash is: no group is cut to the bone.
+  ChannelGroups before = find_channel_groups(g), after = find_channel_groups(r.graph);
+  for (size_t k = 0; k < before.groups.size(); ++k)
+    if (before.groups[k].prunable) EXPECT_GT(after.groups[k].channels * 4, before.groups[k].channels) << "group " << k;
+  // The record survives in the checkpoint (resume keeps it).
+  PruneConfig c4 = read_prune_config(dir.path.string());
+  c4.train.epochs = 4;
+  PruneResult r2 = prune_model(g, nullptr, data, c4, dir.path.string(), true, quiet());
+  ASSERT_EQ(r2.fallbacks.size(), 1u);
+  EXPECT_EQ(r2.fallbacks[0].detail, r.fallbacks[0].detail);
+}
+
+TEST(Methods, BaselinesRefuseMinimizeWithoutBudgetAndUnknownNames) {
+  Graph g = test::residual_model();
+  PruneConfig c = test::fast_config(3);
+  c.method = "magnitude";
+  c.minimize = {"macs"};
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { check_prune_feasible(g, c); }), "--minimize works with --method diff only"));
+  PruneConfig bad = test::fast_config(3);
+  bad.method = "lottery";
+  bad.budgets.macs = 1000;
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { check_prune_feasible(g, bad); }), "--method must be one of"));
+}
+
+TEST(Gates, StraightThroughGatesPassTheGradientOfGatedChannels) {
+  Graph g = test::residual_model();
+  torch::manual_seed(5);
+  Net net(g);
+  net->train();
+  ChannelGroups cg = find_channel_groups(g);
+  const int grp = cg.layout[size_t(g.find("c3"))].segments[0].group;
+  std::vector<torch::Tensor> masks(cg.groups.size());
+  masks[size_t(grp)] = torch::ones({24});
+  masks[size_t(grp)][3] = 0;
+  torch::Tensor x = torch::randn({4, 1, 12, 12});
+  auto c3_row_grad = [&](bool straight) {
+    net->zero_grad();
+    net->set_gates(cg, masks, straight);
+    net->forward(x).pow(2).sum().backward();
+    for (const auto& p : net->named_parameters())
+      if (p.key() == "c3.weight") return p.value().grad()[3].abs().sum().item<double>();
+    return -1.0;
+  };
+  EXPECT_EQ(c3_row_grad(false), 0.0);  // a plain gate blocks the gated channel's gradient
+  EXPECT_GT(c3_row_grad(true), 0.0);   // feedback: the dense weights still learn
+  // Both compute the same forward pass.
+  torch::NoGradGuard ng;
+  net->set_gates(cg, masks, false);
+  torch::Tensor a = net->forward(x);
+  net->set_gates(cg, masks, true);
+  EXPECT_LT((net->forward(x) - a).abs().max().item<double>(), 1e-6);
+}
+
+}  // namespace
+}  // namespace mcuprune
