@@ -218,9 +218,9 @@ void add_prune_command(CLI::App& app) {
   c->add_option("--importance", args->cfg.importance, "taylor, l1, l2, bn or random")->capture_default_str();
   c->add_option("--round-to", args->cfg.round_to, "keep widths at multiples of N")->capture_default_str();
   c->add_option("--min-width", args->cfg.min_width, "narrowest a group may become")->capture_default_str();
-  c->add_option("--alpha-lr", args->cfg.alpha_lr, "learning rate of the widths")->capture_default_str();
+  c->add_option("--alpha-lr", args->cfg.alpha_lr, "diff: largest width change per step (0: 6 / steps of the pruning phase)")
+      ->capture_default_str();
   c->add_option("--temperature", args->cfg.temperature, "soft-mask temperature (channels)")->capture_default_str();
-  c->add_option("--lambda", args->cfg.lambda_init, "initial resource-loss weight")->capture_default_str();
   c->add_option("--norm", args->cfg.norm, "magnitude, dpf: channel weight norm, l1 or l2")->capture_default_str();
   c->add_option("--magnitude-steps", args->cfg.magnitude_steps, "magnitude: removal steps over the pruning phase")
       ->capture_default_str();

@@ -83,6 +83,8 @@ struct State {
 // method can slice its own per-channel data.
 using GroupCut = std::function<void(int group, int old_channels, const std::vector<int>& keep)>;
 bool remove_channels(State& s, const std::vector<int>& targets, const PruneConfig& c, const GroupCut& on_group = {});
+// Called with the new state after every surgery (tests check invariants of real runs).
+std::function<void(const State&)>& surgery_observer();
 
 // Channel scores from weight norms: per group, per channel, the L1 or L2 norm of every
 // producer's weights for that channel (rows of all producers together), divided by the

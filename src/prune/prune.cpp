@@ -42,8 +42,7 @@ json prune_config_to_json(const PruneConfig& c) {
           {"warmup_epochs", c.warmup_epochs}, {"prune_every", c.prune_every},
           {"finetune_epochs", c.finetune_epochs}, {"importance", c.importance},
           {"round_to", c.round_to}, {"min_width", c.min_width}, {"alpha_lr", c.alpha_lr},
-          {"temperature", c.temperature}, {"lambda_init", c.lambda_init},
-          {"lambda_growth", c.lambda_growth}, {"salience_decay", c.salience_decay},
+          {"temperature", c.temperature}, {"salience_decay", c.salience_decay},
           {"norm", c.norm}, {"magnitude_steps", c.magnitude_steps}, {"dpf_every", c.dpf_every}};
 }
 
@@ -69,8 +68,6 @@ PruneConfig prune_config_from_json(const json& j, const std::string& where) {
     c.min_width = j.at("min_width");
     c.alpha_lr = j.at("alpha_lr");
     c.temperature = j.at("temperature");
-    c.lambda_init = j.at("lambda_init");
-    c.lambda_growth = j.at("lambda_growth");
     c.salience_decay = j.at("salience_decay");
     c.norm = j.value("norm", "l2");
     c.magnitude_steps = j.value("magnitude_steps", 4);
@@ -103,8 +100,8 @@ void validate(const PruneConfig& c) {
         std::to_string(c.train.epochs) + " epochs)");
   if (c.round_to < 1) bad("--round-to must be >= 1");
   if (c.min_width < 1) bad("--min-width must be >= 1");
-  if (!(c.alpha_lr > 0) || !(c.temperature > 0) || !(c.lambda_init > 0) || c.lambda_growth < 0)
-    bad("--alpha-lr, --temperature and --lambda must be > 0");
+  if (!(c.alpha_lr >= 0) || c.alpha_lr > 1) bad("--alpha-lr must be in [0, 1] (0: automatic)");
+  if (!(c.temperature > 0)) bad("--temperature must be > 0");
   if (!(c.salience_decay >= 0 && c.salience_decay < 1)) bad("salience decay must be in [0, 1)");
   if (c.method != "diff" && !c.minimize.empty())
     bad("--minimize works with --method diff only; the baselines need budgets (--board, --ram, --flash, "

@@ -31,10 +31,8 @@ struct PruneConfig {
   int finetune_epochs = -1;        // epochs reserved for fine-tuning at the end (-1: auto)
   std::string importance = "taylor";  // taylor | l1 | l2 | bn | random
   int round_to = 1, min_width = 1;
-  double alpha_lr = 0.02;          // Adam learning rate of the widths
+  double alpha_lr = 0;             // diff: largest width change per step (0: 6 / pruning steps)
   double temperature = 1.0;        // soft-mask temperature, in channels
-  double lambda_init = 1.0;        // resource-loss weight; grows while a budget is violated
-  double lambda_growth = 0.02;     // multiplicative growth per step of violation
   double salience_decay = 0.9;     // EMA decay of the salience
   std::string norm = "l2";         // magnitude, dpf: channel norm (l1 | l2)
   int magnitude_steps = 4;         // magnitude: removal steps over the pruning phase

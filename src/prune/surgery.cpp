@@ -134,7 +134,13 @@ bool remove_channels(State& s, const std::vector<int>& targets, const PruneConfi
   s.opt = detail::make_optimizer(c.train, s.net);
   import_state(s.net, *s.opt, g, st, c.train.optimizer);
   s.groups = find_channel_groups(g, c.min_width, c.round_to);
+  if (surgery_observer()) surgery_observer()(s);
   return true;
+}
+
+std::function<void(const State&)>& surgery_observer() {
+  static std::function<void(const State&)> observer;
+  return observer;
 }
 
 std::vector<std::vector<float>> weight_salience(const State& s, const std::string& kind) {

@@ -1,14 +1,37 @@
 // `diff` (the differentiable MCU-aware method) and `unaware` (its ablation: the same widths
-// and masks, with the parameter count as the objective instead of the MCU resource models).
-// Per prunable group a learnable width alpha_g; channel of rank r gets the soft mask
-// m = sigmoid((alpha_g * C_g - r - 0.5) / tau); the soft widths c_g = sum(m) enter the
-// shared resource formulas; loss = CE + lambda * penalty. Every prune_every steps channels
-// ranked beyond round(alpha_g * C_g) are removed.
+// and masks, with the parameter count as the only cost instead of the MCU resource models).
+//
+// Per prunable group g with C_g channels a width alpha_g in (0, 1]; the channel of salience
+// rank r gets the soft mask m = sigmoid((alpha_g * C_g - r - 0.5) / tau), which gates it in
+// the forward pass, so the task loss reaches alpha_g through the channels near the cut.
+// The weights see the task loss only: the resource costs act on the widths alone, so the
+// channel salience (Taylor, |m * dCE/dm|) is never coloured by them.
+//
+// Soft resources: the shared formulas (src/resources/formulas.h) at widths c_g = alpha_g *
+// C_g, which equal the exact integer model whenever alpha_g * C_g is an integer (C_g itself
+// right after a surgery); peak memory follows the current architecture's optimal order.
+//
+// Width step, every step of the pruning phase, for each budget r with soft use R_r > B_r:
+//   d_r = dR_r/dalpha, normalised by its largest entry, so a group moves in proportion to
+//   what it costs in r: pruning goes where the cost is (the bottleneck layers for RAM, the
+//   big layers for flash), and a per-element optimizer's uniform pace is avoided;
+//   D = sum_r mu_r * (R_r / B_r - 1) * d_r, with mu_r a dual multiplier that rises while r
+//   is violated and falls while it has slack;
+//   T = the task loss's gradient on alpha (through the masks), normalised the same way;
+//   alpha -= lr * (D / max|D| + rho * T / max|T|) * n_g / (n_g + 4), n_g = alpha_g * C_g.
+// The last factor slows a group as it nears a handful of channels, so no layer collapses to
+// one channel because the penalty is cheapest there. With no budget violated D is zero and
+// the task term alone moves the widths (they may grow back up to the current width). lr
+// defaults to 6 / (steps of the pruning phase): the costliest group can shrink about 400x.
+// Every prune_every steps (at least 8 times per pruning phase), and at the phase's end,
+// channels ranked at or beyond floor(alpha_g * C_g) are removed, so the exact model never
+// costs more than the soft one.
+#include <cmath>
 #include <random>
 #include <sstream>
 
 #include "graph/io.h"
-
+#include "nn/soft_resources.h"
 #include "prune/internal.h"
 
 namespace mcuprune::prune_detail {
@@ -17,36 +40,39 @@ namespace {
 
 using nlohmann::json;
 
+constexpr double kTaskWeight = 0.5;     // rho
+constexpr double kThinChannels = 4.0;   // width (channels) at which a group moves at half pace
+constexpr double kDualStep = 0.05;      // multiplicative dual ascent step
+constexpr double kSlackMargin = 0.002;  // aim just under the budget, so rounding cannot overshoot
+
+// The largest entry's magnitude (0 for an all-zero vector).
+double max_abs(const torch::Tensor& t) { return t.numel() ? t.abs().max().item<double>() : 0.0; }
+
 class DiffMethod : public Method {
  public:
   DiffMethod(const PruneConfig& c, const Target& t, bool mcu_aware) : c_(c), t_(t), mcu_aware_(mcu_aware) {}
 
   void start(State& s) override {
-    alpha_ = torch::ones({int64_t(s.groups.groups.size())}).requires_grad_(true);
-    make_alpha_optimizer();
+    alpha_ = torch::ones({int64_t(s.groups.groups.size())}, torch::kDouble);
     std::mt19937_64 rng(c_.train.seed * 31 + 7);
     for (const auto& grp : s.groups.groups)
       if (c_.importance == "random")
         for (float& v : s.salience[size_t(grp.id)]) v = float(rng() % 1000000) / 1e6f;
-    lambda_ = c_.lambda_init;
-    params0_ = exact_of(s.graph, t_).params;
+    for (double& m : mu_) m = 1.0;
     after_surgery(s);
   }
 
   void before_forward(State& s, const StepContext& ctx) override {
-    const bool active = ctx.in_pruning_phase();
+    active_ = ctx.in_pruning_phase();
     const bool taylor = c_.importance == "taylor";
     masks_.assign(s.groups.groups.size(), torch::Tensor());
-    active_ = active;
-    if (!active && !taylor) {
-      s.net->clear_gates();
-      return;
-    }
+    if (!active_ && !taylor) return s.net->clear_gates();
+    alpha_leaf_ = alpha_.to(torch::kFloat).requires_grad_(active_);
     for (const ChannelGroup& grp : s.groups.groups) {
       if (!grp.prunable) continue;
       torch::Tensor m;
-      if (active) {
-        m = torch::sigmoid((alpha_[grp.id] * float(grp.channels) - ranks_[size_t(grp.id)] - 0.5f) /
+      if (active_) {
+        m = torch::sigmoid((alpha_leaf_[grp.id] * float(grp.channels) - ranks_[size_t(grp.id)] - 0.5f) /
                            float(c_.temperature));
         m.retain_grad();
       } else {
@@ -55,40 +81,10 @@ class DiffMethod : public Method {
       masks_[size_t(grp.id)] = m;
     }
     s.net->set_gates(s.groups, masks_);
-    if (alpha_.grad().defined()) alpha_.grad().zero_();
   }
 
-  torch::Tensor extra_loss(State& s, const StepContext&) override {
-    if (!active_) return {};
-    std::vector<torch::Tensor> widths(s.groups.groups.size());
-    for (const ChannelGroup& grp : s.groups.groups)
-      if (grp.prunable) widths[size_t(grp.id)] = masks_[size_t(grp.id)].sum().to(torch::kDouble);
-    soft_ = soft_resources(soft_model_, widths, t_);
-    torch::Tensor pen = torch::zeros({}, torch::kDouble);
-    if (!mcu_aware_) {
-      // The ablation: shrink the parameter count; lambda grows while the exact MCU budgets
-      // are not met (pruning is active only then).
-      pen = torch::log(soft_.params / double(std::max<int64_t>(1, params0_)));
-    } else {
-      for (int k = 0; k < 4; ++k) {
-        if (t_.budget[k]) pen = pen + torch::relu(soft_.value[k] / *t_.budget[k] - 1.0).pow(2);
-        else if (t_.minimize[k] && s.initial[k] > 0) pen = pen + torch::log(soft_.value[k] / s.initial[k]);
-      }
-    }
-    return (pen * lambda_).to(torch::kFloat);
-  }
-
-  void after_step(State& s, const StepContext&) override {
-    if (active_) {
-      alpha_opt_->step();
-      torch::NoGradGuard ng;
-      for (const ChannelGroup& grp : s.groups.groups)
-        if (grp.prunable) alpha_[grp.id].clamp_(float(grp.min_channels) / float(grp.channels), 1.0f);
-      bool grow = !mcu_aware_;
-      for (int k = 0; k < 4 && mcu_aware_; ++k)
-        grow = grow || (t_.budget[k] && soft_.value[k].item<double>() > *t_.budget[k]);
-      if (grow) lambda_ = std::min(1e8, lambda_ * (1 + c_.lambda_growth));
-    }
+  void after_step(State& s, const StepContext& ctx) override {
+    if (active_) step_widths(s, ctx);
     if (c_.importance == "taylor") {
       const float d = salience_seen_ ? float(c_.salience_decay) : 0.0f;
       for (const ChannelGroup& grp : s.groups.groups) {
@@ -104,26 +100,19 @@ class DiffMethod : public Method {
   }
 
   bool maybe_prune(State& s, const StepContext& ctx) override {
-    if (s.global_step % c_.prune_every != 0) return false;
+    // At least 8 surgeries per pruning phase, however short the phase.
+    const int64_t phase_steps = int64_t(ctx.prune_end_epoch - ctx.prune_start_epoch) * ctx.steps_per_epoch;
+    const int64_t every = std::max<int64_t>(1, std::min<int64_t>(c_.prune_every, phase_steps / 8));
+    if (s.global_step % every != 0) return false;
     if (c_.importance == "l1" || c_.importance == "l2" || c_.importance == "bn")
       s.salience = weight_salience(s, c_.importance);
     rebuild_ranks(s);
     if (!ctx.in_pruning_phase()) return false;
-    std::vector<int> targets;
-    for (const ChannelGroup& grp : s.groups.groups)
-      targets.push_back(grp.prunable ? round_width(alpha_[grp.id].item<float>() * grp.channels, grp, c_.round_to)
-                                     : grp.channels);
-    std::vector<float> alpha(alpha_.data_ptr<float>(), alpha_.data_ptr<float>() + alpha_.numel());
-    bool cut = remove_channels(s, targets, c_, [&](int g, int old_channels, const std::vector<int>& keep) {
-      alpha[size_t(g)] = std::min(1.0f, alpha[size_t(g)] * float(old_channels) / float(keep.size()));
-    });
-    if (cut) {
-      torch::NoGradGuard ng;
-      alpha_.copy_(torch::tensor(alpha));
-      after_surgery(s);
-    }
-    return cut;
+    return cut_to_widths(s);
   }
+
+  // The last widths the step reached are cut too, before the loop checks the budgets.
+  void end_pruning_phase(State& s) override { cut_to_widths(s); }
 
   void validation_gates(State& s) override {
     if (!active_ || masks_.empty()) return s.net->clear_gates();
@@ -138,40 +127,109 @@ class DiffMethod : public Method {
     rebuild_ranks(s);
   }
 
-  json save(const std::string& dir, const std::string& tag) override {
-    std::ostringstream as;
-    torch::save(*alpha_opt_, as);
-    write_file_atomic(dir + "/" + files(tag)[0], as.str());
-    std::vector<float> alpha(alpha_.data_ptr<float>(), alpha_.data_ptr<float>() + alpha_.numel());
-    return {{"alpha", alpha}, {"alpha_optimizer", files(tag)[0]}, {"salience_seen", salience_seen_},
-            {"lambda", lambda_}, {"params0", params0_}};
+  json save(const std::string&, const std::string&) override {
+    std::vector<double> alpha(alpha_.data_ptr<double>(), alpha_.data_ptr<double>() + alpha_.numel());
+    return {{"alpha", alpha}, {"salience_seen", salience_seen_}, {"mu", mu_}};
   }
 
   void load(State& s, const std::string& dir, const json& j) override {
-    alpha_ = torch::tensor(j.at("alpha").get<std::vector<float>>()).requires_grad_(true);
-    if (alpha_.numel() != int64_t(s.groups.groups.size()))
-      throw UserError("pruning checkpoint in '" + dir + "' is inconsistent: " + std::to_string(alpha_.numel()) +
-                      " widths for " + std::to_string(s.groups.groups.size()) + " channel groups");
-    make_alpha_optimizer();
-    const std::string path = dir + "/" + j.at("alpha_optimizer").get<std::string>();
-    try {
-      torch::load(*alpha_opt_, path);
-    } catch (const c10::Error& e) {
-      throw UserError("cannot load the width optimizer state '" + path + "': " + e.what_without_backtrace());
-    }
+    std::vector<double> alpha = j.at("alpha").get<std::vector<double>>();
+    if (alpha.size() != s.groups.groups.size())
+      throw UserError("pruning checkpoint in '" + dir + "' is inconsistent: " + std::to_string(alpha.size()) +
+                      " widths for " + std::to_string(s.groups.groups.size()) + " channel groups; start a new run");
+    alpha_ = torch::tensor(alpha, torch::kDouble);
     salience_seen_ = j.at("salience_seen");
-    lambda_ = j.at("lambda");
-    params0_ = j.at("params0");
+    auto mu = j.at("mu").get<std::vector<double>>();
+    for (size_t k = 0; k < 5 && k < mu.size(); ++k) mu_[k] = mu[k];
     after_surgery(s);
   }
 
-  std::vector<std::string> files(const std::string& tag) const override { return {"alpha-optimizer-" + tag + ".pt"}; }
-  double lambda() const override { return lambda_; }
+  double lambda() const override {
+    double m = 0;
+    for (double v : mu_) m = std::max(m, v);
+    return m;
+  }
 
  private:
-  void make_alpha_optimizer() {
-    alpha_opt_ = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{alpha_},
-                                                      torch::optim::AdamOptions(c_.alpha_lr));
+  // Removes the channels ranked at or beyond floor(alpha_g * C_g) in every group.
+  bool cut_to_widths(State& s) {
+    std::vector<int> targets;
+    for (const ChannelGroup& grp : s.groups.groups) {
+      int w = grp.channels;
+      if (grp.prunable) {
+        w = int(std::floor(alpha_[grp.id].item<double>() * grp.channels + 1e-6));
+        if (c_.round_to > 1) w = w / c_.round_to * c_.round_to;
+        w = std::clamp(w, grp.min_channels, grp.channels);
+      }
+      targets.push_back(w);
+    }
+    std::vector<double> alpha(alpha_.data_ptr<double>(), alpha_.data_ptr<double>() + alpha_.numel());
+    bool cut = remove_channels(s, targets, c_, [&](int g, int old_channels, const std::vector<int>& keep) {
+      alpha[size_t(g)] = std::min(1.0, alpha[size_t(g)] * double(old_channels) / double(keep.size()));
+    });
+    if (cut) {
+      alpha_ = torch::tensor(alpha, torch::kDouble);
+      after_surgery(s);
+    }
+    return cut;
+  }
+
+  // Values and d/dalpha of the five soft resources at the current widths.
+  std::pair<std::vector<double>, std::vector<torch::Tensor>> soft_with_gradients(const State& s) {
+    torch::Tensor a = alpha_.clone().requires_grad_(true);
+    std::vector<torch::Tensor> widths(s.groups.groups.size());
+    for (const ChannelGroup& grp : s.groups.groups)
+      if (grp.prunable) widths[size_t(grp.id)] = a[grp.id] * double(grp.channels);
+    SoftResources r = soft_resources(soft_model_, widths, t_);
+    std::vector<double> values;
+    std::vector<torch::Tensor> grads;
+    for (int k = 0; k < 5; ++k) {
+      torch::Tensor v = k < 4 ? r.value[k] : r.params;
+      values.push_back(v.item<double>());
+      torch::Tensor g = v.requires_grad() ? torch::autograd::grad({v}, {a}, {}, /*retain_graph=*/true,
+                                                                  /*create_graph=*/false, /*allow_unused=*/true)[0]
+                                          : torch::Tensor();
+      grads.push_back(g.defined() ? g.detach() : torch::zeros_like(alpha_));
+    }
+    return {values, grads};
+  }
+
+  void step_widths(State& s, const StepContext& ctx) {
+    auto [values, grads] = soft_with_gradients(s);
+    torch::Tensor direction = torch::zeros_like(alpha_);
+    for (int k = 0; k < 5; ++k) {
+      double pressure = 0;
+      if (!mcu_aware_) {
+        // The ablation: only the parameter count, for as long as the exact budgets are not
+        // met (pruning is active only then).
+        if (k == 4) pressure = 1;
+      } else if (k < 4 && t_.budget[k]) {
+        const double u = values[size_t(k)] / (*t_.budget[k] * (1 - kSlackMargin));
+        mu_[k] = std::clamp(mu_[k] * (u > 1 ? 1 + kDualStep : 1 / (1 + kDualStep)), 1e-3, 1e3);
+        pressure = mu_[k] * std::max(0.0, u - 1);
+      } else if (k < 4 && t_.minimize[k]) {
+        pressure = 1;
+      }
+      const double scale = max_abs(grads[size_t(k)]);
+      if (pressure > 0 && scale > 0) direction = direction + grads[size_t(k)] * (pressure / scale);
+    }
+    const double dmax = max_abs(direction);
+    if (dmax > 0) direction = direction / dmax;
+    if (alpha_leaf_.grad().defined()) {
+      torch::Tensor task = alpha_leaf_.grad().detach().to(torch::kDouble);
+      const double tmax = max_abs(task);
+      if (tmax > 0) direction = direction + task * (kTaskWeight / tmax);
+    }
+    const int64_t phase_steps =
+        std::max<int64_t>(1, int64_t(ctx.prune_end_epoch - ctx.prune_start_epoch) * ctx.steps_per_epoch);
+    const double lr = c_.alpha_lr > 0 ? c_.alpha_lr : 6.0 / double(phase_steps);
+    for (const ChannelGroup& grp : s.groups.groups) {
+      if (!grp.prunable) continue;
+      double& a = alpha_.data_ptr<double>()[grp.id];
+      const double n = a * grp.channels;
+      a -= lr * direction[grp.id].item<double>() * n / (n + kThinChannels);
+      a = std::clamp(a, double(grp.min_channels) / grp.channels, 1.0);
+    }
   }
 
   void rebuild_ranks(const State& s) {
@@ -191,14 +249,12 @@ class DiffMethod : public Method {
   const PruneConfig& c_;
   const Target& t_;
   bool mcu_aware_;
-  torch::Tensor alpha_;
-  std::unique_ptr<torch::optim::Adam> alpha_opt_;
+  torch::Tensor alpha_;       // [groups] double, no autograd: updated by step_widths
+  torch::Tensor alpha_leaf_;  // float copy with autograd for the masks of this step
   std::vector<torch::Tensor> ranks_, masks_;
   SoftModel soft_model_;
-  SoftResources soft_;
   bool salience_seen_ = false, active_ = false;
-  double lambda_ = 1;
-  int64_t params0_ = 0;
+  double mu_[5] = {1, 1, 1, 1, 1};  // dual multipliers: ram, flash, macs, latency (params unused)
 };
 
 }  // namespace
