@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MCUPRUNE = $(BUILD)/mcuprune
 
-.PHONY: all deps build demo test bench bench-prune bench-quant clean
+.PHONY: all deps build demo test bench bench-full bench-misc bench-prune bench-quant clean
 
 all: build
 
@@ -28,13 +28,22 @@ demo: build
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-# Benchmarks write their tables to bench/results/. `bench` is the quick set (minutes);
-# bench-prune (vgg unpruned vs pruned, about 15 min at EPOCHS=6) and bench-quant (int8 vs
-# float for three models, about 20 min, then their .tflite exports run by Arm NN, about
-# 10 min) train real models.
+# Benchmarks write their tables to bench/results/ (docs/benchmark.md). `bench` compares the
+# pruning methods on less data and fewer epochs (under 25 min on 2 cores): RESULTS.md;
+# `bench-full` is the same comparison at full scale: RESULTS-full.md. DATA=path uses another
+# dataset (CIFAR-10 binary batches or an image folder). Both continue an interrupted run.
+# bench-misc: training throughput and the optimal operator order (minutes); bench-prune (vgg
+# unpruned vs pruned, about 15 min at EPOCHS=6) and bench-quant (int8 vs float for three
+# models, about 20 min, then their .tflite exports run by Arm NN, about 10 min).
 bench: build
-	@bash bench/train_throughput.sh
-	@bash bench/optimal_order.sh
+	@/usr/bin/python3 bench/methods.py --mode quick --build $(BUILD) $(if $(DATA),--data $(DATA))
+
+bench-full: build
+	@/usr/bin/python3 bench/methods.py --mode full --build $(BUILD) $(if $(DATA),--data $(DATA))
+
+bench-misc: build
+	@bash bench/train_throughput.sh $(BUILD)
+	@bash bench/optimal_order.sh $(BUILD)
 
 bench-prune: build
 	@bash bench/prune_vgg.sh

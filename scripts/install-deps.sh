@@ -16,6 +16,7 @@ APT_PACKAGES=(
   libflatbuffers-dev
   libonnx-dev libprotobuf-dev
   libarmnntfliteparser-dev libarmnn-cpuref-backend22
+  gnuplot-nox
 )
 # Node.js and npm run the ONNX verification (onnxruntime-node from the npm registry).
 # Only installed from apt when no `node`/`npm` is on PATH (a NodeSource install counts).

@@ -1,0 +1,1378 @@
+#!/usr/bin/python3
+"""Method comparison benchmark: diff against the baseline pruning methods.
+
+For each model, budget level, method and seed this runs `mcuprune prune --method M`, plus one
+unpruned `mcuprune train` per model and seed, quantizes every trained model to int8, and
+writes bench/results/RESULTS.md (RESULTS-full.md in full mode), a CSV with one row per run and
+gnuplot PNGs. The top of RESULTS.md measures the paper's three headline claims (METHOD.md).
+
+Every run lives in WORK/<model>/<level>/<method>-s<seed>/ (WORK/<model>/unpruned-s<seed>/);
+a run whose report.json exists is reused and a run with a checkpoint is resumed, so running
+the same command again continues an interrupted benchmark. Runs are strictly sequential.
+See docs/benchmark.md. Python 3 standard library only.
+"""
+
+import argparse
+import csv
+import datetime
+import json
+import math
+import os
+import re
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PYTHON = "/usr/bin/python3"
+
+ALL_METHODS = ["diff", "uniform", "magnitude", "dpf", "unaware"]
+PROPOSED_METHOD = "diff"
+ALL_LEVELS = ["f746zg", "f446re", "tight", "flash4", "flash16", "flash64", "flash128"]
+BOARD_OF_LEVEL = {"f746zg": "nucleo-f746zg", "f446re": "nucleo-f446re"}
+PROFILE_BOARDS = ["nucleo-f446re", "nucleo-f746zg"]
+REFERENCE_BOARD = "nucleo-f446re"  # the unpruned resources (denominators) come from its profile
+TIGHT_RAM_DIVISOR, TIGHT_FLASH_DIVISOR = 8, 20
+
+# The paper's headline numbers (../shared/METHOD.md "Headline claims").
+PAPER_REDUCTION_FACTOR = 80.0     # (a) key resource improved up to 80x ...
+ACCURACY_TOLERANCE_POINTS = 2.0   # ... "with little accuracy loss": at most 2 points below unpruned
+PAPER_TIME_RATIO = 1.0            # (b) the pruning run costs no more than training once
+PAPER_PARETO_RATIO = 1.4          # (c) up to 1.4x less resource than the best baseline
+INT8_WARNING_POINTS = 1.0         # list runs whose int8 accuracy is this far below float
+
+MODE_DEFAULTS = {
+    "quick": {"models": "vgg,resnet8", "epochs": 3, "limit_train": 6000, "limit_test": 2000, "val_fraction": 0.02,
+              "seeds": 3, "levels": "f446re,tight,flash16,flash64", "methods": ",".join(ALL_METHODS)},
+    "full": {"models": "vgg,resnet8,mobilenetv2,vgg-w1,mobilenetv2-w1", "epochs": 10,
+             "limit_train": 0, "limit_test": 0, "val_fraction": 0.1, "seeds": 3, "levels": ",".join(ALL_LEVELS),
+             "methods": ",".join(ALL_METHODS)},
+}
+# Settings that change what a run computes: a WORK directory holds runs of one value of each.
+RUN_DEFINING_SETTINGS = ["data", "epochs", "limit_train", "limit_test", "val_fraction", "calibration_samples"]
+
+
+class BenchmarkError(Exception):
+    """A problem the user must fix before the benchmark can run (printed on one line)."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM: the running mcuprune was asked to checkpoint and has exited."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings and the plan
+
+
+@dataclass
+class Settings:
+    mode: str
+    mcuprune: Path
+    data: str
+    work: Path
+    results: Path
+    models: list
+    epochs: int
+    limit_train: int   # 0: all training samples
+    limit_test: int    # 0: the whole test set
+    val_fraction: float  # validation share of the training set (reported, used for nothing else)
+    seeds: int
+    methods: list
+    levels: list
+    threads: int       # None: mcuprune's default (every core)
+    calibration_samples: int
+    command_line: str  # the command that reproduces this benchmark
+
+
+@dataclass
+class ModelSpec:
+    name: str    # as shown in the results: vgg, vgg-w1, ...
+    zoo: str     # zoo model given to --model
+    width: str   # --width, or None for the zoo default
+
+    def cli_args(self):
+        return ["--model", self.zoo] + (["--width", self.width] if self.width else [])
+
+
+def parse_model_spec(name):
+    """`vgg` is the zoo default; `vgg-w1` (`NAME-wX`) is NAME with --width X."""
+    match = re.fullmatch(r"(.+)-w([0-9]*\.?[0-9]+)", name)
+    if match:
+        return ModelSpec(name, match.group(1), match.group(2))
+    return ModelSpec(name, name, None)
+
+
+def split_list(text):
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def parse_settings(argv):
+    parser = argparse.ArgumentParser(
+        description="Compare pruning methods (diff, uniform, magnitude, dpf, unaware) across "
+                    "models, budget levels and seeds; writes bench/results/RESULTS.md, a CSV "
+                    "and plots (docs/benchmark.md).")
+    parser.add_argument("--mode", choices=sorted(MODE_DEFAULTS), default="quick",
+                        help="quick (make bench) or full (make bench-full): sets the defaults below")
+    parser.add_argument("--build", default=str(REPO_ROOT / "build"), help="build directory holding mcuprune")
+    parser.add_argument("--data", default="fashion-mnist",
+                        help="fashion-mnist, mnist, or a path (IDX dir, CIFAR-10 binary dir, image folder)")
+    parser.add_argument("--work", help="run directory (default bench/work/methods-MODE); reused to continue")
+    parser.add_argument("--results", default=str(REPO_ROOT / "bench" / "results"),
+                        help="where RESULTS.md, the CSV and plots/ go (default bench/results)")
+    parser.add_argument("--models", help="comma list; NAME-wX means zoo NAME with --width X")
+    parser.add_argument("--epochs", type=int, help="training epochs of every run")
+    parser.add_argument("--limit-train", type=int, help="training samples (0: all)")
+    parser.add_argument("--limit-test", type=int, help="test samples (0: all)")
+    parser.add_argument("--val-fraction", type=float, help="validation share of the training set")
+    parser.add_argument("--seeds", type=int, help="seeds for diff, the best baseline and unpruned")
+    parser.add_argument("--methods", help="comma list of: " + ",".join(ALL_METHODS))
+    parser.add_argument("--levels", help="comma list of: f746zg, f446re, tight, flashK (K = divisor)")
+    parser.add_argument("--threads", type=int, help="--threads for mcuprune (default: its own, all cores)")
+    parser.add_argument("--calibration-samples", type=int, default=200, help="int8 calibration samples")
+    args = parser.parse_args(argv)
+
+    defaults = MODE_DEFAULTS[args.mode]
+    pick = lambda value, key: defaults[key] if value is None else value
+    models = split_list(pick(args.models, "models"))
+    methods = split_list(pick(args.methods, "methods"))
+    levels = split_list(pick(args.levels, "levels"))
+    for method in methods:
+        if method not in ALL_METHODS:
+            parser.error(f"unknown method '{method}' (known: {', '.join(ALL_METHODS)})")
+    for level in levels:
+        if level not in BOARD_OF_LEVEL and level != "tight" and not re.fullmatch(r"flash[1-9][0-9]*", level):
+            parser.error(f"unknown level '{level}' (known: f746zg, f446re, tight, flashK such as flash16)")
+    if len(set(models)) != len(models) or len(set(methods)) != len(methods) or len(set(levels)) != len(levels):
+        parser.error("--models, --methods and --levels must not repeat a name")
+    if not models or not methods or not levels:
+        parser.error("--models, --methods and --levels need at least one name each")
+    epochs, seeds = pick(args.epochs, "epochs"), pick(args.seeds, "seeds")
+    limit_train, limit_test = pick(args.limit_train, "limit_train"), pick(args.limit_test, "limit_test")
+    val_fraction = pick(args.val_fraction, "val_fraction")
+    if not 0 < val_fraction < 1:
+        parser.error("--val-fraction must be in (0, 1)")
+    if epochs < 1 or seeds < 1 or limit_train < 0 or limit_test < 0 or args.calibration_samples < 1:
+        parser.error("--epochs, --seeds and --calibration-samples must be >= 1; limits >= 0")
+
+    data = args.data
+    if data not in ("fashion-mnist", "mnist"):
+        if not Path(data).exists():
+            parser.error(f"--data: '{data}' is neither fashion-mnist, mnist nor an existing path")
+        data = str(Path(data).resolve())
+    work = Path(args.work).resolve() if args.work else REPO_ROOT / "bench" / "work" / f"methods-{args.mode}"
+
+    explicit = ["--mode", args.mode, "--data", args.data, "--models", ",".join(models),
+                "--epochs", str(epochs), "--limit-train", str(limit_train), "--limit-test", str(limit_test),
+                "--val-fraction", str(val_fraction), "--seeds", str(seeds), "--methods", ",".join(methods), "--levels", ",".join(levels),
+                "--calibration-samples", str(args.calibration_samples)]
+    if args.threads is not None:
+        explicit += ["--threads", str(args.threads)]
+    command_line = " ".join([PYTHON, "bench/methods.py"] + [shlex.quote(a) for a in explicit])
+    tuned = [args.models, args.epochs, args.limit_train, args.limit_test, args.val_fraction, args.seeds, args.methods, args.levels,
+             args.threads]
+    if all(option is None for option in tuned) and args.calibration_samples == 200:
+        target = "bench" if args.mode == "quick" else f"bench-{args.mode}"
+        data_option = "" if args.data == "fashion-mnist" else f" DATA={shlex.quote(args.data)}"
+        command_line = f"make {target}{data_option}\n\nwhich runs:\n\n    {command_line}"
+    return Settings(mode=args.mode, mcuprune=Path(args.build).resolve() / "mcuprune", data=data, work=work,
+                    results=Path(args.results).resolve(), models=[parse_model_spec(m) for m in models],
+                    epochs=epochs, limit_train=limit_train, limit_test=limit_test, val_fraction=val_fraction, seeds=seeds,
+                    methods=methods, levels=levels, threads=args.threads,
+                    calibration_samples=args.calibration_samples, command_line=command_line)
+
+
+def check_mcuprune(settings):
+    """The binary exists and its prune command knows --method (the contract this driver needs)."""
+    if not os.access(settings.mcuprune, os.X_OK):
+        raise BenchmarkError(f"{settings.mcuprune} is not built; run 'make' first")
+    result = subprocess.run([str(settings.mcuprune), "prune", "--help"], capture_output=True, text=True)
+    if "--method" not in result.stdout + result.stderr:
+        raise BenchmarkError(f"'{settings.mcuprune} prune' has no --method option; build the version "
+                             "with the pruning methods first")
+
+
+def check_work_directory(settings):
+    """A WORK directory holds runs of one configuration; refuse to mix in runs of another."""
+    settings.work.mkdir(parents=True, exist_ok=True)
+    path = settings.work / "benchmark-settings.json"
+    current = {key: getattr(settings, key) for key in RUN_DEFINING_SETTINGS}
+    if path.exists():
+        saved = json.loads(path.read_text())
+        differing = [f"{key} {saved.get(key)} -> {current[key]}" for key in current if saved.get(key) != current[key]]
+        if differing:
+            raise BenchmarkError(f"{settings.work} holds runs made with other settings ({'; '.join(differing)}); "
+                                 "give another --work directory or the same settings")
+    else:
+        path.write_text(json.dumps(current, indent=2) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Calling mcuprune
+
+
+@dataclass
+class CommandResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    wall_s: float
+    interrupted: bool = False
+
+    def failure_reason(self):
+        """The last line of stderr without mcuprune's prefix (its errors are one line)."""
+        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
+        if lines:
+            return re.sub(r"^mcuprune: error: ", "", lines[-1])
+        if self.returncode < 0:
+            return f"killed by signal {-self.returncode}"
+        return f"exit status {self.returncode}"
+
+    def raise_if_interrupted(self):
+        if self.interrupted:
+            raise Interrupted()
+
+
+def call_mcuprune(settings, args, log_path=None):
+    """Runs BUILD/mcuprune ARGS and waits. The child gets its own session, so a Ctrl-C reaches
+    only this driver, which forwards exactly one SIGINT (mcuprune checkpoints on the first and
+    exits at once on a second). The caller records the result, then raise_if_interrupted()."""
+    command = [str(settings.mcuprune)] + [str(a) for a in args]
+    start = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    interrupted = False
+    while True:
+        try:
+            stdout, stderr = process.communicate()
+            break
+        except KeyboardInterrupt:
+            if not interrupted:
+                interrupted = True
+                process.send_signal(signal.SIGINT)
+                print("\ninterrupted: waiting for mcuprune to save its checkpoint ...", flush=True)
+    interrupted = interrupted or process.returncode in (130, -signal.SIGINT)
+    result = CommandResult(process.returncode, stdout, stderr, time.monotonic() - start, interrupted)
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a") as log:
+            log.write(f"$ {shlex.join(command)}\n# exit {result.returncode}, {result.wall_s:.1f} s\n")
+            for text in (stdout, stderr):
+                log.write(text if not text or text.endswith("\n") else text + "\n")
+    return result
+
+
+def data_args(settings, epochs=None):
+    args = ["--dataset", settings.data, "--epochs", epochs or settings.epochs]
+    if settings.limit_train:
+        args += ["--limit-train", settings.limit_train]
+    if settings.limit_test:
+        args += ["--limit-test", settings.limit_test]
+    return args + ["--val-fraction", settings.val_fraction] + thread_args(settings)
+
+
+def thread_args(settings):
+    return [] if settings.threads is None else ["--threads", settings.threads]
+
+
+def read_json(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def lookup(document, dotted_key):
+    """document['a']['b'] for 'a.b', or None when any part is missing."""
+    value = document
+    for key in dotted_key.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# One run: train or prune (reused, resumed or fresh), then quantize
+
+
+@dataclass
+class Run:
+    model: str
+    level: str      # "unpruned" for the unpruned training
+    method: str     # "unpruned" for the unpruned training
+    seed: int
+    directory: Path
+    budget_args: list = field(default_factory=list)
+    status: str = "not run"   # ok | budgets not met | failed | not run
+    reason: str = ""
+    reused: bool = False
+    resumed: bool = False
+    wall_s: float = None      # the report's wall_time_s; the driver's sum over attempts if resumed
+    report: dict = None
+    quant: dict = None
+    quant_reason: str = ""
+    resources: dict = None    # resources.after of a prune report; the profile totals if unpruned
+
+    @property
+    def label(self):
+        what = "unpruned" if self.method == "unpruned" else f"{self.level} {self.method}"
+        return f"{self.model} {what} s{self.seed}"
+
+    @property
+    def has_model(self):
+        return self.report is not None
+
+    @property
+    def test_accuracy(self):
+        return lookup(self.report, "accuracy.test") if self.report else None
+
+    @property
+    def int8_accuracy(self):
+        return lookup(self.quant, "accuracy.int8") if self.quant else None
+
+    @property
+    def int8_minus_float_points(self):
+        """From the quantize report alone: float and int8 on the same test samples."""
+        if not self.quant:
+            return None
+        float_accuracy, int8_accuracy = lookup(self.quant, "accuracy.float"), lookup(self.quant, "accuracy.int8")
+        if float_accuracy is None or int8_accuracy is None:
+            return None
+        return 100.0 * (int8_accuracy - float_accuracy)
+
+    @property
+    def fallbacks(self):
+        """The report's fallbacks, or None when the report has no such key."""
+        return self.report.get("fallbacks") if self.report else None
+
+    def resource(self, key):
+        return None if self.resources is None else self.resources.get(key)
+
+
+def checkpoint_state_file(subcommand):
+    return "prune_state.json" if subcommand == "prune" else "state.json"
+
+
+def attempts_path(run):
+    return run.directory / "driver-attempts.json"
+
+
+def train_or_prune(settings, run, subcommand, fresh_args):
+    """Makes run.directory/report.json: reuses it, resumes the run's checkpoint, or runs afresh.
+    A run without a report afterwards is recorded as failed with mcuprune's error line. Every
+    invocation is logged in driver-attempts.json (the wall time of a resumed run is their sum)."""
+    report_path = run.directory / "report.json"
+    if report_path.exists():
+        run.reused = True
+    else:
+        run.directory.mkdir(parents=True, exist_ok=True)
+        checkpoint = run.directory / "checkpoint"
+        if (checkpoint / checkpoint_state_file(subcommand)).exists():
+            args = [subcommand, "--resume", run.directory, "--quiet"] + thread_args(settings)
+            kind, attempts = "resume", read_json(attempts_path(run)) or []
+        else:
+            if checkpoint.exists():  # an attempt that died before its first checkpoint
+                shutil.rmtree(checkpoint)
+            args = [subcommand] + fresh_args + ["--quiet", "--out", run.directory]
+            kind, attempts = "fresh", []
+        result = call_mcuprune(settings, args, run.directory / "driver.log")
+        attempts.append({"kind": kind, "returncode": result.returncode, "wall_s": round(result.wall_s, 3),
+                         "reason": "" if result.returncode == 0 else result.failure_reason()})
+        attempts_path(run).write_text(json.dumps(attempts, indent=2) + "\n")
+        result.raise_if_interrupted()
+        if not report_path.exists():
+            run.status, run.reason = "failed", result.failure_reason()
+            return
+    run.report = read_json(report_path)
+    if run.report is None:
+        run.status, run.reason = "failed", f"unreadable {report_path}"
+        return
+    attempts = read_json(attempts_path(run)) or []
+    run.resumed = any(a["kind"] == "resume" for a in attempts)
+    run.wall_s = sum(a["wall_s"] for a in attempts) if run.resumed else run.report.get("wall_time_s")
+    if subcommand == "prune":
+        run.resources = lookup(run.report, "resources.after")
+        met = run.report.get("budgets_met")
+        run.status = "ok" if met else "budgets not met"
+        if not met:
+            run.reason = "the pruned model does not meet every budget"
+    else:
+        run.status = "ok"
+
+
+def quantize(settings, run):
+    """int8 accuracy of the run's model: run.directory/quant_report.json (reused if present)."""
+    if not run.has_model:
+        return None
+    path = run.directory / "quant_report.json"
+    started = time.monotonic()
+    if not path.exists():
+        args = ["quantize", "--model", run.directory, "--dataset", settings.data,
+                "--calibration-samples", settings.calibration_samples, "--report", path] + thread_args(settings)
+        if settings.limit_test:
+            args += ["--limit-test", settings.limit_test]
+        result = call_mcuprune(settings, args, run.directory / "driver.log")
+        result.raise_if_interrupted()
+        if result.returncode != 0 or not path.exists():
+            run.quant_reason = result.failure_reason()
+    run.quant = read_json(path)
+    return time.monotonic() - started
+
+
+def print_progress(run, quantize_s):
+    if run.status == "failed":
+        reason = run.reason if len(run.reason) <= 110 else run.reason[:107] + "..."
+        print(f"  {run.label:<34} FAILED: {reason}", flush=True)
+        return
+    wall = "reused" if run.reused else f"{run.wall_s:7.1f} s" if run.wall_s is not None else "   ? s"
+    int8 = f"{run.int8_accuracy:.4f}" if run.int8_accuracy is not None else f"failed ({run.quant_reason})"
+    quant = "" if quantize_s is None or quantize_s < 0.5 else f" (+{quantize_s:.0f} s int8)"
+    budgets = "" if run.method == "unpruned" else "  budgets met" if run.status == "ok" else "  BUDGETS NOT MET"
+    print(f"  {run.label:<34} {wall:>9}{quant}  test {run.test_accuracy:.4f}  int8 {int8}{budgets}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per model: unpruned training, its profile, the budget levels and the flash floor
+
+
+@dataclass
+class Level:
+    name: str
+    budget_args: list
+    skipped_reason: str = ""   # set when the level does not apply to this model
+
+
+@dataclass
+class ModelState:
+    spec: ModelSpec
+    unpruned: dict = field(default_factory=dict)   # seed -> Run
+    profiles: dict = field(default_factory=dict)   # board -> profile JSON of the unpruned model
+    levels: list = field(default_factory=list)
+    runs: dict = field(default_factory=dict)       # (level, method, seed) -> Run
+    flash_floor_bytes: int = None
+    flash_floor_message: str = ""
+    best_baseline: str = None
+    best_baseline_basis: str = ""
+    failed_reason: str = ""     # set when the unpruned seed-1 model could not be trained or profiled
+
+    @property
+    def name(self):
+        return self.spec.name
+
+    @property
+    def active_levels(self):
+        return [level for level in self.levels if not level.skipped_reason]
+
+    def unpruned_totals(self):
+        return lookup(self.profiles.get(REFERENCE_BOARD) or {}, "totals") or {}
+
+    def cell(self, level, method):
+        """The runs of one table row: every seed run for this level and method, by seed."""
+        return [run for (lvl, m, _), run in sorted(self.runs.items(), key=lambda kv: kv[0][2])
+                if lvl == level and m == method]
+
+
+def train_unpruned(settings, state, seed):
+    run = Run(state.name, "unpruned", "unpruned", seed, settings.work / state.name / f"unpruned-s{seed}")
+    train_or_prune(settings, run, "train", state.spec.cli_args() + data_args(settings) + ["--seed", seed])
+    quantize_s = quantize(settings, run)
+    state.unpruned[seed] = run
+    if run.has_model and not run.resources:
+        run.resources = state.unpruned_totals() or None
+    print_progress(run, quantize_s)
+    return run
+
+
+def profile_unpruned(settings, state):
+    """Profiles of the seed-1 unpruned model on the reference and the F746ZG boards (the
+    architecture, hence the profile, is the same for every seed). Returns an error or ""."""
+    run = state.unpruned[1]
+    for board in PROFILE_BOARDS:
+        path = run.directory / f"profile-{board}.json"
+        if not path.exists():
+            result = call_mcuprune(settings, ["profile", "--model", run.directory, "--board", board, "--json"])
+            result.raise_if_interrupted()
+            if result.returncode != 0 or read_json_text(result.stdout) is None:
+                return f"profile --board {board} of the unpruned model failed: {result.failure_reason()}"
+            path.write_text(result.stdout)
+        state.profiles[board] = read_json(path)
+    run.resources = state.unpruned_totals()
+    return ""
+
+
+def read_json_text(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def fits_unpruned(profile):
+    """None if some budget of the board is exceeded, else a sentence saying by how much it fits."""
+    budgets = profile.get("budgets") or []
+    if not budgets or not all(b.get("fits") for b in budgets):
+        return None
+    parts = [f"{b['resource']} {format_amount(b['used'], b.get('unit'))} of {format_amount(b['budget'], b.get('unit'))}"
+             for b in budgets]
+    return "the unpruned model already fits (" + ", ".join(parts) + ")"
+
+
+def budget_levels(settings, state):
+    """The budget options of each level, from this model's unpruned profile."""
+    totals = state.unpruned_totals()
+    ram0, flash0 = int(totals["ram_bytes"]), int(totals["flash_bytes"])
+    levels = []
+    for name in settings.levels:
+        if name in BOARD_OF_LEVEL:
+            board = BOARD_OF_LEVEL[name]
+            levels.append(Level(name, ["--board", board], fits_unpruned(state.profiles[board]) or ""))
+        elif name == "tight":
+            levels.append(Level(name, ["--ram", ram0 // TIGHT_RAM_DIVISOR, "--flash", flash0 // TIGHT_FLASH_DIVISOR]))
+        else:
+            levels.append(Level(name, ["--flash", flash0 // int(name[len("flash"):])]))
+    return levels
+
+
+FLOOR_PATTERN = re.compile(r"minimum width the model needs ([0-9]+(?:\.[0-9]+)?) ?(B|bytes|KiB|MiB|GiB)\b")
+UNIT_BYTES = {"B": 1, "bytes": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
+
+
+def parse_flash_floor(message):
+    """Bytes from "... even with every prunable group at its minimum width the model needs 12.3 KiB ..."
+    (check_prune_feasible; the value is printed with 1 decimal in KiB, 2 in MiB)."""
+    match = FLOOR_PATTERN.search(message)
+    if not match or "flash budget" not in message:
+        return None
+    return int(round(float(match.group(1)) * UNIT_BYTES[match.group(2)]))
+
+
+def measure_flash_floor(settings, state):
+    """The smallest flash the model reaches with every prunable group at its minimum width: a
+    prune with --flash 1 fails before training and names it."""
+    path = settings.work / state.name / "flash-floor.json"
+    saved = read_json(path)
+    if saved is None or saved.get("floor_bytes") is None:
+        args = (["prune", "--method", PROPOSED_METHOD] + state.spec.cli_args() + data_args(settings)
+                + ["--seed", 1, "--flash", 1, "--quiet", "--out", settings.work / state.name / "flash-floor"])
+        result = call_mcuprune(settings, args, settings.work / state.name / "flash-floor.log")
+        result.raise_if_interrupted()
+        message = result.failure_reason() if result.returncode != 0 else "prune --flash 1 did not fail"
+        saved = {"floor_bytes": parse_flash_floor(message), "message": message}
+        path.write_text(json.dumps(saved, indent=2) + "\n")
+    state.flash_floor_bytes, state.flash_floor_message = saved["floor_bytes"], saved["message"]
+    floor = format_amount(state.flash_floor_bytes, "bytes") if state.flash_floor_bytes else "unknown"
+    print(f"  {state.name + ' flash floor':<34} {floor}", flush=True)
+
+
+def prune_run(settings, state, level, method, seed):
+    key = (level.name, method, seed)
+    if key in state.runs:
+        return state.runs[key]
+    run = Run(state.name, level.name, method, seed,
+              settings.work / state.name / level.name / f"{method}-s{seed}", budget_args=level.budget_args)
+    fresh = (["--method", method] + state.spec.cli_args() + data_args(settings)
+             + ["--seed", seed] + level.budget_args)
+    train_or_prune(settings, run, "prune", fresh)
+    if run.has_model and run.report.get("method") not in (None, method):
+        run.reason = f"report says method '{run.report.get('method')}'"
+    quantize_s = quantize(settings, run)
+    state.runs[key] = run
+    print_progress(run, quantize_s)
+    return run
+
+
+def choose_best_baseline(settings, state):
+    """The non-diff method with the highest mean seed-1 test accuracy over this model's levels.
+    Only runs that met their budgets count; the mean is over the levels where every baseline
+    has such a run (or over each method's own levels when no level is shared)."""
+    baselines = [m for m in settings.methods if m != PROPOSED_METHOD]
+    if not baselines:
+        state.best_baseline_basis = "no baseline method in --methods"
+        return
+    accuracy = {}
+    for method in baselines:
+        accuracy[method] = {}
+        for level in state.active_levels:
+            run = state.runs.get((level.name, method, 1))
+            if run is not None and run.status == "ok":
+                accuracy[method][level.name] = run.test_accuracy
+    common = [level.name for level in state.active_levels if all(level.name in accuracy[m] for m in baselines)]
+    scores = {}
+    for method in baselines:
+        levels = common or list(accuracy[method])
+        if levels:
+            scores[method] = statistics.mean(accuracy[method][lvl] for lvl in levels)
+    if not scores:
+        state.best_baseline_basis = "no baseline run met its budgets"
+        return
+    state.best_baseline = max(scores, key=lambda m: (scores[m], -baselines.index(m)))
+    basis = "levels " + ", ".join(common) if common else "each method's own levels (no level shared by all)"
+    state.best_baseline_basis = (f"mean seed-1 test accuracy over {basis}: "
+                                 + ", ".join(f"{m} {100 * s:.2f} %" for m, s in
+                                             sorted(scores.items(), key=lambda kv: -kv[1])))
+
+
+def run_benchmark(settings):
+    """Seed 1 of everything, then seeds 2..N of unpruned, diff and each model's best baseline."""
+    states = []
+    for spec in settings.models:
+        state = ModelState(spec)
+        states.append(state)
+        print(f"{spec.name}: unpruned training, profile and budget levels", flush=True)
+        run = train_unpruned(settings, state, 1)
+        if run.status == "failed":
+            state.failed_reason = f"the unpruned training failed: {run.reason}"
+            continue
+        state.failed_reason = profile_unpruned(settings, state)
+        if state.failed_reason:
+            print(f"  {spec.name}: {state.failed_reason}", flush=True)
+            continue
+        state.levels = budget_levels(settings, state)
+        for level in state.levels:
+            if level.skipped_reason:
+                print(f"  {spec.name + ' ' + level.name:<34} skipped: {level.skipped_reason}", flush=True)
+        measure_flash_floor(settings, state)
+        print(f"{spec.name}: seed 1 of every method at every level", flush=True)
+        for level in state.active_levels:
+            for method in settings.methods:
+                prune_run(settings, state, level, method, 1)
+        choose_best_baseline(settings, state)
+    for state in states:
+        if state.failed_reason or settings.seeds < 2:
+            continue
+        repeated = [m for m in settings.methods if m in (PROPOSED_METHOD, state.best_baseline)]
+        seeds = "seed 2" if settings.seeds == 2 else f"seeds 2..{settings.seeds}"
+        print(f"{state.name}: {seeds} of unpruned, {', '.join(repeated)}", flush=True)
+        for seed in range(2, settings.seeds + 1):
+            train_unpruned(settings, state, seed)
+            for level in state.active_levels:
+                for method in repeated:
+                    if not budget_unreachable(state.runs.get((level.name, method, 1))):
+                        prune_run(settings, state, level, method, seed)
+    return states
+
+
+def budget_unreachable(run):
+    """The run failed the check at minimum widths, which no other seed can pass either."""
+    return run is not None and run.status == "failed" and "cannot be met: even with every prunable group" in run.reason
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregation and the claims
+
+
+def mean_or_none(values):
+    values = [v for v in values if v is not None]
+    return statistics.mean(values) if values else None
+
+
+def trained(runs):
+    """Runs that produced a model (budgets met or not)."""
+    return [run for run in runs if run.has_model]
+
+
+def unpruned_accuracy(state, seeds):
+    """Mean unpruned test accuracy over the given seeds (all seeds when none of them ran)."""
+    runs = [state.unpruned[s] for s in seeds if s in state.unpruned and state.unpruned[s].has_model]
+    runs = runs or trained(state.unpruned.values())
+    return mean_or_none(run.test_accuracy for run in runs)
+
+
+@dataclass
+class LevelPoint:
+    """Seed means of one method at one level."""
+    level: str
+    accuracy: float
+    accuracy_min: float
+    accuracy_max: float
+    seeds: list
+    peak_sram_bytes: float
+    flash_bytes: float
+    macs: float
+
+
+def level_points(state, method):
+    points = []
+    for level in state.active_levels:
+        runs = trained(state.cell(level.name, method))
+        if not runs:
+            continue
+        accuracies = [run.test_accuracy for run in runs]
+        points.append(LevelPoint(level.name, statistics.mean(accuracies), min(accuracies), max(accuracies),
+                                 [run.seed for run in runs],
+                                 mean_or_none(run.resource("peak_sram_bytes") for run in runs),
+                                 mean_or_none(run.resource("flash_bytes") for run in runs),
+                                 mean_or_none(run.resource("macs") for run in runs)))
+    return points
+
+
+REDUCED_RESOURCES = [("flash_bytes", "flash"), ("macs", "MACs"), ("peak_sram_bytes", "peak SRAM")]
+
+
+def claim_reduction(state):
+    """(a): the largest unpruned/pruned factor per resource among diff levels whose seed-mean
+    accuracy is at most 2 points below the unpruned model's (same seeds)."""
+    totals = state.unpruned_totals()
+    best = {key: None for key, _ in REDUCED_RESOURCES}   # key -> (factor, level, accuracy drop)
+    smallest_drop = None                                  # (drop in points, level)
+    for point in level_points(state, PROPOSED_METHOD):
+        reference = unpruned_accuracy(state, point.seeds)
+        drop_points = 100.0 * (reference - point.accuracy)
+        if smallest_drop is None or drop_points < smallest_drop[0]:
+            smallest_drop = (drop_points, point.level)
+        if drop_points > ACCURACY_TOLERANCE_POINTS:
+            continue
+        for key, _ in REDUCED_RESOURCES:
+            pruned = getattr(point, key)
+            if pruned and totals.get(key):
+                factor = totals[key] / pruned
+                if best[key] is None or factor > best[key][0]:
+                    best[key] = (factor, point.level, drop_points)
+    floor_factor = (totals["flash_bytes"] / state.flash_floor_bytes
+                    if state.flash_floor_bytes and totals.get("flash_bytes") else None)
+    return best, floor_factor, smallest_drop
+
+
+def claim_time(state):
+    """(b): per level, the mean over seeds of wall(diff, seed s) / wall(unpruned, seed s)."""
+    ratios = {}
+    resumed = False
+    for level in state.active_levels:
+        per_seed = []
+        for run in trained(state.cell(level.name, PROPOSED_METHOD)):
+            reference = state.unpruned.get(run.seed)
+            if reference and reference.wall_s and run.wall_s is not None:
+                per_seed.append(run.wall_s / reference.wall_s)
+                resumed = resumed or run.resumed or reference.resumed
+        if per_seed:
+            ratios[level.name] = statistics.mean(per_seed)
+    return ratios, resumed
+
+
+def pareto_frontier(points, resource_key):
+    """Points no other point beats on both accuracy (higher) and resource (lower), by resource."""
+    frontier = []
+    measured = [p for p in points if getattr(p, resource_key) is not None]
+    for point in sorted(measured, key=lambda p: (getattr(p, resource_key), -p.accuracy)):
+        if not frontier or point.accuracy > frontier[-1].accuracy:
+            frontier.append(point)
+    return frontier
+
+
+def claim_pareto(state, resource_key):
+    """(c): for each point (a, r_b) of the best baseline's frontier, r_b / r_d where r_d is the
+    smallest resource of a diff point with accuracy >= a. Returns (frontiers, ratios, unmatched)."""
+    diff_frontier = pareto_frontier(level_points(state, PROPOSED_METHOD), resource_key)
+    baseline_frontier = pareto_frontier(level_points(state, state.best_baseline), resource_key) \
+        if state.best_baseline else []
+    ratios, unmatched = [], []
+    for point in baseline_frontier:
+        candidates = [getattr(d, resource_key) for d in diff_frontier if d.accuracy >= point.accuracy]
+        if candidates:
+            ratios.append((getattr(point, resource_key) / min(candidates), point))
+        else:
+            unmatched.append(point)
+    return diff_frontier, baseline_frontier, ratios, unmatched
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+
+
+def format_amount(value, unit):
+    if value is None:
+        return "-"
+    if unit in ("bytes", "B"):
+        if value >= 1024 * 1024:
+            return f"{value / (1024 * 1024):.2f} MiB"
+        if value >= 1024:
+            return f"{value / 1024:.1f} KiB"
+        return f"{value:.0f} B"
+    if unit == "ms":
+        return f"{value:.2f} ms"
+    if unit == "MACs":
+        return f"{value / 1e6:.2f} M MACs"
+    return f"{value:g}" + (f" {unit}" if unit else "")
+
+
+def format_factor(value):
+    return "-" if value is None else f"{value:.1f}x" if value < 100 else f"{value:.0f}x"
+
+
+def format_points(accuracies):
+    """Accuracy in percent: mean, and ± sample standard deviation over seeds when > 1."""
+    accuracies = [a for a in accuracies if a is not None]
+    if not accuracies:
+        return "-"
+    text = f"{100 * statistics.mean(accuracies):.2f}"
+    if len(accuracies) > 1:
+        text += f" ± {100 * statistics.stdev(accuracies):.2f}"
+    return text
+
+
+def format_mean(values, scale=1.0, digits=1):
+    value = mean_or_none(values)
+    return "-" if value is None else f"{value * scale:.{digits}f}"
+
+
+def verdict(reproduced):
+    return "**reproduced**" if reproduced else "**not reproduced**"
+
+
+def level_note(level):
+    return f"{level.name} (" + " ".join(str(a) for a in level.budget_args) + ")"
+
+
+# ---------------------------------------------------------------------------------------------
+# RESULTS.md
+
+
+def claims_section(settings, states):
+    lines = ["## The paper's claims, measured", "",
+             f"Accuracy is float test accuracy; the unpruned resources are its `profile --board "
+             f"{REFERENCE_BOARD}` totals, the pruned ones `resources.after` of each report "
+             "(mean over seeds). Verdicts follow from the numbers alone.", ""]
+
+    lines += [f"**(a) Resource reduction: up to {PAPER_REDUCTION_FACTOR:.0f}x with little accuracy loss** "
+              f"(diff levels whose seed-mean accuracy is at most {ACCURACY_TOLERANCE_POINTS:g} points below "
+              f"the unpruned model's, same seeds; reproduced when flash, MACs or peak SRAM reaches "
+              f"{PAPER_REDUCTION_FACTOR:.0f}x).", ""]
+    for state in states:
+        if skip_line := model_skip_line(state):
+            lines.append(skip_line)
+            continue
+        best, floor_factor, smallest_drop = claim_reduction(state)
+        parts = [f"{label} {format_factor(best[key][0])} at {best[key][1]}" if best[key] else f"{label} -"
+                 for key, label in REDUCED_RESOURCES]
+        largest = max((b[0] for b in best.values() if b), default=None)
+        floor = (f"flash floor {format_amount(state.flash_floor_bytes, 'bytes')}, so at most "
+                 f"{format_factor(floor_factor)} flash is possible" if floor_factor
+                 else f"flash floor unknown ({state.flash_floor_message})")
+        if smallest_drop is None:
+            lines.append(f"- {state.name}: no diff run produced a model: not measured")
+            continue
+        if largest is None:
+            result = (f"No diff level within {ACCURACY_TOLERANCE_POINTS:g} points (closest: {smallest_drop[1]}, "
+                      f"{smallest_drop[0]:.2f} points below): {verdict(False)}")
+        else:
+            result = f"Largest {format_factor(largest)}: {verdict(largest >= PAPER_REDUCTION_FACTOR)}"
+        lines.append(f"- {state.name}: {'; '.join(parts)}; {floor}. {result}")
+    lines.append("")
+
+    lines += [f"**(b) Time: a pruning run costs at most {PAPER_TIME_RATIO:g}x the unpruned training** "
+              "(wall time of diff / wall time of the unpruned training of the same seed, same epochs; "
+              "reproduced when the largest level's ratio is at most 1).", ""]
+    for state in states:
+        if skip_line := model_skip_line(state):
+            lines.append(skip_line)
+            continue
+        ratios, resumed = claim_time(state)
+        if not ratios:
+            lines.append(f"- {state.name}: no diff run: not measured")
+            continue
+        worst = max(ratios, key=ratios.get)
+        per_level = ", ".join(f"{lvl} {r:.2f}" for lvl, r in ratios.items())
+        note = " (some runs were resumed: their time is the sum of the driver's attempts)" if resumed else ""
+        lines.append(f"- {state.name}: mean {statistics.mean(ratios.values()):.2f}x, max {ratios[worst]:.2f}x "
+                     f"at {worst} ({per_level}){note}: {verdict(ratios[worst] <= PAPER_TIME_RATIO)}")
+    lines.append("")
+
+    lines += [f"**(c) At equal accuracy, up to {PAPER_PARETO_RATIO:g}x less resource than the best baseline** "
+              "(Pareto frontiers of seed-mean level points; for each point of the baseline's frontier, "
+              "baseline resource / the smallest diff resource reaching at least its accuracy; reproduced "
+              f"when the largest ratio is at least {PAPER_PARETO_RATIO:g} and the median, counting a point "
+              "no diff point reaches as 0, at least 1).", ""]
+    for state in states:
+        if skip_line := model_skip_line(state):
+            lines.append(skip_line)
+            continue
+        if not state.best_baseline:
+            lines.append(f"- {state.name}: no best baseline ({state.best_baseline_basis}): not measured")
+            continue
+        lines.append(f"- {state.name}, best baseline **{state.best_baseline}** ({state.best_baseline_basis}):")
+        for resource_key, label in [("peak_sram_bytes", "peak SRAM"), ("flash_bytes", "flash")]:
+            lines.append("  - " + pareto_line(state, resource_key, label))
+    lines.append("")
+    return lines
+
+
+def pareto_line(state, resource_key, label):
+    diff_frontier, baseline_frontier, ratios, unmatched = claim_pareto(state, resource_key)
+    if not baseline_frontier or not diff_frontier:
+        return f"{label}: no {'baseline' if not baseline_frontier else 'diff'} points: not measured"
+    text = f"{label}: frontiers of {len(diff_frontier)} diff and {len(baseline_frontier)} {state.best_baseline} points; "
+    if ratios:
+        values = [r for r, _ in ratios]
+        largest_point = max(ratios, key=lambda rp: rp[0])[1]
+        text += (f"ratio max {max(values):.2f}x (at {state.best_baseline}'s {largest_point.level} point, "
+                 f"{100 * largest_point.accuracy:.2f} %), median {statistics.median(values):.2f}x")
+    else:
+        text += "no ratio"
+    if unmatched:
+        text += "; no diff point reaches " + ", ".join(
+            f"{100 * p.accuracy:.2f} % ({state.best_baseline} at {p.level})" for p in unmatched)
+    all_ratios = [r for r, _ in ratios] + [0.0] * len(unmatched)
+    reproduced = bool(ratios) and max(r for r, _ in ratios) >= PAPER_PARETO_RATIO \
+        and statistics.median(all_ratios) >= 1.0
+    return text + f": {verdict(reproduced)}"
+
+
+def model_skip_line(state):
+    return f"- {state.name}: not measured: {state.failed_reason}" if state.failed_reason else None
+
+
+TABLE_HEADER = ["level", "method", "seeds", "float acc %", "int8 acc %", "int8 - float (points)",
+                "flash KiB", "RAM KiB", "peak SRAM KiB", "MMACs", "latency ms", "wall s",
+                "budgets met", "fallbacks"]
+
+
+def table_row(level_name, method, runs):
+    """One row of the per-model table: seed means of the runs that produced a model."""
+    done = trained(runs)
+    failed = [run for run in runs if run.status == "failed"]
+    seeds = f"{len(done)}" + (f" (+{len(failed)} failed)" if failed else "")
+    if not done:
+        return [level_name, method, seeds, "failed (see below)"] + [""] * (len(TABLE_HEADER) - 4)
+    budgets = "-" if method == "unpruned" else (
+        "yes" if all(r.status == "ok" for r in done) else
+        "no" if len(done) == 1 else f"{sum(r.status == 'ok' for r in done)}/{len(done)}")
+    return [level_name, method, seeds,
+            format_points(r.test_accuracy for r in done),
+            format_points(r.int8_accuracy for r in done),
+            format_mean([r.int8_minus_float_points for r in done], digits=2),
+            format_mean([r.resource("flash_bytes") for r in done], 1 / 1024),
+            format_mean([r.resource("ram_bytes") for r in done], 1 / 1024),
+            format_mean([r.resource("peak_sram_bytes") for r in done], 1 / 1024),
+            format_mean([r.resource("macs") for r in done], 1e-6, 2),
+            format_mean([r.resource("latency_ms") for r in done], digits=2),
+            format_mean([r.wall_s for r in done], digits=0),
+            budgets, format_fallbacks(done, method)]
+
+
+def format_fallbacks(runs, method):
+    if method == "unpruned":
+        return "-"
+    if any(run.fallbacks is None for run in runs):
+        return "not reported"
+    records = [f for run in runs for f in run.fallbacks]
+    if not records:
+        return "0"
+    kinds = sorted({str(f.get("kind", "?")) for f in records})
+    return f"{len(records)} ({', '.join(kinds)})"
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell).replace("|", "/") for cell in row) + " |" for row in rows]
+    return lines
+
+
+def model_section(settings, state, plots):
+    lines = [f"### {state.name}", ""]
+    if state.failed_reason:
+        return lines + [f"Not measured: {state.failed_reason}.", ""]
+    totals = state.unpruned_totals()
+    lines.append(f"`{' '.join(state.spec.cli_args())}`; unpruned on {REFERENCE_BOARD}: flash "
+                 f"{format_amount(totals.get('flash_bytes'), 'bytes')}, RAM {format_amount(totals.get('ram_bytes'), 'bytes')}, "
+                 f"peak SRAM {format_amount(totals.get('peak_sram_bytes'), 'bytes')}, "
+                 f"{format_amount(totals.get('macs'), 'MACs')}. Best baseline: "
+                 f"{state.best_baseline or 'none'} ({state.best_baseline_basis}).")
+    lines.append("")
+    lines.append("Levels: " + "; ".join(level_note(level) + (f": skipped, {level.skipped_reason}"
+                                                             if level.skipped_reason else "")
+                                        for level in state.levels) + ".")
+    lines.append("")
+    rows = [table_row("-", "unpruned", [state.unpruned[s] for s in sorted(state.unpruned)])]
+    for level in state.active_levels:
+        for method in settings.methods:
+            runs = state.cell(level.name, method)
+            if runs:
+                rows.append(table_row(level.name, method, runs))
+    lines += markdown_table(TABLE_HEADER, rows)
+    lines.append("")
+    notes = run_notes(state)
+    if notes:
+        lines += ["Runs that failed, missed a budget or need a note:", ""] + notes + [""]
+    for title, name in plots.get(state.name, []):
+        lines.append(f"![{state.name}: {title}]({name})")
+    if plots.get(state.name):
+        lines.append("")
+    if plots and "tight" in settings.levels and not any("tight" in title for title, _ in plots.get(state.name, [])):
+        lines += [f"No per-layer widths plot: no {PROPOSED_METHOD} or best-baseline run at the tight level "
+                  "produced a model.", ""]
+    return lines
+
+
+def run_notes(state):
+    """One line per distinct problem, naming the runs that had it."""
+    runs_by_note = {}
+    for run in all_runs([state]):
+        notes = []
+        if run.status != "ok":
+            notes.append(run.status + (f": {run.reason}" if run.reason else ""))
+        elif run.reason:
+            notes.append(run.reason)
+        if run.quant_reason:
+            notes.append(f"quantize failed: {run.quant_reason}")
+        for note in notes:
+            runs_by_note.setdefault(note, []).append(run)
+    lines = []
+    for note, runs in runs_by_note.items():
+        names = ", ".join(f"{run.level} {run.method} s{run.seed}" if run.method != "unpruned"
+                          else f"unpruned s{run.seed}" for run in runs)
+        lines.append(f"- {names}: {note}")
+    return lines
+
+
+def all_runs(states):
+    for state in states:
+        for seed in sorted(state.unpruned):
+            yield state.unpruned[seed]
+        for key in sorted(state.runs, key=lambda k: (level_order(state, k[0]), method_order(k[1]), k[2])):
+            yield state.runs[key]
+
+
+def level_order(state, name):
+    return [level.name for level in state.levels].index(name)
+
+
+def method_order(method):
+    return ALL_METHODS.index(method) if method in ALL_METHODS else len(ALL_METHODS)
+
+
+def int8_section(states):
+    low = [run for run in all_runs(states)
+           if run.int8_minus_float_points is not None and run.int8_minus_float_points < -INT8_WARNING_POINTS]
+    text = ", ".join(f"{run.label} ({run.int8_minus_float_points:+.2f})" for run in low) or "none"
+    return [f"Runs with int8 more than {INT8_WARNING_POINTS:g} point below float (int8 - float, points): {text}.", ""]
+
+
+def settings_section(settings, states, duration_s, plot_note):
+    split = next((run.report.get("dataset") for run in all_runs(states) if run.has_model), None) or {}
+    versions = sorted({run.report.get("mcuprune_version") for run in all_runs(states) if run.has_model} - {None})
+    runs = list(all_runs(states))
+    total_run_s = sum(run.wall_s or 0 for run in runs if run.has_model)
+    reused = sum(run.reused for run in runs)
+    training = f"first {settings.limit_train}" if settings.limit_train else "all"
+    test = f"first {settings.limit_test}" if settings.limit_test else "all"
+    limits = (f"training data: {training} samples ({split.get('train_samples', '?')} train / "
+              f"{split.get('val_samples', '?')} validation); test data: {test} samples "
+              f"({split.get('test_samples', '?')})")
+    lines = ["## Settings", "",
+             f"- mode: {settings.mode}; data: {settings.data}; {limits}",
+             f"- epochs: {settings.epochs} for every run; seeds: 1 for every method"
+             + (f", 2..{settings.seeds} also for diff, each model's best baseline and the unpruned training"
+                if settings.seeds > 1 else ""),
+             f"- methods: {', '.join(settings.methods)}; levels: {', '.join(settings.levels)}; "
+             f"int8: {settings.calibration_samples} calibration samples",
+             f"- threads: {settings.threads if settings.threads is not None else 'mcuprune default (all cores)'}; "
+             f"cores (nproc): {core_count()}",
+             f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}; mcuprune {', '.join(versions) or '?'}"
+             f"{git_description()}",
+             f"- duration: {duration_s / 60:.1f} min for this invocation of the driver, which ran "
+             f"{len(runs) - reused} of the {len(runs)} training runs and reused {reused} from an earlier one; "
+             f"the runs' own wall times add up to {total_run_s / 60:.1f} min",
+             f"- work directory: {display_path(settings.work)}; CSV: {display_path(csv_path(settings))}",
+             f"- plots: {plot_note}", "",
+             "Reproduce:", "", f"    {settings.command_line}", ""]
+    return lines
+
+
+def core_count():
+    try:
+        return subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return str(len(os.sched_getaffinity(0)))
+
+
+def git_description():
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return f" (git {commit}{', with uncommitted changes' if dirty else ''})"
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def display_path(path):
+    try:
+        return str(Path(path).relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def results_path(settings):
+    return settings.results / ("RESULTS.md" if settings.mode == "quick" else f"RESULTS-{settings.mode}.md")
+
+
+def csv_path(settings):
+    return settings.results / ("methods.csv" if settings.mode == "quick" else f"methods-{settings.mode}.csv")
+
+
+def plots_dir(settings):
+    return settings.results / "plots" / settings.mode
+
+
+def write_results_md(settings, states, duration_s, plots, plot_note):
+    lines = [f"# Pruning methods compared ({settings.mode} mode)", "",
+             f"Written by `bench/methods.py` ([docs/benchmark.md](../../docs/benchmark.md)). "
+             f"{settings.epochs} epochs, data {settings.data}; settings and the command at the end.", ""]
+    lines += claims_section(settings, states)
+    lines += ["## Results per model", "",
+              "Accuracy: mean ± sample standard deviation over the seeds (the seeds column counts them). "
+              "float: `accuracy.test` of the run's report; int8 - float: both from `mcuprune quantize` on the "
+              "same test samples. Resources: the model after pruning (`resources.after`, the level's board or "
+              f"{REFERENCE_BOARD}); RAM is peak SRAM plus runtime data. Wall: the run's own wall time.", ""]
+    for state in states:
+        lines += model_section(settings, state, plots)
+    lines += int8_section(states)
+    lines += settings_section(settings, states, duration_s, plot_note)
+    path = results_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+CSV_FIELDS = ["model", "level", "method", "seed", "status", "reason", "reused", "resumed", "budget_args",
+              "accuracy_test", "accuracy_float_quantize", "accuracy_int8", "int8_minus_float_points",
+              "ram_bytes", "peak_sram_bytes", "flash_bytes", "macs", "latency_ms", "params",
+              "wall_time_s", "train_time_s", "budgets_met", "fallback_count", "fallback_kinds",
+              "fallback_details", "report_method", "run_dir"]
+
+
+def rounded(value, digits):
+    return None if value is None else round(value, digits)
+
+
+def csv_row(run):
+    fallbacks = run.fallbacks if run.fallbacks is not None else []
+    report = run.report or {}
+    return {"model": run.model, "level": run.level, "method": run.method, "seed": run.seed,
+            "status": run.status, "reason": "; ".join(r for r in [run.reason, run.quant_reason and
+                                                                  f"quantize: {run.quant_reason}"] if r),
+            "reused": int(run.reused), "resumed": int(run.resumed),
+            "budget_args": " ".join(str(a) for a in run.budget_args),
+            "accuracy_test": rounded(run.test_accuracy, 6),
+            "accuracy_float_quantize": rounded(lookup(run.quant or {}, "accuracy.float"), 6),
+            "accuracy_int8": rounded(run.int8_accuracy, 6),
+            "int8_minus_float_points": rounded(run.int8_minus_float_points, 3),
+            **{key: run.resource(key) for key in ["ram_bytes", "peak_sram_bytes", "flash_bytes", "macs",
+                                                  "latency_ms", "params"]},
+            "wall_time_s": rounded(run.wall_s, 2), "train_time_s": rounded(report.get("train_time_s"), 2),
+            "budgets_met": report.get("budgets_met") if run.method != "unpruned" else None,
+            "fallback_count": len(fallbacks) if run.fallbacks is not None else None,
+            "fallback_kinds": " ".join(str(f.get("kind", "")) for f in fallbacks),
+            "fallback_details": " | ".join(str(f.get("detail", "")) for f in fallbacks),
+            "report_method": report.get("method"), "run_dir": display_path(run.directory)}
+
+
+def write_csv(settings, states):
+    path = csv_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        for run in all_runs(states):
+            writer.writerow({k: "" if v is None else v for k, v in csv_row(run).items()})
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots (gnuplot)
+
+
+def gnuplot_terminal():
+    """pngcairo when this gnuplot has it, else the libgd png terminal; None without gnuplot."""
+    if shutil.which("gnuplot") is None:
+        return None
+    probe = subprocess.run(["gnuplot", "-e", "set terminal pngcairo"], capture_output=True, text=True)
+    return "pngcairo" if probe.returncode == 0 and not probe.stderr.strip() else "png"
+
+
+def gnuplot_string(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
+def write_accuracy_data(directory, state, methods):
+    """One data file per method: level, peak SRAM, flash, accuracy mean/min/max (percent)."""
+    files = {}
+    for method in methods:
+        points = level_points(state, method)
+        if not points:
+            continue
+        name = f"{state.name}-{method}.dat"
+        rows = ["# level peak_sram_bytes flash_bytes accuracy_mean_pct accuracy_min_pct accuracy_max_pct"]
+        rows += [f"{p.level} {p.peak_sram_bytes} {p.flash_bytes} {100 * p.accuracy:.4f} "
+                 f"{100 * p.accuracy_min:.4f} {100 * p.accuracy_max:.4f}" for p in points
+                 if p.peak_sram_bytes and p.flash_bytes]
+        (directory / name).write_text("\n".join(rows) + "\n")
+        files[method] = name
+    unpruned = trained(state.unpruned.values())
+    totals = state.unpruned_totals()
+    if unpruned and totals:
+        accuracies = [100 * run.test_accuracy for run in unpruned]
+        name = f"{state.name}-unpruned.dat"
+        (directory / name).write_text(
+            "# level peak_sram_bytes flash_bytes accuracy_mean_pct accuracy_min_pct accuracy_max_pct\n"
+            f"unpruned {totals['peak_sram_bytes']} {totals['flash_bytes']} {statistics.mean(accuracies):.4f} "
+            f"{min(accuracies):.4f} {max(accuracies):.4f}\n")
+        files["unpruned"] = name
+    return files
+
+
+def accuracy_plot_script(state, files, column, label, png):
+    point_types = [7, 5, 9, 11, 13, 15]   # filled circle, square, triangles, diamond, pentagon
+    series = [f"{gnuplot_string(name)} using (${column}/1024):4:5:6 with yerrorbars "
+              f"pt {point_types[k % len(point_types)]} ps 1.3 title {gnuplot_string(method)}"
+              for k, (method, name) in enumerate(files.items()) if method != "unpruned"]
+    if "unpruned" in files:
+        series.append(f"{gnuplot_string(files['unpruned'])} using (${column}/1024):4 with points pt 6 ps 3 lw 2 "
+                      f"lc rgb 'black' title 'unpruned'")
+    return [f"set output {gnuplot_string(png)}",
+            f"set title {gnuplot_string(f'{state.name}: test accuracy vs {label} (seed mean, bars: min-max)')}",
+            "set logscale x", f"set xlabel {gnuplot_string(f'{label} (KiB, log scale)')}",
+            "set ylabel 'float test accuracy (%)'", "set key outside right top", "set grid",
+            "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05",
+            "plot " + ", \\\n     ".join(series), "unset logscale x", ""]
+
+
+def write_widths_data(directory, state, level="tight"):
+    """Prunable groups at the tight level (seed 1): before, diff after, best baseline after."""
+    methods = [m for m in [PROPOSED_METHOD, state.best_baseline] if m]
+    runs = {m: state.runs.get((level, m, 1)) for m in methods}
+    runs = {m: r for m, r in runs.items() if r is not None and r.has_model and r.report.get("groups")}
+    if not runs:
+        return None, []
+    reference = next(iter(runs.values())).report["groups"]
+    after = {m: {g["id"]: g["channels_after"] for g in r.report["groups"]} for m, r in runs.items()}
+    rows = ["# group before " + " ".join(f"{m}_after" for m in runs)]
+    for group in reference:
+        if not group.get("prunable"):
+            continue
+        label = (group.get("producers") or [f"group{group['id']}"])[0]
+        values = [str(after[m].get(group["id"], "NaN")) for m in runs]
+        rows.append(f"\"{label}\" {group['channels_before']} " + " ".join(values))
+    name = f"{state.name}-widths-{level}.dat"
+    (directory / name).write_text("\n".join(rows) + "\n")
+    return name, list(runs)
+
+
+def widths_plot_script(state, name, methods, png, level="tight"):
+    series = [f"{gnuplot_string(name)} using 2:xtic(1) title 'before'"]
+    series += [f"'' using {3 + k} title {gnuplot_string(method + ' after')}" for k, method in enumerate(methods)]
+    return [f"set output {gnuplot_string(png)}",
+            f"set title {gnuplot_string(f'{state.name}: channels per prunable group at the {level} level (seed 1)')}",
+            "set style data histograms", "set style histogram clustered gap 1",
+            "set style fill solid 0.85 border -1", "set xtics rotate by -60 scale 0 font ',8'",
+            "set xlabel 'prunable channel group (its first producer)'",
+            "set ylabel 'channels (log scale)'", "set logscale y 2", "set yrange [0.8:*]",
+            "set key outside right top", "set grid ytics",
+            "plot " + ", \\\n     ".join(series), ""]
+
+
+def write_plots(settings, states):
+    """Writes the data files and methods.gp into plots/MODE/ and runs gnuplot there, once per
+    plot so that one failing plot does not stop the others.
+    Returns ({model: [(title, png path relative to the results)]}, a sentence on what happened)."""
+    directory = plots_dir(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    terminal = gnuplot_terminal()
+    header = [f"set terminal {terminal or 'pngcairo'} size 1000,620 noenhanced", "set encoding utf8"]
+    plots = []   # (model, title, png, gnuplot commands)
+    for state in states:
+        if state.failed_reason:
+            continue
+        files = write_accuracy_data(directory, state, settings.methods)
+        if files:
+            for column, slug, label in [(2, "peak-sram", "peak SRAM"), (3, "flash", "flash")]:
+                png = f"{state.name}-accuracy-vs-{slug}.png"
+                plots.append((state.name, f"test accuracy vs {label}", png,
+                              accuracy_plot_script(state, files, column, label, png)))
+        name, methods = write_widths_data(directory, state)
+        if name:
+            png = f"{state.name}-widths-tight.png"
+            plots.append((state.name, "channels per group at the tight level", png,
+                          widths_plot_script(state, name, methods, png)))
+    script = ["# Generated by bench/methods.py; to redraw, run in this folder: gnuplot methods.gp"] + header
+    for _, _, _, commands in plots:
+        script += ["", "reset"] + commands
+    (directory / "methods.gp").write_text("\n".join(script) + "\n")
+    relative = display_relative(directory, settings.results)
+    if terminal is None:
+        return {}, (f"not made: gnuplot is not installed (apt-get install gnuplot-nox); the data and "
+                    f"{relative}/methods.gp are written")
+    made, errors = {}, []
+    for model, title, png, commands in plots:
+        (directory / png).unlink(missing_ok=True)
+        result = subprocess.run(["gnuplot"], input="\n".join(header + commands) + "\n", cwd=directory,
+                                capture_output=True, text=True)
+        if result.returncode == 0 and (directory / png).exists():
+            made.setdefault(model, []).append((title, f"{relative}/{png}"))
+        else:
+            error = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+            errors.append(f"{png}: {error[-1] if error else 'exit ' + str(result.returncode)}")
+    count = sum(len(pngs) for pngs in made.values())
+    note = f"{count} PNGs in {display_path(directory)} (gnuplot, {terminal} terminal)"
+    if errors:
+        note += "; gnuplot failed for " + "; ".join(errors)
+    return made, note
+
+
+def display_relative(path, base):
+    try:
+        return str(Path(path).relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def raise_keyboard_interrupt(signum, frame):
+    """SIGTERM is handled like Ctrl-C: the running mcuprune checkpoints before the driver exits."""
+    raise KeyboardInterrupt()
+
+
+def main(argv):
+    settings = parse_settings(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
+    started = time.monotonic()
+    try:
+        check_mcuprune(settings)
+        check_work_directory(settings)
+        print(f"bench/methods.py ({settings.mode}): runs in {display_path(settings.work)}", flush=True)
+        states = run_benchmark(settings)
+    except Interrupted:
+        print("interrupted: run the same command again to continue (finished runs are reused, "
+              "the interrupted one resumes from its checkpoint)", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to continue", file=sys.stderr)
+        return 130
+    except BenchmarkError as error:
+        print(f"bench/methods.py: error: {error}", file=sys.stderr)
+        return 1
+    duration_s = time.monotonic() - started
+    write_csv(settings, states)
+    plots, plot_note = write_plots(settings, states)
+    path = write_results_md(settings, states, duration_s, plots, plot_note)
+    print(f"wrote {display_path(path)}, {display_path(csv_path(settings))}; plots: {plot_note}")
+    print(f"total {duration_s / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
