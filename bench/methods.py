@@ -34,7 +34,7 @@ PYTHON = "/usr/bin/python3"
 
 ALL_METHODS = ["diff", "uniform", "magnitude", "dpf", "unaware"]
 PROPOSED_METHOD = "diff"
-ALL_LEVELS = ["f746zg", "f446re", "tight", "flash4", "flash16", "flash64", "flash128"]
+ALL_LEVELS = ["f746zg", "f446re", "tight", "ram4", "flash4", "flash16", "flash64", "flash128"]
 BOARD_OF_LEVEL = {"f746zg": "nucleo-f746zg", "f446re": "nucleo-f446re"}
 PROFILE_BOARDS = ["nucleo-f446re", "nucleo-f746zg"]
 REFERENCE_BOARD = "nucleo-f446re"  # the unpruned resources (denominators) come from its profile
@@ -49,7 +49,7 @@ INT8_WARNING_POINTS = 1.0         # list runs whose int8 accuracy is this far be
 
 MODE_DEFAULTS = {
     "quick": {"models": "vgg,resnet8", "epochs": 3, "limit_train": 6000, "limit_test": 2000, "val_fraction": 0.02,
-              "seeds": 3, "levels": "f446re,tight,flash16,flash64", "methods": ",".join(ALL_METHODS)},
+              "seeds": 3, "levels": "f446re,tight,ram4,flash4,flash16,flash64", "methods": ",".join(ALL_METHODS)},
     "full": {"models": "vgg,resnet8,mobilenetv2,vgg-w1,mobilenetv2-w1", "epochs": 10,
              "limit_train": 0, "limit_test": 0, "val_fraction": 0.1, "seeds": 3, "levels": ",".join(ALL_LEVELS),
              "methods": ",".join(ALL_METHODS)},
@@ -132,7 +132,7 @@ def parse_settings(argv):
     parser.add_argument("--val-fraction", type=float, help="validation share of the training set")
     parser.add_argument("--seeds", type=int, help="seeds for diff, the best baseline and unpruned")
     parser.add_argument("--methods", help="comma list of: " + ",".join(ALL_METHODS))
-    parser.add_argument("--levels", help="comma list of: f746zg, f446re, tight, flashK (K = divisor)")
+    parser.add_argument("--levels", help="comma list of: f746zg, f446re, tight, flashK, ramK (K = divisor)")
     parser.add_argument("--threads", type=int, help="--threads for mcuprune (default: its own, all cores)")
     parser.add_argument("--calibration-samples", type=int, default=200, help="int8 calibration samples")
     args = parser.parse_args(argv)
@@ -146,8 +146,8 @@ def parse_settings(argv):
         if method not in ALL_METHODS:
             parser.error(f"unknown method '{method}' (known: {', '.join(ALL_METHODS)})")
     for level in levels:
-        if level not in BOARD_OF_LEVEL and level != "tight" and not re.fullmatch(r"flash[1-9][0-9]*", level):
-            parser.error(f"unknown level '{level}' (known: f746zg, f446re, tight, flashK such as flash16)")
+        if level not in BOARD_OF_LEVEL and level != "tight" and not re.fullmatch(r"(flash|ram)[1-9][0-9]*", level):
+            parser.error(f"unknown level '{level}' (known: f746zg, f446re, tight, flashK such as flash16, ramK such as ram4)")
     if len(set(models)) != len(models) or len(set(methods)) != len(methods) or len(set(levels)) != len(levels):
         parser.error("--models, --methods and --levels must not repeat a name")
     if not models or not methods or not levels:
@@ -534,6 +534,8 @@ def budget_levels(settings, state):
             levels.append(Level(name, ["--board", board], fits_unpruned(state.profiles[board]) or ""))
         elif name == "tight":
             levels.append(Level(name, ["--ram", ram0 // TIGHT_RAM_DIVISOR, "--flash", flash0 // TIGHT_FLASH_DIVISOR]))
+        elif name.startswith("ram"):
+            levels.append(Level(name, ["--ram", ram0 // int(name[len("ram"):])]))
         else:
             levels.append(Level(name, ["--flash", flash0 // int(name[len("flash"):])]))
     return levels
