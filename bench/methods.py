@@ -49,13 +49,15 @@ INT8_WARNING_POINTS = 1.0         # list runs whose int8 accuracy is this far be
 
 MODE_DEFAULTS = {
     "quick": {"models": "vgg,resnet8", "epochs": 3, "limit_train": 6000, "limit_test": 2000, "val_fraction": 0.02,
+              "int8_test": 1000,
               "seeds": 3, "levels": "f446re,tight,ram4,flash4,flash16,flash64", "methods": ",".join(ALL_METHODS)},
     "full": {"models": "vgg,resnet8,mobilenetv2,vgg-w1,mobilenetv2-w1", "epochs": 10,
-             "limit_train": 0, "limit_test": 0, "val_fraction": 0.1, "seeds": 3, "levels": ",".join(ALL_LEVELS),
+             "limit_train": 0, "limit_test": 0, "val_fraction": 0.1, "int8_test": 0, "seeds": 3, "levels": ",".join(ALL_LEVELS),
              "methods": ",".join(ALL_METHODS)},
 }
 # Settings that change what a run computes: a WORK directory holds runs of one value of each.
-RUN_DEFINING_SETTINGS = ["data", "epochs", "limit_train", "limit_test", "val_fraction", "calibration_samples"]
+RUN_DEFINING_SETTINGS = ["data", "epochs", "limit_train", "limit_test", "val_fraction", "int8_test",
+                         "calibration_samples"]
 
 
 class BenchmarkError(Exception):
@@ -82,6 +84,7 @@ class Settings:
     limit_train: int   # 0: all training samples
     limit_test: int    # 0: the whole test set
     val_fraction: float  # validation share of the training set (reported, used for nothing else)
+    int8_test: int     # test samples of the int8-vs-float comparison (0: as limit_test)
     seeds: int
     methods: list
     levels: list
@@ -130,6 +133,7 @@ def parse_settings(argv):
     parser.add_argument("--limit-train", type=int, help="training samples (0: all)")
     parser.add_argument("--limit-test", type=int, help="test samples (0: all)")
     parser.add_argument("--val-fraction", type=float, help="validation share of the training set")
+    parser.add_argument("--int8-test", type=int, help="test samples for the int8 vs float comparison (0: as --limit-test)")
     parser.add_argument("--seeds", type=int, help="seeds for diff, the best baseline and unpruned")
     parser.add_argument("--methods", help="comma list of: " + ",".join(ALL_METHODS))
     parser.add_argument("--levels", help="comma list of: f746zg, f446re, tight, flashK, ramK (K = divisor)")
@@ -155,6 +159,9 @@ def parse_settings(argv):
     epochs, seeds = pick(args.epochs, "epochs"), pick(args.seeds, "seeds")
     limit_train, limit_test = pick(args.limit_train, "limit_train"), pick(args.limit_test, "limit_test")
     val_fraction = pick(args.val_fraction, "val_fraction")
+    int8_test = pick(args.int8_test, "int8_test")
+    if int8_test < 0:
+        parser.error("--int8-test must be >= 0")
     if not 0 < val_fraction < 1:
         parser.error("--val-fraction must be in (0, 1)")
     if epochs < 1 or seeds < 1 or limit_train < 0 or limit_test < 0 or args.calibration_samples < 1:
@@ -169,12 +176,12 @@ def parse_settings(argv):
 
     explicit = ["--mode", args.mode, "--data", args.data, "--models", ",".join(models),
                 "--epochs", str(epochs), "--limit-train", str(limit_train), "--limit-test", str(limit_test),
-                "--val-fraction", str(val_fraction), "--seeds", str(seeds), "--methods", ",".join(methods), "--levels", ",".join(levels),
+                "--val-fraction", str(val_fraction), "--int8-test", str(int8_test), "--seeds", str(seeds), "--methods", ",".join(methods), "--levels", ",".join(levels),
                 "--calibration-samples", str(args.calibration_samples)]
     if args.threads is not None:
         explicit += ["--threads", str(args.threads)]
     command_line = " ".join([PYTHON, "bench/methods.py"] + [shlex.quote(a) for a in explicit])
-    tuned = [args.models, args.epochs, args.limit_train, args.limit_test, args.val_fraction, args.seeds, args.methods, args.levels,
+    tuned = [args.models, args.epochs, args.limit_train, args.limit_test, args.val_fraction, args.int8_test, args.seeds, args.methods, args.levels,
              args.threads]
     if all(option is None for option in tuned) and args.calibration_samples == 200:
         target = "bench" if args.mode == "quick" else f"bench-{args.mode}"
@@ -182,7 +189,7 @@ def parse_settings(argv):
         command_line = f"make {target}{data_option}\n\nwhich runs:\n\n    {command_line}"
     return Settings(mode=args.mode, mcuprune=Path(args.build).resolve() / "mcuprune", data=data, work=work,
                     results=Path(args.results).resolve(), models=[parse_model_spec(m) for m in models],
-                    epochs=epochs, limit_train=limit_train, limit_test=limit_test, val_fraction=val_fraction, seeds=seeds,
+                    epochs=epochs, limit_train=limit_train, limit_test=limit_test, val_fraction=val_fraction, int8_test=int8_test, seeds=seeds,
                     methods=methods, levels=levels, threads=args.threads,
                     calibration_samples=args.calibration_samples, command_line=command_line)
 
@@ -415,8 +422,9 @@ def quantize(settings, run):
     if not path.exists():
         args = ["quantize", "--model", run.directory, "--dataset", settings.data,
                 "--calibration-samples", settings.calibration_samples, "--report", path] + thread_args(settings)
-        if settings.limit_test:
-            args += ["--limit-test", settings.limit_test]
+        int8_samples = settings.int8_test or settings.limit_test
+        if int8_samples:
+            args += ["--limit-test", int8_samples]
         result = call_mcuprune(settings, args, run.directory / "driver.log")
         result.raise_if_interrupted()
         if result.returncode != 0 or not path.exists():
@@ -1072,7 +1080,8 @@ def settings_section(settings, states, duration_s, plot_note):
              + (f", 2..{settings.seeds} also for diff, each model's best baseline and the unpruned training"
                 if settings.seeds > 1 else ""),
              f"- methods: {', '.join(settings.methods)}; levels: {', '.join(settings.levels)}; "
-             f"int8: {settings.calibration_samples} calibration samples",
+             f"int8: {settings.calibration_samples} calibration samples, compared with float on the first "
+             f"{settings.int8_test or settings.limit_test or 'all'} test samples",
              f"- threads: {settings.threads if settings.threads is not None else 'mcuprune default (all cores)'}; "
              f"cores (nproc): {core_count()}",
              f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}; mcuprune {', '.join(versions) or '?'}"
@@ -1130,8 +1139,9 @@ def write_results_md(settings, states, duration_s, plots, plot_note):
     lines += claims_section(settings, states)
     lines += ["## Results per model", "",
               "Accuracy: mean ± sample standard deviation over the seeds (the seeds column counts them). "
-              "float: `accuracy.test` of the run's report; int8 - float: both from `mcuprune quantize` on the "
-              "same test samples. Resources: the model after pruning (`resources.after`, the level's board or "
+              "float: `accuracy.test` of the run's report; int8, and int8 - float: from `mcuprune quantize` "
+              f"(both interpreters on the same first {settings.int8_test or settings.limit_test or 'all'} test "
+              "samples). Resources: the model after pruning (`resources.after`, the level's board or "
               f"{REFERENCE_BOARD}); RAM is peak SRAM plus runtime data. Wall: the run's own wall time.", ""]
     for state in states:
         lines += model_section(settings, state, plots)
