@@ -145,6 +145,9 @@ json read_state_json(const std::string& out) {
   try {
     json j = json::parse(read_file(path));
     if (j.value("format", "") != "mcuprune-prune-checkpoint") throw UserError("'" + path + "' is not a pruning checkpoint");
+    if (j.value("version", 0) != 2)
+      throw UserError("pruning checkpoint '" + path + "' was written by another version of mcuprune (format version " +
+                      std::to_string(j.value("version", 0)) + ", this one reads 2); start a new run in another --out directory");
     return j;
   } catch (const json::parse_error& e) {
     throw UserError("pruning checkpoint '" + path + "' is corrupt: " + e.what());
@@ -160,6 +163,16 @@ ExactResources resources_from_json(const json& r) {
   x.params = r.value("params", int64_t(0));
   x.bottleneck = r.at("bottleneck");
   return x;
+}
+
+FallbackRecord fallback_from_json(const json& f) {
+  FallbackRecord r;
+  r.kind = f.at("kind");
+  r.epoch = f.at("epoch");
+  r.detail = f.at("detail");
+  r.before = resources_from_json(f.at("before"));
+  r.after = resources_from_json(f.at("after"));
+  return r;
 }
 
 PruneEpoch epoch_from_json(const json& e) {
@@ -277,15 +290,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     s.global_step = j.at("global_step");
     auto init_r = j.at("initial").get<std::vector<double>>();
     for (int k = 0; k < 4; ++k) s.initial[k] = init_r.at(size_t(k));
-    for (const auto& f : j.at("fallbacks")) {
-      FallbackRecord r;
-      r.kind = f.at("kind");
-      r.epoch = f.at("epoch");
-      r.detail = f.at("detail");
-      r.before = resources_from_json(f.at("before"));
-      r.after = resources_from_json(f.at("after"));
-      s.fallbacks.push_back(r);
-    }
+    for (const auto& f : j.at("fallbacks")) s.fallbacks.push_back(fallback_from_json(f));
     method->load(s, dir, j.at("method_state"));
     start_epoch = j.at("epochs_completed");
     for (const auto& e : j.at("history")) result.history.push_back(epoch_from_json(e));
