@@ -112,7 +112,8 @@ std::vector<int> keep_by_score(const std::vector<float>& score, int count);
 
 // ---- a pruning method ----
 // The loop in prune.cpp is shared; a method decides, through these hooks, which channels
-// go and when. A hook that changes the architecture calls remove_channels.
+// go and when. A hook that changes the architecture calls remove_channels. The weights'
+// loss is the task loss for every method: costs act on the architecture, never on it.
 struct StepContext {
   int epoch = 0;            // 0-based
   int64_t step = 0;         // step within the epoch
@@ -128,8 +129,6 @@ class Method {
   virtual void start(State&) {}
   // Before the forward pass: set the net's gates (or clear them).
   virtual void before_forward(State& s, const StepContext&) { s.net->clear_gates(); }
-  // A term added to the task loss (undefined: none). Called after the forward pass.
-  virtual torch::Tensor extra_loss(State&, const StepContext&) { return {}; }
   // After the weights' optimizer step.
   virtual void after_step(State&, const StepContext&) {}
   // After after_step, every step while pruning is not done: may remove channels (returns

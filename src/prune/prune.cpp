@@ -1,7 +1,7 @@
 // The pruning loop, shared by every method (src/prune/methods/): batches, the weights'
 // optimizer, the task loss, checkpoints and the per-epoch record are here; the method
-// decides through its hooks (internal.h) what gates the forward pass, what joins the loss
-// and which channels are removed when. Pruning ends once the exact integer model meets
+// decides through its hooks (internal.h) what gates the forward pass and which channels are
+// removed when. Pruning ends once the exact integer model meets
 // every budget (or, for methods with their own schedule, at the end of the pruning phase);
 // if the budgets still do not hold then, the loop's fallback removes channels where the
 // binding resource is, and records that it did.
@@ -346,12 +346,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
       if (s.pruning_done) s.net->clear_gates();
       else method->before_forward(s, ctx);
       torch::Tensor logits = s.net->forward(x, true);
-      torch::Tensor task_loss = torch::nn::functional::cross_entropy(logits, y);
-      torch::Tensor loss = task_loss;
-      if (!s.pruning_done) {
-        torch::Tensor extra = method->extra_loss(s, ctx);
-        if (extra.defined()) loss = loss + extra;
-      }
+      torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
       s.opt->zero_grad();
       loss.backward();
       s.opt->step();
