@@ -26,7 +26,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, Ne
 void set_lr(torch::optim::Optimizer& opt, double lr);
 EvalResult evaluate_net(Net& net, const Dataset& d, const InputNormalization& norm, int batch_size);
 // After a checkpoint's state file names its new files: removes the epoch-tagged files
-// (weights-*, optimizer-*, alpha-optimizer-*) of earlier checkpoints in `dir`.
+// (weights-*, optimizer-*) of earlier checkpoints in `dir`.
 void remove_stale_checkpoint_files(const std::string& dir, const std::vector<std::string>& current);
 
 }  // namespace mcuprune::detail

@@ -115,8 +115,7 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
 void remove_stale_checkpoint_files(const std::string& dir, const std::vector<std::string>& current) {
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    bool ours = name.rfind("weights-", 0) == 0 || name.rfind("optimizer-", 0) == 0 ||
-                name.rfind("alpha-optimizer-", 0) == 0;
+    bool ours = name.rfind("weights-", 0) == 0 || name.rfind("optimizer-", 0) == 0;
     if (ours && std::find(current.begin(), current.end(), name) == current.end()) {
       std::error_code ec;
       std::filesystem::remove(entry.path(), ec);

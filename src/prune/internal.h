@@ -77,10 +77,9 @@ struct State {
 };
 
 // Removes channels so that group g keeps targets[g] of them, the highest-salience ones:
-// rebuilds the net, slices weights, optimizer state and salience. Returns the kept channel
-// indices (of the old numbering) per group, empty for untouched groups; `on_group` is
-// called per cut group (old channel count, kept indices) before the state is replaced, so a
-// method can slice its own per-channel data.
+// rebuilds the net, slices weights, optimizer state and salience; returns whether anything
+// was cut. `on_group` is called per cut group (old channel count, kept indices of the old
+// numbering), so a method can rescale or slice its own per-group data.
 using GroupCut = std::function<void(int group, int old_channels, const std::vector<int>& keep)>;
 bool remove_channels(State& s, const std::vector<int>& targets, const PruneConfig& c, const GroupCut& on_group = {});
 // Called with the new state after every surgery (tests check invariants of real runs).
@@ -90,7 +89,8 @@ std::function<void(const State&)>& surgery_observer();
 // producer's weights for that channel (rows of all producers together), divided by the
 // mean over the group's channels so that groups of different fan-in compare fairly.
 std::vector<std::vector<float>> normalized_weight_norms(const State& s, const std::string& norm);
-// Per channel BatchNorm |gamma| (l1/l2 unnormalised, bn) for the diff method's options.
+// Unnormalised per-channel scores for diff's --importance l1 | l2 (producer weight norms)
+// and bn (BatchNorm |gamma|).
 std::vector<std::vector<float>> weight_salience(const State& s, const std::string& kind);
 
 // A global ranking of the prunable channels, lowest score first, and the widths left after
@@ -107,7 +107,7 @@ int64_t removable_channels(const ChannelGroups& cg);
 // removable channel does not.
 std::optional<int64_t> fewest_removals_meeting(const Graph& g, const ChannelGroups& cg, const GlobalRanking& r,
                                                const Target& t, const PruneConfig& c);
-// The widths of the group set `g` keeps, with scores: the highest-scored channels kept.
+// The indices of the `count` highest-scored channels, in increasing index order.
 std::vector<int> keep_by_score(const std::vector<float>& score, int count);
 
 // ---- a pruning method ----
@@ -142,11 +142,9 @@ class Method {
   virtual void end_pruning_phase(State&) {}
   // Gates for the epoch-end validation while pruning goes on (default: none).
   virtual void validation_gates(State& s) { s.net->clear_gates(); }
-  // Checkpoint: the method's own state as JSON (files go in `dir`, named with `tag`).
-  virtual nlohmann::json save(const std::string& /*dir*/, const std::string& /*tag*/) { return nlohmann::json::object(); }
+  // Checkpoint: the method's own state as JSON (`dir` names the checkpoint in errors).
+  virtual nlohmann::json save() const { return nlohmann::json::object(); }
   virtual void load(State&, const std::string& /*dir*/, const nlohmann::json&) {}
-  // File names of the method's checkpoint files for `tag` (kept by the stale-file cleanup).
-  virtual std::vector<std::string> files(const std::string& /*tag*/) const { return {}; }
   // Per-epoch number reported as `lambda` (the resource weight), 0 if none.
   virtual double lambda() const { return 0; }
   // After every surgery (by the method or the loop's fallback): rebuild derived state.

@@ -121,7 +121,7 @@ void save_state(const std::string& out, State& s, Method& m, const Graph& origin
   std::ostringstream os;
   torch::save(*s.opt, os);
   write_file_atomic((fs::path(dir) / ofile).string(), os.str());
-  json method_state = m.save(dir, tag);
+  json method_state = m.save();
   json h = json::array(), fb = json::array();
   for (const auto& e : hist) h.push_back(prune_epoch_to_json(e));
   for (const auto& f : s.fallbacks) fb.push_back(fallback_to_json(f));
@@ -132,9 +132,7 @@ void save_state(const std::string& out, State& s, Method& m, const Graph& origin
                 {"method_state", method_state}, {"fallbacks", fb},
                 {"config", prune_config_to_json(c)}, {"history", h}};
   write_file_atomic((fs::path(dir) / "prune_state.json").string(), state.dump() + "\n");
-  std::vector<std::string> current = {wfile, ofile};
-  for (const std::string& f : m.files(tag)) current.push_back(f);
-  remove_stale_checkpoint_files(dir, current);
+  remove_stale_checkpoint_files(dir, {wfile, ofile});
 }
 
 json read_state_json(const std::string& out) {

@@ -183,5 +183,26 @@ TEST(Prune, ResumeContinuesWhereTheRunStopped) {
   EXPECT_TRUE(r1b.budgets_met);
 }
 
+TEST(Prune, CheckpointOfAnotherFormatVersionIsAClearError) {
+  DatasetSplits data = synthetic(8, 5);
+  Graph g = model();
+  PruneConfig c = config(2);
+  c.finetune_epochs = 0;
+  c.budgets.macs = exact(g).macs / 2;
+  TempDir dir;
+  prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
+  const fs::path state = dir.path / "checkpoint" / "prune_state.json";
+  std::ifstream in(state);
+  nlohmann::json j = nlohmann::json::parse(in);
+  in.close();
+  j["version"] = 1;
+  std::ofstream(state) << j.dump();
+  PruneConfig c3 = c;
+  c3.train.epochs = 3;
+  std::string msg = user_error_of([&] { prune_model(g, nullptr, data, c3, dir.path.string(), true, quiet()); });
+  EXPECT_TRUE(Contains(msg, "another version of mcuprune (format version 1")) << msg;
+  EXPECT_TRUE(Contains(msg, "start a new run")) << msg;
+}
+
 }  // namespace
 }  // namespace mcuprune

@@ -127,7 +127,7 @@ class DiffMethod : public Method {
     rebuild_ranks(s);
   }
 
-  json save(const std::string&, const std::string&) override {
+  json save() const override {
     std::vector<double> alpha(alpha_.data_ptr<double>(), alpha_.data_ptr<double>() + alpha_.numel());
     return {{"alpha", alpha}, {"salience_seen", salience_seen_}, {"mu", mu_}};
   }
@@ -174,44 +174,34 @@ class DiffMethod : public Method {
     return cut;
   }
 
-  // Values and d/dalpha of the five soft resources at the current widths.
-  std::pair<std::vector<double>, std::vector<torch::Tensor>> soft_with_gradients(const State& s) {
+  void step_widths(State& s, const StepContext& ctx) {
+    // The five soft resources (ram, flash, macs, latency, params) at widths alpha * C.
     torch::Tensor a = alpha_.clone().requires_grad_(true);
     std::vector<torch::Tensor> widths(s.groups.groups.size());
     for (const ChannelGroup& grp : s.groups.groups)
       if (grp.prunable) widths[size_t(grp.id)] = a[grp.id] * double(grp.channels);
-    SoftResources r = soft_resources(soft_model_, widths, t_);
-    std::vector<double> values;
-    std::vector<torch::Tensor> grads;
-    for (int k = 0; k < 5; ++k) {
-      torch::Tensor v = k < 4 ? r.value[k] : r.params;
-      values.push_back(v.item<double>());
-      torch::Tensor g = v.requires_grad() ? torch::autograd::grad({v}, {a}, {}, /*retain_graph=*/true,
-                                                                  /*create_graph=*/false, /*allow_unused=*/true)[0]
-                                          : torch::Tensor();
-      grads.push_back(g.defined() ? g.detach() : torch::zeros_like(alpha_));
-    }
-    return {values, grads};
-  }
-
-  void step_widths(State& s, const StepContext& ctx) {
-    auto [values, grads] = soft_with_gradients(s);
+    SoftResources soft = soft_resources(soft_model_, widths, t_);
     torch::Tensor direction = torch::zeros_like(alpha_);
     for (int k = 0; k < 5; ++k) {
+      const torch::Tensor& value = k < 4 ? soft.value[k] : soft.params;
       double pressure = 0;
       if (!mcu_aware_) {
         // The ablation: only the parameter count, for as long as the exact budgets are not
         // met (pruning is active only then).
         if (k == 4) pressure = 1;
       } else if (k < 4 && t_.budget[k]) {
-        const double u = values[size_t(k)] / (*t_.budget[k] * (1 - kSlackMargin));
+        const double u = value.item<double>() / (*t_.budget[k] * (1 - kSlackMargin));
         mu_[k] = std::clamp(mu_[k] * (u > 1 ? 1 + kDualStep : 1 / (1 + kDualStep)), 1e-3, 1e3);
         pressure = mu_[k] * std::max(0.0, u - 1);
       } else if (k < 4 && t_.minimize[k]) {
         pressure = 1;
       }
-      const double scale = max_abs(grads[size_t(k)]);
-      if (pressure > 0 && scale > 0) direction = direction + grads[size_t(k)] * (pressure / scale);
+      // The gradient only where it is used (this runs every step).
+      if (pressure <= 0 || !value.requires_grad()) continue;
+      torch::Tensor g = torch::autograd::grad({value}, {a}, {}, /*retain_graph=*/true, /*create_graph=*/false,
+                                              /*allow_unused=*/true)[0];
+      const double scale = g.defined() ? max_abs(g) : 0.0;
+      if (scale > 0) direction = direction + g.detach() * (pressure / scale);
     }
     const double dmax = max_abs(direction);
     if (dmax > 0) direction = direction / dmax;

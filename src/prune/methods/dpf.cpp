@@ -31,16 +31,16 @@ class DpfMethod : public Method {
     const int64_t t0 = int64_t(ctx.prune_start_epoch) * ctx.steps_per_epoch;
     const int64_t n = int64_t(ctx.prune_end_epoch - ctx.prune_start_epoch) * ctx.steps_per_epoch;
     const int64_t t = s.global_step;  // steps completed
-    if (masks_.empty() || (t - t0) % c_.dpf_every == 0) update_masks(s, sparsity_at(t - t0, n));
+    if (masks_.empty() || (t - t0) % c_.dpf_every == 0) update_masks(s, progress_cubic(t - t0, n));
     return false;  // the architecture changes only at the end of the phase
   }
 
   bool stops_when_budgets_met() const override { return false; }
 
   void end_pruning_phase(State& s) override {
-    final_widths_ = update_masks(s, 1.0);
+    std::vector<int> widths = update_masks(s, 1.0);
     masks_.clear();
-    remove_channels(s, final_widths_, c_);
+    remove_channels(s, widths, c_);
   }
 
   void validation_gates(State& s) override {
@@ -50,9 +50,6 @@ class DpfMethod : public Method {
 
   void after_surgery(State&) override { masks_.clear(); }
 
-  nlohmann::json save(const std::string&, const std::string&) override { return {{"final_fraction", s_f_}}; }
-  void load(State&, const std::string&, const nlohmann::json& j) override { s_f_ = j.at("final_fraction"); }
-
   // The cubic schedule as a fraction of s_f (0 at the start, 1 at the end).
   static double progress_cubic(int64_t dt, int64_t n) {
     double x = 1.0 - std::clamp(double(dt) / double(std::max<int64_t>(1, n)), 0.0, 1.0);
@@ -60,17 +57,16 @@ class DpfMethod : public Method {
   }
 
  private:
-  double sparsity_at(int64_t dt, int64_t n) const { return progress_cubic(dt, n); }
-
-  // Masks the lowest `progress * s_f` of the prunable channels; returns the widths.
+  // Masks the lowest `progress * s_f` of the prunable channels; returns the widths. The
+  // masks are recomputed from the weights at the next update, so a resumed run needs no
+  // saved state.
   std::vector<int> update_masks(State& s, double progress) {
     s.salience = normalized_weight_norms(s, c_.norm);
     GlobalRanking ranking = rank_globally(s.groups, s.salience);
-    const int64_t total = int64_t(ranking.order.size());
+    // s_f * (prunable channels): the fewest removals that meet every budget.
     std::optional<int64_t> need = fewest_removals_meeting(s.graph, s.groups, ranking, t_, c_);
-    int64_t final_count = need ? *need : removable_channels(s.groups);
-    s_f_ = total ? double(final_count) / double(total) : 0;
-    int64_t count = progress >= 1.0 ? final_count : int64_t(std::llround(s_f_ * progress * double(total)));
+    const int64_t final_count = need ? *need : removable_channels(s.groups);
+    const int64_t count = progress >= 1.0 ? final_count : int64_t(std::llround(double(final_count) * progress));
     std::vector<int> widths = widths_after_removing(s.groups, ranking, count, c_.round_to);
     masks_.assign(s.groups.groups.size(), torch::Tensor());
     for (const ChannelGroup& grp : s.groups.groups) {
@@ -85,8 +81,6 @@ class DpfMethod : public Method {
   const PruneConfig& c_;
   const Target& t_;
   std::vector<torch::Tensor> masks_;
-  std::vector<int> final_widths_;
-  double s_f_ = 0;
 };
 
 }  // namespace

@@ -33,7 +33,7 @@ class MagnitudeMethod : public Method {
     if (steps_done_ < c_.magnitude_steps) prune_step(s, c_.magnitude_steps);
   }
 
-  nlohmann::json save(const std::string&, const std::string&) override { return {{"steps_done", steps_done_}}; }
+  nlohmann::json save() const override { return {{"steps_done", steps_done_}}; }
   void load(State&, const std::string&, const nlohmann::json& j) override { steps_done_ = j.at("steps_done"); }
 
  private:

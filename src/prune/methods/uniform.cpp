@@ -28,7 +28,6 @@ class UniformMethod : public Method {
       double mid = (lo + hi) / 2;
       (fits(mid) ? lo : hi) = mid;
     }
-    multiplier_ = lo;
     // Keep the channels with the largest weights (a pretrained start keeps what it learned;
     // from a random init the choice does not matter).
     s.salience = normalized_weight_norms(s, c_.norm);
@@ -36,13 +35,9 @@ class UniformMethod : public Method {
     s.pruning_done = true;
   }
 
-  nlohmann::json save(const std::string&, const std::string&) override { return {{"multiplier", multiplier_}}; }
-  void load(State&, const std::string&, const nlohmann::json& j) override { multiplier_ = j.at("multiplier"); }
-
  private:
   const PruneConfig& c_;
   const Target& t_;
-  double multiplier_ = 1;
 };
 
 }  // namespace
