@@ -3,6 +3,7 @@
 // here explicitly.
 #include "nn/net.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace mcuprune {
@@ -76,7 +77,7 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
   if (logits && graph_.nodes[out_node].kind == OpKind::Softmax)
     out_node = graph_.nodes[out_node].inputs[0];
   std::vector<torch::Tensor> v(n);
-  v[0] = x;
+  v[0] = fake_quant_ ? fake_quant_output(0, x) : x;
   for (int i = 1; i <= out_node; ++i) {
     const Node& nd = graph_.nodes[i];
     const torch::Tensor& a = v[nd.inputs[0]];
@@ -93,7 +94,16 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
           torch::Tensor gv = gate_vector(i);
           if (gv.defined()) t = apply_gate(t, gv.view({1, -1, 1, 1}));
         }
-        y = apply_activation(convs_[i]->forward(t), nd.activation);
+        if (fake_quant_) {
+          const auto& c = convs_[i];
+          const std::vector<int64_t> pad = symmetric(p) ? std::vector<int64_t>{p.top, p.left} : std::vector<int64_t>{0, 0};
+          y = torch::conv2d(t, fake_quant_weight(c->weight, true), nd.use_bias ? c->bias : torch::Tensor(),
+                            {nd.stride_h, nd.stride_w}, pad, {nd.dilation_h, nd.dilation_w},
+                            nd.kind == OpKind::DepthwiseConv2D ? in.c : 1);
+        } else {
+          y = convs_[i]->forward(t);
+        }
+        y = apply_activation(y, nd.activation);
         break;
       }
       case OpKind::Dense: {
@@ -102,8 +112,10 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
           torch::Tensor gv = gate_vector(i);
           if (gv.defined()) t = apply_gate(t, gv.view({1, -1}));
         }
-        y = apply_activation(linears_[i]->forward(t), nd.activation)
-                .view({a.size(0), nd.out.c, 1, 1});
+        auto& l = linears_[i];
+        y = fake_quant_ ? torch::linear(t, fake_quant_weight(l->weight, false), nd.use_bias ? l->bias : torch::Tensor())
+                        : l->forward(t);
+        y = apply_activation(y, nd.activation).view({a.size(0), nd.out.c, 1, 1});
         break;
       }
       case OpKind::BatchNorm:
@@ -164,7 +176,7 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
         y = torch::softmax(a, 1);
         break;
     }
-    v[i] = y;
+    v[i] = fake_quant_ ? fake_quant_output(i, y) : y;
     // Free inputs whose last consumer has run (keeps memory flat for deep nets).
     for (int in_idx : nd.inputs)
       if (last_use_[in_idx] == i && in_idx != 0) v[in_idx] = torch::Tensor();
@@ -203,6 +215,57 @@ torch::Tensor NetImpl::gate_vector(int node) {
   torch::Tensor v = torch::cat(parts);
   // After a flatten the features are position-major (HWC): repeat per position.
   return l.repeat > 1 ? v.repeat({l.repeat}) : v;
+}
+
+void NetImpl::set_fake_quant(bool on) {
+  fake_quant_ = on;
+  const size_t n = graph_.nodes.size();
+  act_lo_.assign(n, 0.0);
+  act_hi_.assign(n, 0.0);
+  act_seen_.assign(n, false);
+}
+
+void NetImpl::set_fake_quant_ranges(const std::vector<double>& lo, const std::vector<double>& hi) {
+  TORCH_CHECK(lo.size() == graph_.nodes.size() && hi.size() == lo.size(), "one range per node");
+  for (size_t i = 0; i < lo.size(); ++i) {
+    act_lo_[i] = std::min(0.0, lo[i]);
+    act_hi_[i] = std::max(0.0, hi[i]);
+    act_seen_[i] = hi[i] > lo[i];
+  }
+}
+
+torch::Tensor NetImpl::fake_quant_weight(const torch::Tensor& w, bool per_channel) const {
+  torch::Tensor scale;
+  {
+    torch::NoGradGuard no_grad;
+    torch::Tensor m = per_channel ? w.detach().abs().flatten(1).amax(1) : w.detach().abs().max().reshape({1});
+    scale = torch::where(m > 0, m / 127.0, torch::ones_like(m)).to(torch::kFloat);
+  }
+  if (!per_channel) return torch::fake_quantize_per_tensor_affine(w, scale.item<double>(), 0, -127, 127);
+  torch::Tensor zero = torch::zeros({scale.size(0)}, torch::kInt);
+  return torch::fake_quantize_per_channel_affine(w, scale, zero, 0, -127, 127);
+}
+
+torch::Tensor NetImpl::fake_quant_output(int node, const torch::Tensor& y) {
+  const OpKind k = graph_.nodes[size_t(node)].kind;
+  // Outputs that keep their input's parameters, and softmax (fixed int8 range; the loss
+  // reads its input), are not rounded again.
+  if (k == OpKind::MaxPool || k == OpKind::AvgPool || k == OpKind::GlobalAvgPool || k == OpKind::Flatten ||
+      k == OpKind::Dropout || k == OpKind::ReLU || k == OpKind::ReLU6 || k == OpKind::Softmax)
+    return y;
+  double& lo = act_lo_[size_t(node)];
+  double& hi = act_hi_[size_t(node)];
+  if (is_training()) {
+    torch::Tensor d = y.detach();
+    const double blo = std::min(0.0, d.min().item<double>()), bhi = std::max(0.0, d.max().item<double>());
+    constexpr double kMomentum = 0.01;
+    if (!act_seen_[size_t(node)]) lo = blo, hi = bhi, act_seen_[size_t(node)] = true;
+    else lo += kMomentum * (blo - lo), hi += kMomentum * (bhi - hi);
+  }
+  if (!act_seen_[size_t(node)]) return y;  // no range observed yet (eval before any training step)
+  const double scale = std::max((hi - lo) / 255.0, 1e-8);
+  const int64_t zp = std::clamp<int64_t>(std::llround(-128.0 - lo / scale), -128, 127);
+  return torch::fake_quantize_per_tensor_affine(y, scale, zp, -128, 127);
 }
 
 std::vector<torch::Tensor> NetImpl::node_params(int i) const {

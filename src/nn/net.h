@@ -33,6 +33,21 @@ struct NetImpl : torch::nn::Module {
   void set_gates(const ChannelGroups& groups, std::vector<torch::Tensor> masks, bool straight_through = false);
   void clear_gates();
 
+  // Quantisation-aware training: with fake quantisation on, the forward pass rounds what
+  // the int8 model rounds (src/quant/quantize.h): conv and depthwise weights per output
+  // channel and dense weights per tensor, symmetric to [-127, 127]; every node output that
+  // gets its own int8 parameters (the input, conv/dense/add/concat outputs), per tensor and
+  // asymmetric over a range that always includes 0. Gradients pass straight through inside
+  // the range and are zero outside it. Activation ranges are running min/max estimates
+  // (exponential average of each training batch's extremes, the first batch taken as is) and
+  // are frozen in eval mode. Meant for a folded graph (quant/fold.h), whose nodes are the
+  // int8 model's operators.
+  void set_fake_quant(bool on);
+  // Sets node i's activation range to [lo[i], hi[i]] (e.g. from post-training calibration),
+  // as if observed; an empty range (lo == hi) leaves node i to be observed.
+  void set_fake_quant_ranges(const std::vector<double>& lo, const std::vector<double>& hi);
+  bool fake_quant() const { return fake_quant_; }
+
  private:
   Graph graph_;
   // Per node; null for nodes of another kind.
@@ -46,6 +61,11 @@ struct NetImpl : torch::nn::Module {
   torch::Tensor apply_gate(const torch::Tensor& t, const torch::Tensor& gate) const;
   torch::Tensor gate_vector(int node);  // per input channel of a gated consumer, or undefined
   std::vector<torch::Tensor> node_params(int i) const;
+  bool fake_quant_ = false;
+  std::vector<double> act_lo_, act_hi_;  // per node: fake-quantisation range
+  std::vector<bool> act_seen_;
+  torch::Tensor fake_quant_weight(const torch::Tensor& w, bool per_channel) const;
+  torch::Tensor fake_quant_output(int node, const torch::Tensor& y);
 };
 TORCH_MODULE(Net);
 

@@ -22,6 +22,7 @@ json train_config_to_json(const TrainConfig& c) {
           {"threads", c.threads},
           {"augment_crop_padding", c.augmentation.crop_padding},
           {"augment_flip", c.augmentation.horizontal_flip},
+          {"fake_quant", c.fake_quant},
           {"dataset", c.dataset},
           {"val_fraction", c.load.val_fraction},
           {"limit_train", c.load.limit_train},
@@ -45,6 +46,7 @@ TrainConfig train_config_from_json(const json& j, const std::string& where) {
     c.threads = j.at("threads");
     c.augmentation.crop_padding = j.at("augment_crop_padding");
     c.augmentation.horizontal_flip = j.at("augment_flip");
+    c.fake_quant = j.value("fake_quant", false);  // absent before quantisation-aware training existed
     c.dataset = j.at("dataset");
     c.load.val_fraction = j.at("val_fraction");
     c.load.seed = c.seed;

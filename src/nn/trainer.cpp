@@ -112,6 +112,40 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
 
+EpochTotals train_epoch(Net& net, std::unique_ptr<torch::optim::Optimizer>& opt, const Dataset& train,
+                        const TrainConfig& cfg, int epoch, const InputNormalization& norm, EpochProgress& bar,
+                        const EpochHooks& hooks) {
+  net->train();
+  std::vector<size_t> order = permutation(train.size(), cfg.seed * 1000003ULL + uint64_t(epoch));
+  std::mt19937_64 aug_rng(cfg.seed * 7919ULL + uint64_t(epoch));
+  const size_t bs = size_t(cfg.batch_size);
+  const int64_t steps = int64_t((train.size() + bs - 1) / bs);
+  EpochTotals t;
+  t.lr = cfg.lr;
+  for (int64_t step = 0; step < steps; ++step) {
+    if (g_stop_requested) break;
+    size_t b = size_t(step) * bs, e = std::min(train.size(), b + bs);
+    if (e - b < 2) break;  // BatchNorm cannot train on a single sample
+    t.lr = lr_at(cfg, epoch, step, steps);
+    set_lr(*opt, t.lr);
+    auto [x, y] = make_batch(train, order, b, e, norm, &cfg.augmentation, &aug_rng);
+    if (hooks.before_forward) hooks.before_forward(step);
+    opt->zero_grad();
+    torch::Tensor logits = net->forward(x, true);
+    torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+    loss.backward();
+    opt->step();
+    const int64_t n = int64_t(e - b);
+    t.loss_sum += loss.item<double>() * double(n);
+    t.correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    t.seen += n;
+    bar.update(t.seen, t.loss_sum / double(t.seen), double(t.correct) / double(t.seen));
+    if (hooks.after_step) hooks.after_step(step);
+  }
+  t.interrupted = g_stop_requested;
+  return t;
+}
+
 void remove_stale_checkpoint_files(const std::string& dir, const std::vector<std::string>& current) {
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
@@ -251,6 +285,7 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
   torch::manual_seed(cfg.seed);
   Net net(g);
   if (init) net->load_weight_map(*init, "initial weights");
+  if (cfg.fake_quant) net->set_fake_quant(true);
   auto opt = make_optimizer(cfg, net);
 
   TrainResult result;
@@ -280,37 +315,12 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
   }
 
   const Dataset& train = data.train;
-  const size_t bs = size_t(cfg.batch_size);
-  const int64_t steps_per_epoch = int64_t((train.size() + bs - 1) / bs);
   auto t0 = std::chrono::steady_clock::now();
   result.epochs_completed = start_epoch;
   for (int epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
-    net->train();
-    std::vector<size_t> order = permutation(train.size(), cfg.seed * 1000003ULL + uint64_t(epoch));
-    std::mt19937_64 aug_rng(cfg.seed * 7919ULL + uint64_t(epoch));
     EpochProgress bar(epoch + 1, cfg.epochs, int64_t(train.size()), out.quiet);
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
-    double lr = cfg.lr;
-    for (int64_t step = 0; step < steps_per_epoch; ++step) {
-      if (g_stop_requested) break;
-      size_t b = size_t(step) * bs, e = std::min(train.size(), b + bs);
-      if (e - b < 2) break;  // BatchNorm cannot train on a single sample
-      lr = lr_at(cfg, epoch, step, steps_per_epoch);
-      set_lr(*opt, lr);
-      auto [x, y] = make_batch(train, order, b, e, g.normalization, &cfg.augmentation, &aug_rng);
-      opt->zero_grad();
-      torch::Tensor logits = net->forward(x, true);
-      torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
-      loss.backward();
-      opt->step();
-      int64_t n = int64_t(e - b);
-      loss_sum += loss.item<double>() * n;
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-      seen += n;
-      bar.update(seen, loss_sum / seen, double(correct) / seen);
-    }
-    if (g_stop_requested) {
+    const EpochTotals t = train_epoch(net, opt, train, cfg, epoch, g.normalization, bar);
+    if (t.interrupted) {
       save_checkpoint(out_dir, g, net, *opt, cfg, epoch, true, result.history);
       bar.finish("interrupted in epoch " + std::to_string(epoch + 1) + "; checkpoint saved to " +
                  checkpoint_dir(out_dir) + "; continue with --resume " + out_dir);
@@ -319,11 +329,11 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
     }
     EpochStats st;
     st.epoch = epoch + 1;
-    st.lr = lr;
+    st.lr = t.lr;
     st.seconds = bar.elapsed_seconds();
-    st.train_loss = seen ? loss_sum / seen : 0;
-    st.train_accuracy = seen ? double(correct) / seen : 0;
-    st.samples_per_second = st.seconds > 0 ? seen / st.seconds : 0;
+    st.train_loss = t.seen ? t.loss_sum / double(t.seen) : 0;
+    st.train_accuracy = t.seen ? double(t.correct) / double(t.seen) : 0;
+    st.samples_per_second = st.seconds > 0 ? double(t.seen) / st.seconds : 0;
     if (data.val.size() > 0) {
       EvalResult v = evaluate_net(net, data.val, g.normalization, 256);
       st.val_loss = v.loss;

@@ -30,6 +30,9 @@ struct TrainConfig {
   uint64_t seed = 1;
   int threads = 0;  // 0 = all cores
   Augmentation augmentation;
+  // Quantisation-aware training: fake int8 quantisation in the forward pass (Net's
+  // set_fake_quant). For a folded graph; `mcuprune quantize --qat-epochs` sets it.
+  bool fake_quant = false;
   // Where the model came from and how the data was loaded, so --resume can rebuild both.
   std::string dataset;
   LoadOptions load;

@@ -319,7 +319,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
   const int finetune = cfg.finetune_epochs >= 0 ? cfg.finetune_epochs : std::max(1, cfg.train.epochs / 4);
   const Dataset& train = data.train;
   const size_t bs = size_t(cfg.train.batch_size);
-  StepContext ctx;
+  StepContext ctx;  // the pruning schedule, read by the methods
   ctx.steps_per_epoch = int64_t((train.size() + bs - 1) / bs);
   ctx.prune_start_epoch = cfg.warmup_epochs;
   ctx.prune_end_epoch = std::max(cfg.warmup_epochs + 1, cfg.train.epochs - finetune);
@@ -327,34 +327,17 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
   result.epochs_completed = start_epoch;
 
   for (int epoch = start_epoch; epoch < cfg.train.epochs; ++epoch) {
-    s.net->train();
-    std::vector<size_t> order = permutation(train.size(), cfg.train.seed * 1000003ULL + uint64_t(epoch));
-    std::mt19937_64 aug_rng(cfg.train.seed * 7919ULL + uint64_t(epoch));
     EpochProgress bar(epoch + 1, cfg.train.epochs, int64_t(train.size()), out.quiet);
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
     ctx.epoch = epoch;
-    for (int64_t step = 0; step < ctx.steps_per_epoch; ++step) {
-      if (g_stop_requested) break;
-      size_t b = size_t(step) * bs, e = std::min(train.size(), b + bs);
-      if (e - b < 2) break;
+    EpochHooks hooks;
+    hooks.before_forward = [&](int64_t step) {
       ctx.step = step;
-      set_lr(*s.opt, lr_at(cfg.train, epoch, step, ctx.steps_per_epoch));
-      auto [x, y] = make_batch(train, order, b, e, original.normalization, &cfg.train.augmentation, &aug_rng);
       if (s.pruning_done) s.net->clear_gates();
       else method->before_forward(s, ctx);
-      torch::Tensor logits = s.net->forward(x, true);
-      torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
-      s.opt->zero_grad();
-      loss.backward();
-      s.opt->step();
+    };
+    hooks.after_step = [&](int64_t) {
       if (!s.pruning_done) method->after_step(s, ctx);
-      int64_t n = int64_t(e - b);
-      loss_sum += loss.item<double>() * n;
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-      seen += n;
       ++s.global_step;
-      bar.update(seen, loss_sum / seen, double(correct) / seen);
       if (!s.pruning_done && method->maybe_prune(s, ctx)) {
         // With budgets, pruning ends once they hold; --minimize alone prunes for the whole
         // pruning phase.
@@ -363,8 +346,9 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
           s.net->clear_gates();
         }
       }
-    }
-    if (g_stop_requested) {
+    };
+    const EpochTotals t = train_epoch(s.net, s.opt, train, cfg.train, epoch, original.normalization, bar, hooks);
+    if (t.interrupted) {
       s.net->clear_gates();
       save_state(out_dir, s, *method, original, cfg, epoch, true, result.history);
       bar.finish("interrupted in epoch " + std::to_string(epoch + 1) + "; checkpoint saved to " + ckpt_dir(out_dir) +
@@ -386,8 +370,8 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     PruneEpoch pe;
     pe.epoch = epoch + 1;
     pe.seconds = bar.elapsed_seconds();
-    pe.train_loss = seen ? loss_sum / seen : 0;
-    pe.train_accuracy = seen ? double(correct) / seen : 0;
+    pe.train_loss = t.seen ? t.loss_sum / double(t.seen) : 0;
+    pe.train_accuracy = t.seen ? double(t.correct) / double(t.seen) : 0;
     if (data.val.size()) {
       EvalResult v = evaluate_net(s.net, data.val, original.normalization, 256);
       pe.val_loss = v.loss;

@@ -31,6 +31,26 @@ $M export --model "$WORK/run" --format onnx --variant int8 --dataset fashion-mni
 # The int8 ONNX model holds int8 weights: much smaller than the float one.
 [ "$(stat -c %s "$WORK/out/q.onnx")" -lt "$(( $(stat -c %s "$WORK/out/m.onnx") / 2 ))" ] && pass "QDQ model stores int8 weights" || fail "QDQ size"
 
+# Quantisation-aware fine-tuning: a folded model that exports like any other, whose
+# .tflite run by Arm NN agrees with the integer reference of the fine-tuned weights.
+$M quantize --model "$WORK/run" --dataset fashion-mnist --calibration-samples 100 --limit-test 200 --limit-train 1000 \
+  --qat-epochs 1 --batch-size 32 --threads 1 --quiet --out "$WORK/qat" > "$WORK/qat.out" 2>&1 \
+  && pass "quantize --qat-epochs runs" || fail "quantize --qat-epochs: $(cat "$WORK/qat.out")"
+grep -q "after 1 epoch(s) of quantisation-aware fine-tuning" "$WORK/qat.out" && pass "QAT summary line" || fail "QAT summary"
+json_get "$WORK/qat/quant_report.json" "['qat']['int8']" > /dev/null 2>&1 && pass "QAT report has qat.int8" || fail "QAT report"
+grep -q '"batchnorm"' "$WORK/qat/model.json" && fail "QAT model is not folded" || pass "QAT model is folded"
+$M export --model "$WORK/qat" --format tflite --dataset fashion-mnist --calibration-samples 100 --out "$WORK/out/qat.tflite" \
+  > /dev/null 2>&1 || fail "export of the QAT model"
+"$TA" "$WORK/out/qat.tflite" "$WORK/qat" fashion-mnist 200 > "$WORK/armnn-qat.json" 2> "$WORK/armnn-qat.err" || fail "Arm NN QAT run"
+ref="$(json_get "$WORK/qat/quant_report.json" "['qat']['int8']")"
+got="$(json_get "$WORK/armnn-qat.json" "['accuracy']")"
+/usr/bin/python3 -c "import sys; sys.exit(0 if abs($ref - $got) <= 0.0101 and $got > 0.5 else 1)" \
+  && pass "Arm NN accuracy of the QAT .tflite ($got) matches its int8 reference ($ref)" || fail "Arm NN QAT $got vs $ref"
+expect_error "QAT needs --out" "give --out DIR" $M quantize --model "$WORK/run" --dataset fashion-mnist --qat-epochs 1
+expect_error "QAT --out must be new" "already holds a model" \
+  $M quantize --model "$WORK/run" --dataset fashion-mnist --qat-epochs 1 --out "$WORK/qat"
+expect_error "negative --qat-epochs" "--qat-epochs must be >= 0" $M quantize --model "$WORK/run" --dataset fashion-mnist --qat-epochs -1
+
 # Errors.
 expect_error "int8 export without data" "needs --dataset" $M export --model "$WORK/run" --format tflite --out "$WORK/x.tflite"
 expect_error "no calibration samples" "--calibration-samples must be >= 1" \
