@@ -46,6 +46,7 @@ ACCURACY_TOLERANCE_POINTS = 2.0   # ... "with little accuracy loss": at most 2 p
 PAPER_TIME_RATIO = 1.0            # (b) the pruning run costs no more than training once
 PAPER_PARETO_RATIO = 1.4          # (c) up to 1.4x less resource than the best baseline
 INT8_WARNING_POINTS = 1.0         # list runs whose int8 accuracy is this far below float
+QAT_EPOCHS = 1                    # ... and fine-tune those with quantisation-aware training
 
 MODE_DEFAULTS = {
     "quick": {"models": "vgg,resnet8", "epochs": 3, "limit_train": 6000, "limit_test": 2000, "val_fraction": 0.02,
@@ -323,6 +324,7 @@ class Run:
     wall_s: float = None      # the report's wall_time_s; the driver's sum over attempts if resumed
     report: dict = None
     quant: dict = None
+    qat: dict = None          # the "qat" part of run.directory/qat/quant_report.json, where QAT ran
     quant_reason: str = ""
     resources: dict = None    # resources.after of a prune report; the profile totals if unpruned
 
@@ -430,7 +432,35 @@ def quantize(settings, run):
         if result.returncode != 0 or not path.exists():
             run.quant_reason = result.failure_reason()
     run.quant = read_json(path)
+    drop = run.int8_minus_float_points
+    if drop is not None and drop < -INT8_WARNING_POINTS and QAT_EPOCHS > 0:
+        quantize_aware(settings, run)
     return time.monotonic() - started
+
+
+def quantize_aware(settings, run):
+    """Quantisation-aware fine-tuning of a run whose post-training int8 lost more than
+    INT8_WARNING_POINTS: run.directory/qat (reused if present), on the run's own training data."""
+    out = run.directory / "qat"
+    path = out / "quant_report.json"
+    if not path.exists():
+        if out.exists():
+            shutil.rmtree(out)  # an interrupted fine-tuning: start it again (it is one epoch)
+        args = ["quantize", "--model", run.directory, "--dataset", settings.data,
+                "--calibration-samples", settings.calibration_samples, "--qat-epochs", QAT_EPOCHS,
+                "--out", out, "--seed", run.seed, "--val-fraction", settings.val_fraction,
+                "--quiet"] + thread_args(settings)
+        if settings.limit_train:
+            args += ["--limit-train", settings.limit_train]
+        int8_samples = settings.int8_test or settings.limit_test
+        if int8_samples:
+            args += ["--limit-test", int8_samples]
+        result = call_mcuprune(settings, args, run.directory / "driver.log")
+        result.raise_if_interrupted()
+        if result.returncode != 0 or not path.exists():
+            run.quant_reason = "qat: " + result.failure_reason()
+            return
+    run.qat = lookup(read_json(path) or {}, "qat")
 
 
 def print_progress(run, quantize_s):
@@ -1060,7 +1090,23 @@ def int8_section(states):
     low = [run for run in all_runs(states)
            if run.int8_minus_float_points is not None and run.int8_minus_float_points < -INT8_WARNING_POINTS]
     text = ", ".join(f"{run.label} ({run.int8_minus_float_points:+.2f})" for run in low) or "none"
-    return [f"Runs with int8 more than {INT8_WARNING_POINTS:g} point below float (int8 - float, points): {text}.", ""]
+    lines = [f"Runs with int8 more than {INT8_WARNING_POINTS:g} point below float (int8 - float, points): {text}.", ""]
+    with_qat = [run for run in low if run.qat]
+    if with_qat:
+        lines += [f"Each of them was fine-tuned for {QAT_EPOCHS} epoch(s) with quantisation-aware training "
+                  "(`mcuprune quantize --qat-epochs`, on the run's own training samples, Adam at lr 1e-4) and "
+                  "quantised again:", "",
+                  "| run | float % | int8 % (post-training) | int8 % after QAT | QAT gain (points) | "
+                  "int8 after QAT - float (points) |",
+                  "|---|---|---|---|---|---|"]
+        for run in with_qat:
+            float_acc = lookup(run.quant, "accuracy.float")
+            lines.append(f"| {run.label} | {100 * float_acc:.1f} | {100 * run.int8_accuracy:.1f} | "
+                         f"{100 * run.qat['int8']:.1f} | {run.qat['int8_gain_points']:+.2f} | "
+                         f"{run.qat['int8_minus_original_float_points']:+.2f} |")
+        gains = [run.qat["int8_gain_points"] for run in with_qat]
+        lines += ["", f"Mean QAT gain: {sum(gains) / len(gains):+.2f} points over {len(gains)} run(s).", ""]
+    return lines
 
 
 def settings_section(settings, states, duration_s, plot_note):
@@ -1159,7 +1205,7 @@ def write_results_md(settings, states, duration_s, plots, plot_note):
 
 CSV_FIELDS = ["model", "level", "method", "seed", "status", "reason", "reused", "resumed", "budget_args",
               "accuracy_test", "accuracy_float_quantize", "accuracy_int8", "int8_minus_float_points",
-              "ram_bytes", "peak_sram_bytes", "flash_bytes", "macs", "latency_ms", "params",
+              "accuracy_int8_qat", "ram_bytes", "peak_sram_bytes", "flash_bytes", "macs", "latency_ms", "params",
               "wall_time_s", "train_time_s", "budgets_met", "fallback_count", "fallback_kinds",
               "fallback_details", "report_method", "run_dir"]
 
@@ -1180,6 +1226,7 @@ def csv_row(run):
             "accuracy_float_quantize": rounded(lookup(run.quant or {}, "accuracy.float"), 6),
             "accuracy_int8": rounded(run.int8_accuracy, 6),
             "int8_minus_float_points": rounded(run.int8_minus_float_points, 3),
+            "accuracy_int8_qat": rounded(run.qat["int8"], 6) if run.qat else None,
             **{key: run.resource(key) for key in ["ram_bytes", "peak_sram_bytes", "flash_bytes", "macs",
                                                   "latency_ms", "params"]},
             "wall_time_s": rounded(run.wall_s, 2), "train_time_s": rounded(report.get("train_time_s"), 2),
