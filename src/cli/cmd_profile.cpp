@@ -13,9 +13,9 @@ namespace {
 
 struct ProfileArgs {
   ModelSpec model;
-  std::string board = "nucleo-f446re", order = "optimal", runtime, ram, flash, macs;
+  std::string board = "nucleo-f446re", order = "optimal", runtime;
   std::string reserve_ram, reserve_flash;
-  double latency_ms = 0;
+  BudgetOptions budgets;
   bool inplace_add = false, json_out = false, no_timeline = false;
 };
 
@@ -33,11 +33,7 @@ void run_profile(const ProfileArgs& a) {
   o.optimal_order = a.order == "optimal";
   o.inplace_add = a.inplace_add;
   o.runtime = a.runtime;
-  if (!a.ram.empty()) o.budgets.ram_bytes = parse_size(a.ram, "--ram");
-  if (!a.flash.empty()) o.budgets.flash_bytes = parse_size(a.flash, "--flash");
-  if (!a.macs.empty()) o.budgets.macs = parse_count(a.macs, "--macs");
-  if (a.latency_ms < 0) throw UserError("--latency-ms must be > 0");
-  if (a.latency_ms > 0) o.budgets.latency_ms = a.latency_ms;
+  o.budgets = parse_budgets(a.budgets);
   Profile p = profile_graph(m.graph, board, o);
   if (a.json_out) {
     std::printf("%s\n", profile_to_json(p).dump(2).c_str());
@@ -92,10 +88,7 @@ void add_profile_command(CLI::App& app) {
   c->add_flag("--inplace-add", args->inplace_add, "ADD writes over an input that dies there");
   c->add_option("--reserve-ram", args->reserve_ram, "RAM the application keeps (default: the board's)");
   c->add_option("--reserve-flash", args->reserve_flash, "flash the application keeps (default: the board's)");
-  c->add_option("--ram", args->ram, "RAM budget (e.g. 64KiB) instead of the board's");
-  c->add_option("--flash", args->flash, "flash budget (e.g. 256KiB) instead of the board's");
-  c->add_option("--macs", args->macs, "MAC budget (e.g. 5M)");
-  c->add_option("--latency-ms", args->latency_ms, "latency budget in milliseconds");
+  add_budget_options(c, args->budgets, "RAM budget in bytes, KiB or MiB (e.g. 64KiB) instead of the board's");
   c->add_flag("--json", args->json_out, "machine-readable output (docs/resources.md)");
   c->add_flag("--no-timeline", args->no_timeline, "omit the memory timeline");
   c->callback([args] { run_profile(*args); });

@@ -20,8 +20,8 @@ namespace {
 struct PruneArgs {
   ModelSpec model;
   PruneConfig cfg;
-  std::string ram, flash, macs, out, resume;
-  double latency_ms = 0;
+  std::string out, resume;
+  BudgetOptions budgets;
   OutputOptions output;
 };
 
@@ -35,17 +35,17 @@ void print_summary(const PruneConfig& cfg, const Profile& before, const Profile&
     std::string verdict = budget ? (a <= *budget ? "fits" : "OVER") : "";
     std::printf("%-22s %14s %14s %14s  %s\n", name, f(b).c_str(), f(a).c_str(), bud.c_str(), verdict.c_str());
   };
-  auto budget_of = [&](const char* r) -> std::optional<double> {
+  auto budget_of = [&](Resource r) -> std::optional<double> {
     for (const auto& b : after.budgets)
       if (b.resource == r) return b.budget;
     return std::nullopt;
   };
-  row("RAM (peak + runtime)", double(before.ram_bytes()), double(after.ram_bytes()), budget_of("ram"), true);
+  row("RAM (peak + runtime)", double(before.ram_bytes()), double(after.ram_bytes()), budget_of(Resource::Ram), true);
   row("  peak activations", double(before.used.peak_bytes), double(after.used.peak_bytes), std::nullopt, true);
-  row("flash", double(before.flash_bytes), double(after.flash_bytes), budget_of("flash"), true);
-  row("MACs", double(before.macs), double(after.macs), budget_of("macs"), false);
+  row("flash", double(before.flash_bytes), double(after.flash_bytes), budget_of(Resource::Flash), true);
+  row("MACs", double(before.macs), double(after.macs), budget_of(Resource::Macs), false);
   row("parameters", double(before.params), double(after.params), std::nullopt, false);
-  auto lat = budget_of("latency");
+  auto lat = budget_of(Resource::Latency);
   std::printf("%-22s %11.2f ms %11.2f ms %14s  %s\n", "latency", before.latency_ms, after.latency_ms,
               lat ? (std::to_string(*lat) + " ms").c_str() : "-",
               lat ? (after.latency_ms <= *lat ? "fits" : "OVER") : "");
@@ -78,11 +78,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     if (fs::exists(fs::path(a.out) / "checkpoint"))
       throw UserError("'" + a.out + "' already holds a run; continue it with --resume " + a.out +
                       " or choose another --out directory");
-    if (!a.ram.empty()) a.cfg.budgets.ram_bytes = parse_size(a.ram, "--ram");
-    if (!a.flash.empty()) a.cfg.budgets.flash_bytes = parse_size(a.flash, "--flash");
-    if (!a.macs.empty()) a.cfg.budgets.macs = parse_count(a.macs, "--macs");
-    if (a.latency_ms < 0) throw UserError("--latency-ms must be > 0");
-    if (a.latency_ms > 0) a.cfg.budgets.latency_ms = a.latency_ms;
+    a.cfg.budgets = parse_budgets(a.budgets);
   }
   a.cfg.train.load.seed = a.cfg.train.seed;
   validate_train_config(a.cfg.train);
@@ -137,7 +133,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
   }
   json budgets = json::array();
   for (size_t k = 0; k < after.budgets.size(); ++k)
-    budgets.push_back({{"resource", after.budgets[k].resource}, {"unit", after.budgets[k].unit},
+    budgets.push_back({{"resource", resource_name(after.budgets[k].resource)}, {"unit", resource_unit(after.budgets[k].resource)},
                        {"budget", after.budgets[k].budget}, {"before", before.budgets[k].used},
                        {"after", after.budgets[k].used}, {"fits", after.budgets[k].fits}});
   json hist = json::array(), fallbacks = json::array();
@@ -204,10 +200,7 @@ void add_prune_command(CLI::App& app) {
                 "parameter-count objective)")
       ->capture_default_str();
   c->add_option("--board", args->cfg.board, "board (see 'mcuprune boards') or board JSON file");
-  c->add_option("--ram", args->ram, "RAM budget: peak activations + runtime data (e.g. 64KiB)");
-  c->add_option("--flash", args->flash, "flash budget (e.g. 256KiB)");
-  c->add_option("--macs", args->macs, "MAC budget (e.g. 5M)");
-  c->add_option("--latency-ms", args->latency_ms, "latency budget in milliseconds");
+  add_budget_options(c, args->budgets, "RAM budget: peak activations + runtime data, in bytes, KiB or MiB (e.g. 64KiB)");
   c->add_option("--minimize", args->cfg.minimize, "resources to shrink without a budget: ram flash macs latency");
   c->add_option("--runtime", args->cfg.runtime, "cmsis-nn or reference (default: the board's)");
   c->add_flag("--inplace-add", args->cfg.inplace_add, "model in-place ADD");

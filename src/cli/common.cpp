@@ -2,7 +2,6 @@
 #include "cli/common.h"
 
 #include <filesystem>
-#include <regex>
 
 #include "graph/graph_json.h"
 #include "graph/io.h"
@@ -16,17 +15,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const char* const kVersion = "0.1.0";
-
-Shape parse_shape(const std::string& text, const std::string& option) {
-  static const std::regex re(R"(^\s*(\d+)\s*[xX,]\s*(\d+)\s*[xX,]\s*(\d+)\s*$)");
-  std::smatch m;
-  if (!std::regex_match(text, m, re))
-    throw UserError(option + " '" + text + "' is not a shape; write HxWxC, e.g. 28x28x1 or 49x10x1");
-  Shape s{std::stoi(m[1]), std::stoi(m[2]), std::stoi(m[3])};
-  if (s.h < 1 || s.w < 1 || s.c < 1 || s.h > 4096 || s.w > 4096 || s.c > 4096)
-    throw UserError(option + " '" + text + "': each dimension must be in 1..4096");
-  return s;
-}
 
 LoadedModel load_model_dir(const std::string& dir) {
   fs::path d(dir);
@@ -116,6 +104,13 @@ void write_report(const std::string& path, const json& report) {
 }  // namespace mcuprune
 
 namespace mcuprune {
+
+void add_budget_options(CLI::App* c, BudgetOptions& b, const std::string& ram_help) {
+  c->add_option("--ram", b.ram, ram_help);
+  c->add_option("--flash", b.flash, "flash budget in bytes, KiB or MiB (e.g. 256KiB)");
+  c->add_option("--macs", b.macs, "MAC budget (e.g. 5M)");
+  c->add_option("--latency-ms", b.latency_ms, "latency budget in milliseconds");
+}
 
 void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model) {
   c->add_option("--model", model.model, "zoo name (see 'mcuprune models'), model directory or .json file");

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "cli/parse.h"
 #include "data/dataset.h"
 #include "graph/graph.h"
 #include "graph/weights.h"
@@ -17,8 +18,6 @@ namespace mcuprune {
 
 extern const char* const kVersion;
 
-// "28x28x1" -> Shape; throws UserError showing the expected form.
-Shape parse_shape(const std::string& text, const std::string& option);
 
 struct ModelSpec {
   std::string model;  // zoo name, model directory, or .json file
@@ -54,6 +53,8 @@ void write_report(const std::string& path, const nlohmann::json& report);
 struct TrainConfig;
 // The model, dataset and training options shared by `train` and `prune`.
 void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model);
+// --ram, --flash, --macs, --latency-ms (`profile`, `prune`); parse with parse_budgets.
+void add_budget_options(CLI::App* c, BudgetOptions& b, const std::string& ram_help);
 
 // Registers subcommands on the app; each returns via its callback.
 void add_train_command(CLI::App& app);

@@ -1,6 +1,6 @@
-// The loop's fallback when a method ends its pruning phase over budget, and the method
-// factory. The fallback is greedy and cost-aware, never a uniform shrink: while a budget is
-// violated, take the most violated resource; for each group, try removing its lowest-ranked
+// The loop's fallback when a method ends its pruning phase over budget. It is greedy and
+// cost-aware, never a uniform shrink: while a budget is violated, take the most violated
+// resource; for each group, try removing its lowest-ranked
 // eighth (at least one --round-to step); keep the cut that saves the most of that resource
 // per unit of cost, where the cost of a cut is how much of the layer it takes: log(w / w')
 // plus the share of the group's remaining salience removed. The log term makes a layer's
@@ -15,15 +15,6 @@
 #include "prune/internal.h"
 
 namespace mcuprune::prune_detail {
-
-std::unique_ptr<Method> make_method(const PruneConfig& c, const Target& t) {
-  if (c.method == "diff") return make_diff_method(c, t, true);
-  if (c.method == "unaware") return make_diff_method(c, t, false);
-  if (c.method == "uniform") return make_uniform_method(c, t);
-  if (c.method == "magnitude") return make_magnitude_method(c, t);
-  if (c.method == "dpf") return make_dpf_method(c, t);
-  throw UserError("--method must be one of diff, uniform, magnitude, dpf, unaware; got '" + c.method + "'");
-}
 
 namespace {
 
@@ -44,12 +35,12 @@ std::vector<std::vector<float>> comparable_scores(const State& s, const PruneCon
   return out;
 }
 
-int most_violated(const ExactResources& r, const Target& t) {
+int most_violated(const ResourceUse& r, const Target& t) {
   int worst = -1;
   double worst_ratio = 1;
   for (int k = 0; k < 4; ++k)
-    if (t.budget[k] && value_of(r, k) / *t.budget[k] > worst_ratio) {
-      worst_ratio = value_of(r, k) / *t.budget[k];
+    if (t.budgets.limit[k] && r[Resource(k)] / *t.budgets.limit[k] > worst_ratio) {
+      worst_ratio = r[Resource(k)] / *t.budgets.limit[k];
       worst = k;
     }
   return worst;
@@ -66,15 +57,15 @@ void fallback_fit(State& s, const PruneConfig& c, const Target& t, int epoch, Me
   std::vector<std::vector<float>> ascending = scores;
   for (auto& v : ascending) std::sort(v.begin(), v.end());
   std::vector<int> widths = current_widths(s.groups);
-  ExactResources cur = rec.before;
+  ResourceUse cur = rec.before;
   std::string binding;
-  while (!meets(cur, t)) {
+  while (!meets(cur, t.budgets)) {
     const int k = most_violated(cur, t);
-    if (binding.find(kResourceNames[k]) == std::string::npos) binding += std::string(binding.empty() ? "" : ", ") + kResourceNames[k];
+    if (binding.find(resource_name(Resource(k))) == std::string::npos) binding += std::string(binding.empty() ? "" : ", ") + resource_name(Resource(k));
     int best = -1;
     double best_score = -1;
     std::vector<int> best_widths;
-    ExactResources best_res;
+    ResourceUse best_res;
     for (const ChannelGroup& grp : s.groups.groups) {
       const int w = widths[size_t(grp.id)];
       if (!grp.prunable || w <= grp.min_channels) continue;
@@ -84,8 +75,8 @@ void fallback_fit(State& s, const PruneConfig& c, const Target& t, int epoch, Me
       if (nw >= w) continue;
       std::vector<int> trial = widths;
       trial[size_t(grp.id)] = nw;
-      ExactResources r = exact_of(with_widths(s.graph, trial, c.min_width, c.round_to), t);
-      double saved = value_of(cur, k) - value_of(r, k);
+      ResourceUse r = exact_of(with_widths(s.graph, trial, c.min_width, c.round_to), t);
+      double saved = cur[Resource(k)] - r[Resource(k)];
       if (saved <= 0) continue;
       // The channels this cut removes: the lowest-scored of those still kept.
       const auto& asc = ascending[size_t(grp.id)];
@@ -102,8 +93,8 @@ void fallback_fit(State& s, const PruneConfig& c, const Target& t, int epoch, Me
       }
     }
     if (best < 0)
-      throw UserError(std::string("the ") + kResourceNames[k] + " budget cannot be met by removing more channels (" +
-                      format_value(k, value_of(cur, k)) + " needed, budget " + format_value(k, *t.budget[k]) +
+      throw UserError(std::string("the ") + resource_name(Resource(k)) + " budget cannot be met by removing more channels (" +
+                      format_resource(Resource(k), cur[Resource(k)]) + " needed, budget " + format_resource(Resource(k), *t.budgets.limit[k]) +
                       "); raise the budget or lower --min-width");
     widths = best_widths;
     cur = best_res;

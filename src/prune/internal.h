@@ -19,26 +19,19 @@
 
 namespace mcuprune::prune_detail {
 
-// Resources in a fixed order; index k is used for budget[k], value_of(r, k), ...
-enum Resource { kRam = 0, kFlash = 1, kMacs = 2, kLatency = 3 };
-extern const char* const kResourceNames[4];
-
 // Where the budgets come from and what coefficients the models use.
 struct Target {
   Board board;
   std::string runtime;
   bool inplace_add = false;
-  std::optional<double> budget[4];  // ram, flash, macs, latency
-  bool minimize[4] = {false, false, false, false};
-  bool any_budget() const { return budget[0] || budget[1] || budget[2] || budget[3]; }
+  Budgets budgets;  // in force: the explicit ones and the board's RAM and flash
+  std::array<bool, kResourceCount> minimize{};  // by Resource
 };
 
 Target resolve_target(const PruneConfig& c);
-ExactResources exact_of(const Graph& g, const Target& t);
-double value_of(const ExactResources& r, int k);
-std::string format_value(int k, double v);
-bool meets(const ExactResources& r, const Target& t);
-nlohmann::json resources_json(const ExactResources& r);
+// Checks the configuration's ranges and choices; throws UserError naming the option.
+void validate(const PruneConfig& c);
+ResourceUse exact_of(const Graph& g, const Target& t);
 
 // The architecture with every group at `widths[g]` channels (the first ones kept): for
 // resource checks only.
@@ -165,5 +158,15 @@ double dpf_schedule_fraction(int64_t steps_since_start, int64_t phase_steps);
 // the lowest salience per unit of the most-violated resource, one group step at a time,
 // until the budgets hold; recorded in s.fallbacks.
 void fallback_fit(State& s, const PruneConfig& c, const Target& t, int epoch, Method& m);
+
+// Checkpoints (checkpoint.cpp): out/checkpoint/, with prune_state.json written last.
+std::string ckpt_dir(const std::string& out);
+void save_state(const std::string& out, State& s, Method& m, const Graph& original, const PruneConfig& c,
+                int epochs_completed, bool interrupted, const std::vector<PruneEpoch>& hist);
+nlohmann::json read_state_json(const std::string& out);  // checks format and version
+// Resumes: the state, the method's state, the original architecture, the epochs done and
+// the history of out/checkpoint; throws UserError where it does not match the model.
+void restore_state(const std::string& out_dir, const PruneConfig& cfg, State& s, Method& m, Graph& original,
+                   int& start_epoch, std::vector<PruneEpoch>& history);
 
 }  // namespace mcuprune::prune_detail

@@ -41,20 +41,12 @@ struct PruneConfig {
 nlohmann::json prune_config_to_json(const PruneConfig& c);
 PruneConfig prune_config_from_json(const nlohmann::json& j, const std::string& where);
 
-// The exact resources of a graph that pruning compares with the budgets.
-struct ExactResources {
-  int64_t ram_bytes = 0, flash_bytes = 0, macs = 0;
-  double latency_ms = 0;
-  int64_t params = 0;      // deployable parameters (the MCU-unaware objective)
-  std::string bottleneck;  // operator at the peak-memory step
-};
-
 // A rescue the method needed to meet the budgets, recorded in the report and the summary.
 struct FallbackRecord {
   std::string kind;    // e.g. "greedy-fit"
   int epoch = 0;       // 1-based epoch at whose end it ran
   std::string detail;  // what it changed
-  ExactResources before, after;
+  ResourceUse before, after;
 };
 nlohmann::json fallback_to_json(const FallbackRecord& f);
 
@@ -64,7 +56,7 @@ struct PruneEpoch {
   double lambda = 0, seconds = 0;
   int64_t channels = 0;  // sum of the prunable groups' widths
   bool pruning_done = false;
-  ExactResources resources;
+  ResourceUse resources;
 };
 
 // The record of one epoch as JSON (checkpoint, --log-json and report.json share it).

@@ -42,10 +42,10 @@ SoftResources soft_resources(const SoftModel& m, const std::vector<torch::Tensor
   for (const auto& c : costs.ops) scratch.push_back(c.scratch_bytes);
   auto mem = order_memory(m.d, m.order, costs.tensor_bytes, scratch, t.inplace_add);
   SoftResources r;
-  r.value[kRam] = mem.peak_bytes + costs.persistent_ram_bytes;
-  r.value[kFlash] = costs.flash_bytes;
-  r.value[kMacs] = costs.macs;
-  r.value[kLatency] = costs.latency_ms;
+  r.value[int(Resource::Ram)] = mem.peak_bytes + costs.persistent_ram_bytes;
+  r.value[int(Resource::Flash)] = costs.flash_bytes;
+  r.value[int(Resource::Macs)] = costs.macs;
+  r.value[int(Resource::Latency)] = costs.latency_ms;
   r.params = costs.params;
   return r;
 }

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 
 #include "resources/formulas.h"
@@ -14,63 +13,22 @@ namespace mcuprune {
 
 using nlohmann::json;
 
-namespace {
-
-double parse_scaled(const std::string& text, const std::string& what, bool bytes) {
-  static const std::regex re(R"(^\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*$)");
-  std::smatch m;
-  const std::string forms = bytes ? "64KiB, 64KB, 0.5MiB, 2MB, 200k, 5M or a number of bytes"
-                                  : "5M, 200k, 1.5G or a plain number";
-  if (!std::regex_match(text, m, re))
-    throw UserError(what + " '" + text + "' is not a valid " + (bytes ? "size" : "count") +
-                    "; accepted forms: " + forms);
-  double v = std::stod(m[1]);
-  std::string u = m[2];
-  double mult = 0;
-  if (u.empty()) mult = 1;
-  else if (u == "k" || u == "K") mult = 1e3;
-  else if (u == "M") mult = 1e6;
-  else if (u == "G") mult = 1e9;
-  else if (bytes && (u == "B" || u == "b")) mult = 1;
-  else if (bytes && (u == "KB" || u == "kB")) mult = 1e3;
-  else if (bytes && u == "MB") mult = 1e6;
-  else if (bytes && u == "GB") mult = 1e9;
-  else if (bytes && (u == "KiB" || u == "kiB")) mult = 1024;
-  else if (bytes && u == "MiB") mult = 1024.0 * 1024;
-  else if (bytes && u == "GiB") mult = 1024.0 * 1024 * 1024;
-  if (mult == 0)
-    throw UserError(what + " '" + text + "': unknown unit '" + u + "'; accepted forms: " + forms);
-  double r = v * mult;
-  if (r < 1 || r > 9e15)
-    throw UserError(what + " '" + text + "' must be at least 1; accepted forms: " + forms);
-  return r;
-}
-
-
-
-}  // namespace
-
-int64_t parse_size(const std::string& text, const std::string& what) {
-  return int64_t(std::llround(parse_scaled(text, what, true)));
-}
-
-int64_t parse_count(const std::string& text, const std::string& what) {
-  return int64_t(std::llround(parse_scaled(text, what, false)));
-}
-
-std::string format_bytes(int64_t b) {
-  char buf[32];
-  if (b < 1024) std::snprintf(buf, sizeof buf, "%lld B", (long long)b);
-  else if (b < 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%.2f MiB", b / (1024.0 * 1024.0));
-  return buf;
-}
-
 Budgets effective_budgets(const Board& board, const ProfileOptions& opt) {
   Budgets b = opt.budgets;
-  if (opt.board_budgets && !b.ram_bytes) b.ram_bytes = board.ram_budget_bytes();
-  if (opt.board_budgets && !b.flash_bytes) b.flash_bytes = board.flash_budget_bytes();
+  if (opt.board_budgets && !b[Resource::Ram]) b[Resource::Ram] = double(board.ram_budget_bytes());
+  if (opt.board_budgets && !b[Resource::Flash]) b[Resource::Flash] = double(board.flash_budget_bytes());
   return b;
+}
+
+ResourceUse Profile::use() const {
+  ResourceUse u;
+  u.ram_bytes = ram_bytes();
+  u.flash_bytes = flash_bytes;
+  u.macs = macs;
+  u.latency_ms = latency_ms;
+  u.params = params;
+  u.bottleneck = deployed.ops[used.order[used.bottleneck_step]].name;
+  return u;
 }
 
 bool Profile::fits() const {
@@ -148,20 +106,7 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
     p.rows.push_back(r);
   }
 
-  auto check = [&](const std::string& res, const std::string& unit, double used, double budget,
-                   const std::string& source) {
-    BudgetCheck b{res, unit, used, budget, used <= budget, budget - used, source};
-    p.budgets.push_back(b);
-  };
-  const Budgets bu = effective_budgets(board, opt);
-  auto source = [](bool explicit_budget) { return explicit_budget ? "option" : "board"; };
-  if (bu.ram_bytes)
-    check("ram", "bytes", double(p.ram_bytes()), double(*bu.ram_bytes), source(opt.budgets.ram_bytes.has_value()));
-  if (bu.flash_bytes)
-    check("flash", "bytes", double(p.flash_bytes), double(*bu.flash_bytes),
-          source(opt.budgets.flash_bytes.has_value()));
-  if (bu.macs) check("macs", "MACs", double(p.macs), double(*bu.macs), "option");
-  if (bu.latency_ms) check("latency", "ms", p.latency_ms, *bu.latency_ms, "option");
+  p.budgets = check_budgets(p.use(), effective_budgets(board, opt), opt.budgets);
   return p;
 }
 
@@ -191,10 +136,7 @@ json profile_to_json(const Profile& p) {
     return o;
   };
   json budgets = json::array();
-  for (const auto& b : p.budgets)
-    budgets.push_back({{"resource", b.resource}, {"unit", b.unit}, {"used", b.used},
-                       {"budget", b.budget}, {"fits", b.fits}, {"margin", b.margin},
-                       {"source", b.source}});
+  for (const auto& b : p.budgets) budgets.push_back(budget_check_to_json(b));
   const Shape& in = p.graph->input_shape();
   return {{"format", "mcuprune-profile"},
           {"version", 1},
@@ -264,14 +206,15 @@ std::string profile_table(const Profile& p) {
                 format_bytes(p.ram_bytes()).c_str(), format_bytes(p.persistent_ram_bytes).c_str());
   s << line << "\nbudgets:\n";
   for (const auto& b : p.budgets) {
-    if (b.unit == "bytes")
-      std::snprintf(line, sizeof line, "  %-8s %12s of %12s (%s)  %s by %s\n", b.resource.c_str(),
+    const bool bytes = b.resource == Resource::Ram || b.resource == Resource::Flash;
+    if (bytes)
+      std::snprintf(line, sizeof line, "  %-8s %12s of %12s (%s)  %s by %s\n", resource_name(b.resource),
                     format_bytes(int64_t(b.used)).c_str(), format_bytes(int64_t(b.budget)).c_str(),
                     b.source.c_str(), b.fits ? "fits" : "OVER",
                     format_bytes(int64_t(std::fabs(b.margin))).c_str());
     else
       std::snprintf(line, sizeof line, "  %-8s %12.6g of %12.6g %s (%s)  %s by %.6g\n",
-                    b.resource.c_str(), b.used, b.budget, b.unit.c_str(), b.source.c_str(),
+                    resource_name(b.resource), b.used, b.budget, resource_unit(b.resource), b.source.c_str(),
                     b.fits ? "fits" : "OVER", std::fabs(b.margin));
     s << line;
   }

@@ -11,22 +11,11 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "resources/board.h"
+#include "resources/budget.h"
 #include "resources/deployed.h"
 #include "resources/memory.h"
 
 namespace mcuprune {
-
-// Parses a size: 64KiB, 64KB, 0.5MiB, 2MB, 5M, 200k, or a bare number of bytes. KiB/MiB
-// are powers of 1024; KB/MB/k/M are powers of 1000. `what` names the option in errors.
-int64_t parse_size(const std::string& text, const std::string& what);
-// Parses a count (MACs): 5M, 200k, 1.5G, or a bare number.
-int64_t parse_count(const std::string& text, const std::string& what);
-std::string format_bytes(int64_t bytes);  // "12.3 KiB"
-
-struct Budgets {
-  std::optional<int64_t> ram_bytes, flash_bytes, macs;
-  std::optional<double> latency_ms;
-};
 
 struct ProfileOptions {
   bool optimal_order = true;
@@ -52,15 +41,6 @@ struct OpRow {
   bool bottleneck = false;
 };
 
-struct BudgetCheck {
-  std::string resource;  // "ram", "flash", "macs", "latency"
-  std::string unit;      // "bytes", "MACs", "ms"
-  double used = 0, budget = 0;
-  bool fits = false;
-  double margin = 0;  // budget - used (negative: over budget)
-  std::string source; // "board" or "option"
-};
-
 struct Profile {
   std::shared_ptr<const Graph> graph;
   DeployedGraph deployed;
@@ -76,6 +56,7 @@ struct Profile {
   double optimal_search_ms = 0;          // wall time of the optimal-order search
   std::vector<BudgetCheck> budgets;
   bool fits() const;
+  ResourceUse use() const;  // the totals
 };
 
 Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& opt);

@@ -26,6 +26,7 @@ $M profile --model tinycnn --board "$WORK/ok.json" --no-timeline | grep -q "my-r
 echo '{"format":"mcuprune-model","version":1,"nodes":[{"name":"input","op":"input","shape":[8,8,1]},{"name":"a","op":"conv2d","inputs":["input"],"out_channels":4,"kernel":3,"padding":"same"},{"name":"b","op":"conv2d","inputs":["input"],"out_channels":5,"kernel":3,"padding":"same"},{"name":"s","op":"add","inputs":["a","b"]}]}' > "$WORK/m.json"
 expect_error "model failing shape inference" "s (add): inputs must have equal shapes" $M profile --model "$WORK/m.json"
 expect_error "malformed size" "accepted forms" $M profile --model tinycnn --ram 64XB
+expect_error "ambiguous size shows both readings" "65,536 bytes" $M profile --model tinycnn --ram 64KB
 "$M" profile --model tinycnn --board nucleo-f446re --reserve-ram 100KiB --no-timeline | grep -q "of     28.0 KiB (board)" \
   && pass "--reserve-ram changes the RAM budget" || fail "--reserve-ram"
 expect_error "reservation larger than the board" "must be less than the board's SRAM" \

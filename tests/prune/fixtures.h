@@ -42,7 +42,7 @@ inline OutputOptions quiet() {
   return o;
 }
 
-inline ExactResources exact(const Graph& g) {
+inline ResourceUse exact(const Graph& g) {
   Profile p = profile_graph(g, find_board("nucleo-f446re"), ProfileOptions{});
   return {p.ram_bytes(), p.flash_bytes, p.macs, p.latency_ms, p.params, ""};
 }

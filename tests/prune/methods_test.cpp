@@ -12,6 +12,7 @@
 #include "graph/channel_groups.h"
 #include "graph/zoo.h"
 #include "prune/fixtures.h"
+#include "nn/train_internal.h"
 #include "prune/internal.h"
 
 namespace mcuprune {
@@ -21,14 +22,15 @@ using namespace prune_detail;
 using test::exact;
 using test::quiet;
 using test::TempDir;
+using nlohmann::json;
 
 PruneConfig budgeted(const std::string& method, const Graph& g) {
   PruneConfig c = test::fast_config(4);
   c.method = method;
-  ExactResources before = exact(g);
-  c.budgets.ram_bytes = before.ram_bytes * 7 / 10;
-  c.budgets.flash_bytes = before.flash_bytes * 6 / 10;
-  c.budgets.macs = before.macs / 2;
+  ResourceUse before = exact(g);
+  c.budgets[Resource::Ram] = double(before.ram_bytes * 7 / 10);
+  c.budgets[Resource::Flash] = double(before.flash_bytes * 6 / 10);
+  c.budgets[Resource::Macs] = double(before.macs / 2);
   return c;
 }
 
@@ -39,11 +41,11 @@ TEST(Methods, EachMeetsRamFlashAndMacBudgets) {
     PruneConfig c = budgeted(m, g);
     TempDir dir;
     PruneResult r = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
-    ExactResources after = exact(r.graph);
+    ResourceUse after = exact(r.graph);
     EXPECT_TRUE(r.budgets_met) << m;
-    EXPECT_LE(after.ram_bytes, *c.budgets.ram_bytes) << m;
-    EXPECT_LE(after.flash_bytes, *c.budgets.flash_bytes) << m;
-    EXPECT_LE(after.macs, *c.budgets.macs) << m;
+    EXPECT_LE(after.ram_bytes, *c.budgets[Resource::Ram]) << m;
+    EXPECT_LE(after.flash_bytes, *c.budgets[Resource::Flash]) << m;
+    EXPECT_LE(after.macs, *c.budgets[Resource::Macs]) << m;
     EXPECT_LT(after.macs, exact(g).macs) << m;
     ASSERT_EQ(r.history.size(), 4u) << m;
     EXPECT_TRUE(r.history.back().pruning_done) << m;
@@ -138,14 +140,14 @@ TEST(Methods, FallbackIsRecordedAndCutsWhereTheBudgetBinds) {
   Graph g = test::residual_model();
   PruneConfig c = test::fast_config(3);
   c.alpha_lr = 1e-7;
-  c.budgets.flash_bytes = exact(g).flash_bytes * 6 / 10;
+  c.budgets[Resource::Flash] = double(exact(g).flash_bytes * 6 / 10);
   TempDir dir;
   PruneResult r = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
   ASSERT_EQ(r.fallbacks.size(), 1u);
   EXPECT_EQ(r.fallbacks[0].kind, "greedy-fit");
   EXPECT_EQ(r.fallbacks[0].epoch, 2);
-  EXPECT_GT(r.fallbacks[0].before.flash_bytes, *c.budgets.flash_bytes);
-  EXPECT_LE(r.fallbacks[0].after.flash_bytes, *c.budgets.flash_bytes);
+  EXPECT_GT(r.fallbacks[0].before.flash_bytes, *c.budgets[Resource::Flash]);
+  EXPECT_LE(r.fallbacks[0].after.flash_bytes, *c.budgets[Resource::Flash]);
   EXPECT_TRUE(r.budgets_met);
   EXPECT_NE(r.fallbacks[0].detail.find("flash"), std::string::npos);
   // A 40% cut spread where flash is: no group is cut to the bone.
@@ -170,7 +172,7 @@ TEST(Methods, BaselinesRefuseMinimizeWithoutBudgetAndUnknownNames) {
   EXPECT_TRUE(test::Contains(test::user_error_of([&] { check_prune_feasible(g, c); }), "--minimize works with --method diff only"));
   PruneConfig bad = test::fast_config(3);
   bad.method = "lottery";
-  bad.budgets.macs = 1000;
+  bad.budgets[Resource::Macs] = 1000.0;
   EXPECT_TRUE(test::Contains(test::user_error_of([&] { check_prune_feasible(g, bad); }), "--method must be one of"));
 }
 
@@ -237,8 +239,8 @@ TEST(Diff, RamBudgetPrunesOnlyTheGroupsOfTheStepsOverIt) {
   Graph g = zoo_build("tinycnn", zo);
   DatasetSplits data = test::quadrant_task(16, 16, 9);
   PruneConfig c = test::fast_config(4);
-  c.budgets.ram_bytes = exact(g).ram_bytes * 8 / 10;
-  std::set<int> binding = groups_in_steps_over(g, *c.budgets.ram_bytes);
+  c.budgets[Resource::Ram] = double(exact(g).ram_bytes * 8 / 10);
+  std::set<int> binding = groups_in_steps_over(g, *c.budgets[Resource::Ram]);
   TempDir dir;
   PruneResult r = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
   ASSERT_TRUE(r.budgets_met);
@@ -265,8 +267,8 @@ TEST(Diff, SoftResourcesEqualExactAfterEverySurgery) {
   DatasetSplits data = test::synthetic(16, 10);
   Graph g = test::residual_model();
   PruneConfig c = test::fast_config(4);
-  c.budgets.ram_bytes = exact(g).ram_bytes * 7 / 10;
-  c.budgets.flash_bytes = exact(g).flash_bytes / 2;
+  c.budgets[Resource::Ram] = double(exact(g).ram_bytes * 7 / 10);
+  c.budgets[Resource::Flash] = double(exact(g).flash_bytes / 2);
   const Target t = resolve_target(c);
   int surgeries = 0;
   double worst = 0;
@@ -277,9 +279,9 @@ TEST(Diff, SoftResourcesEqualExactAfterEverySurgery) {
     for (const ChannelGroup& grp : s.groups.groups)
       if (grp.prunable) widths[size_t(grp.id)] = torch::tensor(double(grp.channels), torch::kDouble);
     SoftResources soft = soft_resources(m, widths, t);
-    ExactResources ex = exact_of(s.graph, t);
+    ResourceUse ex = exact_of(s.graph, t);
     for (int k = 0; k < 4; ++k)
-      worst = std::max(worst, std::fabs(soft.value[k].item<double>() - value_of(ex, k)) / std::max(1e-9, value_of(ex, k)));
+      worst = std::max(worst, std::fabs(soft.value[k].item<double>() - ex[Resource(k)]) / std::max(1e-9, ex[Resource(k)]));
     worst = std::max(worst, std::fabs(soft.params.item<double>() - double(ex.params)) / double(ex.params));
   };
   TempDir dir;
@@ -289,6 +291,58 @@ TEST(Diff, SoftResourcesEqualExactAfterEverySurgery) {
   EXPECT_TRUE(r.fallbacks.empty());
   EXPECT_GT(surgeries, 0);
   EXPECT_LT(worst, 1e-9);
+}
+
+// One step of diff on one batch with the dual multipliers of RAM and flash at `mu_ram` and
+// `mu_flash`: the salience it records and the widths it reaches.
+std::pair<std::vector<std::vector<float>>, json> one_diff_step(double mu_ram, double mu_flash) {
+  Graph g = test::residual_model();
+  PruneConfig c = test::fast_config(4);
+  c.budgets[Resource::Ram] = double(exact(g).ram_bytes / 2);
+  c.budgets[Resource::Flash] = double(exact(g).flash_bytes / 2);
+  const Target t = resolve_target(c);
+  torch::manual_seed(3);
+  State s;
+  s.graph = g;
+  s.net = Net(g);
+  s.opt = detail::make_optimizer(c.train, s.net);
+  s.groups = find_channel_groups(g, c.min_width, c.round_to);
+  for (const ChannelGroup& grp : s.groups.groups) s.salience.emplace_back(size_t(grp.channels), 0.0f);
+  std::unique_ptr<Method> m = make_method(c, t);
+  m->start(s);
+  json st = m->save();
+  st.at("mu")[0] = mu_ram;
+  st.at("mu")[1] = mu_flash;
+  m->load(s, "test", st);
+  StepContext ctx;
+  ctx.steps_per_epoch = 10;
+  ctx.prune_start_epoch = 0;
+  ctx.prune_end_epoch = 2;
+  torch::Tensor x = torch::randn({8, 1, 12, 12}), y = torch::randint(0, 4, {8}, torch::kLong);
+  m->before_forward(s, ctx);
+  torch::Tensor loss = torch::nn::functional::cross_entropy(s.net->forward(x, true), y);
+  s.opt->zero_grad();
+  loss.backward();
+  s.opt->step();
+  m->after_step(s, ctx);
+  return {s.salience, m->save().at("alpha")};
+}
+
+TEST(Diff, SalienceIsTheSameWhateverTheDualMultipliers) {
+  // Salience reads the task loss only: the resource terms (weighted by the multipliers) move
+  // the widths, never the channel ranking.
+  // The width step is normalised, so only the multipliers' ratio steers it: swap which
+  // budget dominates.
+  auto [sal0, alpha0] = one_diff_step(1e3, 1e-3);
+  auto [sal1, alpha1] = one_diff_step(1e-3, 1e3);
+  EXPECT_NE(alpha0, alpha1);  // the multipliers did act (on the widths)
+  ASSERT_EQ(sal0.size(), sal1.size());
+  double total = 0;
+  for (size_t g = 0; g < sal0.size(); ++g) {
+    EXPECT_EQ(sal0[g], sal1[g]) << "group " << g;
+    for (float v : sal0[g]) total += v;
+  }
+  EXPECT_GT(total, 0);  // and there was salience to compare
 }
 
 }  // namespace

@@ -81,19 +81,19 @@ TEST(SoftWidth, GradientMatchesFiniteDifferences) {
 TEST(Prune, TinySyntheticRunMeetsEveryBudget) {
   DatasetSplits data = synthetic(24, 1);
   Graph g = model();
-  ExactResources before = exact(g);
+  ResourceUse before = exact(g);
   PruneConfig c = config(5);
-  c.budgets.ram_bytes = before.ram_bytes * 6 / 10;
-  c.budgets.flash_bytes = before.flash_bytes * 8 / 10;
-  c.budgets.macs = before.macs / 2;
+  c.budgets[Resource::Ram] = double(before.ram_bytes * 6 / 10);
+  c.budgets[Resource::Flash] = double(before.flash_bytes * 8 / 10);
+  c.budgets[Resource::Macs] = double(before.macs / 2);
   TempDir dir;
   PruneResult r = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
   EXPECT_TRUE(r.budgets_met);
   EXPECT_TRUE(r.fallbacks.empty());  // met by the method itself, not by the rescue
-  ExactResources after = exact(r.graph);
-  EXPECT_LE(after.ram_bytes, *c.budgets.ram_bytes);
-  EXPECT_LE(after.flash_bytes, *c.budgets.flash_bytes);
-  EXPECT_LE(after.macs, *c.budgets.macs);
+  ResourceUse after = exact(r.graph);
+  EXPECT_LE(after.ram_bytes, *c.budgets[Resource::Ram]);
+  EXPECT_LE(after.flash_bytes, *c.budgets[Resource::Flash]);
+  EXPECT_LE(after.macs, *c.budgets[Resource::Macs]);
   ASSERT_EQ(r.history.size(), 5u);
   EXPECT_TRUE(r.history.back().pruning_done);
   EXPECT_LT(r.history.back().channels, r.history.front().channels);
@@ -104,16 +104,16 @@ TEST(Prune, TinySyntheticRunMeetsEveryBudget) {
 TEST(Prune, EveryImportanceMeetsTheBudget) {
   DatasetSplits data = synthetic(12, 2);
   Graph g = model();
-  ExactResources before = exact(g);
+  ResourceUse before = exact(g);
   for (const char* imp : {"l1", "l2", "bn", "random"}) {
     PruneConfig c = config(3);
     c.importance = imp;
-    c.budgets.macs = before.macs / 3;
+    c.budgets[Resource::Macs] = double(before.macs / 3);
     TempDir dir;
     PruneResult r = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
     EXPECT_TRUE(r.budgets_met) << imp;
     EXPECT_TRUE(r.fallbacks.empty()) << imp;
-    EXPECT_LE(exact(r.graph).macs, *c.budgets.macs) << imp;
+    EXPECT_LE(exact(r.graph).macs, *c.budgets[Resource::Macs]) << imp;
   }
 }
 
@@ -135,7 +135,7 @@ TEST(Prune, MinimizeWithoutBudgetPrunesThroughThePruningPhase) {
 
 TEST(Prune, ImpossibleBudgetNamesResourceBottleneckAndMinimum) {
   PruneConfig c = config(3);
-  c.budgets.ram_bytes = 100;  // the 12x12 input alone is 144 bytes
+  c.budgets[Resource::Ram] = 100.0;  // the 12x12 input alone is 144 bytes
   std::string msg = user_error_of([&] { check_prune_feasible(model(), c); });
   EXPECT_TRUE(Contains(msg, "ram budget of 100 B cannot be met"));
   EXPECT_TRUE(Contains(msg, "bottleneck operator"));
@@ -143,7 +143,7 @@ TEST(Prune, ImpossibleBudgetNamesResourceBottleneckAndMinimum) {
   PruneConfig none = config(3);
   EXPECT_TRUE(Contains(user_error_of([&] { check_prune_feasible(model(), none); }), "nothing to prune for"));
   PruneConfig bad = config(3);
-  bad.budgets.macs = 1000;
+  bad.budgets[Resource::Macs] = 1000.0;
   bad.importance = "magic";
   EXPECT_TRUE(Contains(user_error_of([&] { check_prune_feasible(model(), bad); }), "--importance"));
 }
@@ -152,7 +152,7 @@ TEST(Prune, ResumeContinuesWhereTheRunStopped) {
   DatasetSplits data = synthetic(12, 3);
   Graph g = model();
   PruneConfig c = config(4);
-  c.budgets.macs = exact(g).macs / 2;
+  c.budgets[Resource::Macs] = double(exact(g).macs / 2);
   TempDir dir;
   g_stop_requested = true;  // as if Ctrl-C came in the first epoch
   PruneResult r1 = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
@@ -188,7 +188,7 @@ TEST(Prune, CheckpointOfAnotherFormatVersionIsAClearError) {
   Graph g = model();
   PruneConfig c = config(2);
   c.finetune_epochs = 0;
-  c.budgets.macs = exact(g).macs / 2;
+  c.budgets[Resource::Macs] = double(exact(g).macs / 2);
   TempDir dir;
   prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
   const fs::path state = dir.path / "checkpoint" / "prune_state.json";

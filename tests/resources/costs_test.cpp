@@ -243,14 +243,14 @@ TEST(Profile, RowsTotalsAndBoardBudgetsOfTheSmallGraph) {
     EXPECT_EQ(p.ram_bytes(), ram);
 
     ASSERT_EQ(p.budgets.size(), 2u);  // only the board's RAM and flash without options
-    EXPECT_EQ(p.budgets[0].resource, "ram");
-    EXPECT_EQ(p.budgets[0].unit, "bytes");
+    EXPECT_EQ(p.budgets[0].resource, Resource::Ram);
+    EXPECT_STREQ(resource_unit(p.budgets[0].resource), "bytes");
     EXPECT_EQ(p.budgets[0].source, "board");
     EXPECT_DOUBLE_EQ(p.budgets[0].used, double(ram));
     EXPECT_DOUBLE_EQ(p.budgets[0].budget, 114688.0);
     EXPECT_DOUBLE_EQ(p.budgets[0].margin, 114688.0 - double(ram));
     EXPECT_TRUE(p.budgets[0].fits);
-    EXPECT_EQ(p.budgets[1].resource, "flash");
+    EXPECT_EQ(p.budgets[1].resource, Resource::Flash);
     EXPECT_EQ(p.budgets[1].source, "board");
     EXPECT_DOUBLE_EQ(p.budgets[1].used, 2996.0);
     EXPECT_DOUBLE_EQ(p.budgets[1].budget, 393216.0);
@@ -279,33 +279,33 @@ TEST(Profile, ExplicitBudgetsOneFails) {
   // cmsis-nn: RAM 704, flash 2996, MACs 7232, latency 0.3337244 ms.
   {
     ProfileOptions opt;
-    opt.budgets.ram_bytes = 700;      // 704 > 700: over by 4
-    opt.budgets.flash_bytes = 3000;   // fits by 4
-    opt.budgets.macs = 7232;          // exactly at the budget: fits, margin 0
-    opt.budgets.latency_ms = 0.5;     // fits by 0.5 - 0.3337244
+    opt.budgets[Resource::Ram] = 700;      // 704 > 700: over by 4
+    opt.budgets[Resource::Flash] = 3000;   // fits by 4
+    opt.budgets[Resource::Macs] = 7232;          // exactly at the budget: fits, margin 0
+    opt.budgets[Resource::Latency] = 0.5;     // fits by 0.5 - 0.3337244
     Profile p = profile_graph(g, board, opt);
     ASSERT_EQ(p.budgets.size(), 4u);
     const BudgetCheck& ram = p.budgets[0];
-    EXPECT_EQ(ram.resource, "ram");
+    EXPECT_EQ(ram.resource, Resource::Ram);
     EXPECT_EQ(ram.source, "option");
     EXPECT_DOUBLE_EQ(ram.used, 704.0);
     EXPECT_DOUBLE_EQ(ram.budget, 700.0);
     EXPECT_FALSE(ram.fits);
     EXPECT_DOUBLE_EQ(ram.margin, -4.0);
     const BudgetCheck& flash = p.budgets[1];
-    EXPECT_EQ(flash.resource, "flash");
+    EXPECT_EQ(flash.resource, Resource::Flash);
     EXPECT_EQ(flash.source, "option");
     EXPECT_TRUE(flash.fits);
     EXPECT_DOUBLE_EQ(flash.margin, 4.0);
     const BudgetCheck& macs = p.budgets[2];
-    EXPECT_EQ(macs.resource, "macs");
-    EXPECT_EQ(macs.unit, "MACs");
+    EXPECT_EQ(macs.resource, Resource::Macs);
+    EXPECT_STREQ(resource_unit(macs.resource), "MACs");
     EXPECT_DOUBLE_EQ(macs.used, 7232.0);
     EXPECT_TRUE(macs.fits);
     EXPECT_DOUBLE_EQ(macs.margin, 0.0);
     const BudgetCheck& lat = p.budgets[3];
-    EXPECT_EQ(lat.resource, "latency");
-    EXPECT_EQ(lat.unit, "ms");
+    EXPECT_EQ(lat.resource, Resource::Latency);
+    EXPECT_STREQ(resource_unit(lat.resource), "ms");
     EXPECT_NEAR(lat.used, kLatency, 1e-12);
     EXPECT_TRUE(lat.fits);
     EXPECT_NEAR(lat.margin, 0.5 - kLatency, 1e-12);
@@ -314,10 +314,10 @@ TEST(Profile, ExplicitBudgetsOneFails) {
   }
   {
     ProfileOptions opt;
-    opt.budgets.ram_bytes = 704;      // exactly: fits
-    opt.budgets.flash_bytes = 2995;   // over by 1
-    opt.budgets.macs = 7231;          // over by 1
-    opt.budgets.latency_ms = 0.3;     // 0.3337 > 0.3
+    opt.budgets[Resource::Ram] = 704;      // exactly: fits
+    opt.budgets[Resource::Flash] = 2995;   // over by 1
+    opt.budgets[Resource::Macs] = 7231;          // over by 1
+    opt.budgets[Resource::Latency] = 0.3;     // 0.3337 > 0.3
     Profile p = profile_graph(g, board, opt);
     ASSERT_EQ(p.budgets.size(), 4u);
     EXPECT_TRUE(p.budgets[0].fits);
@@ -333,14 +333,14 @@ TEST(Profile, ExplicitBudgetsOneFails) {
   {
     ProfileOptions opt;
     opt.runtime = "reference";    // RAM 596
-    opt.budgets.ram_bytes = 700;  // fits with the reference runtime (no im2col)
-    opt.budgets.macs = 10000;
+    opt.budgets[Resource::Ram] = 700;  // fits with the reference runtime (no im2col)
+    opt.budgets[Resource::Macs] = 10000;
     Profile p = profile_graph(g, board, opt);
     ASSERT_EQ(p.budgets.size(), 3u);  // ram, flash (board), macs
     EXPECT_TRUE(p.budgets[0].fits);
     EXPECT_DOUBLE_EQ(p.budgets[0].margin, 104.0);  // 700 - 596
     EXPECT_EQ(p.budgets[1].source, "board");
-    EXPECT_EQ(p.budgets[2].resource, "macs");
+    EXPECT_EQ(p.budgets[2].resource, Resource::Macs);
     EXPECT_DOUBLE_EQ(p.budgets[2].margin, 2768.0);
     EXPECT_TRUE(p.fits());
     EXPECT_NE(profile_table(p).find("the model fits"), std::string::npos);

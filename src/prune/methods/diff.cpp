@@ -189,8 +189,8 @@ class DiffMethod : public Method {
         // The ablation: only the parameter count, for as long as the exact budgets are not
         // met (pruning is active only then).
         if (k == 4) pressure = 1;
-      } else if (k < 4 && t_.budget[k]) {
-        const double u = value.item<double>() / (*t_.budget[k] * (1 - kSlackMargin));
+      } else if (k < 4 && t_.budgets.limit[k]) {
+        const double u = value.item<double>() / (*t_.budgets.limit[k] * (1 - kSlackMargin));
         mu_[k] = std::clamp(mu_[k] * (u > 1 ? 1 + kDualStep : 1 / (1 + kDualStep)), 1e-3, 1e3);
         pressure = mu_[k] * std::max(0.0, u - 1);
       } else if (k < 4 && t_.minimize[k]) {

@@ -43,8 +43,8 @@ class MagnitudeMethod : public Method {
     Target step_target = t_;
     const double frac = double(k) / c_.magnitude_steps;
     for (int r = 0; r < 4; ++r)
-      if (t_.budget[r] && s.initial[r] > *t_.budget[r])
-        step_target.budget[r] = s.initial[r] * std::pow(*t_.budget[r] / s.initial[r], frac);
+      if (t_.budgets.limit[r] && s.initial[r] > *t_.budgets.limit[r])
+        step_target.budgets.limit[r] = s.initial[r] * std::pow(*t_.budgets.limit[r] / s.initial[r], frac);
     s.salience = normalized_weight_norms(s, c_.norm);
     GlobalRanking ranking = rank_globally(s.groups, s.salience);
     std::optional<int64_t> n = fewest_removals_meeting(s.graph, s.groups, ranking, step_target, c_);

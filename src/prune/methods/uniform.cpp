@@ -20,7 +20,7 @@ class UniformMethod : public Method {
       return w;
     };
     auto fits = [&](double f) {
-      return meets(exact_of(with_widths(s.graph, widths_for(f), c_.min_width, c_.round_to), t_), t_);
+      return meets(exact_of(with_widths(s.graph, widths_for(f), c_.min_width, c_.round_to), t_), t_.budgets);
     };
     double lo = 0, hi = 1;
     if (fits(1)) lo = 1;

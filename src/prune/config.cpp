@@ -1,0 +1,93 @@
+// The pruning configuration: its JSON form (checkpoints, reports), its validation, and the
+// profile options it implies.
+#include <algorithm>
+
+#include "prune/internal.h"
+
+namespace mcuprune {
+
+using nlohmann::json;
+
+const std::vector<std::string>& prune_methods() {
+  static const std::vector<std::string> m = {"diff", "uniform", "magnitude", "dpf", "unaware"};
+  return m;
+}
+
+json prune_config_to_json(const PruneConfig& c) {
+  return {{"method", c.method}, {"train", train_config_to_json(c.train)}, {"board", c.board},
+          {"budgets", budgets_to_json(c.budgets)},
+          {"minimize", c.minimize}, {"runtime", c.runtime}, {"inplace_add", c.inplace_add},
+          {"warmup_epochs", c.warmup_epochs}, {"prune_every", c.prune_every},
+          {"finetune_epochs", c.finetune_epochs}, {"importance", c.importance},
+          {"round_to", c.round_to}, {"min_width", c.min_width}, {"alpha_lr", c.alpha_lr},
+          {"temperature", c.temperature}, {"salience_decay", c.salience_decay},
+          {"norm", c.norm}, {"magnitude_steps", c.magnitude_steps}, {"dpf_every", c.dpf_every}};
+}
+
+PruneConfig prune_config_from_json(const json& j, const std::string& where) {
+  PruneConfig c;
+  try {
+    c.method = j.value("method", "diff");  // checkpoints from before --method were diff
+    c.train = train_config_from_json(j.at("train"), where);
+    c.board = j.at("board");
+    c.budgets = budgets_from_json(j.at("budgets"));
+    c.minimize = j.at("minimize").get<std::vector<std::string>>();
+    c.runtime = j.at("runtime");
+    c.inplace_add = j.at("inplace_add");
+    c.warmup_epochs = j.at("warmup_epochs");
+    c.prune_every = j.at("prune_every");
+    c.finetune_epochs = j.at("finetune_epochs");
+    c.importance = j.at("importance");
+    c.round_to = j.at("round_to");
+    c.min_width = j.at("min_width");
+    c.alpha_lr = j.at("alpha_lr");
+    c.temperature = j.at("temperature");
+    c.salience_decay = j.at("salience_decay");
+    c.norm = j.value("norm", "l2");
+    c.magnitude_steps = j.value("magnitude_steps", 4);
+    c.dpf_every = j.value("dpf_every", 16);
+  } catch (const json::exception& e) {
+    throw UserError("'" + where + "': bad pruning configuration: " + e.what());
+  }
+  return c;
+}
+
+ProfileOptions profile_options(const PruneConfig& c) {
+  ProfileOptions o;
+  o.inplace_add = c.inplace_add;
+  o.runtime = c.runtime;
+  o.budgets = c.budgets;
+  o.board_budgets = !c.board.empty();  // without a board only explicit budgets apply
+  return o;
+}
+
+namespace prune_detail {
+
+void validate(const PruneConfig& c) {
+  validate_train_config(c.train);
+  auto bad = [](const std::string& m) { throw UserError(m); };
+  const auto& methods = prune_methods();
+  if (std::find(methods.begin(), methods.end(), c.method) == methods.end())
+    bad("--method must be one of diff, uniform, magnitude, dpf, unaware; got '" + c.method + "'");
+  const std::vector<std::string> imp = {"taylor", "l1", "l2", "bn", "random"};
+  if (std::find(imp.begin(), imp.end(), c.importance) == imp.end())
+    bad("--importance must be one of taylor, l1, l2, bn, random; got '" + c.importance + "'");
+  if (c.norm != "l1" && c.norm != "l2") bad("--norm must be l1 or l2; got '" + c.norm + "'");
+  if (c.prune_every < 1) bad("--prune-every must be >= 1 step");
+  if (c.magnitude_steps < 1) bad("--magnitude-steps must be >= 1");
+  if (c.dpf_every < 1) bad("--dpf-every must be >= 1 step");
+  if (c.warmup_epochs < 0 || c.warmup_epochs >= c.train.epochs)
+    bad("--warmup-epochs must be in [0, epochs) (it is " + std::to_string(c.warmup_epochs) + " with " +
+        std::to_string(c.train.epochs) + " epochs)");
+  if (c.round_to < 1) bad("--round-to must be >= 1");
+  if (c.min_width < 1) bad("--min-width must be >= 1");
+  if (!(c.alpha_lr >= 0) || c.alpha_lr > 1) bad("--alpha-lr must be in [0, 1] (0: automatic)");
+  if (!(c.temperature > 0)) bad("--temperature must be > 0");
+  if (!(c.salience_decay >= 0 && c.salience_decay < 1)) bad("salience decay must be in [0, 1)");
+  if (c.method != "diff" && !c.minimize.empty())
+    bad("--minimize works with --method diff only; the baselines need budgets (--board, --ram, --flash, "
+        "--macs, --latency-ms)");
+}
+
+}  // namespace prune_detail
+}  // namespace mcuprune
