@@ -415,6 +415,18 @@ def train_or_prune(settings, run, subcommand, fresh_args):
         run.status = "ok"
 
 
+def call_quantize(settings, run, extra_args):
+    """`mcuprune quantize` of the run's model on the int8 test samples, with `extra_args`."""
+    args = ["quantize", "--model", run.directory, "--dataset", settings.data,
+            "--calibration-samples", settings.calibration_samples] + extra_args + thread_args(settings)
+    int8_samples = settings.int8_test or settings.limit_test
+    if int8_samples:
+        args += ["--limit-test", int8_samples]
+    result = call_mcuprune(settings, args, run.directory / "driver.log")
+    result.raise_if_interrupted()
+    return result
+
+
 def quantize(settings, run):
     """int8 accuracy of the run's model: run.directory/quant_report.json (reused if present)."""
     if not run.has_model:
@@ -422,13 +434,7 @@ def quantize(settings, run):
     path = run.directory / "quant_report.json"
     started = time.monotonic()
     if not path.exists():
-        args = ["quantize", "--model", run.directory, "--dataset", settings.data,
-                "--calibration-samples", settings.calibration_samples, "--report", path] + thread_args(settings)
-        int8_samples = settings.int8_test or settings.limit_test
-        if int8_samples:
-            args += ["--limit-test", int8_samples]
-        result = call_mcuprune(settings, args, run.directory / "driver.log")
-        result.raise_if_interrupted()
+        result = call_quantize(settings, run, ["--report", path])
         if result.returncode != 0 or not path.exists():
             run.quant_reason = result.failure_reason()
     run.quant = read_json(path)
@@ -446,17 +452,11 @@ def quantize_aware(settings, run):
     if not path.exists():
         if out.exists():
             shutil.rmtree(out)  # an interrupted fine-tuning: start it again (it is one epoch)
-        args = ["quantize", "--model", run.directory, "--dataset", settings.data,
-                "--calibration-samples", settings.calibration_samples, "--qat-epochs", QAT_EPOCHS,
-                "--out", out, "--seed", run.seed, "--val-fraction", settings.val_fraction,
-                "--quiet"] + thread_args(settings)
+        args = ["--qat-epochs", QAT_EPOCHS, "--out", out, "--seed", run.seed,
+                "--val-fraction", settings.val_fraction, "--quiet"]
         if settings.limit_train:
             args += ["--limit-train", settings.limit_train]
-        int8_samples = settings.int8_test or settings.limit_test
-        if int8_samples:
-            args += ["--limit-test", int8_samples]
-        result = call_mcuprune(settings, args, run.directory / "driver.log")
-        result.raise_if_interrupted()
+        result = call_quantize(settings, run, args)
         if result.returncode != 0 or not path.exists():
             run.quant_reason = "qat: " + result.failure_reason()
             return
