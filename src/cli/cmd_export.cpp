@@ -2,8 +2,10 @@
 // (float, or int8 QDQ), operators in the peak-SRAM-optimal order for the board.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/common.h"
+#include "export/c_source.h"
 #include "export/onnx.h"
 #include "export/order.h"
 #include "export/tflite.h"
@@ -21,25 +23,19 @@ struct ExportArgs {
   bool float_io = false;
 };
 
-QuantizedModel calibrate(const LoadedModel& m, const FoldedModel& f, const ExportArgs& a) {
-  if (a.dataset.empty())
-    throw UserError("an int8 export needs --dataset to calibrate activation ranges on training samples "
-                    "(e.g. --dataset fashion-mnist)");
-  LoadOptions lo;
-  const Shape& in = m.graph.input_shape();
-  lo.image = {in.h, in.w, in.c};
-  DatasetSplits data = load_dataset(a.dataset, lo);
-  if (data.train.height != in.h || data.train.width != in.w || data.train.channels != in.c)
-    throw UserError("dataset '" + a.dataset + "' has " + std::to_string(data.train.height) + "x" +
-                    std::to_string(data.train.width) + "x" + std::to_string(data.train.channels) +
-                    " images but the model expects " + in.str() + "; calibrate on the data it was trained on");
-  return quantize_model(f, calibration_samples(data.train, a.calibration, m.graph.normalization));
+void write_c_export(const std::string& dir, const CSource& src) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !(fs::is_directory(dir, ec) && fs::is_empty(dir, ec)))
+    throw UserError("--out " + dir + " already exists and is not an empty directory; choose a new directory "
+                    "(a C export writes several files into it)");
+  for (const auto& [name, content] : src.files) write_file_atomic((fs::path(dir) / name).string(), content);
 }
 
 void run_export(const ExportArgs& a) {
   if (a.float_io && a.format != "tflite") throw UserError("--float-io applies to --format tflite only");
-  if (a.format == "tflite" && a.variant != "float")
-    throw UserError("--variant applies to --format onnx only (a .tflite export is always int8)");
+  if (a.format != "onnx" && a.variant != "float")
+    throw UserError("--variant applies to --format onnx only (TFLite and C exports are always int8)");
   const Board board = find_board(a.board);
   LoadedModel m = load_model_dir(a.model);
   FoldedModel f = fold_for_inference(m.graph, m.weights);
@@ -48,8 +44,21 @@ void run_export(const ExportArgs& a) {
   const std::string desc = std::string("mcuprune ") + kVersion + ": " + m.graph.name;
 
   std::string bytes, what;
+  if (a.format == "c") {
+    const CSource src = export_c(calibrate_int8(m, f, a.dataset, a.calibration), desc);
+    write_c_export(a.out, src);
+    std::printf("wrote %s: C source for the mcuprune runtime (%zu files), %zu operators\n", a.out.c_str(),
+                src.files.size(), src.plan.order.size());
+    std::printf("  constants (flash): %s; arena (RAM): %s planned (%s), resource model peak %s\n",
+                format_bytes(src.constant_bytes).c_str(), format_bytes(src.plan.arena_bytes).c_str(),
+                src.plan.placement.c_str(), format_bytes(src.plan.predicted_peak_bytes).c_str());
+    if (src.plan.arena_bytes != src.plan.predicted_peak_bytes)
+      std::printf("  note: the planned arena is %lld bytes larger than the peak (fragmentation)\n",
+                  (long long)(src.plan.arena_bytes - src.plan.predicted_peak_bytes));
+    return;
+  }
   if (a.format == "tflite") {
-    QuantizedModel q = calibrate(m, f, a);
+    QuantizedModel q = calibrate_int8(m, f, a.dataset, a.calibration);
     TfliteOptions o;
     o.order = order;
     o.float_io = a.float_io;
@@ -61,7 +70,7 @@ void run_export(const ExportArgs& a) {
     o.order = order;
     o.doc = desc;
     if (a.variant == "int8") {
-      bytes = export_onnx_qdq(calibrate(m, f, a), o);
+      bytes = export_onnx_qdq(calibrate_int8(m, f, a.dataset, a.calibration), o);
       what = "ONNX opset 13, int8 QDQ (float32 input/output)";
     } else {
       bytes = export_onnx_float(f, o);
@@ -79,21 +88,40 @@ void run_export(const ExportArgs& a) {
 
 }  // namespace
 
+QuantizedModel calibrate_int8(const LoadedModel& m, const FoldedModel& f, const std::string& dataset, int calibration) {
+  if (dataset.empty())
+    throw UserError("an int8 export needs --dataset to calibrate activation ranges on training samples "
+                    "(e.g. --dataset fashion-mnist)");
+  LoadOptions lo;
+  const Shape& in = m.graph.input_shape();
+  lo.image = {in.h, in.w, in.c};
+  DatasetSplits data = load_dataset(dataset, lo);
+  if (data.train.height != in.h || data.train.width != in.w || data.train.channels != in.c)
+    throw UserError("dataset '" + dataset + "' has " + std::to_string(data.train.height) + "x" +
+                    std::to_string(data.train.width) + "x" + std::to_string(data.train.channels) +
+                    " images but the model expects " + in.str() + "; calibrate on the data it was trained on");
+  return quantize_model(f, calibration_samples(data.train, calibration, m.graph.normalization));
+}
+
 void add_export_command(CLI::App& app) {
   auto a = std::make_shared<ExportArgs>();
   CLI::App* c = app.add_subcommand(
       "export",
-      "Export a trained (or pruned) model: int8 TFLite for TensorFlow Lite Micro, or ONNX\n"
-      "(float, or int8 QDQ). int8 exports calibrate on --dataset's training samples with the\n"
+      "Export a trained (or pruned) model: int8 TFLite for TensorFlow Lite Micro, ONNX (float,\n"
+      "or int8 QDQ), or C source for the mcuprune runtime (runtime/, for any MCU). int8 exports\n"
+      "calibrate on --dataset's training samples with the\n"
       "same arithmetic as `mcuprune quantize`. Operators are stored in the order that\n"
       "minimises peak SRAM on --board, so the runtime's peak matches `mcuprune profile`.\n\n"
       "Examples:\n"
       "  mcuprune export --model runs/p --format tflite --dataset fashion-mnist --out model.tflite\n"
       "  mcuprune export --model runs/p --format onnx --out model.onnx\n"
+      "  mcuprune export --model runs/p --format c --dataset fashion-mnist --out model_c\n"
       "  mcuprune export --model runs/p --format onnx --variant int8 --dataset fashion-mnist --out model.int8.onnx\n");
   c->add_option("--model", a->model, "model directory (train/prune --out)")->required();
-  c->add_option("--format", a->format, "tflite | onnx")->required()->check(CLI::IsMember({"tflite", "onnx"}));
-  c->add_option("--out", a->out, "file to write (written atomically)")->required();
+  c->add_option("--format", a->format, "tflite | onnx | c (C source for the mcuprune runtime)")
+      ->required()
+      ->check(CLI::IsMember({"tflite", "onnx", "c"}));
+  c->add_option("--out", a->out, "file to write (written atomically); --format c: a new directory")->required();
   c->add_option("--dataset", a->dataset, "calibration data for int8 exports (training split)");
   c->add_option("--calibration-samples", a->calibration, "training samples used to calibrate")->capture_default_str();
   c->add_option("--variant", a->variant, "ONNX only: float | int8 (QDQ)")

@@ -35,6 +35,7 @@ struct Accuracy {
 Accuracy measure(const FoldedModel& f, const QuantizedModel& q, const Dataset& test, int threads) {
   std::vector<int64_t> float_ok(size_t(threads), 0), int8_ok(size_t(threads), 0), agree(size_t(threads), 0);
   std::vector<std::thread> pool;
+  const Int8Interpreter interpreter(q);
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
       for (size_t i = size_t(t); i < test.size(); i += size_t(threads)) {
@@ -42,7 +43,7 @@ Accuracy measure(const FoldedModel& f, const QuantizedModel& q, const Dataset& t
         auto fy = float_forward(f.graph, f.weights, x)[size_t(f.graph.output)];
         std::vector<int8_t> xq;
         for (float v : x) xq.push_back(q.activations[0].quantize(v));
-        auto qy = int8_forward(q, xq)[size_t(f.graph.output)];
+        auto qy = interpreter.forward(xq)[size_t(f.graph.output)];
         int64_t fa = std::max_element(fy.begin(), fy.end()) - fy.begin();
         int64_t qa = std::max_element(qy.begin(), qy.end()) - qy.begin();
         float_ok[size_t(t)] += fa == test.labels[i];

@@ -47,6 +47,12 @@ nlohmann::json dataset_summary_json(const DatasetSplits& d, const std::string& n
 // Throws UserError for --calibration-samples < 1.
 std::vector<std::vector<float>> calibration_samples(const Dataset& train, int n, const InputNormalization& norm);
 
+struct FoldedModel;
+struct QuantizedModel;
+// int8 quantisation of a folded model calibrated on the first `calibration` training samples
+// of `dataset` (export, deploy). Throws UserError without a dataset or for a shape mismatch.
+QuantizedModel calibrate_int8(const LoadedModel& m, const FoldedModel& f, const std::string& dataset, int calibration);
+
 // Writes `report` to path atomically (pretty JSON).
 void write_report(const std::string& path, const nlohmann::json& report);
 
@@ -65,5 +71,6 @@ void add_profile_command(CLI::App& app);  // also adds "boards"
 void add_prune_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_export_command(CLI::App& app);
+void add_deploy_command(CLI::App& app);
 
 }  // namespace mcuprune

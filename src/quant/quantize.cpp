@@ -1,6 +1,8 @@
 // Float reference interpreter, calibration, int8 quantisation and the integer interpreter.
 #include "quant/quantize.h"
 
+#include "quant/runtime_ops.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -16,13 +18,6 @@ float act_float(float x, Activation a) {
 }
 
 int8_t clamp8(int32_t v, int32_t lo = -128, int32_t hi = 127) { return int8_t(std::min(hi, std::max(lo, v))); }
-
-// Output clamp range of an int8 op with a fused activation (TFLite's CalculateActivationRange).
-void act_range(Activation a, const QuantParams& out, int32_t& lo, int32_t& hi) {
-  lo = -128, hi = 127;
-  if (a == Activation::ReLU || a == Activation::ReLU6) lo = std::max(lo, out.zero_point);
-  if (a == Activation::ReLU6) hi = std::min(hi, out.zero_point + int32_t(std::lround(6.0f / out.scale)));
-}
 
 // Nodes whose output keeps its input's quantisation (TFLite requires equal parameters).
 bool shares_input_params(OpKind k) {
@@ -247,151 +242,38 @@ QuantizedModel quantize_model(const FoldedModel& f, const std::vector<std::vecto
   return q;
 }
 
-std::vector<int8_t> int8_node(const QuantizedModel& q, int i, const std::vector<std::vector<int8_t>>& v) {
-  const Graph& g = q.graph;
-  const Node& nd = g.nodes[size_t(i)];
-  const Shape& is = g.nodes[size_t(nd.inputs[0])].out;
-  const Shape& os = nd.out;
-  const std::vector<int8_t>& a = v[size_t(nd.inputs[0])];
-  const QuantParams& pin = q.activations[size_t(nd.inputs[0])];
-  const QuantParams& pout = q.activations[size_t(i)];
-  std::vector<int8_t> y(size_t(os.elements()), 0);
-  int32_t lo, hi;
-  act_range(nd.activation, pout, lo, hi);
-  switch (nd.kind) {
-    case OpKind::Conv2D:
-    case OpKind::DepthwiseConv2D: {
-      const QuantizedLayer& L = q.layers.at(i);
-      Window k = window_of(nd, is);
-      const bool dw = nd.kind == OpKind::DepthwiseConv2D;
-      const int m = dw ? nd.depth_multiplier : 1;
-      const int32_t in_off = -pin.zero_point;
-      for (int oh = 0; oh < os.h; ++oh)
-        for (int ow = 0; ow < os.w; ++ow)
-          for (int oc = 0; oc < os.c; ++oc) {
-            int32_t acc = L.bias[size_t(oc)];
-            const int ic0 = dw ? oc / m : 0, ic1 = dw ? oc / m + 1 : is.c;
-            for_each_tap(k, is, oh, ow, [&](int ky, int kx, int pix) {
-              for (int ic = ic0; ic < ic1; ++ic)
-                acc += (int32_t(a[size_t(pix * is.c + ic)]) + in_off) *
-                       int32_t(L.weights[size_t(weight_index(dw, k, is.c, oc, ic, ky, kx))]);
-            });
-            int32_t r = multiply_by_quantized_multiplier(acc, L.output_multipliers[size_t(oc)]) + pout.zero_point;
-            y[size_t((oh * os.w + ow) * os.c + oc)] = clamp8(r, lo, hi);
-          }
-      break;
-    }
-    case OpKind::Dense: {
-      const QuantizedLayer& L = q.layers.at(i);
-      for (int o = 0; o < os.c; ++o) {
-        int32_t acc = L.bias[size_t(o)];
-        for (int k = 0; k < is.c; ++k)
-          acc += (int32_t(a[size_t(k)]) - pin.zero_point) * int32_t(L.weights[size_t(o * is.c + k)]);
-        int32_t r = multiply_by_quantized_multiplier(acc, L.output_multipliers[0]) + pout.zero_point;
-        y[size_t(o)] = clamp8(r, lo, hi);
-      }
-      break;
-    }
-    case OpKind::ReLU:
-    case OpKind::ReLU6: {
-      act_range(nd.kind == OpKind::ReLU ? Activation::ReLU : Activation::ReLU6, pout, lo, hi);
-      for (size_t k = 0; k < y.size(); ++k) y[k] = clamp8(a[k], lo, hi);
-      break;
-    }
-    case OpKind::Dropout:
-    case OpKind::Flatten:
-      y = a;
-      break;
-    case OpKind::MaxPool:
-    case OpKind::AvgPool: {
-      Window k = window_of(nd, is);
-      for (int oh = 0; oh < os.h; ++oh)
-        for (int ow = 0; ow < os.w; ++ow)
-          for (int c = 0; c < os.c; ++c) {
-            int32_t acc = nd.kind == OpKind::MaxPool ? -128 : 0;
-            int32_t count = 0;
-            for_each_tap(k, is, oh, ow, [&](int, int, int pix) {
-              int32_t x = a[size_t(pix * is.c + c)];
-              acc = nd.kind == OpKind::MaxPool ? std::max(acc, x) : acc + x;
-              ++count;
-            });
-            if (nd.kind == OpKind::AvgPool)  // TFLite: divide rounding half away from zero
-              acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-            y[size_t((oh * os.w + ow) * os.c + c)] = clamp8(acc);
-          }
-      break;
-    }
-    case OpKind::GlobalAvgPool: {
-      const int32_t count = is.h * is.w;
-      for (int c = 0; c < is.c; ++c) {
-        int32_t acc = 0;
-        for (int p = 0; p < count; ++p) acc += a[size_t(p * is.c + c)];
-        acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-        y[size_t(c)] = clamp8(acc);
-      }
-      break;
-    }
-    case OpKind::Add: {
-      // TFLite int8 ADD: inputs shifted left by 20 and rescaled to twice the larger input
-      // scale, summed, then rescaled to the output.
-      const int left_shift = 20;
-      float max_scale = 0;
-      for (int in : nd.inputs) max_scale = std::max(max_scale, q.activations[size_t(in)].scale);
-      const double twice = 2.0 * max_scale;
-      std::vector<QuantizedMultiplier> in_m;
-      for (int in : nd.inputs) in_m.push_back(quantize_multiplier(q.activations[size_t(in)].scale / twice));
-      QuantizedMultiplier out_m = quantize_multiplier(twice / ((1 << left_shift) * double(pout.scale)));
-      for (size_t k = 0; k < y.size(); ++k) {
-        int32_t sum = 0;
-        for (size_t j = 0; j < nd.inputs.size(); ++j) {
-          const QuantParams& p = q.activations[size_t(nd.inputs[j])];
-          int32_t shifted = (int32_t(v[size_t(nd.inputs[j])][k]) - p.zero_point) * (1 << left_shift);
-          sum += multiply_by_quantized_multiplier(shifted, in_m[j]);
-        }
-        y[k] = clamp8(multiply_by_quantized_multiplier(sum, out_m) + pout.zero_point, lo, hi);
-      }
-      break;
-    }
-    case OpKind::Concat: {
-      int off = 0;
-      for (int in : nd.inputs) {
-        const Shape& s = g.nodes[size_t(in)].out;
-        const QuantParams& p = q.activations[size_t(in)];
-        const bool same = p.scale == pout.scale && p.zero_point == pout.zero_point;
-        const float scale = p.scale / pout.scale, bias = -p.zero_point * scale;
-        for (int px = 0; px < s.h * s.w; ++px)
-          for (int c = 0; c < s.c; ++c) {
-            int8_t x = v[size_t(in)][size_t(px * s.c + c)];
-            y[size_t(px * os.c + off + c)] =
-                same ? x : clamp8(int32_t(std::round(x * scale + bias)) + pout.zero_point);
-          }
-        off += s.c;
-      }
-      break;
-    }
-    case OpKind::BatchNorm:
-      throw UserError(nd.name + " (batchnorm): fold BatchNorm before quantisation");
-    case OpKind::Softmax: {
-      // Output scale 1/256, zero point -128 (TFLite's int8 softmax convention). The
-      // exponentials are computed in float, as TFLite's and Arm NN's reference kernels do;
-      // TFLite Micro's fixed-point kernel can differ by 1 LSB (docs/export.md).
-      int32_t mx = *std::max_element(a.begin(), a.end());
-      std::vector<double> e(a.size());
-      double sum = 0;
-      for (size_t k = 0; k < a.size(); ++k) sum += e[k] = std::exp(double(pin.scale) * (int32_t(a[k]) - mx));
-      for (size_t k = 0; k < a.size(); ++k)
-        y[k] = clamp8(int32_t(std::lround(e[k] / sum / double(pout.scale))) + pout.zero_point);
-      break;
-    }
-    case OpKind::Input:
-      throw std::logic_error("int8_node: the input has no operator");
+namespace {
+
+std::vector<int8_t> run_node(const QuantizedModel& q, const RuntimeOp& op, const std::vector<std::vector<int8_t>>& v) {
+  const Node& nd = q.graph.nodes[size_t(op.node)];
+  std::vector<const int8_t*> in;
+  for (int k : nd.inputs) {
+    if (int64_t(v[size_t(k)].size()) != q.graph.nodes[size_t(k)].out.elements())
+      throw std::invalid_argument("int8_node: the input values of " + nd.name + " are missing or of the wrong size");
+    in.push_back(v[size_t(k)].data());
   }
+  std::vector<int8_t> y(size_t(nd.out.elements()), 0);
+  op.run(in.data(), y.data());
   return y;
 }
 
+}  // namespace
+
+std::vector<int8_t> int8_node(const QuantizedModel& q, int i, const std::vector<std::vector<int8_t>>& v) {
+  if (i <= 0 || i >= int(q.graph.nodes.size())) throw std::logic_error("int8_node: the input has no operator");
+  return run_node(q, *runtime_op(q, i), v);
+}
+
 std::vector<std::vector<int8_t>> int8_forward(const QuantizedModel& q, const std::vector<int8_t>& input) {
-  std::vector<std::vector<int8_t>> v = start_values(q.graph, input, "int8");
-  for (int i = 1; i < int(q.graph.nodes.size()); ++i) v[size_t(i)] = int8_node(q, i, v);
+  return Int8Interpreter(q).forward(input);
+}
+
+Int8Interpreter::Int8Interpreter(const QuantizedModel& q) : q_(q), ops_(runtime_ops(q)) {}
+Int8Interpreter::~Int8Interpreter() = default;
+
+std::vector<std::vector<int8_t>> Int8Interpreter::forward(const std::vector<int8_t>& input) const {
+  std::vector<std::vector<int8_t>> v = start_values(q_.graph, input, "int8");
+  for (size_t i = 1; i < ops_.size(); ++i) v[i] = run_node(q_, *ops_[i], v);
   return v;
 }
 

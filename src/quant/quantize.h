@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "graph/graph.h"
@@ -45,8 +46,24 @@ std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w
 QuantizedModel quantize_model(const FoldedModel& f, const std::vector<std::vector<float>>& samples);
 
 // Integer inference on one quantised HWC input; returns every node's int8 output.
-// Softmax outputs use scale 1/256 and zero point -128.
+// Softmax outputs use scale 1/256 and zero point -128. The arithmetic is the C runtime's
+// kernels (runtime/, through quant/runtime_ops.h): the device runs the same code.
 std::vector<std::vector<int8_t>> int8_forward(const QuantizedModel& q, const std::vector<int8_t>& input);
+
+struct RuntimeOp;
+
+// int8_forward for many inputs: the kernels' parameters are built once. Holds a reference
+// to q, which must outlive it.
+class Int8Interpreter {
+ public:
+  explicit Int8Interpreter(const QuantizedModel& q);
+  ~Int8Interpreter();
+  std::vector<std::vector<int8_t>> forward(const std::vector<int8_t>& input) const;
+
+ private:
+  const QuantizedModel& q_;
+  std::vector<std::unique_ptr<RuntimeOp>> ops_;
+};
 
 // One operator of the integer interpreter: node i's int8 output computed from `values`
 // (indexed by node; only node i's inputs are read). Lets a test feed each operator the

@@ -1,0 +1,45 @@
+/* The deployment harness of `mcuprune deploy`: runs the exported model on the samples of
+ * inputs.bin (int32 count, then count inputs of MODEL_INPUT_SIZE int8 values) and writes
+ * every output to outputs.bin, then one line of statistics to the console:
+ *   MCUPRUNE samples=N status=S ticks=T stack=B
+ * On the MCU (MP_SEMIHOSTING) files and console go through Arm semihosting, ticks are
+ * SysTick ticks of the processor clock over all inferences, and stack is the stack's
+ * high-water mark in bytes; on a host they use stdio and report 0. */
+#include <stdint.h>
+#include <string.h>
+
+#include "model.h"
+#include "platform.h"
+
+static int8_t input[MODEL_INPUT_SIZE];
+static int8_t output[MODEL_OUTPUT_SIZE];
+
+int main(void) {
+  int32_t count = 0, k, status = 0;
+  uint64_t ticks = 0;
+  long in = plat_open("inputs.bin", 0), out = plat_open("outputs.bin", 1);
+  if (in < 0 || out < 0 || plat_read(in, &count, 4) != 4 || count < 0) {
+    plat_puts("MCUPRUNE error: cannot read inputs.bin or open outputs.bin\n");
+    return 2;
+  }
+  for (k = 0; k < count; ++k) {
+    uint64_t t0;
+    if (plat_read(in, input, MODEL_INPUT_SIZE) != MODEL_INPUT_SIZE) {
+      plat_puts("MCUPRUNE error: inputs.bin is shorter than its count says\n");
+      return 2;
+    }
+    t0 = plat_ticks();
+    status = model_invoke(input, output);
+    ticks += plat_ticks() - t0;
+    if (status != 0) break;
+    plat_write(out, output, MODEL_OUTPUT_SIZE);
+  }
+  plat_close(in);
+  plat_close(out);
+  {
+    char line[160];
+    plat_format_stats(line, sizeof line, k, status, ticks, plat_stack_used());
+    plat_puts(line);
+  }
+  return status;
+}

@@ -1,0 +1,84 @@
+/* mcuprune runtime: int8 inference of a model exported by `mcuprune export --format c`.
+ *
+ * Plain C99, no malloc, no OS: one static arena that the exporter sized and planned (every
+ * tensor has a fixed offset in it), operators run in the exported order, each by its kernel
+ * in kernels/. The arithmetic is TensorFlow Lite's int8 arithmetic; the same kernels are
+ * mcuprune's integer reference on the host, so the device computes exactly what
+ * `mcuprune quantize` measured.
+ *
+ * Build: compile every .c file of this directory and of kernels/ with -std=c99 and
+ * -ffp-contract=off (the softmax and concat rescales use float arithmetic; a fused
+ * multiply-add would change rounding). Define MP_USE_DSP to use the Cortex-M4/M7 DSP
+ * instructions (dual 16-bit MACs) where the compiler targets them (__ARM_FEATURE_DSP); define
+ * MP_EMULATE_DSP to run that path on any host through portable emulations of the
+ * intrinsics (for tests). */
+#ifndef MCUPRUNE_RT_H
+#define MCUPRUNE_RT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MP_RUNTIME_VERSION 1
+
+typedef enum {
+  MP_OP_CONV = 1,
+  MP_OP_DEPTHWISE_CONV = 2,
+  MP_OP_FULLY_CONNECTED = 3,
+  MP_OP_MAX_POOL = 4,
+  MP_OP_AVG_POOL = 5,
+  MP_OP_MEAN = 6, /* global average pool */
+  MP_OP_ADD = 7,
+  MP_OP_CONCAT = 8,
+  MP_OP_RESHAPE = 9, /* flatten, dropout: a copy */
+  MP_OP_SOFTMAX = 10,
+  MP_OP_CLAMP = 11 /* a ReLU/ReLU6 not fused into its producer */
+} mp_op_kind;
+
+/* One operator of a model: its kernel, its parameters (the kernel's params struct) and
+ * where its tensors lie in the arena. */
+typedef struct {
+  mp_op_kind kind;
+  const void *params;
+  int32_t n_inputs;
+  const int32_t *input_offsets; /* byte offsets into the arena */
+  int32_t output_offset;
+} mp_op;
+
+typedef struct {
+  const char *name;
+  const mp_op *ops;
+  int32_t n_ops;
+  int32_t arena_bytes; /* the arena mp_invoke needs */
+  int32_t input_offset, input_bytes;
+  int32_t output_offset, output_bytes;
+  float input_scale, output_scale; /* real = scale * (q - zero_point) */
+  int32_t input_zero_point, output_zero_point;
+} mp_model;
+
+typedef enum {
+  MP_OK = 0,
+  MP_ERROR_ARENA_TOO_SMALL = 1,
+  MP_ERROR_BAD_MODEL = 2
+} mp_status;
+
+/* Runs the model on one int8 input (input_bytes values, HWC) and writes output_bytes int8
+ * values. `arena` holds arena_bytes bytes (no alignment needed: the kernels read bytes and
+ * the int32 tables live in flash). */
+mp_status mp_invoke(const mp_model *m, int8_t *arena, int32_t arena_bytes, const int8_t *input, int8_t *output);
+
+/* Runs one operator on tensors given by pointer (the host's integer reference uses this). */
+mp_status mp_run_op(const mp_op *op, const int8_t *const *inputs, int8_t *output);
+
+/* Float <-> int8 with the model's input and output parameters (round half away from zero,
+ * saturating), for applications that hold float data. */
+void mp_quantize(const float *x, int32_t n, float scale, int32_t zero_point, int8_t *q);
+void mp_dequantize(const int8_t *q, int32_t n, float scale, int32_t zero_point, float *x);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

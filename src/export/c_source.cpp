@@ -1,0 +1,296 @@
+// Writes a quantised model as C99 source for the runtime (see c_source.h).
+#include "export/c_source.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "export/embedded.h"
+#include "quant/runtime_ops.h"
+#include "resources/memory.h"
+
+namespace mcuprune {
+
+namespace {
+
+// A float literal that reads back as exactly the same float.
+std::string float_literal(float v) {
+  if (!std::isfinite(v)) throw UserError("a quantisation parameter is not finite; re-quantise the model");
+  char b[48];
+  std::snprintf(b, sizeof b, "%.9g", double(v));
+  std::string s = b;
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s + "f";
+}
+
+template <class T>
+void array(std::ostringstream& o, const char* type, const std::string& name, const std::vector<T>& v,
+           int64_t& bytes) {
+  o << "static const " << type << " " << name << "[" << std::max<size_t>(1, v.size()) << "] = {";
+  for (size_t k = 0; k < v.size(); ++k) {
+    if (k % 16 == 0) o << "\n  ";
+    o << int64_t(v[k]) << (k + 1 < v.size() ? ", " : "");
+  }
+  if (v.empty()) o << "0";
+  o << "\n};\n";
+  bytes += int64_t(std::max<size_t>(1, v.size()) * sizeof(T));
+}
+
+std::string shape(const mp_shape& s) {
+  return "{" + std::to_string(s.h) + ", " + std::to_string(s.w) + ", " + std::to_string(s.c) + "}";
+}
+
+std::string window(const mp_window& w) {
+  std::ostringstream o;
+  o << "{.in = " << shape(w.in) << ", .out = " << shape(w.out) << ", .kernel_h = " << w.kernel_h
+    << ", .kernel_w = " << w.kernel_w << ", .stride_h = " << w.stride_h << ", .stride_w = " << w.stride_w
+    << ", .dilation_h = " << w.dilation_h << ", .dilation_w = " << w.dilation_w << ", .pad_top = " << w.pad_top
+    << ", .pad_left = " << w.pad_left << "}";
+  return o.str();
+}
+
+template <class T>
+std::string list(const T* v, int n, bool floats = false) {
+  std::string s = "{";
+  for (int k = 0; k < n; ++k) {
+    s += floats ? float_literal(float(v[k])) : std::to_string(int64_t(v[k]));
+    s += k + 1 < n ? ", " : "";
+  }
+  return s + "}";
+}
+
+const char* kind_name(mp_op_kind k) {
+  switch (k) {
+    case MP_OP_CONV: return "MP_OP_CONV";
+    case MP_OP_DEPTHWISE_CONV: return "MP_OP_DEPTHWISE_CONV";
+    case MP_OP_FULLY_CONNECTED: return "MP_OP_FULLY_CONNECTED";
+    case MP_OP_MAX_POOL: return "MP_OP_MAX_POOL";
+    case MP_OP_AVG_POOL: return "MP_OP_AVG_POOL";
+    case MP_OP_MEAN: return "MP_OP_MEAN";
+    case MP_OP_ADD: return "MP_OP_ADD";
+    case MP_OP_CONCAT: return "MP_OP_CONCAT";
+    case MP_OP_RESHAPE: return "MP_OP_RESHAPE";
+    case MP_OP_SOFTMAX: return "MP_OP_SOFTMAX";
+    case MP_OP_CLAMP: return "MP_OP_CLAMP";
+  }
+  return "?";
+}
+
+// The parameter struct of one op (and its arrays) as C definitions named p<k>.
+void op_definition(std::ostringstream& o, const RuntimeOp& op, int k, int64_t& bytes) {
+  const std::string p = "p" + std::to_string(k);
+  auto requant = [&]() {
+    array(o, "int8_t", p + "_weights", op.weights, bytes);
+    array(o, "int32_t", p + "_bias", op.bias, bytes);
+    array(o, "int32_t", p + "_multiplier", op.multiplier, bytes);
+    array(o, "int32_t", p + "_shift", op.shift, bytes);
+  };
+  auto quant = [&](int32_t in_off, int32_t zp, int32_t lo, int32_t hi) {
+    o << "  .input_offset = " << in_off << ", .output_zero_point = " << zp << ", .act_min = " << lo
+      << ", .act_max = " << hi << ",\n";
+  };
+  switch (op.kind) {
+    case MP_OP_CONV: {
+      const mp_conv_params& c = op.conv;
+      requant();
+      o << "static const mp_conv_params " << p << " = {\n  .win = " << window(c.win) << ",\n";
+      quant(c.input_offset, c.output_zero_point, c.act_min, c.act_max);
+      o << "  .weights = " << p << "_weights, .bias = " << p << "_bias, .multiplier = " << p
+        << "_multiplier, .shift = " << p << "_shift};\n";
+      bytes += int64_t(sizeof c);
+      break;
+    }
+    case MP_OP_DEPTHWISE_CONV: {
+      const mp_depthwise_conv_params& c = op.depthwise;
+      requant();
+      o << "static const mp_depthwise_conv_params " << p << " = {\n  .win = " << window(c.win)
+        << ",\n  .depth_multiplier = " << c.depth_multiplier << ",\n";
+      quant(c.input_offset, c.output_zero_point, c.act_min, c.act_max);
+      o << "  .weights = " << p << "_weights, .bias = " << p << "_bias, .multiplier = " << p
+        << "_multiplier, .shift = " << p << "_shift};\n";
+      bytes += int64_t(sizeof c);
+      break;
+    }
+    case MP_OP_FULLY_CONNECTED: {
+      const mp_fully_connected_params& c = op.fully_connected;
+      array(o, "int8_t", p + "_weights", op.weights, bytes);
+      array(o, "int32_t", p + "_bias", op.bias, bytes);
+      o << "static const mp_fully_connected_params " << p << " = {\n  .in_features = " << c.in_features
+        << ", .out_features = " << c.out_features << ",\n";
+      quant(c.input_offset, c.output_zero_point, c.act_min, c.act_max);
+      o << "  .multiplier = " << c.multiplier << ", .shift = " << c.shift << ", .weights = " << p
+        << "_weights, .bias = " << p << "_bias};\n";
+      bytes += int64_t(sizeof c);
+      break;
+    }
+    case MP_OP_MAX_POOL:
+    case MP_OP_AVG_POOL:
+      o << "static const mp_pool_params " << p << " = {.win = " << window(op.pool.win) << "};\n";
+      bytes += int64_t(sizeof op.pool);
+      break;
+    case MP_OP_MEAN:
+      o << "static const mp_mean_params " << p << " = {.in = " << shape(op.mean.in) << "};\n";
+      bytes += int64_t(sizeof op.mean);
+      break;
+    case MP_OP_ADD: {
+      const mp_add_params& a = op.add;
+      o << "static const mp_add_params " << p << " = {\n  .n_inputs = " << a.n_inputs << ", .size = " << a.size
+        << ", .left_shift = " << a.left_shift << ",\n  .input_zero_point = " << list(a.input_zero_point, a.n_inputs)
+        << ",\n  .input_multiplier = " << list(a.input_multiplier, a.n_inputs)
+        << ",\n  .input_shift = " << list(a.input_shift, a.n_inputs) << ",\n  .output_multiplier = "
+        << a.output_multiplier << ", .output_shift = " << a.output_shift << ",\n  .output_zero_point = "
+        << a.output_zero_point << ", .act_min = " << a.act_min << ", .act_max = " << a.act_max << "};\n";
+      bytes += int64_t(sizeof a);
+      break;
+    }
+    case MP_OP_CONCAT: {
+      const mp_concat_params& c = op.concat;
+      o << "static const mp_concat_params " << p << " = {\n  .n_inputs = " << c.n_inputs << ", .pixels = " << c.pixels
+        << ", .out_c = " << c.out_c << ",\n  .channels = " << list(c.channels, c.n_inputs)
+        << ",\n  .same = " << list(c.same, c.n_inputs) << ",\n  .scale = " << list(c.scale, c.n_inputs, true)
+        << ",\n  .bias = " << list(c.bias, c.n_inputs, true) << ",\n  .output_zero_point = " << c.output_zero_point
+        << "};\n";
+      bytes += int64_t(sizeof c);
+      break;
+    }
+    case MP_OP_RESHAPE:
+      o << "static const mp_reshape_params " << p << " = {.size = " << op.reshape.size << "};\n";
+      bytes += int64_t(sizeof op.reshape);
+      break;
+    case MP_OP_SOFTMAX:
+      o << "static const mp_softmax_params " << p << " = {.size = " << op.softmax.size
+        << ", .input_scale = " << float_literal(op.softmax.input_scale)
+        << ", .output_scale = " << float_literal(op.softmax.output_scale)
+        << ", .output_zero_point = " << op.softmax.output_zero_point << "};\n";
+      bytes += int64_t(sizeof op.softmax);
+      break;
+    case MP_OP_CLAMP:
+      o << "static const mp_clamp_params " << p << " = {.size = " << op.clamp.size << ", .act_min = " << op.clamp.act_min
+        << ", .act_max = " << op.clamp.act_max << "};\n";
+      bytes += int64_t(sizeof op.clamp);
+      break;
+  }
+}
+
+const char* kCReadme = R"(# A model exported by mcuprune for its C runtime
+
+- `model.h`, `model.c`: the model. Its constants (weights, biases, per-channel multipliers)
+  are `const` and go to flash; its one activation arena (`MODEL_ARENA_BYTES`) is a static
+  array in RAM, planned ahead (`memory_plan.txt`: every tensor's offset and lifetime).
+- `mcuprune_rt/`: the runtime (C99, no malloc, no OS): the interpreter and one kernel per
+  operator in `mcuprune_rt/kernels/`.
+
+## Use it in a firmware project
+
+1. Add `model.c`, `mcuprune_rt/*.c` and `mcuprune_rt/kernels/*.c` to the build; add
+   `-I<this dir> -I<this dir>/mcuprune_rt` to the include path; link the maths library (`-lm`).
+2. Compile with `-std=c99 -O2 -ffp-contract=off` (softmax and concat rescale in float; a
+   fused multiply-add would round differently from the host's reference).
+3. On a Cortex-M4/M7, add `-DMP_USE_DSP` (with `-mcpu=cortex-m4` or `-mcpu=cortex-m7`) for
+   the dual 16-bit multiply-accumulate path; results are bit-identical to the portable path.
+4. Call it:
+
+```c
+#include "model.h"
+int8_t in[MODEL_INPUT_SIZE], out[MODEL_OUTPUT_SIZE];
+/* HWC input, normalised as in training, then quantised: */
+mp_quantize(image, MODEL_INPUT_SIZE, MODEL_INPUT_SCALE, MODEL_INPUT_ZERO_POINT, in);
+if (model_invoke(in, out) != 0) { /* error */ }
+/* out: int8 class scores (softmax output: probability = (out + 128) / 256) */
+```
+
+`mcuprune deploy --model MODEL_DIR --board NAME --emulate` builds a firmware around this code
+for the board's memory map and runs it on an emulated Cortex-M4.
+)";
+
+std::string c_identifier_comment(const std::string& s) {
+  std::string r;
+  for (char c : s) r += (c == '*' || c == '/' || c == '\n' || c == '\r') ? '_' : c;
+  return r;
+}
+
+}  // namespace
+
+CSource export_c(const QuantizedModel& q, const std::string& description) {
+  const Graph& g = q.graph;
+  const DeployedGraph d = deploy_view(g);
+  std::vector<int64_t> bytes;
+  for (const DeployedTensor& t : d.tensors) bytes.push_back(t.bytes());
+  const std::vector<int64_t> no_scratch(d.ops.size(), 0);
+  const MemorySchedule sched = schedule_optimal(d, bytes, no_scratch, false);
+  CSource out;
+  out.plan = plan_memory(d, sched.order);
+  const MemoryPlan& plan = out.plan;
+  for (const DeployedOp& op : d.ops)
+    if (!op.fused.empty())
+      throw UserError(op.name + ": a node folded into it at deployment (" + g.nodes[size_t(op.fused[0])].name +
+                      ") is a separate node in the quantised model; fold the model before the C export");
+
+  int64_t& cbytes = out.constant_bytes;
+  std::ostringstream c;
+  c << "/* " << c_identifier_comment(description) << "\n * Generated by mcuprune export --format c: the model's "
+    << "constants (flash), its operators in execution order and its arena plan. Do not edit. */\n"
+    << "#include \"model.h\"\n\n#include \"kernels/add.h\"\n#include \"kernels/clamp.h\"\n#include \"kernels/concat.h\"\n"
+    << "#include \"kernels/conv.h\"\n#include \"kernels/depthwise_conv.h\"\n#include \"kernels/fully_connected.h\"\n"
+    << "#include \"kernels/mean.h\"\n#include \"kernels/pooling.h\"\n#include \"kernels/reshape.h\"\n"
+    << "#include \"kernels/softmax.h\"\n\n";
+  std::ostringstream table;
+  table << "static const mp_op model_ops[" << plan.order.size() << "] = {\n";
+  for (size_t k = 0; k < plan.order.size(); ++k) {
+    const DeployedOp& dop = d.ops[size_t(plan.order[k])];
+    const Node& n = g.nodes[size_t(dop.ir_node)];
+    std::unique_ptr<RuntimeOp> op = runtime_op(q, dop.ir_node);
+    c << "/* step " << k << ": " << c_identifier_comment(n.name) << " (" << kind_name(op->kind) << ") */\n";
+    op_definition(c, *op, int(k), cbytes);
+    std::vector<int64_t> in_offsets;
+    for (int in : n.inputs) in_offsets.push_back(plan.tensors[size_t(d.tensor_of_node[size_t(in)])].offset);
+    c << "static const int32_t p" << k << "_inputs[" << in_offsets.size() << "] = " << list(in_offsets.data(), int(in_offsets.size()))
+      << ";\n\n";
+    cbytes += int64_t(in_offsets.size() * 4);
+    table << "  {" << kind_name(op->kind) << ", &p" << k << ", " << in_offsets.size() << ", p" << k << "_inputs, "
+          << plan.tensors[size_t(dop.output)].offset << "},\n";
+    cbytes += int64_t(sizeof(mp_op));
+  }
+  table << "};\n\n";
+  c << table.str();
+  const PlannedTensor& in = plan.tensors[size_t(d.input_tensor)];
+  const PlannedTensor& outp = plan.tensors[size_t(d.output_tensor)];
+  const QuantParams& qi = q.activations[0];
+  const QuantParams& qo = q.activations[size_t(g.output)];
+  c << "const mp_model mcuprune_model = {\n  .name = \"" << c_identifier_comment(g.name) << "\",\n  .ops = model_ops, .n_ops = "
+    << plan.order.size() << ",\n  .arena_bytes = MODEL_ARENA_BYTES,\n  .input_offset = " << in.offset
+    << ", .input_bytes = MODEL_INPUT_SIZE,\n  .output_offset = " << outp.offset
+    << ", .output_bytes = MODEL_OUTPUT_SIZE,\n  .input_scale = " << float_literal(qi.scale)
+    << ", .output_scale = " << float_literal(qo.scale) << ",\n  .input_zero_point = " << qi.zero_point
+    << ", .output_zero_point = " << qo.zero_point << "};\n\n"
+    << "static int8_t model_arena[MODEL_ARENA_BYTES];\n\n"
+    << "int model_invoke(const int8_t *input, int8_t *output) {\n"
+    << "  return (int)mp_invoke(&mcuprune_model, model_arena, (int32_t)sizeof model_arena, input, output);\n}\n";
+  cbytes += int64_t(sizeof(mp_model));
+
+  const Shape& is = g.input_shape();
+  std::ostringstream h;
+  h << "/* " << c_identifier_comment(description) << "\n * Generated by mcuprune export --format c. */\n"
+    << "#ifndef MCUPRUNE_MODEL_H\n#define MCUPRUNE_MODEL_H\n\n#include \"mcuprune_rt.h\"\n\n"
+    << "#define MODEL_INPUT_H " << is.h << "\n#define MODEL_INPUT_W " << is.w << "\n#define MODEL_INPUT_C " << is.c
+    << "\n#define MODEL_INPUT_SIZE " << in.bytes << "\n#define MODEL_OUTPUT_SIZE " << outp.bytes
+    << "\n#define MODEL_ARENA_BYTES " << plan.arena_bytes << "\n#define MODEL_INPUT_SCALE " << float_literal(qi.scale)
+    << "\n#define MODEL_INPUT_ZERO_POINT " << qi.zero_point << "\n#define MODEL_OUTPUT_SCALE "
+    << float_literal(qo.scale) << "\n#define MODEL_OUTPUT_ZERO_POINT " << qo.zero_point << "\n\n"
+    << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+    << "extern const mp_model mcuprune_model;\n\n"
+    << "/* Runs the model: MODEL_INPUT_SIZE int8 values (HWC, quantised with MODEL_INPUT_SCALE and\n"
+    << " * MODEL_INPUT_ZERO_POINT; mp_quantize does it) in, MODEL_OUTPUT_SIZE int8 values out.\n"
+    << " * Returns 0 (MP_OK) on success. Not reentrant: the arena is one static buffer. */\n"
+    << "int model_invoke(const int8_t *input, int8_t *output);\n\n"
+    << "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
+
+  out.files["model.c"] = c.str();
+  out.files["model.h"] = h.str();
+  out.files["memory_plan.txt"] = memory_plan_table(plan);
+  out.files["README.md"] = kCReadme;
+  for (const EmbeddedFile& f : embedded_runtime_files()) out.files["mcuprune_rt/" + f.path] = f.content;
+  return out;
+}
+
+}  // namespace mcuprune

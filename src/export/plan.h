@@ -1,0 +1,40 @@
+// Static memory plan of a model's activation tensors for the C runtime: every tensor gets a
+// fixed byte offset in one arena, and two tensors share bytes only if their lifetimes under
+// the execution order do not overlap. The resource model's peak SRAM (resources/memory.h,
+// no scratch, no in-place add) is a lower bound on any plan's arena; the planner tries
+// several greedy placements and keeps the smallest, which on CNNs reaches that bound.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "resources/deployed.h"
+
+namespace mcuprune {
+
+struct PlannedTensor {
+  int tensor = -1;  // index into the deployed graph's tensors
+  std::string name;
+  int64_t bytes = 0, offset = 0;
+  int first = 0, last = 0;  // steps of the order during which it is live (inclusive)
+};
+
+struct MemoryPlan {
+  std::vector<int> order;  // op indices in execution order
+  std::vector<PlannedTensor> tensors;  // by tensor index
+  int64_t arena_bytes = 0;
+  int64_t predicted_peak_bytes = 0;  // the resource model's peak for this order
+  std::string placement;             // which greedy placement gave the arena
+};
+
+// Plans the tensors of d for `order` (a topological order of d's ops).
+MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order);
+
+// A table: tensor, bytes, offset, first and last step, and the arena against the peak.
+std::string memory_plan_table(const MemoryPlan& p);
+nlohmann::json memory_plan_json(const MemoryPlan& p);
+
+}  // namespace mcuprune
