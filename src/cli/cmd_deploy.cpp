@@ -119,9 +119,9 @@ void explain_link_failure(const std::string& out, const Board& b, const CSource&
     lines.push_back(what + ": region " + region + " overflowed by " + bytes + " bytes");
   }
   if (lines.empty()) throw UserError("building the firmware failed:\n" + out);
-  std::string msg = "the model does not fit " + b.name + ":";
-  for (const auto& l : lines) msg += "\n  " + l;
-  msg += "\nprune it for this board (mcuprune prune --board " + b.name + ") or pick a larger board";
+  std::string msg = "the model does not fit " + b.name + ": ";
+  for (size_t k = 0; k < lines.size(); ++k) msg += (k ? "; " : "") + lines[k];
+  msg += "; prune it for this board (mcuprune prune --board " + b.name + ") or pick a larger board";
   throw UserError(msg);
 }
 
