@@ -50,7 +50,7 @@ QAT_EPOCHS = 1                    # ... and fine-tune those with quantisation-aw
 
 MODE_DEFAULTS = {
     "quick": {"models": "vgg,resnet8", "epochs": 3, "limit_train": 6000, "limit_test": 2000, "val_fraction": 0.02,
-              "int8_test": 1000,
+              "int8_test": 500,
               "seeds": 3, "levels": "f446re,tight,ram4,flash4,flash16,flash64", "methods": ",".join(ALL_METHODS)},
     "full": {"models": "vgg,resnet8,mobilenetv2,vgg-w1,mobilenetv2-w1", "epochs": 10,
              "limit_train": 0, "limit_test": 0, "val_fraction": 0.1, "int8_test": 0, "seeds": 3, "levels": ",".join(ALL_LEVELS),
