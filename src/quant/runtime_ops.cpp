@@ -48,6 +48,26 @@ void check_inputs(const Node& n, int max_inputs, const char* what) {
 
 }  // namespace
 
+std::vector<int8_t> runtime_weight_layout(const Graph& g, int i, const std::vector<int8_t>& w);
+
+namespace {
+
+// The fields conv and depthwise parameters share (their structs differ by one field).
+template <class P>
+void fill_conv(RuntimeOp& op, P& p, const QuantizedModel& q, int i, int32_t lo, int32_t hi) {
+  const Node& n = q.graph.nodes[size_t(i)];
+  const QuantizedLayer& L = q.layers.at(i);
+  op.weights = runtime_weight_layout(q.graph, i, L.weights);
+  set_requant(op, L);
+  p.win = window_of(q.graph, n);
+  p.input_offset = -q.activations[size_t(n.inputs[0])].zero_point;
+  p.output_zero_point = q.activations[size_t(i)].zero_point, p.act_min = lo, p.act_max = hi;
+  p.weights = op.weights.data(), p.bias = op.bias.data();
+  p.multiplier = op.multiplier.data(), p.shift = op.shift.data();
+}
+
+}  // namespace
+
 std::vector<int8_t> runtime_weight_layout(const Graph& g, int i, const std::vector<int8_t>& w) {
   const Node& n = g.nodes[size_t(i)];
   const int oc = n.out.c, kh = n.kernel_h, kw = n.kernel_w;
@@ -80,31 +100,15 @@ std::unique_ptr<RuntimeOp> runtime_op(const QuantizedModel& q, int i) {
   act_range(n.activation, pout, lo, hi);
   const int32_t size = int32_t(n.out.elements());
   switch (n.kind) {
-    case OpKind::Conv2D: {
-      const QuantizedLayer& L = q.layers.at(i);
+    case OpKind::Conv2D:
       op->kind = MP_OP_CONV;
-      op->weights = runtime_weight_layout(g, i, L.weights);
-      set_requant(*op, L);
-      mp_conv_params& p = op->conv;
-      p.win = window_of(g, n);
-      p.input_offset = -pin.zero_point, p.output_zero_point = pout.zero_point, p.act_min = lo, p.act_max = hi;
-      p.weights = op->weights.data(), p.bias = op->bias.data();
-      p.multiplier = op->multiplier.data(), p.shift = op->shift.data();
+      fill_conv(*op, op->conv, q, i, lo, hi);
       break;
-    }
-    case OpKind::DepthwiseConv2D: {
-      const QuantizedLayer& L = q.layers.at(i);
+    case OpKind::DepthwiseConv2D:
       op->kind = MP_OP_DEPTHWISE_CONV;
-      op->weights = runtime_weight_layout(g, i, L.weights);
-      set_requant(*op, L);
-      mp_depthwise_conv_params& p = op->depthwise;
-      p.win = window_of(g, n);
-      p.depth_multiplier = n.depth_multiplier;
-      p.input_offset = -pin.zero_point, p.output_zero_point = pout.zero_point, p.act_min = lo, p.act_max = hi;
-      p.weights = op->weights.data(), p.bias = op->bias.data();
-      p.multiplier = op->multiplier.data(), p.shift = op->shift.data();
+      fill_conv(*op, op->depthwise, q, i, lo, hi);
+      op->depthwise.depth_multiplier = n.depth_multiplier;
       break;
-    }
     case OpKind::Dense: {
       const QuantizedLayer& L = q.layers.at(i);
       op->kind = MP_OP_FULLY_CONNECTED;

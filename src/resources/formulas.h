@@ -103,7 +103,7 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       T w = cin * cout * kk;
       c.params = w + cout;
       // int8 weights, int32 bias; per-channel quantisation of weights and of bias.
-      c.weight_bytes = w + cout * int64_t(4 + 2 * q) + 2 * qt;
+      c.weight_bytes = w + cout * int64_t(4 + 2 * q + rt.flash_requant_bytes_per_channel) + 2 * qt;
       c.macs = cin * cout * (kk * out_hw);
       c.persistent_bytes = cout * rt.requant_bytes_per_channel;
       // CMSIS-NN: a 1x1 unpadded conv (any stride) runs without im2col; every other conv
@@ -117,7 +117,7 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       bool bn_only = n.kind != OpKind::DepthwiseConv2D;  // a lone BatchNorm deployed as 1x1
       int64_t k = bn_only ? 1 : kk;
       c.params = cout * (k + 1);
-      c.weight_bytes = cout * (k + 4 + 2 * q) + 2 * qt;
+      c.weight_bytes = cout * (k + 4 + 2 * q + rt.flash_requant_bytes_per_channel) + 2 * qt;
       c.macs = cout * (k * out_hw);
       c.persistent_bytes = cout * rt.requant_bytes_per_channel;
       // CMSIS-NN: multiplier 1 with a 3x3 kernel and padding <= 1 uses the 3x3 kernel (no
@@ -135,7 +135,7 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       T w = cin * cout;
       c.params = w + cout;
       // Per-tensor quantisation of weights and bias.
-      c.weight_bytes = w + cout * int64_t(4) + 2 * (q + qt);
+      c.weight_bytes = w + cout * int64_t(4) + 2 * (q + qt) + rt.flash_requant_bytes_per_channel;
       c.macs = w;
       // Per-tensor quantisation: one multiplier and shift for the whole layer.
       c.persistent_bytes = zero + rt.requant_bytes_per_channel;
@@ -151,7 +151,7 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
     case DeployedKind::Mean: {
       const Shape& ins = d.tensors[op.inputs[0]].shape;
       c.element_ops = cin * (int64_t(ins.h) * ins.w);
-      c.scratch_bytes = cout * int64_t(4);  // int32 accumulators
+      if (rt.mean_scratch) c.scratch_bytes = cout * int64_t(4);  // int32 accumulators
       break;
     }
     case DeployedKind::Add:

@@ -37,6 +37,8 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 m, p = r["measured"], r["predicted"]
 assert abs(m["flash"]["model_bytes"] - p["model_constant_bytes"]) <= 0.05 * p["model_constant_bytes"], (m, p)
+assert abs(m["flash"]["model_bytes"] - p["profile_flash_bytes"]) <= 0.05 * p["profile_flash_bytes"], (m, p)
+assert p["profile_runtime"] == "mcuprune" and p["profile_ram_bytes"] == p["arena_bytes"], p
 assert m["ram"]["model_bytes"] == p["arena_bytes"] == p["peak_sram_bytes"], (m, p)
 assert m["ram"]["stack_high_water_bytes"] > 0 and m["instructions_per_inference"] > p["profile_macs"], (m, p)
 PY

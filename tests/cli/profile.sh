@@ -32,5 +32,5 @@ expect_error "ambiguous size shows both readings" "65,536 bytes" $M profile --mo
 expect_error "reservation larger than the board" "must be less than the board's SRAM" \
   $M profile --model tinycnn --board nucleo-f446re --reserve-ram 200KiB
 $M boards | grep -q "rp2040" && pass "boards lists rp2040" || fail "boards"
-[ "$($M boards --json | grep -c '"name"')" = 6 ] && pass "boards --json has 6 boards" || fail "boards --json"
+[ "$($M boards --json | grep -c '"name"')" = 7 ] && pass "boards --json has 7 boards" || fail "boards --json"
 finish

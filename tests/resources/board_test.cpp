@@ -29,6 +29,7 @@ TEST(Boards, BuiltinBoardsOfTheIssue) {
   };
   const std::vector<Want> want = {
       {"nucleo-f446re", "cortex-m4", 180, 128 * KiB, 512 * KiB},
+      {"nucleo-l4r5zi", "cortex-m4", 120, 640 * KiB, 2 * MiB},
       {"nucleo-f746zg", "cortex-m7", 216, 320 * KiB, 1 * MiB},
       {"nucleo-f767zi", "cortex-m7", 216, 512 * KiB, 2 * MiB},
       {"nucleo-h743zi", "cortex-m7", 480, 512 * KiB, 2 * MiB},
@@ -72,13 +73,21 @@ TEST(Boards, BuiltinBoardsOfTheIssue) {
 }
 
 TEST(Boards, Runtimes) {
-  ASSERT_EQ(builtin_runtimes().size(), 2u);
+  ASSERT_EQ(builtin_runtimes().size(), 3u);
   EXPECT_TRUE(find_runtime("cmsis-nn").im2col_scratch);
   EXPECT_FALSE(find_runtime("reference").im2col_scratch);
+  // mcuprune's C runtime: no scratch, no RAM besides the arena, requantisation in flash.
+  const RuntimeProfile& mp = find_runtime("mcuprune");
+  EXPECT_FALSE(mp.im2col_scratch);
+  EXPECT_FALSE(mp.mean_scratch);
+  EXPECT_EQ(mp.requant_bytes_per_channel, 0);
+  EXPECT_EQ(mp.tensor_ram_bytes, 0);
+  EXPECT_EQ(mp.flash_requant_bytes_per_channel, 8);
   std::string msg = user_error_of([] { find_runtime("tflm"); });
   EXPECT_TRUE(Contains(msg, "'tflm'"));
   EXPECT_TRUE(Contains(msg, "cmsis-nn"));
   EXPECT_TRUE(Contains(msg, "reference"));
+  EXPECT_TRUE(Contains(msg, "mcuprune"));
 }
 
 TEST(BoardJson, BaseWithOverrides) {
