@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MCUPRUNE = $(BUILD)/mcuprune
 
-.PHONY: all deps build demo test bench bench-full bench-misc bench-prune bench-quant clean
+.PHONY: all deps build demo test bench bench-full bench-misc bench-prune bench-quant bench-deploy clean
 
 all: build
 
@@ -34,7 +34,8 @@ test: build
 # dataset (CIFAR-10 binary batches or an image folder). Both continue an interrupted run.
 # bench-misc: training throughput and the optimal operator order (minutes); bench-prune (vgg
 # unpruned vs pruned, about 15 min at EPOCHS=6) and bench-quant (int8 vs float for three
-# models, about 20 min, then their .tflite exports run by Arm NN, about 10 min).
+# models, about 20 min, then their .tflite exports run by Arm NN, about 10 min); bench-deploy
+# (the C runtime on QEMU, every zoo model).
 bench: build
 	@/usr/bin/python3 bench/methods.py --mode quick --build $(BUILD) $(if $(DATA),--data $(DATA))
 
@@ -51,6 +52,11 @@ bench-prune: build
 bench-quant: build
 	@bash bench/quant_accuracy.sh
 	@bash bench/export_armnn.sh
+
+# bench-deploy: every zoo model, unpruned and pruned, run on QEMU's Cortex-M4 by `deploy`
+# (bit-exactness, arena, flash, instructions per MAC of the DSP and portable paths).
+bench-deploy: build
+	@/usr/bin/python3 bench/deploy.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -39,6 +39,15 @@ mp_status mp_run_op(const mp_op *op, const int8_t *const *in, int8_t *out) {
   return MP_ERROR_BAD_MODEL;
 }
 
+#ifdef MP_OP_HOOK
+/* Defined by the application (e.g. the deploy harness, to count cycles per operator):
+ * called before (end = 0) and after (end = 1) operator `index` of the order runs. */
+void mp_op_hook(int32_t index, int end);
+#define MP_HOOK(i, end) mp_op_hook(i, end)
+#else
+#define MP_HOOK(i, end) ((void)0)
+#endif
+
 mp_status mp_invoke(const mp_model *m, int8_t *arena, int32_t arena_bytes, const int8_t *input, int8_t *output) {
   int32_t i, j;
   if (arena_bytes < m->arena_bytes) return MP_ERROR_ARENA_TOO_SMALL;
@@ -49,7 +58,9 @@ mp_status mp_invoke(const mp_model *m, int8_t *arena, int32_t arena_bytes, const
     mp_status s;
     if (op->n_inputs < 1 || op->n_inputs > MP_MAX_INPUTS) return MP_ERROR_BAD_MODEL;
     for (j = 0; j < op->n_inputs; ++j) in[j] = arena + op->input_offsets[j];
+    MP_HOOK(i, 0);
     s = mp_run_op(op, in, arena + op->output_offset);
+    MP_HOOK(i, 1);
     if (s != MP_OK) return s;
   }
   memcpy(output, arena + m->output_offset, (size_t)m->output_bytes);

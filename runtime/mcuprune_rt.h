@@ -11,7 +11,8 @@
  * multiply-add would change rounding). Define MP_USE_DSP to use the Cortex-M4/M7 DSP
  * instructions (dual 16-bit MACs) where the compiler targets them (__ARM_FEATURE_DSP); define
  * MP_EMULATE_DSP to run that path on any host through portable emulations of the
- * intrinsics (for tests). */
+ * intrinsics (for tests). Define MP_OP_HOOK to have mp_invoke call the application's
+ * void mp_op_hook(int32_t index, int end) around every operator (profiling). */
 #ifndef MCUPRUNE_RT_H
 #define MCUPRUNE_RT_H
 

@@ -14,4 +14,16 @@ typedef struct {
   int32_t pad_top, pad_left; /* the bottom/right padding follows from the output size */
 } mp_window;
 
+/* The taps k in [*lo, *hi) of a kernel of `size` taps with dilation `dilation`, starting at
+ * input coordinate `start`, that fall inside [0, extent): computed once per output pixel
+ * so that the inner loops need no bounds checks. */
+static inline void mp_tap_range(int32_t start, int32_t dilation, int32_t size, int32_t extent, int32_t *lo,
+                                int32_t *hi) {
+  int32_t a = 0, b = size;
+  while (a < b && start + a * dilation < 0) ++a;
+  while (b > a && start + (b - 1) * dilation >= extent) --b;
+  *lo = a;
+  *hi = b;
+}
+
 #endif

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <array>
 #include <cstdio>
+#include <cstring>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -212,7 +214,7 @@ void run_deploy(const DeployArgs& a) {
     sources = quote(obj) + " " + quote(model_dir + "/mcuprune_rt") + "/*.c " + quote(model_dir + "/mcuprune_rt/kernels") +
               "/*.c " + quote(app + "/main.c") + " " + quote(app + "/platform_semihost.c") + " " +
               quote(app + "/startup.c");
-    r = run_command("arm-none-eabi-gcc" + cpu + common + (a.portable ? "" : " -DMP_USE_DSP") + includes +
+    r = run_command("arm-none-eabi-gcc" + cpu + common + (a.portable ? "" : " -DMP_USE_DSP") + " -DMP_OP_HOOK" + includes +
                     " -ffunction-sections -fdata-sections -nostartfiles --specs=nano.specs --specs=nosys.specs"
                     " -Wl,--gc-sections -T " + quote(out + "/link.ld") + " " + sources + " -lm -o " + quote(binary));
     if (r.status != 0) explain_link_failure(r.output, board, src);
@@ -284,6 +286,29 @@ void run_deploy(const DeployArgs& a) {
                                      measured["ram"]["app_data_bytes"].get<int64_t>() + stack;
     measured["instructions_per_inference"] = insns;
     measured["instructions_per_mac"] = p.macs > 0 ? insns / double(p.macs) : 0.0;
+    // Per operator (op_ticks.bin: uint64 ticks per op in execution order, summed over samples)
+    // and per kind: instructions per MAC of the MAC-bound kinds.
+    std::ifstream tf(fs::path(out) / "op_ticks.bin", std::ios::binary);
+    std::string tb((std::istreambuf_iterator<char>(tf)), std::istreambuf_iterator<char>());
+    std::map<int, const OpRow*> row_of;
+    for (const OpRow& row : p.rows) row_of[row.op] = &row;
+    json ops = json::array();
+    std::map<std::string, std::pair<double, int64_t>> by_kind;  // instructions, MACs
+    for (size_t k = 0; k < src.plan.order.size() && (k + 1) * 8 <= tb.size(); ++k) {
+      uint64_t t;
+      std::memcpy(&t, tb.data() + k * 8, 8);
+      const OpRow* row = row_of.count(src.plan.order[k]) ? row_of[src.plan.order[k]] : nullptr;
+      if (!row) continue;
+      const double op_insns = double(t) * kInstructionsPerTick / std::max(1, ran);
+      ops.push_back({{"name", row->name}, {"kind", row->kind}, {"macs", row->macs}, {"instructions", op_insns}});
+      by_kind[row->kind].first += op_insns;
+      by_kind[row->kind].second += row->macs;
+    }
+    measured["operators"] = ops;
+    json kinds = json::object();
+    for (const auto& [kind, v] : by_kind)
+      if (v.second > 0) kinds[kind] = {{"instructions", v.first}, {"macs", v.second}, {"instructions_per_mac", v.first / double(v.second)}};
+    measured["instructions_per_mac_by_kind"] = kinds;
     report["measured"] = measured;
     std::printf("  flash: model constants %s (profile --runtime mcuprune predicts %s; the export counted %s), code %s\n",
                 format_bytes(measured["flash"]["model_bytes"]).c_str(), format_bytes(p.flash_bytes).c_str(),
@@ -295,6 +320,9 @@ void run_deploy(const DeployArgs& a) {
     std::printf("  instructions per inference: %.0f (%.2f per MAC, %lld MACs); QEMU runs the instruction set,\n"
                 "  not the board's timing: cycles on the real core differ (wait states, pipeline)\n",
                 insns, p.macs > 0 ? insns / double(p.macs) : 0.0, (long long)p.macs);
+    for (const auto& [kind, v] : kinds.items())
+      std::printf("  %-18s %.2f instructions per MAC (%lld MACs)\n", kind.c_str(),
+                  v["instructions_per_mac"].get<double>(), (long long)v["macs"].get<int64_t>());
   }
   std::printf("  work directory: %s\n", out.c_str());
   const std::string report_path = a.report.empty() ? (fs::path(out) / "deploy_report.json").string() : a.report;
