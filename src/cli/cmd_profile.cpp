@@ -84,7 +84,7 @@ void add_profile_command(CLI::App& app) {
   c->add_option("--order", args->order, "operator order: given or optimal")
       ->check(CLI::IsMember({"given", "optimal"}))
       ->capture_default_str();
-  c->add_option("--runtime", args->runtime, "cmsis-nn, reference or mcuprune (default: the board's)");
+  c->add_option("--runtime", args->runtime, "cmsis-nn, reference, tflm, tflm-cmsis-nn or mcuprune (default: the board's)");
   c->add_flag("--inplace-add", args->inplace_add, "ADD writes over an input that dies there");
   c->add_option("--reserve-ram", args->reserve_ram, "RAM the application keeps (default: the board's)");
   c->add_option("--reserve-flash", args->reserve_flash, "flash the application keeps (default: the board's)");

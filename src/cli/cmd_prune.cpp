@@ -202,7 +202,7 @@ void add_prune_command(CLI::App& app) {
   c->add_option("--board", args->cfg.board, "board (see 'mcuprune boards') or board JSON file");
   add_budget_options(c, args->budgets, "RAM budget: peak activations + runtime data, in bytes, KiB or MiB (e.g. 64KiB)");
   c->add_option("--minimize", args->cfg.minimize, "resources to shrink without a budget: ram flash macs latency");
-  c->add_option("--runtime", args->cfg.runtime, "cmsis-nn, reference or mcuprune (default: the board's)");
+  c->add_option("--runtime", args->cfg.runtime, "cmsis-nn, reference, tflm, tflm-cmsis-nn or mcuprune (default: the board's)");
   c->add_flag("--inplace-add", args->cfg.inplace_add, "model in-place ADD");
   c->add_option("--warmup-epochs", args->cfg.warmup_epochs, "epochs before pruning starts")->capture_default_str();
   c->add_option("--prune-every", args->cfg.prune_every, "steps between channel removals")->capture_default_str();

@@ -149,7 +149,18 @@ const std::vector<RuntimeProfile>& builtin_runtimes() {
     mp.requant_bytes_per_channel = 0;
     mp.tensor_ram_bytes = 0;
     mp.flash_requant_bytes_per_channel = 8;
-    return std::vector<RuntimeProfile>{cmsis, ref, mp};
+    // TFLite Micro itself: RAM simulated from its allocation rules (resources/tflm.h).
+    RuntimeProfile tflm = ref;
+    tflm.name = "tflm";
+    tflm.description = "TFLite Micro, reference kernels: arena simulated (greedy planner head + persistent tail)";
+    tflm.tflm_arena = true;
+    tflm.mean_scratch = false;  // global average pooling is exported as AVERAGE_POOL_2D
+    RuntimeProfile tflm_cmsis = cmsis;
+    tflm_cmsis.name = "tflm-cmsis-nn";
+    tflm_cmsis.description = "TFLite Micro, CMSIS-NN kernels: arena simulated, CMSIS-NN scratch buffers planned";
+    tflm_cmsis.tflm_arena = true;
+    tflm_cmsis.mean_scratch = false;
+    return std::vector<RuntimeProfile>{cmsis, ref, mp, tflm, tflm_cmsis};
   }();
   return r;
 }
@@ -157,7 +168,7 @@ const std::vector<RuntimeProfile>& builtin_runtimes() {
 const RuntimeProfile& find_runtime(const std::string& name) {
   for (const auto& r : builtin_runtimes())
     if (r.name == name) return r;
-  throw UserError("unknown runtime '" + name + "'; known runtimes: cmsis-nn, reference, mcuprune");
+  throw UserError("unknown runtime '" + name + "'; known runtimes: cmsis-nn, reference, tflm, tflm-cmsis-nn, mcuprune");
 }
 
 json board_to_json(const Board& b) {

@@ -42,7 +42,7 @@ struct Board {
 
 // How operators are executed: scratch buffers per kernel and model-file overheads.
 struct RuntimeProfile {
-  std::string name;  // "cmsis-nn" | "reference" | "mcuprune"
+  std::string name;  // "cmsis-nn" | "reference" | "tflm" | "tflm-cmsis-nn" | "mcuprune"
   std::string description;
   bool im2col_scratch = true;  // CMSIS-NN style scratch for conv/depthwise/avgpool
   int64_t model_overhead_bytes = 0;   // flatbuffer header, tables, metadata
@@ -54,6 +54,9 @@ struct RuntimeProfile {
   int64_t tensor_ram_bytes = 12;      // RAM: the runtime's struct per tensor (TfLiteEvalTensor)
   int64_t flash_requant_bytes_per_channel = 0;  // flash: multiplier + shift stored as constants
   bool mean_scratch = true;           // MEAN (global average pool) keeps int32 sums per channel
+  // RAM from the simulation of TFLite Micro's arena (resources/tflm.h): the greedy planner's
+  // head and the persistent tail, in place of the peak + per-channel estimate.
+  bool tflm_arena = false;
 };
 
 const std::vector<Board>& builtin_boards();

@@ -1,6 +1,8 @@
 // Builds a Profile from the exact (integer) instance of the resource formulas.
 #include "resources/profile.h"
 
+#include "resources/tflm.h"
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -63,6 +65,12 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
   p.element_ops = costs.element_ops;
   p.persistent_ram_bytes = costs.persistent_ram_bytes;
   p.latency_ms = costs.latency_ms;
+  if (p.runtime.tflm_arena) {
+    const TflmArena ta = tflm_arena(d, p.used.order, scratch, p.runtime.im2col_scratch, /*pointer_bytes=*/4);
+    p.tflm_head_bytes = ta.head_bytes;
+    p.persistent_ram_bytes = ta.tail_bytes;
+    p.tflm_tail_items = ta.tail_items;
+  }
 
   // Live tensors per step of the used order.
   const size_t m = d.ops.size();
@@ -155,6 +163,7 @@ json profile_to_json(const Profile& p) {
             {"latency_ms", p.latency_ms},
             {"peak_sram_bytes", p.used.peak_bytes},
             {"persistent_ram_bytes", p.persistent_ram_bytes},
+            {"tflm_head_bytes", p.tflm_head_bytes},
             {"ram_bytes", p.ram_bytes()},
             {"peak_sram_given_order_bytes", p.given.peak_bytes},
             {"peak_sram_optimal_order_bytes", p.optimal.peak_bytes},
@@ -204,7 +213,17 @@ std::string profile_table(const Profile& p) {
                 p.deployed.ops[p.used.order[p.used.bottleneck_step]].name.c_str(),
                 format_bytes(p.given.peak_bytes).c_str(), format_bytes(p.optimal.peak_bytes).c_str(),
                 format_bytes(p.ram_bytes()).c_str(), format_bytes(p.persistent_ram_bytes).c_str());
-  s << line << "\nbudgets:\n";
+  s << line;
+  if (p.runtime.tflm_arena) {
+    std::snprintf(line, sizeof line, "TFLite Micro arena (simulated): planner head %s, persistent tail %s\n",
+                  format_bytes(p.tflm_head_bytes).c_str(), format_bytes(p.persistent_ram_bytes).c_str());
+    s << line;
+    for (const auto& [what, bytes] : p.tflm_tail_items) {
+      std::snprintf(line, sizeof line, "  %8lld B  %s\n", (long long)bytes, what.c_str());
+      s << line;
+    }
+  }
+  s << "\nbudgets:\n";
   for (const auto& b : p.budgets) {
     const bool bytes = b.resource == Resource::Ram || b.resource == Resource::Flash;
     if (bytes)

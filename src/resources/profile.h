@@ -3,6 +3,8 @@
 // under the given and the optimal operator order, and whether each budget holds.
 #pragma once
 
+#include <algorithm>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,7 +53,10 @@ struct Profile {
   int64_t params = 0, flash_bytes = 0, macs = 0, element_ops = 0;
   int64_t persistent_ram_bytes = 0;  // runtime RAM besides the activations
   double latency_ms = 0;
-  int64_t ram_bytes() const { return used.peak_bytes + persistent_ram_bytes; }
+  // With a TFLM runtime profile: the simulated planner's head (>= the peak) and tail.
+  int64_t tflm_head_bytes = 0;
+  std::vector<std::pair<std::string, int64_t>> tflm_tail_items;
+  int64_t ram_bytes() const { return std::max(used.peak_bytes, tflm_head_bytes) + persistent_ram_bytes; }
   MemorySchedule given, optimal, used;  // `used` is the one the rows follow
   double optimal_search_ms = 0;          // wall time of the optimal-order search
   std::vector<BudgetCheck> budgets;

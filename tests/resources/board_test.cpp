@@ -73,7 +73,12 @@ TEST(Boards, BuiltinBoardsOfTheIssue) {
 }
 
 TEST(Boards, Runtimes) {
-  ASSERT_EQ(builtin_runtimes().size(), 3u);
+  ASSERT_EQ(builtin_runtimes().size(), 5u);
+  EXPECT_TRUE(find_runtime("tflm").tflm_arena);
+  EXPECT_FALSE(find_runtime("tflm").im2col_scratch);
+  EXPECT_TRUE(find_runtime("tflm-cmsis-nn").tflm_arena);
+  EXPECT_TRUE(find_runtime("tflm-cmsis-nn").im2col_scratch);
+  EXPECT_FALSE(find_runtime("cmsis-nn").tflm_arena);
   EXPECT_TRUE(find_runtime("cmsis-nn").im2col_scratch);
   EXPECT_FALSE(find_runtime("reference").im2col_scratch);
   // mcuprune's C runtime: no scratch, no RAM besides the arena, requantisation in flash.
@@ -83,8 +88,8 @@ TEST(Boards, Runtimes) {
   EXPECT_EQ(mp.requant_bytes_per_channel, 0);
   EXPECT_EQ(mp.tensor_ram_bytes, 0);
   EXPECT_EQ(mp.flash_requant_bytes_per_channel, 8);
-  std::string msg = user_error_of([] { find_runtime("tflm"); });
-  EXPECT_TRUE(Contains(msg, "'tflm'"));
+  std::string msg = user_error_of([] { find_runtime("tflm-esp"); });
+  EXPECT_TRUE(Contains(msg, "'tflm-esp'"));
   EXPECT_TRUE(Contains(msg, "cmsis-nn"));
   EXPECT_TRUE(Contains(msg, "reference"));
   EXPECT_TRUE(Contains(msg, "mcuprune"));
