@@ -17,13 +17,16 @@ build: deps
 
 # The main job on the built-in default: vgg (about 970 KiB of int8 weights) does not fit the
 # nucleo-f446re (384 KiB flash budget); train and prune it on Fashion-MNIST until it fits,
-# then print the before/after table and the test accuracy. Each run writes to its own
-# directory under runs/, so earlier results are never overwritten.
+# then print the before/after table and the test accuracy, and prove that it fits: build it
+# as a firmware for the board's memory map and run 20 test images on an emulated Cortex-M4
+# (QEMU), every output compared with the host. Each run writes to its own directory under
+# runs/, so earlier results are never overwritten.
 demo: build
 	@out=runs/demo-$$(date +%Y%m%d-%H%M%S); \
 	$(MCUPRUNE) profile --model vgg --board nucleo-f446re --no-timeline | tail -6 && \
 	$(MCUPRUNE) prune --model vgg --dataset fashion-mnist --board nucleo-f446re --epochs 3 \
-	  --out $$out && echo "demo: pruned model, checkpoint and report.json in $$out"
+	  --out $$out && echo "demo: pruned model, checkpoint and report.json in $$out" && \
+	$(MCUPRUNE) deploy --model $$out --dataset fashion-mnist --board nucleo-f446re --emulate --samples 20
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
