@@ -123,7 +123,7 @@ def main():
               f"- measured model flash within 5% of the prediction: worst {worst:.2f}%: "
               f"**{'met' if worst <= 5 else 'NOT met'}**",
               "- instructions per MAC, DSP against portable: table above (SMLAD's limit is 0.5 per MAC). "
-              "Depthwise layers have no DSP path yet: their two columns measure the same kernel.",
+              "Depthwise layers (multiplier 1) use SMLAD on pairs of taps, four channels at a time.",
               "- RAM model within 1% of TFLite Micro: not measured here (no TFLM on this machine; "
               "[docs/notes/tflm-arena.md](../../docs/notes/tflm-arena.md)).", "",
               f"Duration of this invocation: {(time.time() - t0) / 60:.1f} min (models already trained in {a.work} are reused); command: `/usr/bin/python3 bench/deploy.py "

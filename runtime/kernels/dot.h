@@ -36,6 +36,28 @@ static inline int32_t mp_smlad(uint32_t a, uint32_t b, int32_t acc) { return __s
 #ifdef MP_DSP
 /* Rotate right by 8 (the compiler emits ROR, or folds it into SXTB16's rotation). */
 static inline uint32_t mp_ror8(uint32_t x) { return (x >> 8) | (x << 24); }
+/* Halfword packing: the low halves of a and b, and the high halves of a and b, as (first,
+ * second). PKHBT / PKHTB on the core (ACLE has no intrinsic for them), plain C elsewhere. */
+#if defined(MP_EMULATE_DSP)
+static inline uint32_t mp_pack_low(uint32_t a, uint32_t b) { return (a & 0xFFFFu) | (b << 16); }
+static inline uint32_t mp_pack_high(uint32_t a, uint32_t b) { return (a >> 16) | (b & 0xFFFF0000u); }
+#else
+static inline uint32_t mp_pack_low(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+static inline uint32_t mp_pack_high(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+#endif
+static inline uint32_t mp_load4(const int8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
 #endif
 
 static inline int32_t mp_dot(const int8_t *x, const int8_t *w, int32_t n, int32_t x_offset, int32_t acc) {
