@@ -9,7 +9,7 @@
 #define SYS_WRITE0 0x04
 #define SYS_WRITE 0x05
 #define SYS_READ 0x06
-#define SYS_EXIT 0x18
+#define SYS_EXIT_EXTENDED 0x20
 
 static long semihost(long op, const void *arg) {
   register long r0 __asm__("r0") = op;
@@ -27,7 +27,7 @@ static unsigned long length(const char *s) {
 long plat_open(const char *name, int write) {
   long args[3];
   args[0] = (long)name;
-  args[1] = write ? 6 : 1; /* "wb" : "rb" */
+  args[1] = write ? 5 : 1; /* "wb" : "rb" */
   args[2] = (long)length(name);
   return semihost(SYS_OPEN, args);
 }
@@ -48,10 +48,11 @@ void plat_close(long f) { semihost(SYS_CLOSE, &f); }
 void plat_puts(const char *s) { semihost(SYS_WRITE0, s); }
 
 void plat_exit(int status) {
-  /* ADP_Stopped_ApplicationExit (0x20026) with the exit status (extended form). */
+  /* SYS_EXIT_EXTENDED: ADP_Stopped_ApplicationExit (0x20026) and the exit status (on a 32-bit
+   * core plain SYS_EXIT takes the reason alone and cannot carry a status). */
   long args[2];
   args[0] = 0x20026, args[1] = status;
-  semihost(SYS_EXIT, args);
+  semihost(SYS_EXIT_EXTENDED, args);
   for (;;) {
   }
 }

@@ -69,7 +69,12 @@ mp_status mp_invoke(const mp_model *m, int8_t *arena, int32_t arena_bytes, const
 
 void mp_quantize(const float *x, int32_t n, float scale, int32_t zero_point, int8_t *q) {
   int32_t k;
-  for (k = 0; k < n; ++k) q[k] = mp_clamp8((int32_t)lroundf(x[k] / scale) + zero_point, -128, 127);
+  for (k = 0; k < n; ++k) {
+    float r = x[k] / scale;
+    if (!(r == r)) r = 0.0f; /* NaN */
+    r = r < -1e6f ? -1e6f : r > 1e6f ? 1e6f : r; /* far beyond the int8 range either way */
+    q[k] = mp_clamp8((int32_t)lroundf(r) + zero_point, -128, 127);
+  }
 }
 
 void mp_dequantize(const int8_t *q, int32_t n, float scale, int32_t zero_point, float *x) {

@@ -18,14 +18,15 @@ void mp_conv(const mp_conv_params *p, const int8_t *input, int8_t *output) {
       for (oc = 0; oc < out_c; ++oc) {
         int32_t acc = p->bias[oc];
         const int8_t *wo = p->weights + (int64_t)oc * filter_size;
-        for (ky = ky_lo; ky < ky_hi; ++ky) {
-          const int8_t *x = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0) * in_c;
-          const int8_t *w = wo + (int64_t)ky * k->kernel_w * in_c;
+        for (ky = ky_lo; ky < ky_hi && kx_lo < kx_hi; ++ky) {
+          /* pointers to the first tap inside the input (never before the tensor) */
+          const int8_t *x =
+              input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0 + (int64_t)kx_lo * k->dilation_w) * in_c;
+          const int8_t *w = wo + ((int64_t)ky * k->kernel_w + kx_lo) * in_c;
           if (k->dilation_w == 1) { /* the taps of a row are contiguous: one dot product */
-            acc = mp_dot(x + (int64_t)kx_lo * in_c, w + (int64_t)kx_lo * in_c, (kx_hi - kx_lo) * in_c,
-                         p->input_offset, acc);
+            acc = mp_dot(x, w, (kx_hi - kx_lo) * in_c, p->input_offset, acc);
           } else {
-            for (kx = kx_lo; kx < kx_hi; ++kx)
+            for (kx = 0; kx < kx_hi - kx_lo; ++kx)
               acc = mp_dot(x + (int64_t)kx * k->dilation_w * in_c, w + (int64_t)kx * in_c, in_c, p->input_offset, acc);
           }
         }

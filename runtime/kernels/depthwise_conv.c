@@ -63,7 +63,7 @@ void mp_depthwise_conv(const mp_depthwise_conv_params *p, const int8_t *input, i
 #endif
       for (; oc < out_c; ++oc) {
         int32_t acc = p->bias[oc];
-        for (ky = ky_lo; ky < ky_hi; ++ky) {
+        for (ky = ky_lo; ky < ky_hi && kx_lo < kx_hi; ++ky) {
           const int8_t *x = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0 + kx_lo * k->dilation_w) * in_c +
                             oc / m;
           const int8_t *w = p->weights + ((int64_t)ky * k->kernel_w + kx_lo) * out_c + oc;

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "export/onnx_import.h"
 #include "graph/graph_json.h"
 #include "graph/io.h"
 #include "graph/zoo.h"
@@ -16,7 +17,23 @@ using nlohmann::json;
 
 const char* const kVersion = "0.1.0";
 
+bool is_onnx_path(const std::string& path) {
+  return fs::path(path).extension() == ".onnx";
+}
+
+LoadedModel load_onnx_model(const std::string& path) {
+  if (!fs::is_regular_file(path)) throw UserError("ONNX model '" + path + "' does not exist or is not a file");
+  ImportedOnnx imp = import_onnx(read_file(path), path);
+  LoadedModel m;
+  m.graph = std::move(imp.graph);
+  m.weights = std::move(imp.weights);
+  m.has_weights = true;
+  m.source = "onnx";
+  return m;
+}
+
 LoadedModel load_model_dir(const std::string& dir) {
+  if (is_onnx_path(dir)) return load_onnx_model(dir);
   fs::path d(dir);
   if (!fs::is_directory(d))
     throw UserError("model directory '" + dir + "' does not exist; give the --out directory of "
@@ -50,6 +67,11 @@ LoadedModel resolve_model(const ModelSpec& spec, const Dataset* data) {
     return m;
   }
   bool shape_opts = !spec.input.empty() || spec.classes > 0 || spec.width > 0 || spec.depth > 0;
+  if (is_onnx_path(spec.model)) {
+    if (shape_opts)
+      throw UserError("--input/--classes/--width/--depth apply to built-in models only, not to '" + spec.model + "'");
+    return load_onnx_model(spec.model);
+  }
   if (fs::is_directory(spec.model) && fs::exists(fs::path(spec.model) / "model.json")) {
     if (shape_opts)
       throw UserError("--input/--classes/--width/--depth apply to built-in models only, not to '" +
@@ -73,7 +95,7 @@ LoadedModel resolve_model(const ModelSpec& spec, const Dataset* data) {
   std::string list;
   for (const auto& e : zoo_entries()) list += (list.empty() ? "" : ", ") + e.name;
   throw UserError("unknown model '" + spec.model + "'; built-in models: " + list +
-                  "; or a directory with model.json, or a .json architecture file "
+                  "; or a directory with model.json, a .json architecture file or an .onnx model "
                   "(see 'mcuprune models')");
 }
 

@@ -37,8 +37,10 @@ struct LoadedModel {
 // Zoo name (built for the dataset's shape and classes unless given), a directory with
 // model.json (+ weights.bin if present) or a .json architecture file.
 LoadedModel resolve_model(const ModelSpec& spec, const Dataset* data_shape_from);
-// Model directory written by train/prune: model.json + weights.bin, both required.
+// Model directory written by train/prune: model.json + weights.bin, both required; or an
+// .onnx file (imported: export/onnx_import.h).
 LoadedModel load_model_dir(const std::string& dir);
+LoadedModel load_onnx_model(const std::string& path);
 
 nlohmann::json model_summary_json(const Graph& g);
 nlohmann::json dataset_summary_json(const DatasetSplits& d, const std::string& name);
@@ -72,5 +74,6 @@ void add_prune_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_deploy_command(CLI::App& app);
+void add_import_command(CLI::App& app);
 
 }  // namespace mcuprune

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   mcuprune::add_quantize_command(app);
   mcuprune::add_export_command(app);
   mcuprune::add_deploy_command(app);
+  mcuprune::add_import_command(app);
   mcuprune::add_bench_command(app);
   std::signal(SIGINT, on_sigint);
   try {

@@ -203,6 +203,22 @@ if (model_invoke(in, out) != 0) { /* error */ }
 for the board's memory map and runs it on an emulated Cortex-M4.
 )";
 
+// A C string literal's contents: printable ASCII except quote, backslash and '?' (trigraphs),
+// everything else as an octal escape.
+std::string c_string(const std::string& s) {
+  std::string r;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
+      r += char(c);
+    } else {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\%03o", c);
+      r += b;
+    }
+  }
+  return r;
+}
+
 std::string c_identifier_comment(const std::string& s) {
   std::string r;
   for (char c : s) r += (c == '*' || c == '/' || c == '\n' || c == '\r') ? '_' : c;
@@ -257,7 +273,7 @@ CSource export_c(const QuantizedModel& q, const std::string& description) {
   const PlannedTensor& outp = plan.tensors[size_t(d.output_tensor)];
   const QuantParams& qi = q.activations[0];
   const QuantParams& qo = q.activations[size_t(g.output)];
-  c << "const mp_model mcuprune_model = {\n  .name = \"" << c_identifier_comment(g.name) << "\",\n  .ops = model_ops, .n_ops = "
+  c << "const mp_model mcuprune_model = {\n  .name = \"" << c_string(g.name) << "\",\n  .ops = model_ops, .n_ops = "
     << plan.order.size() << ",\n  .arena_bytes = MODEL_ARENA_BYTES,\n  .input_offset = " << in.offset
     << ", .input_bytes = MODEL_INPUT_SIZE,\n  .output_offset = " << outp.offset
     << ", .output_bytes = MODEL_OUTPUT_SIZE,\n  .input_scale = " << float_literal(qi.scale)

@@ -90,11 +90,11 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     for (const auto& grp : s.groups.groups) s.salience[size_t(grp.id)].assign(size_t(grp.channels), 0.0f);
     ResourceUse r0 = exact_of(original, target);
     for (int k = 0; k < 4; ++k) s.initial[k] = r0[Resource(k)];
+    // The method's state is set up either way (its checkpoint is saved every epoch).
+    method->start(s);
     if (target.budgets.any() && meets(r0, target.budgets)) {
       s.pruning_done = true;  // nothing to remove: the run trains the model as it is
       if (!out.quiet) std::fprintf(stderr, "the model already meets every budget: training it without pruning\n");
-    } else {
-      method->start(s);
     }
   }
 

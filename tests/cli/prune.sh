@@ -8,6 +8,9 @@ expect_error "malformed size shows the forms" "accepted forms: 64KiB, 0.5MiB" \
   $M prune "${common[@]}" --ram 64XB --out "$WORK/x"
 expect_error "impossible budget names the resource and the minimum" "the ram budget of 100 B cannot be met" \
   $M prune "${common[@]}" --ram 100 --out "$WORK/y"
+$M prune "${common[@]}" --epochs 1 --warmup-epochs 0 --flash 1MiB --out "$WORK/met" > "$WORK/met.out" 2>&1 \
+  && grep -q "every budget holds" "$WORK/met.out" && pass "a model that already meets its budgets trains through" \
+  || fail "budget already met: $(tail -3 "$WORK/met.out")"
 expect_error "no budget" "nothing to prune for" $M prune "${common[@]}" --out "$WORK/z"
 expect_error "bad importance" "--importance must be one of" \
   $M prune "${common[@]}" --macs 300k --importance magic --out "$WORK/w"

@@ -1,0 +1,526 @@
+// ONNX -> IR (see onnx_import.h). The facts used are those of the ONNX operator specs
+// (attributes, defaults, input order) for opsets 11 to 18.
+#include "export/onnx_import.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+
+namespace mcuprune {
+
+namespace {
+
+namespace ox = ONNX_NAMESPACE;
+
+struct Const {
+  std::vector<int64_t> dims;
+  std::vector<float> f;    // FLOAT tensors
+  std::vector<int64_t> i;  // INT64 / INT32 tensors
+  bool is_float = false;
+};
+
+// What an ONNX value is during the walk.
+struct Value {
+  int node = -1;          // IR node holding it (activations)
+  bool flat = false;      // a 2-D [N, K] value
+  Shape nchw_before_flatten{0, 0, 0};  // a flatten of an NCHW map with H*W > 1 (CHW order)
+  bool shape_like = false;  // computed from shapes only (Shape, Gather, ...): folded away
+  bool nhwc = false;        // transposed to NHWC (perm 0,2,3,1): only a flatten may read it
+};
+
+class Importer {
+ public:
+  Importer(const ox::ModelProto& m, std::string where) : m_(m), where_(std::move(where)) {}
+
+  ImportedOnnx run() {
+    const ox::GraphProto& g = m_.graph();
+    check_opset();
+    for (const auto& t : g.initializer()) consts_[t.name()] = read_tensor(t, "initializer " + t.name());
+    // The image input: the first graph input that is not an initializer.
+    const ox::ValueInfoProto* in = nullptr;
+    for (const auto& v : g.input())
+      if (!consts_.count(v.name())) {
+        in = &v;
+        break;
+      }
+    if (!in) fail("the model has no input besides its weights");
+    Shape s = input_shape(*in);
+    out_.input_name = in->name();
+    b_ = std::make_unique<GraphBuilder>(g.name().empty() ? "onnx_model" : sanitize(g.name()), s);
+    values_[in->name()] = Value{0};
+    for (const auto& n : g.node()) import_node(n);
+    if (g.output_size() != 1) fail("the model has " + std::to_string(g.output_size()) + " outputs; mcuprune takes one");
+    out_.output_name = g.output(0).name();
+    const Value& o = value(g.output(0).name(), "the graph output");
+    Graph graph = b_->finish();
+    graph.output = o.node;
+    graph.infer_shapes();
+    out_.graph = std::move(graph);
+    check_weights_match(out_.graph, out_.weights, where_);
+    return std::move(out_);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& msg) const { throw UserError(where_ + ": " + msg); }
+  [[noreturn]] void unsupported(const ox::NodeProto& n, const std::string& what) const {
+    fail("node '" + n.name() + "' (" + n.op_type() + "): " + what);
+  }
+
+  static std::string sanitize(const std::string& s) {
+    std::string r;
+    // Letters, digits, '_' and '-' only: node names become weight-name prefixes ("<node>.weight")
+    // and torch module names, where a dot is a separator.
+    for (char c : s) r += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') ? c : '_';
+    return r.empty() ? "node" : r;
+  }
+
+  std::string unique_name(const ox::NodeProto& n) {
+    std::string base = sanitize(n.name().empty() ? (n.op_type() + "_" + std::to_string(counter_)) : n.name());
+    std::string name = base;
+    for (int k = 1; used_names_.count(name); ++k) name = base + "_" + std::to_string(k);
+    used_names_.insert(name);
+    ++counter_;
+    return name;
+  }
+
+  void check_opset() {
+    int64_t v = -1;
+    for (const auto& o : m_.opset_import())
+      if (o.domain().empty() || o.domain() == "ai.onnx") v = o.version();
+    if (v < 0) fail("no default-domain opset in the model");
+    if (v < 11 || v > 18) fail("opset " + std::to_string(v) + " is not supported (11 to 18 are); re-export with opset 13");
+  }
+
+  Const read_tensor(const ox::TensorProto& t, const std::string& what) const {
+    if (t.data_location() == ox::TensorProto::EXTERNAL)
+      fail(what + " is stored in an external data file, which mcuprune does not read; re-export with the "
+                  "weights inside the model (torch.onnx.export does so below 2 GB)");
+    Const c;
+    int64_t n = 1;
+    for (int64_t d : t.dims()) {
+      if (d < 0 || d > (int64_t(1) << 31)) fail(what + " has an invalid dimension " + std::to_string(d));
+      c.dims.push_back(d);
+      n *= d;
+      if (n > (int64_t(1) << 31)) fail(what + " is too large");
+    }
+    const std::string& raw = t.raw_data();
+    switch (t.data_type()) {
+      case ox::TensorProto::FLOAT:
+        c.is_float = true;
+        if (!raw.empty()) {
+          if (int64_t(raw.size()) != n * 4) fail(what + ": raw data of " + std::to_string(raw.size()) + " bytes for " + std::to_string(n) + " floats");
+          c.f.resize(size_t(n));
+          std::memcpy(c.f.data(), raw.data(), raw.size());
+        } else {
+          if (t.float_data_size() != n) fail(what + ": " + std::to_string(t.float_data_size()) + " values for " + std::to_string(n));
+          c.f.assign(t.float_data().begin(), t.float_data().end());
+        }
+        break;
+      case ox::TensorProto::INT64:
+        if (!raw.empty()) {
+          if (int64_t(raw.size()) != n * 8) fail(what + ": truncated raw data");
+          c.i.resize(size_t(n));
+          std::memcpy(c.i.data(), raw.data(), raw.size());
+        } else {
+          c.i.assign(t.int64_data().begin(), t.int64_data().end());
+        }
+        break;
+      case ox::TensorProto::INT32:
+        if (!raw.empty()) {
+          if (int64_t(raw.size()) != n * 4) fail(what + ": truncated raw data");
+          std::vector<int32_t> v(static_cast<size_t>(n));
+          std::memcpy(v.data(), raw.data(), raw.size());
+          c.i.assign(v.begin(), v.end());
+        } else {
+          c.i.assign(t.int32_data().begin(), t.int32_data().end());
+        }
+        break;
+      default:
+        fail(what + " has element type " + std::to_string(t.data_type()) + "; float32 weights are supported");
+    }
+    for (float x : c.f)
+      if (!std::isfinite(x)) fail(what + " holds a NaN or infinite value");
+    return c;
+  }
+
+  Shape input_shape(const ox::ValueInfoProto& v) const {
+    if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape())
+      fail("input '" + v.name() + "' has no tensor shape");
+    const auto& dims = v.type().tensor_type().shape().dim();
+    if (dims.size() != 4)
+      fail("input '" + v.name() + "' has rank " + std::to_string(dims.size()) + "; an image input [N, C, H, W] is needed");
+    std::vector<int64_t> d;
+    for (int k = 1; k < 4; ++k) {
+      if (!dims[k].has_dim_value() || dims[k].dim_value() < 1 || dims[k].dim_value() > 65535)
+        fail("input '" + v.name() + "': dimension " + std::to_string(k) + " must be a fixed size (C, H and W)");
+      d.push_back(dims[k].dim_value());
+    }
+    if (dims[0].has_dim_value() && dims[0].dim_value() != 1)
+      fail("input '" + v.name() + "' has batch " + std::to_string(dims[0].dim_value()) + "; export with batch 1 or a symbolic batch");
+    return Shape{int(d[1]), int(d[2]), int(d[0])};
+  }
+
+  const Value& value(const std::string& name, const std::string& what) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) fail(what + " '" + name + "' is not computed by any supported node before it is used");
+    return it->second;
+  }
+  const Const* constant(const std::string& name) const {
+    auto it = consts_.find(name);
+    return it == consts_.end() ? nullptr : &it->second;
+  }
+  const Const& need_const(const ox::NodeProto& n, int k, const std::string& what) const {
+    if (k >= n.input_size() || n.input(k).empty()) unsupported(n, "missing " + what);
+    const Const* c = constant(n.input(k));
+    if (!c) unsupported(n, what + " '" + n.input(k) + "' must be a constant (an initializer)");
+    return *c;
+  }
+
+  static const ox::AttributeProto* attr(const ox::NodeProto& n, const std::string& name) {
+    for (const auto& a : n.attribute())
+      if (a.name() == name) return &a;
+    return nullptr;
+  }
+  static std::vector<int64_t> ints(const ox::NodeProto& n, const std::string& name, std::vector<int64_t> def = {}) {
+    const auto* a = attr(n, name);
+    return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : def;
+  }
+  static int64_t int_attr(const ox::NodeProto& n, const std::string& name, int64_t def) {
+    const auto* a = attr(n, name);
+    return a ? a->i() : def;
+  }
+  static float float_attr(const ox::NodeProto& n, const std::string& name, float def) {
+    const auto* a = attr(n, name);
+    return a ? a->f() : def;
+  }
+
+  int spatial_input(const ox::NodeProto& n, int k = 0) { return spatial_input_named(n, n.input(k)); }
+
+  // Kernel, strides, dilations and padding of a Conv or pool onto node `nd`.
+  void window(const ox::NodeProto& n, Node& nd, int kh, int kw, bool conv) {
+    nd.kernel_h = kh, nd.kernel_w = kw;
+    auto strides = ints(n, "strides", {1, 1}), dil = ints(n, "dilations", {1, 1});
+    if (strides.size() != 2 || dil.size() != 2) unsupported(n, "only 2-D windows are supported");
+    nd.stride_h = int(strides[0]), nd.stride_w = int(strides[1]);
+    if (conv) nd.dilation_h = int(dil[0]), nd.dilation_w = int(dil[1]);
+    else if (dil[0] != 1 || dil[1] != 1) unsupported(n, "dilated pooling is not supported");
+    const auto* ap = attr(n, "auto_pad");
+    const std::string auto_pad = ap ? ap->s() : "NOTSET";
+    if (auto_pad == "SAME_UPPER") {
+      nd.padding = Padding::Same;  // the extra padding at the end, as TensorFlow's SAME
+    } else if (auto_pad == "VALID") {
+      nd.padding = Padding::Valid;
+    } else if (auto_pad == "NOTSET") {
+      auto pads = ints(n, "pads", {0, 0, 0, 0});
+      if (pads.size() != 4) unsupported(n, "pads must have 4 values for a 2-D window");
+      for (int64_t p : pads)
+        if (p < 0 || p > 1024) unsupported(n, "pads must be in [0, 1024]");
+      nd.padding = Padding::Explicit;
+      nd.pad_top = int(pads[0]), nd.pad_left = int(pads[1]), nd.pad_bottom = int(pads[2]), nd.pad_right = int(pads[3]);
+    } else {
+      unsupported(n, "auto_pad " + auto_pad + " is not supported (NOTSET, SAME_UPPER and VALID are)");
+    }
+  }
+
+  void set_value(const ox::NodeProto& n, int k, Value v) {
+    if (k < n.output_size()) values_[n.output(k)] = v;
+  }
+
+  int append(Node nd, const std::vector<int>& inputs) {
+    nd.inputs = inputs;
+    return b_->append(std::move(nd));
+  }
+
+  void import_node(const ox::NodeProto& n) {
+    const std::string& op = n.op_type();
+    if (!n.domain().empty() && n.domain() != "ai.onnx") unsupported(n, "custom domain '" + n.domain() + "'");
+    if (op == "Constant") {
+      const auto* a = attr(n, "value");
+      if (!a || !a->has_t()) unsupported(n, "only tensor constants (attribute 'value') are supported");
+      consts_[n.output(0)] = read_tensor(a->t(), "constant " + n.output(0));
+      return;
+    }
+    // Shape arithmetic that exporters put around Flatten/Reshape: folded away.
+    if (op == "Shape" || op == "Gather" || op == "Unsqueeze" || op == "Squeeze" || op == "Cast" ||
+        op == "Slice" || (op == "Concat" && is_shape_like(n))) {
+      bool shape_input = false;
+      for (const auto& in : n.input()) {
+        auto it = values_.find(in);
+        if (it != values_.end() && (it->second.shape_like || op == "Shape")) shape_input = true;
+        else if (!constant(in) && !in.empty()) unsupported(n, "only shape computations are supported for this op");
+      }
+      if (!shape_input && op != "Shape") unsupported(n, "only shape computations are supported for this op");
+      Value v;
+      v.shape_like = true;
+      set_value(n, 0, v);
+      return;
+    }
+    if (op == "Transpose") {
+      // The layout pairs NHWC exporters emit, and a transpose to NHWC before a flatten (whose
+      // HWC order is the IR's own): the value itself does not change in the IR.
+      Value v = value(n.input(0), "input");
+      const auto perm = ints(n, "perm");
+      if (!v.flat && !v.nhwc && perm == std::vector<int64_t>{0, 2, 3, 1}) {
+        v.nhwc = true;
+      } else if (v.nhwc && perm == std::vector<int64_t>{0, 3, 1, 2}) {
+        v.nhwc = false;
+      } else {
+        unsupported(n, "only NCHW <-> NHWC layout transposes (perm 0,2,3,1 and back) are supported");
+      }
+      set_value(n, 0, v);
+      return;
+    }
+    if (op == "Pad") {
+      // Exporters emit zero pads around pools (PyTorch's AvgPool2d): a no-op.
+      std::vector<int64_t> pads = ints(n, "pads");
+      if (n.input_size() > 1 && !n.input(1).empty()) pads = need_const(n, 1, "pads").i;
+      for (int64_t v : pads)
+        if (v != 0) unsupported(n, "a non-zero Pad; only zero pads (a no-op) are supported: give the padding to the Conv or pool instead");
+      set_value(n, 0, value(n.input(0), "input"));
+      return;
+    }
+    if (op == "Identity" || op == "Dropout") {
+      set_value(n, 0, value(n.input(0), "input"));
+      return;
+    }
+    const std::string name = unique_name(n);
+    if (op == "Conv") {
+      const int x = spatial_input(n);
+      const Const& w = need_const(n, 1, "weight");
+      if (w.dims.size() != 4 || !w.is_float) unsupported(n, "the weight must be a float [O, I/group, kh, kw] tensor");
+      const int in_c = b_->shape(x).c;
+      const int64_t group = int_attr(n, "group", 1);
+      Node nd;
+      nd.name = name;
+      window(n, nd, int(w.dims[2]), int(w.dims[3]), true);
+      auto ks = ints(n, "kernel_shape", {w.dims[2], w.dims[3]});
+      if (ks.size() != 2 || ks[0] != w.dims[2] || ks[1] != w.dims[3]) unsupported(n, "kernel_shape disagrees with the weight");
+      if (group == 1) {
+        if (w.dims[1] != in_c) unsupported(n, "the weight has " + std::to_string(w.dims[1]) + " input channels, the input " + std::to_string(in_c));
+        nd.kind = OpKind::Conv2D;
+        nd.out_channels = int(w.dims[0]);
+      } else if (group == in_c && w.dims[1] == 1 && w.dims[0] % in_c == 0) {
+        nd.kind = OpKind::DepthwiseConv2D;
+        nd.depth_multiplier = int(w.dims[0] / in_c);
+      } else {
+        unsupported(n, "grouped convolution with group " + std::to_string(group) + " of " + std::to_string(in_c) +
+                           " channels; mcuprune supports group 1 and depthwise (group = input channels)");
+      }
+      nd.use_bias = true;
+      out_.weights[name + ".weight"] = {w.dims, w.f};
+      std::vector<float> bias(size_t(w.dims[0]), 0.0f);
+      if (n.input_size() > 2 && !n.input(2).empty()) {
+        const Const& bc = need_const(n, 2, "bias");
+        if (int64_t(bc.f.size()) != w.dims[0]) unsupported(n, "the bias size differs from the output channels");
+        bias = bc.f;
+      }
+      out_.weights[name + ".bias"] = {{w.dims[0]}, bias};
+      set_value(n, 0, Value{append(nd, {x})});
+    } else if (op == "BatchNormalization") {
+      const int x = spatial_input(n);
+      const int c = b_->shape(x).c;
+      const char* names[] = {"gamma", "beta", "running_mean", "running_var"};
+      for (int k = 0; k < 4; ++k) {
+        const Const& t = need_const(n, k + 1, names[k]);
+        if (int64_t(t.f.size()) != c) unsupported(n, std::string(names[k]) + " has " + std::to_string(t.f.size()) + " values for " + std::to_string(c) + " channels");
+        out_.weights[name + "." + names[k]] = {{c}, t.f};
+      }
+      for (float v : out_.weights[name + ".running_var"].data)
+        if (v < 0) unsupported(n, "a negative running variance");
+      Node nd;
+      nd.name = name;
+      nd.kind = OpKind::BatchNorm;
+      nd.bn_epsilon = float_attr(n, "epsilon", 1e-5f);
+      set_value(n, 0, Value{append(nd, {x})});
+    } else if (op == "Relu" || op == "Clip") {
+      const Value& in = value(n.input(0), "input");
+      Node nd;
+      nd.name = name;
+      nd.kind = OpKind::ReLU;
+      if (op == "Clip") {
+        float lo = -INFINITY, hi = INFINITY;
+        if (n.input_size() > 1 && !n.input(1).empty()) lo = need_const(n, 1, "min").f.at(0);
+        if (n.input_size() > 2 && !n.input(2).empty()) hi = need_const(n, 2, "max").f.at(0);
+        if (attr(n, "min")) lo = float_attr(n, "min", lo);
+        if (attr(n, "max")) hi = float_attr(n, "max", hi);
+        if (lo == 0.0f && hi == 6.0f) nd.kind = OpKind::ReLU6;
+        else if (!(lo == 0.0f && std::isinf(hi))) unsupported(n, "Clip to [" + std::to_string(lo) + ", " + std::to_string(hi) + "]; ReLU ([0, inf)) and ReLU6 ([0, 6]) are supported");
+      }
+      Value v = in;
+      v.node = append(nd, {in.node});
+      set_value(n, 0, v);
+    } else if (op == "Add") {
+      const Value* a = values_.count(n.input(0)) ? &values_.at(n.input(0)) : nullptr;
+      const Value* b = values_.count(n.input(1)) ? &values_.at(n.input(1)) : nullptr;
+      if (!a || !b) {
+        // MatMul + Add of a constant: the dense layer's bias.
+        const std::string& v = a ? n.input(0) : n.input(1);
+        const Const* c = constant(a ? n.input(1) : n.input(0));
+        auto mm = pending_matmul_.find(v);
+        if (!c || mm == pending_matmul_.end() || (!a && !b))
+          unsupported(n, "adding a constant is supported only as the bias of a MatMul");
+        WeightTensor& bias = out_.weights[mm->second + ".bias"];
+        if (c->f.size() != bias.data.size()) unsupported(n, "the bias must have one value per output");
+        bias.data = c->f;
+        pending_matmul_.erase(mm);
+        set_value(n, 0, values_.at(v));
+        return;
+      }
+      Node nd;
+      nd.name = name;
+      nd.kind = OpKind::Add;
+      Value v = *a;
+      v.node = append(nd, {a->node, b->node});
+      set_value(n, 0, v);
+    } else if (op == "Concat") {
+      const int64_t axis = int_attr(n, "axis", 1);
+      if (axis != 1 && axis != -3) unsupported(n, "concatenation along axis " + std::to_string(axis) + "; channels (axis 1) are supported");
+      std::vector<int> ins;
+      for (const auto& in : n.input()) ins.push_back(spatial_input_named(n, in));
+      Node nd;
+      nd.name = name;
+      nd.kind = OpKind::Concat;
+      set_value(n, 0, Value{append(nd, ins)});
+    } else if (op == "MaxPool" || op == "AveragePool") {
+      const int x = spatial_input(n);
+      auto ks = ints(n, "kernel_shape");
+      if (ks.size() != 2) unsupported(n, "kernel_shape must have 2 values");
+      if (n.output_size() > 1 && !n.output(1).empty()) unsupported(n, "the Indices output is not supported");
+      Node nd;
+      nd.name = name;
+      nd.kind = op == "MaxPool" ? OpKind::MaxPool : OpKind::AvgPool;
+      window(n, nd, int(ks[0]), int(ks[1]), false);
+      const bool padded = nd.padding != Padding::Valid && (nd.padding == Padding::Same || nd.pad_top || nd.pad_left || nd.pad_bottom || nd.pad_right);
+      if (op == "AveragePool" && int_attr(n, "count_include_pad", 0) != 0 && padded)
+        unsupported(n, "count_include_pad=1 with padding; mcuprune's average excludes padded positions");
+      if (int_attr(n, "ceil_mode", 0) != 0) {
+        // ceil_mode changes the output only when the floor and the ceiling differ.
+        const Shape s = b_->shape(x);
+        PadAmounts p = Graph::pad_amounts(nd, s);
+        const int eh = s.h + p.top + p.bottom - nd.kernel_h, ew = s.w + p.left + p.right - nd.kernel_w;
+        if (eh % nd.stride_h != 0 || ew % nd.stride_w != 0) unsupported(n, "ceil_mode=1 where it changes the output size; re-export with ceil_mode=0 or padding that divides evenly");
+      }
+      set_value(n, 0, Value{append(nd, {x})});
+    } else if (op == "GlobalAveragePool") {
+      Node nd;
+      nd.name = name;
+      nd.kind = OpKind::GlobalAvgPool;
+      set_value(n, 0, Value{append(nd, {spatial_input(n)})});
+    } else if (op == "Flatten" || op == "Reshape") {
+      const Value& in = value(n.input(0), "input");
+      if (op == "Flatten" && int_attr(n, "axis", 1) != 1) unsupported(n, "axis must be 1");
+      if (op == "Reshape") {
+        auto it = values_.find(n.input(1));
+        const bool computed = it != values_.end() && it->second.shape_like;
+        const Const* c = constant(n.input(1));
+        if (!computed) {
+          if (!c || c->i.size() != 2 || !(c->i[0] == 1 || c->i[0] == -1 || c->i[0] == 0) ||
+              !(c->i[1] == -1 || (b_->shape(in.node).elements() == c->i[1])))
+            unsupported(n, "only a reshape to 2-D [N, features] (a flatten) is supported");
+        }
+      }
+      const Shape s = b_->shape(in.node);
+      Node nd;
+      nd.name = name;
+      nd.kind = OpKind::Flatten;
+      Value v;
+      v.node = append(nd, {in.node});
+      v.flat = true;
+      if (!in.flat && !in.nhwc && s.h * s.w > 1 && s.c > 1) v.nchw_before_flatten = s;
+      set_value(n, 0, v);
+    } else if (op == "Gemm" || op == "MatMul") {
+      const Value& in = value(n.input(0), "input");
+      const Const& w = need_const(n, 1, "weight");
+      if (w.dims.size() != 2 || !w.is_float) unsupported(n, "the weight must be a 2-D float constant");
+      bool trans_b = op == "Gemm" && int_attr(n, "transB", 0) != 0;
+      if (op == "Gemm" && (int_attr(n, "transA", 0) != 0 || float_attr(n, "alpha", 1.0f) != 1.0f || float_attr(n, "beta", 1.0f) != 1.0f))
+        unsupported(n, "transA, alpha and beta must keep their defaults");
+      const int64_t out_f = trans_b ? w.dims[0] : w.dims[1], in_f = trans_b ? w.dims[1] : w.dims[0];
+      if (b_->shape(in.node).elements() != in_f)
+        unsupported(n, "the weight takes " + std::to_string(in_f) + " features, the input has " + std::to_string(b_->shape(in.node).elements()));
+      // IR dense weight [out, in] with inputs in HWC flatten order.
+      std::vector<float> wd(size_t(out_f * in_f));
+      const Shape& chw = in.nchw_before_flatten;
+      for (int64_t o = 0; o < out_f; ++o)
+        for (int64_t k = 0; k < in_f; ++k) {
+          int64_t src_k = k;  // our input index k (HWC order) -> the ONNX feature index (CHW order)
+          if (chw.c > 0) {
+            const int64_t c = k % chw.c, p = k / chw.c;
+            src_k = c * (int64_t(chw.h) * chw.w) + p;
+          }
+          wd[size_t(o * in_f + k)] = trans_b ? w.f[size_t(o * in_f + src_k)] : w.f[size_t(src_k * out_f + o)];
+        }
+      std::vector<float> bias(size_t(out_f), 0.0f);
+      std::string out_name = n.output(0);
+      if (op == "Gemm" && n.input_size() > 2 && !n.input(2).empty()) {
+        const Const& bc = need_const(n, 2, "bias");
+        if (int64_t(bc.f.size()) != out_f) unsupported(n, "the bias must have one value per output (no broadcasting)");
+        bias = bc.f;
+      }
+      Node nd;
+      nd.name = name;
+      nd.kind = OpKind::Dense;
+      nd.out_channels = int(out_f);
+      out_.weights[name + ".weight"] = {{out_f, in_f}, wd};
+      out_.weights[name + ".bias"] = {{out_f}, bias};
+      Value v;
+      v.node = append(nd, {in.node});
+      v.flat = true;
+      set_value(n, 0, v);
+      if (op == "MatMul") pending_matmul_[n.output(0)] = name;
+    } else if (op == "Softmax") {
+      const int64_t axis = int_attr(n, "axis", -1);
+      const Value& in = value(n.input(0), "input");
+      if (!in.flat || (axis != 1 && axis != -1)) unsupported(n, "softmax over the features of a 2-D value (axis 1 or -1) is supported");
+      Node nd;
+      nd.name = name;
+      nd.kind = OpKind::Softmax;
+      Value v = in;
+      v.node = append(nd, {in.node});
+      set_value(n, 0, v);
+    } else {
+      unsupported(n, "operator not supported; supported: Conv, BatchNormalization, Relu, Clip, Add, Concat, MaxPool, "
+                     "AveragePool, GlobalAveragePool, Flatten, Reshape (to 2-D), Gemm, MatMul, Softmax, Dropout, Identity");
+    }
+  }
+
+  int spatial_input_named(const ox::NodeProto& n, const std::string& in) {
+    const Value& v = value(in, "input");
+    if (v.shape_like) unsupported(n, "an input computed from shapes");
+    if (v.nhwc) unsupported(n, "an input transposed to NHWC; only Flatten/Reshape (or the transpose back) may read it");
+    return v.node;
+  }
+
+  bool is_shape_like(const ox::NodeProto& n) const {
+    for (const auto& in : n.input()) {
+      auto it = values_.find(in);
+      if (it != values_.end() && !it->second.shape_like) return false;
+    }
+    return true;
+  }
+
+  const ox::ModelProto& m_;
+  std::string where_;
+  std::map<std::string, Const> consts_;
+  std::map<std::string, Value> values_;
+  std::map<std::string, std::string> pending_matmul_;
+  std::set<std::string> used_names_;
+  int counter_ = 0;
+  std::unique_ptr<GraphBuilder> b_;
+  ImportedOnnx out_;
+};
+
+}  // namespace
+
+ImportedOnnx import_onnx(const std::string& bytes, const std::string& where) {
+  ox::ModelProto m;
+  if (bytes.empty() || !m.ParseFromString(bytes))
+    throw UserError(where + ": not a valid ONNX model (the protobuf does not parse; is the file truncated?)");
+  if (!m.has_graph()) throw UserError(where + ": the ONNX model has no graph");
+  return Importer(m, where).run();
+}
+
+}  // namespace mcuprune
