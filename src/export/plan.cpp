@@ -17,28 +17,13 @@ namespace {
 
 constexpr int kRandomPlacements = 20000;
 
-// Places tensors in the given priority order, each at the lowest offset where it overlaps
-// no placed tensor whose lifetime it shares. Returns the arena size.
+// first_fit over the plan's tensors; sets their offsets.
 int64_t place(std::vector<PlannedTensor>& ts, const std::vector<int>& priority) {
-  std::vector<int> placed;
-  int64_t arena = 0;
-  for (int t : priority) {
-    PlannedTensor& x = ts[size_t(t)];
-    std::vector<std::pair<int64_t, int64_t>> busy;  // [offset, end) of live neighbours
-    for (int p : placed) {
-      const PlannedTensor& y = ts[size_t(p)];
-      if (y.first <= x.last && x.first <= y.last) busy.push_back({y.offset, y.offset + y.bytes});
-    }
-    std::sort(busy.begin(), busy.end());
-    int64_t offset = 0;
-    for (const auto& [b, e] : busy) {
-      if (b >= offset + x.bytes) break;  // the gap before this block fits
-      offset = std::max(offset, e);
-    }
-    x.offset = offset;
-    arena = std::max(arena, offset + x.bytes);
-    placed.push_back(t);
-  }
+  std::vector<int64_t> size, offset;
+  std::vector<int> first, last;
+  for (const PlannedTensor& t : ts) size.push_back(t.bytes), first.push_back(t.first), last.push_back(t.last);
+  const int64_t arena = first_fit(size, first, last, priority, offset);
+  for (size_t k = 0; k < ts.size(); ++k) ts[k].offset = offset[k];
   return arena;
 }
 

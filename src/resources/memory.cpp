@@ -166,4 +166,28 @@ MemorySchedule schedule_brute_force(const DeployedGraph& d, const std::vector<in
   return best;
 }
 
+int64_t first_fit(const std::vector<int64_t>& size, const std::vector<int>& first, const std::vector<int>& last,
+                  const std::vector<int>& priority, std::vector<int64_t>& offset) {
+  offset.assign(size.size(), -1);
+  std::vector<int> placed;
+  std::vector<std::pair<int64_t, int64_t>> busy;  // [offset, end) of live neighbours
+  int64_t arena = 0;
+  for (int k : priority) {
+    busy.clear();
+    for (int p : placed)
+      if (first[size_t(p)] <= last[size_t(k)] && first[size_t(k)] <= last[size_t(p)])
+        busy.push_back({offset[size_t(p)], offset[size_t(p)] + size[size_t(p)]});
+    std::sort(busy.begin(), busy.end());
+    int64_t off = 0;
+    for (const auto& [b, e] : busy) {
+      if (b >= off + size[size_t(k)]) break;  // the gap before this block fits
+      off = std::max(off, e);
+    }
+    offset[size_t(k)] = off;
+    arena = std::max(arena, off + size[size_t(k)]);
+    placed.push_back(k);
+  }
+  return arena;
+}
+
 }  // namespace mcuprune

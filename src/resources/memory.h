@@ -32,6 +32,13 @@ MemorySchedule schedule_optimal(const DeployedGraph& d, const std::vector<int64_
 MemorySchedule schedule_brute_force(const DeployedGraph& d, const std::vector<int64_t>& tensor_bytes,
                                     const std::vector<int64_t>& scratch_bytes, bool inplace_add,
                                     int64_t max_orders = 1000000);
+// First-fit placement of buffers with lifetimes (the rule of TFLite Micro's greedy planner and
+// of mcuprune's arena planner): buffers are taken in `priority` order, each at the lowest
+// offset where it overlaps no placed buffer whose lifetime [first, last] (inclusive) it
+// shares. Writes offsets (indexed like size) and returns the arena size.
+int64_t first_fit(const std::vector<int64_t>& size, const std::vector<int>& first, const std::vector<int>& last,
+                  const std::vector<int>& priority, std::vector<int64_t>& offset);
+
 // Whether `order` runs every op once, each after the producers of its inputs.
 bool is_topological_order(const DeployedGraph& d, const std::vector<int>& order);
 

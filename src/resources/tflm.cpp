@@ -3,6 +3,8 @@
 // reading is taken, so that the prediction errs high.
 #include "resources/tflm.h"
 
+#include "resources/memory.h"
+
 #include <algorithm>
 
 namespace mcuprune {
@@ -12,31 +14,13 @@ namespace {
 int64_t align_up(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
 
 // TFLM's GreedyMemoryPlanner: buffers in reverse order of addition, stably sorted by size
-// (largest first), each at the first gap among placed buffers whose lifetimes overlap.
+// (largest first), then first fit.
 int64_t greedy_head(const std::vector<int64_t>& size, const std::vector<int>& first, const std::vector<int>& last) {
-  const int n = int(size.size());
   std::vector<int> idx;
-  for (int k = n - 1; k >= 0; --k) idx.push_back(k);
+  for (int k = int(size.size()) - 1; k >= 0; --k) idx.push_back(k);
   std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return size[size_t(a)] > size[size_t(b)]; });
-  std::vector<int64_t> offset(size_t(n), -1);
-  std::vector<int> placed;
-  int64_t head = 0;
-  for (int k : idx) {
-    std::vector<std::pair<int64_t, int64_t>> busy;
-    for (int p : placed)
-      if (first[size_t(p)] <= last[size_t(k)] && first[size_t(k)] <= last[size_t(p)])
-        busy.push_back({offset[size_t(p)], offset[size_t(p)] + size[size_t(p)]});
-    std::sort(busy.begin(), busy.end());
-    int64_t off = 0;
-    for (const auto& [b, e] : busy) {
-      if (b >= off + size[size_t(k)]) break;
-      off = std::max(off, e);
-    }
-    offset[size_t(k)] = off;
-    head = std::max(head, off + size[size_t(k)]);
-    placed.push_back(k);
-  }
-  return head;
+  std::vector<int64_t> offset;
+  return first_fit(size, first, last, idx, offset);
 }
 
 }  // namespace
