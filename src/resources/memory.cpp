@@ -1,6 +1,7 @@
 // Schedules: given order, memoised optimal order search, brute force.
 #include "resources/memory.h"
 
+#include <algorithm>
 #include <functional>
 #include <stdexcept>
 #include <string>
