@@ -454,7 +454,6 @@ class Importer {
           wd[size_t(o * in_f + k)] = trans_b ? w.f[size_t(o * in_f + src_k)] : w.f[size_t(src_k * out_f + o)];
         }
       std::vector<float> bias(size_t(out_f), 0.0f);
-      std::string out_name = n.output(0);
       if (op == "Gemm" && n.input_size() > 2 && !n.input(2).empty()) {
         const Const& bc = need_const(n, 2, "bias");
         if (int64_t(bc.f.size()) != out_f) unsupported(n, "the bias must have one value per output (no broadcasting)");

@@ -17,16 +17,6 @@ namespace {
 
 constexpr int kRandomPlacements = 20000;
 
-// first_fit over the plan's tensors; sets their offsets.
-int64_t place(std::vector<PlannedTensor>& ts, const std::vector<int>& priority) {
-  std::vector<int64_t> size, offset;
-  std::vector<int> first, last;
-  for (const PlannedTensor& t : ts) size.push_back(t.bytes), first.push_back(t.first), last.push_back(t.last);
-  const int64_t arena = first_fit(size, first, last, priority, offset);
-  for (size_t k = 0; k < ts.size(); ++k) ts[k].offset = offset[k];
-  return arena;
-}
-
 }  // namespace
 
 MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order) {
@@ -53,7 +43,20 @@ MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order) {
   plan.predicted_peak_bytes =
       order_memory<int64_t>(d, order, bytes, std::vector<int64_t>(d.ops.size(), 0), false).peak_bytes;
 
-  // Candidate priorities; the smallest arena wins (ties: the first listed).
+  // Candidate priorities; the smallest arena wins (ties: the first tried). The sizes and
+  // lifetimes are gathered once; each try only computes offsets.
+  std::vector<int64_t> size, offset, best;
+  std::vector<int> first, last;
+  for (const PlannedTensor& t : plan.tensors) size.push_back(t.bytes), first.push_back(t.first), last.push_back(t.last);
+  auto try_order = [&](const std::vector<int>& priority, const std::string& name) {
+    const int64_t arena = first_fit(size, first, last, priority, offset);
+    if (best.empty() || arena < plan.arena_bytes) {
+      best = offset;
+      plan.arena_bytes = arena;
+      plan.placement = name;
+    }
+    return plan.arena_bytes == plan.predicted_peak_bytes;  // cannot do better
+  };
   using Less = std::function<bool(const PlannedTensor&, const PlannedTensor&)>;
   const std::vector<std::pair<std::string, Less>> rules = {
       {"largest first", [](const auto& a, const auto& b) { return a.bytes > b.bytes; }},
@@ -63,37 +66,21 @@ MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order) {
       {"largest area first",
        [](const auto& a, const auto& b) { return a.bytes * (a.last - a.first + 1) > b.bytes * (b.last - b.first + 1); }},
   };
-  std::vector<PlannedTensor> best;
+  std::vector<int> priority(plan.tensors.size());
+  bool done = false;
   for (const auto& [name, less] : rules) {
-    std::vector<PlannedTensor> ts = plan.tensors;
-    std::vector<int> priority(ts.size());
-    for (size_t k = 0; k < ts.size(); ++k) priority[k] = int(k);
-    std::stable_sort(priority.begin(), priority.end(), [&](int a, int b) { return less(ts[size_t(a)], ts[size_t(b)]); });
-    const int64_t arena = place(ts, priority);
-    if (best.empty() || arena < plan.arena_bytes) {
-      best = ts;
-      plan.arena_bytes = arena;
-      plan.placement = name;
-    }
-    if (arena == plan.predicted_peak_bytes) break;  // cannot do better
+    for (size_t k = 0; k < priority.size(); ++k) priority[k] = int(k);
+    std::stable_sort(priority.begin(), priority.end(),
+                     [&](int a, int b) { return less(plan.tensors[size_t(a)], plan.tensors[size_t(b)]); });
+    if ((done = try_order(priority, name))) break;
   }
   // Then random priorities (seeded: the plan is reproducible) until the peak is reached.
   std::mt19937_64 rng(20240611);
-  const int tries = plan.arena_bytes == plan.predicted_peak_bytes ? 0 : kRandomPlacements;
-  for (int k = 0; k < tries; ++k) {
-    std::vector<PlannedTensor> ts = plan.tensors;
-    std::vector<int> priority(ts.size());
-    for (size_t j = 0; j < ts.size(); ++j) priority[j] = int(j);
+  for (int k = 0; k < kRandomPlacements && !done; ++k) {
     std::shuffle(priority.begin(), priority.end(), rng);
-    const int64_t arena = place(ts, priority);
-    if (arena < plan.arena_bytes) {
-      best = ts;
-      plan.arena_bytes = arena;
-      plan.placement = "random order " + std::to_string(k + 1) + " of " + std::to_string(kRandomPlacements);
-      if (arena == plan.predicted_peak_bytes) break;
-    }
+    done = try_order(priority, "random order " + std::to_string(k + 1) + " of " + std::to_string(kRandomPlacements));
   }
-  plan.tensors = best;
+  for (size_t k = 0; k < best.size(); ++k) plan.tensors[k].offset = best[k];
   return plan;
 }
 

@@ -60,11 +60,10 @@ TflmArena tflm_arena(const DeployedGraph& d, const std::vector<int>& order, cons
     if (bytes > 0) a.tail_items.push_back({what, bytes});
   };
   int64_t n_tensors = int64_t(d.tensors.size());
-  int n_weighted = 0;
   for (const DeployedOp& op : d.ops) {
     if (op.kind == DeployedKind::Conv2D || op.kind == DeployedKind::DepthwiseConv2D ||
         op.kind == DeployedKind::FullyConnected)
-      n_tensors += 2, ++n_weighted;
+      n_tensors += 2;
     if (op.kind == DeployedKind::Reshape) n_tensors += 1;  // the new-shape tensor
   }
   // The allocator objects TFLM places in the arena at creation (their vtables make these
@@ -121,7 +120,6 @@ TflmArena tflm_arena(const DeployedGraph& d, const std::vector<int>& order, cons
   const int64_t io = 16 + (wide ? 64 : 40) + 3 * P + 8;
   item("input and output TfLiteTensors with quantisation", 2 * io);
   for (const auto& [what, bytes] : a.tail_items) a.tail_bytes += bytes;
-  (void)n_weighted;
   return a;
 }
 

@@ -51,11 +51,6 @@ TEST(MemoryPlan, ArenaEqualsThePeakOnRandomDags) {
   }
 }
 
-struct Built {
-  fs::path dir;
-  std::string error;
-};
-
 int run(const std::string& cmd) { return std::system(cmd.c_str()); }
 
 // Writes the export and the harness to dir and builds dir/model_<variant>.
