@@ -1,6 +1,7 @@
 // Model/dataset resolution and report helpers for the CLI.
 #include "cli/common.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include "export/onnx_import.h"
@@ -21,9 +22,15 @@ bool is_onnx_path(const std::string& path) {
   return fs::path(path).extension() == ".onnx";
 }
 
-LoadedModel load_onnx_model(const std::string& path) {
+LoadedModel load_onnx_model(const std::string& path, bool quiet) {
   if (!fs::is_regular_file(path)) throw UserError("ONNX model '" + path + "' does not exist or is not a file");
   ImportedOnnx imp = import_onnx(read_file(path), path);
+  if (!quiet)
+    std::fprintf(stderr,
+                 "note: '%s' does not say how its inputs were normalised; commands that read a dataset "
+                 "normalise its pixels with the dataset's own mean and std. If the model was trained on other "
+                 "inputs, import it with: mcuprune import %s --out DIR --input-mean M --input-std S\n",
+                 path.c_str(), path.c_str());
   LoadedModel m;
   m.graph = std::move(imp.graph);
   m.weights = std::move(imp.weights);

@@ -40,7 +40,8 @@ LoadedModel resolve_model(const ModelSpec& spec, const Dataset* data_shape_from)
 // Model directory written by train/prune: model.json + weights.bin, both required; or an
 // .onnx file (imported: export/onnx_import.h).
 LoadedModel load_model_dir(const std::string& dir);
-LoadedModel load_onnx_model(const std::string& path);
+// quiet: no note that the file does not say how its inputs were normalised.
+LoadedModel load_onnx_model(const std::string& path, bool quiet = false);
 
 nlohmann::json model_summary_json(const Graph& g);
 nlohmann::json dataset_summary_json(const DatasetSplits& d, const std::string& name);

@@ -1,7 +1,9 @@
 #include "cli/parse.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <regex>
 
 namespace mcuprune {
@@ -95,6 +97,29 @@ int64_t parse_count(const std::string& text, const std::string& option) {
   else if (u == "G") mult = 1e9;
   if (mult == 0) throw UserError(option + " '" + text + "': unknown unit '" + u + "'; accepted forms: " + forms);
   return checked(s.number * mult, text, option, forms);
+}
+
+std::vector<float> parse_channel_values(const std::string& text, const std::string& option, int channels,
+                                        bool positive) {
+  const std::string form = "one number, or one per input channel separated by commas (e.g. 0.5,0.5,0.5)";
+  std::vector<float> v;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    char* end = nullptr;
+    const double x = item.empty() ? NAN : std::strtod(item.c_str(), &end);
+    if (item.empty() || end != item.c_str() + item.size() || !std::isfinite(x) || std::fabs(x) > 1e6)
+      throw UserError(option + " '" + text + "': '" + item + "' is not a finite number; give " + form);
+    if (positive && !(x > 0)) throw UserError(option + " '" + text + "': values must be > 0");
+    v.push_back(float(x));
+    start = comma + 1;
+  }
+  if (v.size() == 1) v.assign(size_t(channels), v[0]);
+  if (int(v.size()) != channels)
+    throw UserError(option + " '" + text + "': " + std::to_string(v.size()) + " values for " +
+                    std::to_string(channels) + " input channels; give " + form);
+  return v;
 }
 
 Budgets parse_budgets(const BudgetOptions& o) {

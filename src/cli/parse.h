@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "graph/graph.h"
 #include "resources/budget.h"
@@ -21,6 +22,11 @@ Shape parse_shape(const std::string& text, const std::string& option);
 int64_t parse_size(const std::string& text, const std::string& option);
 // A count (MACs): 5M, 200k, 1.5G (powers of 1000) or a bare number.
 int64_t parse_count(const std::string& text, const std::string& option);
+
+// "0.485,0.456,0.406" (one value per channel) or one value for every channel -> `channels`
+// finite floats; positive if `positive`. Throws UserError naming the option.
+std::vector<float> parse_channel_values(const std::string& text, const std::string& option, int channels,
+                                        bool positive);
 
 // The budget options as given (empty / 0: not given).
 struct BudgetOptions {

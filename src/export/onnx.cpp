@@ -4,6 +4,8 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <set>
+
 #include "export/layout.h"
 
 
@@ -198,7 +200,39 @@ class Builder {
     if (has_act) activation(n.activation, pre, out, n.name);
   }
 
+  // Declares the graph input (the imported model's name and layout, or "input" NCHW) and
+  // returns the name of its NCHW value.
+  std::string graph_input() {
+    const OnnxInterface& io = g_.onnx_io;
+    const std::string name = io.empty() ? "input" : io.input;
+    if (!io.input_nhwc) {
+      value_info(graph_->add_input(), name, ox::TensorProto::FLOAT, dims(0));
+      return name;
+    }
+    const Shape& s = g_.input_shape();
+    value_info(graph_->add_input(), name, ox::TensorProto::FLOAT, {1, s.h, s.w, s.c});
+    const std::string nchw = name + "_nchw";
+    attr_ints(node("Transpose", {name}, {nchw}, "input"), "perm", {0, 3, 1, 2});
+    return nchw;
+  }
+
+  // Every value must be defined once; an imported interface name that an edited model.json
+  // made clash with a node's value would otherwise give an invalid file.
+  void check_unique_definitions() const {
+    std::set<std::string> seen;
+    auto define = [&](const std::string& v) {
+      if (!seen.insert(v).second)
+        throw UserError("ONNX export: the value name '" + v + "' is defined twice; if it is an onnx_interface " +
+                        "name in model.json, rename it there or rename the node of that name");
+    };
+    for (const auto& v : graph_->input()) define(v.name());
+    for (const auto& t : graph_->initializer()) define(t.name());
+    for (const auto& n : graph_->node())
+      for (const auto& o : n.output()) define(o);
+  }
+
   std::string finish() {
+    check_unique_definitions();
     try {
       ox::checker::check_model(model_);
     } catch (const std::exception& e) {
@@ -226,9 +260,8 @@ std::string export_onnx_float(const FoldedModel& f, const OnnxOptions& opt) {
   const Graph& g = f.graph;
   Builder b(g, opt);
   const std::vector<int> order = checked_execution_order(g, opt.order);
-  b.value_info(b.graph_->add_input(), "input", ox::TensorProto::FLOAT, b.dims(0));
   std::vector<std::string> name(g.nodes.size());
-  name[0] = "input";
+  name[0] = b.graph_input();
   for (int i : order) {
     const Node& n = g.nodes[size_t(i)];
     std::string w, bias;
@@ -240,8 +273,8 @@ std::string export_onnx_float(const FoldedModel& f, const OnnxOptions& opt) {
       if (n.use_bias) bv = f.weights.at(n.name + ".bias").data;
       bias = b.initializer<float>(n.name + ".bias", {n.out.c}, bv);
     }
-    name[size_t(i)] = n.name;
-    b.emit(i, [&](int j) { return name[size_t(n.inputs[size_t(j)])]; }, n.name, w, bias);
+    name[size_t(i)] = i == g.output && !g.onnx_io.empty() ? g.onnx_io.output : n.name;
+    b.emit(i, [&](int j) { return name[size_t(n.inputs[size_t(j)])]; }, name[size_t(i)], w, bias);
   }
   b.value_info(b.graph_->add_output(), name[size_t(g.output)], ox::TensorProto::FLOAT, b.dims(g.output));
   if (opt.all_outputs)
@@ -254,7 +287,7 @@ std::string export_onnx_qdq(const QuantizedModel& q, const OnnxOptions& opt) {
   const Graph& g = q.graph;
   Builder b(g, opt);
   const std::vector<int> order = checked_execution_order(g, opt.order);
-  b.value_info(b.graph_->add_input(), "input", ox::TensorProto::FLOAT, b.dims(0));
+  const std::string input = b.graph_input();
   // Every activation: float value -> QuantizeLinear -> int8 "<name>_q" -> DequantizeLinear -> "<name>_dq".
   std::vector<std::string> dq(g.nodes.size());
   auto quant_pair = [&](int i, const std::string& float_value) {
@@ -266,7 +299,7 @@ std::string export_onnx_qdq(const QuantizedModel& q, const OnnxOptions& opt) {
     b.node("DequantizeLinear", {onnx_int8_name(n.name), s, z}, {n.name + "_dq"}, n.name);
     dq[size_t(i)] = n.name + "_dq";
   };
-  quant_pair(0, "input");
+  quant_pair(0, input);
   for (int i : order) {
     const Node& n = g.nodes[size_t(i)];
     std::string w, bias;
@@ -298,7 +331,12 @@ std::string export_onnx_qdq(const QuantizedModel& q, const OnnxOptions& opt) {
     b.emit(i, [&](int j) { return dq[size_t(n.inputs[size_t(j)])]; }, n.name + "_f", w, bias);
     quant_pair(i, n.name + "_f");
   }
-  b.value_info(b.graph_->add_output(), dq[size_t(g.output)], ox::TensorProto::FLOAT, b.dims(g.output));
+  std::string output = dq[size_t(g.output)];
+  if (!g.onnx_io.empty()) {
+    b.node("Identity", {output}, {g.onnx_io.output}, "output");
+    output = g.onnx_io.output;
+  }
+  b.value_info(b.graph_->add_output(), output, ox::TensorProto::FLOAT, b.dims(g.output));
   if (opt.all_outputs) {
     b.value_info(b.graph_->add_output(), onnx_int8_name(g.nodes[0].name), ox::TensorProto::INT8, b.dims(0));
     for (int i : order)

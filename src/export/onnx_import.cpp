@@ -4,6 +4,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -29,7 +30,15 @@ struct Value {
   Shape nchw_before_flatten{0, 0, 0};  // a flatten of an NCHW map with H*W > 1 (CHW order)
   bool shape_like = false;  // computed from shapes only (Shape, Gather, ...): folded away
   bool nhwc = false;        // transposed to NHWC (perm 0,2,3,1): only a flatten may read it
+  PadAmounts pad;           // a zero Pad not yet applied: only a Conv may read it (its padding)
+  bool padded() const { return pad.top || pad.left || pad.bottom || pad.right; }
 };
+
+Value at_node(int node) {
+  Value v;
+  v.node = node;
+  return v;
+}
 
 class Importer {
  public:
@@ -47,16 +56,31 @@ class Importer {
         break;
       }
     if (!in) fail("the model has no input besides its weights");
-    Shape s = input_shape(*in);
-    out_.input_name = in->name();
-    b_ = std::make_unique<GraphBuilder>(g.name().empty() ? "onnx_model" : sanitize(g.name()), s);
-    values_[in->name()] = Value{0};
-    for (const auto& n : g.node()) import_node(n);
     if (g.output_size() != 1) fail("the model has " + std::to_string(g.output_size()) + " outputs; mcuprune takes one");
-    out_.output_name = g.output(0).name();
+    // An NHWC input (as tf2onnx writes Keras models) is read only by transposes to NCHW.
+    bool to_nchw = false, other_reader = false;
+    for (const auto& n : g.node())
+      for (const auto& x : n.input())
+        if (x == in->name())
+          (n.op_type() == "Transpose" && ints(n, "perm") == std::vector<int64_t>{0, 3, 1, 2} ? to_nchw : other_reader) = true;
+    const bool nhwc = to_nchw && !other_reader;
+    Shape s = input_shape(*in, nhwc);
+    // The original names stay the exported model's interface; no node may take them.
+    OnnxInterface io{in->name(), g.output(0).name(), nhwc};
+    for (const std::string& v : {io.input, io.output}) {
+      used_names_.insert(v);
+      used_names_.insert(v.substr(0, v.find('.')));  // "<node>.weight" style names
+    }
+    b_ = std::make_unique<GraphBuilder>(g.name().empty() ? "onnx_model" : sanitize(g.name()), s);
+    Value iv = at_node(0);
+    iv.nhwc = nhwc;
+    values_[in->name()] = iv;
+    for (const auto& n : g.node()) import_node(n);
     const Value& o = value(g.output(0).name(), "the graph output");
+    if (o.padded() || o.nhwc || o.shape_like) fail("the graph output must be a feature map in NCHW or a 2-D value");
     Graph graph = b_->finish();
     graph.output = o.node;
+    graph.onnx_io = io;
     graph.infer_shapes();
     out_.graph = std::move(graph);
     check_weights_match(out_.graph, out_.weights, where_);
@@ -146,21 +170,21 @@ class Importer {
     return c;
   }
 
-  Shape input_shape(const ox::ValueInfoProto& v) const {
+  Shape input_shape(const ox::ValueInfoProto& v, bool nhwc) const {
     if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape())
       fail("input '" + v.name() + "' has no tensor shape");
     const auto& dims = v.type().tensor_type().shape().dim();
     if (dims.size() != 4)
-      fail("input '" + v.name() + "' has rank " + std::to_string(dims.size()) + "; an image input [N, C, H, W] is needed");
+      fail("input '" + v.name() + "' has rank " + std::to_string(dims.size()) + "; an image input [N, C, H, W] (or [N, H, W, C] followed by a transpose) is needed");
     std::vector<int64_t> d;
     for (int k = 1; k < 4; ++k) {
       if (!dims[k].has_dim_value() || dims[k].dim_value() < 1 || dims[k].dim_value() > 65535)
-        fail("input '" + v.name() + "': dimension " + std::to_string(k) + " must be a fixed size (C, H and W)");
+        fail("input '" + v.name() + "': dimension " + std::to_string(k) + " must be a fixed size in [1, 65535] (C, H and W)");
       d.push_back(dims[k].dim_value());
     }
     if (dims[0].has_dim_value() && dims[0].dim_value() != 1)
       fail("input '" + v.name() + "' has batch " + std::to_string(dims[0].dim_value()) + "; export with batch 1 or a symbolic batch");
-    return Shape{int(d[1]), int(d[2]), int(d[0])};
+    return nhwc ? Shape{int(d[0]), int(d[1]), int(d[2])} : Shape{int(d[1]), int(d[2]), int(d[0])};
   }
 
   const Value& value(const std::string& name, const std::string& what) const {
@@ -238,9 +262,40 @@ class Importer {
     const std::string& op = n.op_type();
     if (!n.domain().empty() && n.domain() != "ai.onnx") unsupported(n, "custom domain '" + n.domain() + "'");
     if (op == "Constant") {
-      const auto* a = attr(n, "value");
-      if (!a || !a->has_t()) unsupported(n, "only tensor constants (attribute 'value') are supported");
-      consts_[n.output(0)] = read_tensor(a->t(), "constant " + n.output(0));
+      Const c;
+      if (const auto* a = attr(n, "value"); a && a->has_t()) {
+        c = read_tensor(a->t(), "constant " + n.output(0));
+      } else if (const auto* f = attr(n, "value_float")) {
+        c.is_float = true, c.f = {f->f()};
+      } else if (const auto* fs = attr(n, "value_floats")) {
+        c.is_float = true, c.f.assign(fs->floats().begin(), fs->floats().end()), c.dims = {int64_t(c.f.size())};
+      } else if (const auto* i = attr(n, "value_int")) {
+        c.i = {i->i()};
+      } else if (const auto* is = attr(n, "value_ints")) {
+        c.i.assign(is->ints().begin(), is->ints().end()), c.dims = {int64_t(c.i.size())};
+      } else {
+        unsupported(n, "only numeric constants (value, value_float(s), value_int(s)) are supported");
+      }
+      for (float x : c.f)
+        if (!std::isfinite(x)) unsupported(n, "a NaN or infinite constant");
+      consts_[n.output(0)] = std::move(c);
+      return;
+    }
+    // Squeeze of the 1x1 spatial axes of a pooled map (tf2onnx after a mean): a flat value.
+    if (op == "Squeeze" && values_.count(n.input(0)) && !values_.at(n.input(0)).shape_like) {
+      Value v = plain_value(n, n.input(0));
+      std::vector<int64_t> axes = ints(n, "axes");
+      if (n.input_size() > 1 && !n.input(1).empty()) axes = need_const(n, 1, "axes").i;
+      const Shape sh = b_->shape(v.node);
+      if (!v.flat) {
+        if (sh.h != 1 || sh.w != 1 || normalized_axes(n, axes, 4) != spatial_axes(v))
+          unsupported(n, "only a squeeze of the 1x1 spatial axes of a pooled map is supported");
+        v.flat = true;
+        v.nhwc = false;
+      } else if (!axes.empty()) {
+        unsupported(n, "a squeeze of a 2-D value");
+      }
+      set_value(n, 0, v);
       return;
     }
     // Shape arithmetic that exporters put around Flatten/Reshape: folded away.
@@ -274,12 +329,42 @@ class Importer {
       return;
     }
     if (op == "Pad") {
-      // Exporters emit zero pads around pools (PyTorch's AvgPool2d): a no-op.
+      // Zero pads: a no-op (PyTorch emits them around pools), or spatial padding with zeros that
+      // the Conv reading it takes as its own padding (Keras' ZeroPadding2D, via tf2onnx).
+      Value v = value(n.input(0), "input");
       std::vector<int64_t> pads = ints(n, "pads");
       if (n.input_size() > 1 && !n.input(1).empty()) pads = need_const(n, 1, "pads").i;
-      for (int64_t v : pads)
-        if (v != 0) unsupported(n, "a non-zero Pad; only zero pads (a no-op) are supported: give the padding to the Conv or pool instead");
-      set_value(n, 0, value(n.input(0), "input"));
+      const std::string mode = attr(n, "mode") ? attr(n, "mode")->s() : "constant";
+      float fill = float_attr(n, "value", 0.0f);
+      if (n.input_size() > 2 && !n.input(2).empty()) {
+        const Const& c = need_const(n, 2, "constant_value");
+        fill = c.is_float && !c.f.empty() ? c.f[0] : c.i.empty() ? 0.0f : float(c.i[0]);
+      }
+      const int rank = v.flat ? 2 : 4;
+      std::vector<int64_t> axes;
+      if (n.input_size() > 3 && !n.input(3).empty()) axes = normalized_axes(n, need_const(n, 3, "axes").i, rank, false);
+      else for (int k = 0; k < rank; ++k) axes.push_back(k);
+      if (pads.size() != 2 * axes.size()) unsupported(n, "pads must hold a begin and an end value per padded axis");
+      std::vector<int64_t> begin(size_t(rank), 0), end(size_t(rank), 0);
+      for (size_t k = 0; k < axes.size(); ++k) begin[size_t(axes[k])] = pads[k], end[size_t(axes[k])] = pads[k + axes.size()];
+      bool any = false;
+      for (int k = 0; k < rank; ++k) {
+        if (begin[size_t(k)] < 0 || end[size_t(k)] < 0 || begin[size_t(k)] > 1024 || end[size_t(k)] > 1024)
+          unsupported(n, "pads must be in [0, 1024] (cropping is not supported)");
+        any = any || begin[size_t(k)] || end[size_t(k)];
+      }
+      if (any) {
+        const std::vector<int64_t> sp = spatial_axes(v);
+        if (v.flat || v.shape_like) unsupported(n, "padding of a 2-D value");
+        for (int k = 0; k < rank; ++k)
+          if ((begin[size_t(k)] || end[size_t(k)]) && k != sp[0] && k != sp[1])
+            unsupported(n, "padding of the batch or channel axis; only height and width may be padded");
+        if (mode != "constant" || fill != 0.0f)
+          unsupported(n, "mode '" + mode + "' with value " + std::to_string(fill) + "; only zero padding (mode constant, value 0) is supported");
+        v.pad.top += int(begin[size_t(sp[0])]), v.pad.bottom += int(end[size_t(sp[0])]);
+        v.pad.left += int(begin[size_t(sp[1])]), v.pad.right += int(end[size_t(sp[1])]);
+      }
+      set_value(n, 0, v);
       return;
     }
     if (op == "Identity" || op == "Dropout") {
@@ -288,7 +373,9 @@ class Importer {
     }
     const std::string name = unique_name(n);
     if (op == "Conv") {
-      const int x = spatial_input(n);
+      const Value& xv = value(n.input(0), "input");
+      if (xv.shape_like || xv.nhwc || xv.flat) spatial_input(n);  // the error for such inputs
+      const int x = xv.node;
       const Const& w = need_const(n, 1, "weight");
       if (w.dims.size() != 4 || !w.is_float) unsupported(n, "the weight must be a float [O, I/group, kh, kw] tensor");
       const int in_c = b_->shape(x).c;
@@ -298,6 +385,12 @@ class Importer {
       window(n, nd, int(w.dims[2]), int(w.dims[3]), true);
       auto ks = ints(n, "kernel_shape", {w.dims[2], w.dims[3]});
       if (ks.size() != 2 || ks[0] != w.dims[2] || ks[1] != w.dims[3]) unsupported(n, "kernel_shape disagrees with the weight");
+      if (xv.padded()) {  // a zero Pad before the Conv: its padding
+        if (nd.padding == Padding::Same) unsupported(n, "auto_pad SAME_UPPER after a Pad node");
+        nd.padding = Padding::Explicit;
+        nd.pad_top += xv.pad.top, nd.pad_left += xv.pad.left, nd.pad_bottom += xv.pad.bottom, nd.pad_right += xv.pad.right;
+        if (std::max({nd.pad_top, nd.pad_left, nd.pad_bottom, nd.pad_right}) > 1024) unsupported(n, "padding beyond 1024");
+      }
       if (group == 1) {
         if (w.dims[1] != in_c) unsupported(n, "the weight has " + std::to_string(w.dims[1]) + " input channels, the input " + std::to_string(in_c));
         nd.kind = OpKind::Conv2D;
@@ -318,8 +411,9 @@ class Importer {
         bias = bc.f;
       }
       out_.weights[name + ".bias"] = {{w.dims[0]}, bias};
-      set_value(n, 0, Value{append(nd, {x})});
+      set_value(n, 0, at_node(append(nd, {x})));
     } else if (op == "BatchNormalization") {
+      if (int_attr(n, "training_mode", 0) != 0) unsupported(n, "training_mode=1; export the model in eval mode");
       const int x = spatial_input(n);
       const int c = b_->shape(x).c;
       const char* names[] = {"gamma", "beta", "running_mean", "running_var"};
@@ -334,16 +428,21 @@ class Importer {
       nd.name = name;
       nd.kind = OpKind::BatchNorm;
       nd.bn_epsilon = float_attr(n, "epsilon", 1e-5f);
-      set_value(n, 0, Value{append(nd, {x})});
+      set_value(n, 0, at_node(append(nd, {x})));
     } else if (op == "Relu" || op == "Clip") {
-      const Value& in = value(n.input(0), "input");
+      const Value& in = plain_value(n, n.input(0));
       Node nd;
       nd.name = name;
       nd.kind = OpKind::ReLU;
       if (op == "Clip") {
         float lo = -INFINITY, hi = INFINITY;
-        if (n.input_size() > 1 && !n.input(1).empty()) lo = need_const(n, 1, "min").f.at(0);
-        if (n.input_size() > 2 && !n.input(2).empty()) hi = need_const(n, 2, "max").f.at(0);
+        auto scalar = [&](int k, const char* what) {
+          const Const& c = need_const(n, k, what);
+          if (c.f.size() + c.i.size() != 1) unsupported(n, std::string(what) + " must be a single number");
+          return c.f.empty() ? float(c.i[0]) : c.f[0];
+        };
+        if (n.input_size() > 1 && !n.input(1).empty()) lo = scalar(1, "min");
+        if (n.input_size() > 2 && !n.input(2).empty()) hi = scalar(2, "max");
         if (attr(n, "min")) lo = float_attr(n, "min", lo);
         if (attr(n, "max")) hi = float_attr(n, "max", hi);
         if (lo == 0.0f && hi == 6.0f) nd.kind = OpKind::ReLU6;
@@ -353,8 +452,8 @@ class Importer {
       v.node = append(nd, {in.node});
       set_value(n, 0, v);
     } else if (op == "Add") {
-      const Value* a = values_.count(n.input(0)) ? &values_.at(n.input(0)) : nullptr;
-      const Value* b = values_.count(n.input(1)) ? &values_.at(n.input(1)) : nullptr;
+      const Value* a = values_.count(n.input(0)) ? &plain_value(n, n.input(0)) : nullptr;
+      const Value* b = values_.count(n.input(1)) ? &plain_value(n, n.input(1)) : nullptr;
       if (!a || !b) {
         // MatMul + Add of a constant: the dense layer's bias.
         const std::string& v = a ? n.input(0) : n.input(1);
@@ -369,6 +468,8 @@ class Importer {
         set_value(n, 0, values_.at(v));
         return;
       }
+      if (a->flat != b->flat || a->nhwc != b->nhwc || b_->shape(a->node) != b_->shape(b->node))
+        unsupported(n, "an Add of values of different shapes or layouts (broadcasting is not supported)");
       Node nd;
       nd.name = name;
       nd.kind = OpKind::Add;
@@ -383,7 +484,7 @@ class Importer {
       Node nd;
       nd.name = name;
       nd.kind = OpKind::Concat;
-      set_value(n, 0, Value{append(nd, ins)});
+      set_value(n, 0, at_node(append(nd, ins)));
     } else if (op == "MaxPool" || op == "AveragePool") {
       const int x = spatial_input(n);
       auto ks = ints(n, "kernel_shape");
@@ -403,14 +504,29 @@ class Importer {
         const int eh = s.h + p.top + p.bottom - nd.kernel_h, ew = s.w + p.left + p.right - nd.kernel_w;
         if (eh % nd.stride_h != 0 || ew % nd.stride_w != 0) unsupported(n, "ceil_mode=1 where it changes the output size; re-export with ceil_mode=0 or padding that divides evenly");
       }
-      set_value(n, 0, Value{append(nd, {x})});
+      set_value(n, 0, at_node(append(nd, {x})));
+    } else if (op == "ReduceMean") {
+      // A mean over the spatial axes (Keras' GlobalAveragePooling2D via tf2onnx, torch's x.mean((2, 3))).
+      const Value& in = plain_value(n, n.input(0));
+      std::vector<int64_t> axes = ints(n, "axes");
+      if (n.input_size() > 1 && !n.input(1).empty()) axes = need_const(n, 1, "axes").i;
+      if (in.flat || in.shape_like || normalized_axes(n, axes, 4) != spatial_axes(in))
+        unsupported(n, "only a mean over the two spatial axes of a feature map is supported");
+      Node nd;
+      nd.name = name;
+      nd.kind = OpKind::GlobalAvgPool;
+      Value v;
+      v.node = append(nd, {in.node});
+      if (int_attr(n, "keepdims", 1) == 0) v.flat = true;
+      else v.nhwc = in.nhwc;
+      set_value(n, 0, v);
     } else if (op == "GlobalAveragePool") {
       Node nd;
       nd.name = name;
       nd.kind = OpKind::GlobalAvgPool;
-      set_value(n, 0, Value{append(nd, {spatial_input(n)})});
+      set_value(n, 0, at_node(append(nd, {spatial_input(n)})));
     } else if (op == "Flatten" || op == "Reshape") {
-      const Value& in = value(n.input(0), "input");
+      const Value& in = plain_value(n, n.input(0));
       if (op == "Flatten" && int_attr(n, "axis", 1) != 1) unsupported(n, "axis must be 1");
       if (op == "Reshape") {
         auto it = values_.find(n.input(1));
@@ -432,7 +548,7 @@ class Importer {
       if (!in.flat && !in.nhwc && s.h * s.w > 1 && s.c > 1) v.nchw_before_flatten = s;
       set_value(n, 0, v);
     } else if (op == "Gemm" || op == "MatMul") {
-      const Value& in = value(n.input(0), "input");
+      const Value& in = plain_value(n, n.input(0));
       const Const& w = need_const(n, 1, "weight");
       if (w.dims.size() != 2 || !w.is_float) unsupported(n, "the weight must be a 2-D float constant");
       bool trans_b = op == "Gemm" && int_attr(n, "transB", 0) != 0;
@@ -472,7 +588,7 @@ class Importer {
       if (op == "MatMul") pending_matmul_[n.output(0)] = name;
     } else if (op == "Softmax") {
       const int64_t axis = int_attr(n, "axis", -1);
-      const Value& in = value(n.input(0), "input");
+      const Value& in = plain_value(n, n.input(0));
       if (!in.flat || (axis != 1 && axis != -1)) unsupported(n, "softmax over the features of a 2-D value (axis 1 or -1) is supported");
       Node nd;
       nd.name = name;
@@ -482,12 +598,34 @@ class Importer {
       set_value(n, 0, v);
     } else {
       unsupported(n, "operator not supported; supported: Conv, BatchNormalization, Relu, Clip, Add, Concat, MaxPool, "
-                     "AveragePool, GlobalAveragePool, Flatten, Reshape (to 2-D), Gemm, MatMul, Softmax, Dropout, Identity");
+                     "AveragePool, GlobalAveragePool, ReduceMean (spatial), Flatten, Reshape (to 2-D), Squeeze (1x1), "
+                     "Gemm, MatMul, Softmax, Dropout, Identity, Pad (zeros), Transpose (NCHW <-> NHWC)");
     }
   }
 
-  int spatial_input_named(const ox::NodeProto& n, const std::string& in) {
+  // An activation with no pending Pad (only a Conv takes one).
+  const Value& plain_value(const ox::NodeProto& n, const std::string& in) const {
     const Value& v = value(in, "input");
+    if (v.padded()) unsupported(n, "an input that a non-zero Pad made; mcuprune takes such padding only into a Conv");
+    return v;
+  }
+
+  // ONNX axes (negative counting from the end) as sorted indices of a rank-r value.
+  std::vector<int64_t> normalized_axes(const ox::NodeProto& n, std::vector<int64_t> axes, int rank, bool sort = true) const {
+    for (int64_t& a : axes) {
+      if (a < -rank || a >= rank) unsupported(n, "axis " + std::to_string(a) + " out of range for a rank-" + std::to_string(rank) + " value");
+      if (a < 0) a += rank;
+    }
+    if (sort) std::sort(axes.begin(), axes.end());
+    return axes;
+  }
+  // The height and width axes of a 4-D value in its current layout.
+  static std::vector<int64_t> spatial_axes(const Value& v) {
+    return v.nhwc ? std::vector<int64_t>{1, 2} : std::vector<int64_t>{2, 3};
+  }
+
+  int spatial_input_named(const ox::NodeProto& n, const std::string& in) {
+    const Value& v = plain_value(n, in);
     if (v.shape_like) unsupported(n, "an input computed from shapes");
     if (v.nhwc) unsupported(n, "an input transposed to NHWC; only Flatten/Reshape (or the transpose back) may read it");
     return v.node;

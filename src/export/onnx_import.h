@@ -17,8 +17,7 @@ namespace mcuprune {
 
 struct ImportedOnnx {
   Graph graph;
-  WeightMap weights;
-  std::string input_name, output_name;  // the ONNX model's
+  WeightMap weights;  // graph.onnx_io holds the ONNX model's input/output names and input layout
 };
 
 // Parses ONNX bytes; `where` names the file in errors.

@@ -85,9 +85,18 @@ struct InputNormalization {
   bool empty() const { return mean.empty(); }
 };
 
+// The ONNX interface of an imported model: its input and output names and the input's
+// layout, kept so that an export of the (pruned) model can be swapped in for the original.
+struct OnnxInterface {
+  std::string input, output;  // empty: not imported ("input" and the output node's name)
+  bool input_nhwc = false;    // the original input was [N, H, W, C] (a transpose followed)
+  bool empty() const { return input.empty(); }
+};
+
 class Graph {
  public:
   std::string name;
+  OnnxInterface onnx_io;                 // optional, saved with the model
   InputNormalization normalization;     // optional, saved with the model
   std::vector<std::string> class_names;  // optional, saved with the model
   std::vector<Node> nodes;  // topological order; nodes[0] is the Input

@@ -102,6 +102,10 @@ json graph_to_json(const Graph& g) {
   if (!g.normalization.empty())
     j["input_normalization"] = {{"mean", g.normalization.mean}, {"std", g.normalization.stddev}};
   if (!g.class_names.empty()) j["class_names"] = g.class_names;
+  if (!g.onnx_io.empty())
+    j["onnx_interface"] = {{"input", g.onnx_io.input},
+                           {"output", g.onnx_io.output},
+                           {"input_layout", g.onnx_io.input_nhwc ? "NHWC" : "NCHW"}};
   return j;
 }
 
@@ -117,12 +121,13 @@ Graph graph_from_json_checked(const json& j, const std::string& where) {
   const std::string file = "'" + where + "': ";
   if (!j.is_object()) throw UserError(file + "expected a JSON object");
   static const std::set<std::string> top_keys = {"format", "version", "name", "layout", "nodes",
-                                                 "output", "input_normalization", "class_names"};
+                                                 "output", "input_normalization", "class_names",
+                                                 "onnx_interface"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!top_keys.count(it.key()))
       throw UserError(file + "unknown top-level key '" + it.key() +
                       "'; allowed: class_names, format, input_normalization, layout, name, "
-                      "nodes, output, version");
+                      "nodes, onnx_interface, output, version");
   if (!j.contains("format") || j["format"] != "mcuprune-model")
     throw UserError(file + "not an mcuprune model (\"format\" must be \"mcuprune-model\")");
   if (!j.contains("version") || !j["version"].is_number_integer() || j["version"] != 1)
@@ -235,6 +240,23 @@ Graph graph_from_json_checked(const json& j, const std::string& where) {
     if (j.contains("class_names")) g.class_names = j["class_names"].get<std::vector<std::string>>();
   } catch (const json::exception& e) {
     throw UserError(file + "bad input_normalization or class_names: " + e.what());
+  }
+  if (j.contains("onnx_interface")) {
+    const json& o = j["onnx_interface"];
+    const std::string what = file + "\"onnx_interface\" ";
+    if (!o.is_object()) throw UserError(what + "must be an object {\"input\", \"output\", \"input_layout\"}");
+    for (auto it = o.begin(); it != o.end(); ++it)
+      if (it.key() != "input" && it.key() != "output" && it.key() != "input_layout")
+        throw UserError(what + "has an unknown key '" + it.key() + "'; allowed: input, input_layout, output");
+    for (const char* k : {"input", "output"})
+      if (!o.contains(k) || !o[k].is_string() || o[k].get<std::string>().empty())
+        throw UserError(what + "needs a non-empty string \"" + k + "\" (the ONNX value name)");
+    g.onnx_io.input = o["input"].get<std::string>();
+    g.onnx_io.output = o["output"].get<std::string>();
+    if (g.onnx_io.input == g.onnx_io.output) throw UserError(what + "input and output names must differ");
+    const std::string layout = o.value("input_layout", std::string("NCHW"));
+    if (layout != "NCHW" && layout != "NHWC") throw UserError(what + "input_layout must be \"NCHW\" or \"NHWC\"");
+    g.onnx_io.input_nhwc = layout == "NHWC";
   }
   return g;
 }

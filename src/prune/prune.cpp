@@ -190,6 +190,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
   result.graph = s.graph;
   result.graph.normalization = original.normalization;
   result.graph.class_names = original.class_names;
+  result.graph.onnx_io = original.onnx_io;
   result.weights = s.net->weight_map();
   result.budgets_met = meets(exact_of(s.graph, target), target.budgets);
   result.fallbacks = s.fallbacks;

@@ -20,6 +20,7 @@ FoldedModel fold_for_inference(const Graph& g, const WeightMap& w) {
   out.name = g.name;
   out.normalization = g.normalization;
   out.class_names = g.class_names;
+  out.onnx_io = g.onnx_io;
   const int n = int(g.nodes.size());
   std::vector<int> map(size_t(n), -1);  // old node -> new node holding its value
   auto consumers = g.consumers();

@@ -18,6 +18,16 @@ $M prune --model "$X" --dataset fashion-mnist --limit-train 600 --limit-test 200
 $M export --model "$WORK/pr" --format onnx --out "$WORK/pr.onnx" > "$WORK/e.out" 2>&1 \
   && $M profile --model "$WORK/pr.onnx" --no-timeline > /dev/null 2>&1 && pass "the pruned model exports to ONNX and re-imports" \
   || fail "export/re-import: $(cat "$WORK/e.out")"
+$M import "$WORK/pr.onnx" --out "$WORK/reimp" > /dev/null 2>&1 \
+  && grep -q '"input": "pixels"' "$WORK/reimp/model.json" && grep -q '"output": "scores"' "$WORK/reimp/model.json" \
+  && pass "the pruned export keeps the original input and output names (pixels, scores)" \
+  || fail "names: $(grep -A4 onnx_interface "$WORK/reimp/model.json")"
+$M export --model "$WORK/pr" --format tflite --dataset fashion-mnist --calibration-samples 100 --out "$WORK/pr.tflite" > "$WORK/t.out" 2>&1 && [ -s "$WORK/pr.tflite" ] \
+  && pass "the pruned import exports to TFLite" || fail "tflite: $(cat "$WORK/t.out")"
+$M import "$X" --input-mean 0.286 --input-std 0.353 --out "$WORK/impn" > /dev/null 2>&1 \
+  && grep -A3 '"input_normalization"' "$WORK/impn/model.json" | grep -q 0.286 \
+  && pass "import --input-mean/--input-std keeps the model's normalisation" || fail "normalisation not saved"
+expect_error "a mean without a std" "go together" $M import "$X" --input-mean 0.5 --out "$WORK/impm"
 expect_error "missing file" "does not exist" $M profile --model "$WORK/none.onnx"
 head -c 1000 "$X" > "$WORK/trunc.onnx"
 expect_error "truncated file" "trunc.onnx" $M profile --model "$WORK/trunc.onnx"

@@ -156,6 +156,16 @@ TEST(ParseShape, FormsAndErrors) {
   }
 }
 
+TEST(ParseChannelValues, OneOrOnePerChannel) {
+  EXPECT_EQ(parse_channel_values("0.5", "--input-mean", 3, false), (std::vector<float>{0.5f, 0.5f, 0.5f}));
+  EXPECT_EQ(parse_channel_values("0.1,-0.2,0.3", "--input-mean", 3, false), (std::vector<float>{0.1f, -0.2f, 0.3f}));
+  for (const char* bad : {"", "0.1,0.2", "0.1,,0.3", "a", "nan", "1e400", "0.1,0.2,0.3,0.4", "0.5x"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_TRUE(Contains(user_error_of([&] { parse_channel_values(bad, "--input-mean", 3, false); }), "--input-mean"));
+  }
+  EXPECT_TRUE(Contains(user_error_of([&] { parse_channel_values("0.2,0,0.2", "--input-std", 3, true); }), "> 0"));
+}
+
 TEST(FormatBytes, Units) {
   EXPECT_EQ(format_bytes(1023), "1023 B");
   EXPECT_EQ(format_bytes(1536), "1.5 KiB");

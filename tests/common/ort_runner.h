@@ -40,18 +40,20 @@ inline std::vector<float> from_nchw(const std::vector<float>& chw, const Shape& 
 // Per sample: every model output by name (values as float; int8 outputs hold integers).
 using OrtResults = std::vector<std::map<std::string, std::vector<float>>>;
 
+// nhwc_input: the model's input is [1, H, W, C] (as tf2onnx writes Keras models): fed as is.
 inline OrtResults run_onnx(const std::string& model_bytes, const Shape& in,
-                           const std::vector<std::vector<float>>& hwc_inputs, bool optimize = true) {
+                           const std::vector<std::vector<float>>& hwc_inputs, bool optimize = true,
+                           bool nhwc_input = false) {
   namespace fs = std::filesystem;
   static int n = 0;
   fs::path dir = fs::temp_directory_path() / ("mcuprune_ort_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
   fs::create_directories(dir);
   write_file_atomic((dir / "model.onnx").string(), model_bytes);
   nlohmann::json req = {{"model", (dir / "model.onnx").string()},
-                        {"shape", {1, in.c, in.h, in.w}},
+                        {"shape", nhwc_input ? std::vector<int>{1, in.h, in.w, in.c} : std::vector<int>{1, in.c, in.h, in.w}},
                         {"optimize", optimize},
                         {"inputs", nlohmann::json::array()}};
-  for (const auto& x : hwc_inputs) req["inputs"].push_back(to_nchw(x, in));
+  for (const auto& x : hwc_inputs) req["inputs"].push_back(nhwc_input ? x : to_nchw(x, in));
   write_file_atomic((dir / "req.json").string(), req.dump());
   const std::string script = std::string(MCUPRUNE_SOURCE_DIR) + "/tools/ort/run.js";
   const std::string cmd = "node '" + script + "' '" + (dir / "req.json").string() + "' '" +

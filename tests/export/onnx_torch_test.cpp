@@ -1,8 +1,10 @@
 // ONNX import of models made by real PyTorch (tests/fixtures/make_onnx.py, run here with
 // Debian's python3-torch): a small MobileNetV2, a ResNet with 1x1 shortcuts, concat
 // branches with a view() flatten and softmax, an MLP head after an NCHW Flatten of a 7x7 map,
-// and a model whose BatchNorm is not folded. Our forward of each imported model must equal
-// PyTorch's output; parameters and MACs must equal a count made in PyTorch.
+// and a model whose BatchNorm is not folded (opsets 11 to 17). Our forward of each imported
+// model must equal PyTorch's output and onnxruntime's; parameters and MACs must equal a count
+// made in PyTorch; a pruned import's ONNX export keeps the original names and runs in
+// onnxruntime as our forward of the pruned model does.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -10,6 +12,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include <onnx/onnx_pb.h>
+
+#include <random>
+
+#include "common/ort_runner.h"
+#include "common/random_model.h"
+#include "export/onnx.h"
 #include "export/onnx_import.h"
 #include "graph/io.h"
 #include "quant/fold.h"
@@ -74,6 +83,57 @@ TEST_P(TorchOnnx, ImportComputesWhatPyTorchComputes) {
   EXPECT_EQ(graph_params(imp.graph), meta["params"].get<int64_t>());
   const Profile p = profile_graph(imp.graph, find_board("nucleo-f446re"), ProfileOptions{});
   EXPECT_EQ(p.macs, meta["macs"].get<int64_t>());
+}
+
+// onnxruntime-node on the original file computes what our forward of the import computes;
+// a randomly pruned import exports to ONNX with the original input and output names, and
+// onnxruntime on that export computes what our forward of the pruned model computes.
+TEST_P(TorchOnnx, OnnxRuntimeAgreesOnTheOriginalAndThePrunedExport) {
+  const std::string name = GetParam();
+  const fs::path base = fixtures() / name;
+  const std::string bytes = read_file(base.string() + ".onnx");
+  ImportedOnnx imp = import_onnx(bytes, name + ".onnx");
+  const nlohmann::json meta = nlohmann::json::parse(read_file(base.string() + ".json"));
+  EXPECT_EQ(imp.graph.onnx_io.input, meta["input_name"].get<std::string>());
+  EXPECT_EQ(imp.graph.onnx_io.output, meta["output_name"].get<std::string>());
+  EXPECT_FALSE(imp.graph.onnx_io.input_nhwc);
+  const Shape in = imp.graph.input_shape();
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> nd;
+  std::vector<std::vector<float>> xs(2, std::vector<float>(size_t(in.elements())));
+  for (auto& x : xs)
+    for (float& v : x) v = nd(rng);
+  auto check = [&](const FoldedModel& f, const std::string& model_bytes, const std::string& what) {
+    const test::OrtResults ort = test::run_onnx(model_bytes, in, xs);
+    for (size_t k = 0; k < xs.size(); ++k) {
+      const auto ours = float_forward(f.graph, f.weights, xs[k])[size_t(f.graph.output)];
+      ASSERT_TRUE(ort[k].count(imp.graph.onnx_io.output)) << what << ": no output named " << imp.graph.onnx_io.output;
+      const auto theirs = test::from_nchw(ort[k].at(imp.graph.onnx_io.output), f.graph.output_shape());
+      ASSERT_EQ(ours.size(), theirs.size()) << what;
+      for (size_t j = 0; j < ours.size(); ++j)
+        EXPECT_NEAR(ours[j], theirs[j], 1e-4 * (1 + std::fabs(theirs[j]))) << what << " sample " << k << " output " << j;
+    }
+  };
+  check(fold_for_inference(imp.graph, imp.weights), bytes, "original");
+
+  WeightMap w = imp.weights;
+  const Graph pruned = test::prune_randomly(imp.graph, w, rng);
+  ASSERT_LT(graph_params(pruned), graph_params(imp.graph));
+  EXPECT_EQ(pruned.onnx_io.input, imp.graph.onnx_io.input);
+  const FoldedModel pf = fold_for_inference(pruned, w);
+  const std::string exported = export_onnx_float(pf);
+  ONNX_NAMESPACE::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(exported));
+  ASSERT_EQ(m.graph().input_size(), 1);
+  ASSERT_EQ(m.graph().output_size(), 1);
+  EXPECT_EQ(m.graph().input(0).name(), meta["input_name"].get<std::string>());
+  EXPECT_EQ(m.graph().output(0).name(), meta["output_name"].get<std::string>());
+  check(pf, exported, "pruned export");
+  // The int8 (QDQ) export keeps the names too.
+  ONNX_NAMESPACE::ModelProto q;
+  ASSERT_TRUE(q.ParseFromString(export_onnx_qdq(quantize_model(pf, {xs[0], xs[1]}))));
+  EXPECT_EQ(q.graph().input(0).name(), meta["input_name"].get<std::string>());
+  EXPECT_EQ(q.graph().output(0).name(), meta["output_name"].get<std::string>());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TorchOnnx,

@@ -1,0 +1,256 @@
+// ONNX files shaped as tf2onnx writes Keras models (built here with onnx's protobuf classes,
+// since no TensorFlow is available): an NHWC input with a symbolic batch read by a transpose
+// to NCHW, ZeroPadding2D as a Pad before a VALID Conv, ReLU6 as Clip with min/max inputs, a
+// depthwise Conv with auto_pad SAME_UPPER, an inference BatchNormalization, Keras' Flatten as a
+// transpose back to NHWC and a Reshape [-1, K], Dense as MatMul + Add, and in the opset-18
+// variant GlobalAveragePooling2D as ReduceMean (axes as an input) + Squeeze and a Pad with an
+// axes input. onnxruntime-node on the file must agree with our forward of the import; a pruned
+// import must export with the original names and the NHWC input, and agree again.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <random>
+
+#include "common/expect_error.h"
+#include "common/ort_runner.h"
+#include "common/random_model.h"
+#include "export/onnx.h"
+#include "export/onnx_import.h"
+#include "quant/fold.h"
+
+namespace mcuprune {
+namespace {
+
+namespace ox = ONNX_NAMESPACE;
+
+class Tf2OnnxLike {
+ public:
+  explicit Tf2OnnxLike(int opset) : opset_(opset), rng_(uint64_t(opset)) {
+    m_.set_ir_version(opset >= 18 ? 8 : opset >= 15 ? 8 : 6);
+    m_.set_producer_name("tf2onnx-like test fixture");
+    auto* os = m_.add_opset_import();
+    os->set_domain("");
+    os->set_version(opset);
+    g_ = m_.mutable_graph();
+    g_->set_name("keras_model");
+  }
+
+  std::string weights(const std::string& name, const std::vector<int64_t>& dims, float lo, float hi) {
+    int64_t n = 1;
+    for (auto d : dims) n *= d;
+    std::uniform_real_distribution<float> u(lo, hi);
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float& x : v) x = u(rng_);
+    return floats(name, dims, v);
+  }
+  std::string floats(const std::string& name, const std::vector<int64_t>& dims, const std::vector<float>& v) {
+    auto* t = g_->add_initializer();
+    t->set_name(name);
+    t->set_data_type(ox::TensorProto::FLOAT);
+    for (auto d : dims) t->add_dims(d);
+    for (float x : v) t->add_float_data(x);
+    return name;
+  }
+  std::string int64s(const std::string& name, const std::vector<int64_t>& v) {
+    auto* t = g_->add_initializer();
+    t->set_name(name);
+    t->set_data_type(ox::TensorProto::INT64);
+    t->add_dims(int64_t(v.size()));
+    for (auto x : v) t->add_int64_data(x);
+    return name;
+  }
+  ox::NodeProto* node(const std::string& op, const std::vector<std::string>& in, const std::string& out) {
+    auto* n = g_->add_node();
+    n->set_op_type(op);
+    n->set_name(out + "_" + op);
+    for (const auto& s : in) n->add_input(s);
+    n->add_output(out);
+    return n;
+  }
+  static void ints(ox::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(ox::AttributeProto::INTS);
+    for (auto x : v) a->add_ints(x);
+  }
+  static void integer(ox::NodeProto* n, const std::string& name, int64_t v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(ox::AttributeProto::INT);
+    a->set_i(v);
+  }
+  static void text(ox::NodeProto* n, const std::string& name, const std::string& v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(ox::AttributeProto::STRING);
+    a->set_s(v);
+  }
+  void io(const std::string& name, bool input, const std::vector<int64_t>& dims) {
+    auto* v = input ? g_->add_input() : g_->add_output();
+    v->set_name(name);
+    auto* tt = v->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(ox::TensorProto::FLOAT);
+    for (size_t k = 0; k < dims.size(); ++k) {
+      auto* d = tt->mutable_shape()->add_dim();
+      if (k == 0) d->set_dim_param("unk__0");  // a symbolic batch
+      else d->set_dim_value(dims[k]);
+    }
+  }
+
+  // The Keras model: 16x16x3 -> pad + conv 3x3/2 (8) + relu6 -> depthwise 3x3 same + BN + relu
+  // -> conv 1x1 (12) + relu -> head. head_flatten: maxpool 2 + NHWC flatten + dense;
+  // otherwise: spatial mean + squeeze + dense. Then softmax.
+  std::string build(bool head_flatten) {
+    io("input_1:0", true, {-1, 16, 16, 3});
+    node("Transpose", {"input_1:0"}, "t0");
+    ints(g_->mutable_node(g_->node_size() - 1), "perm", {0, 3, 1, 2});
+    if (opset_ >= 18) {  // only H and W, with an axes input
+      node("Pad", {"t0", int64s("pads", {0, 1, 1, 1}), floats("pad_value", {}, {0.0f}), int64s("pad_axes", {2, 3})}, "p0");
+    } else {
+      node("Pad", {"t0", int64s("pads", {0, 0, 0, 1, 0, 0, 1, 1})}, "p0");
+    }
+    auto* c1 = node("Conv", {"p0", weights("c1.w", {8, 3, 3, 3}, -0.4f, 0.4f), weights("c1.b", {8}, -0.1f, 0.1f)}, "c1");
+    ints(c1, "strides", {2, 2});
+    ints(c1, "kernel_shape", {3, 3});
+    node("Clip", {"c1", floats("zero", {}, {0.0f}), floats("six", {}, {6.0f})}, "r1");
+    auto* c2 = node("Conv", {"r1", weights("c2.w", {8, 1, 3, 3}, -0.5f, 0.5f)}, "c2");
+    ints(c2, "strides", {1, 1});
+    integer(c2, "group", 8);
+    text(c2, "auto_pad", "SAME_UPPER");
+    node("BatchNormalization", {"c2", weights("bn.g", {8}, 0.5f, 1.5f), weights("bn.b", {8}, -0.2f, 0.2f),
+                                weights("bn.m", {8}, -0.3f, 0.3f), weights("bn.v", {8}, 0.5f, 2.0f)}, "b2");
+    node("Relu", {"b2"}, "r2");
+    node("Conv", {"r2", weights("c3.w", {12, 8, 1, 1}, -0.4f, 0.4f), weights("c3.b", {12}, -0.1f, 0.1f)}, "c3");
+    node("Relu", {"c3"}, "r3");
+    std::string feat;
+    int64_t k = 12;
+    if (head_flatten) {
+      auto* mp = node("MaxPool", {"r3"}, "mp");
+      ints(mp, "kernel_shape", {2, 2});
+      ints(mp, "strides", {2, 2});
+      ints(node("Transpose", {"mp"}, "mp_nhwc"), "perm", {0, 2, 3, 1});
+      k = 4 * 4 * 12;
+      node("Reshape", {"mp_nhwc", int64s("flat_shape", {-1, k})}, "flat");
+      feat = "flat";
+    } else {
+      // ReduceMean's axes are an input from opset 18 (an attribute before); Squeeze's from 13.
+      auto* mean = opset_ >= 18 ? node("ReduceMean", {"r3", int64s("mean_axes", {2, 3})}, "mean")
+                                : node("ReduceMean", {"r3"}, "mean");
+      if (opset_ < 18) ints(mean, "axes", {2, 3});
+      integer(mean, "keepdims", 1);
+      if (opset_ >= 13) node("Squeeze", {"mean", int64s("squeeze_axes", {-1, -2})}, "squeezed");
+      else ints(node("Squeeze", {"mean"}, "squeezed"), "axes", {2, 3});
+      feat = "squeezed";
+    }
+    node("MatMul", {feat, weights("dense.w", {k, 10}, -0.3f, 0.3f)}, "mm");
+    node("Add", {"mm", weights("dense.b", {10}, -0.1f, 0.1f)}, "logits");
+    integer(node("Softmax", {"logits"}, "Identity:0"), "axis", opset_ >= 13 ? -1 : 1);
+    io("Identity:0", false, {-1, 10});
+    std::string bytes;
+    m_.SerializeToString(&bytes);
+    return bytes;
+  }
+
+ private:
+  int opset_;
+  std::mt19937_64 rng_;
+  ox::ModelProto m_;
+  ox::GraphProto* g_;
+};
+
+struct Variant {
+  int opset;
+  bool head_flatten;
+};
+
+class Tf2Onnx : public ::testing::TestWithParam<Variant> {};
+
+TEST_P(Tf2Onnx, ImportAgreesWithOnnxRuntimeAndPrunedExportKeepsTheInterface) {
+  const Variant v = GetParam();
+  const std::string bytes = Tf2OnnxLike(v.opset).build(v.head_flatten);
+  ImportedOnnx imp = import_onnx(bytes, "keras.onnx");
+  const Shape in = imp.graph.input_shape();
+  EXPECT_EQ(in, (Shape{16, 16, 3}));
+  EXPECT_TRUE(imp.graph.onnx_io.input_nhwc);
+  EXPECT_EQ(imp.graph.onnx_io.input, "input_1:0");
+  EXPECT_EQ(imp.graph.onnx_io.output, "Identity:0");
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> nd;
+  std::vector<std::vector<float>> xs(3, std::vector<float>(size_t(in.elements())));
+  for (auto& x : xs)
+    for (float& e : x) e = nd(rng);
+  auto check = [&](const FoldedModel& f, const std::string& model_bytes, const std::string& what) {
+    const test::OrtResults ort = test::run_onnx(model_bytes, in, xs, true, /*nhwc_input=*/true);
+    for (size_t k = 0; k < xs.size(); ++k) {
+      const auto ours = float_forward(f.graph, f.weights, xs[k])[size_t(f.graph.output)];
+      ASSERT_TRUE(ort[k].count("Identity:0")) << what;
+      const auto& theirs = ort[k].at("Identity:0");
+      ASSERT_EQ(ours.size(), theirs.size()) << what;
+      for (size_t j = 0; j < ours.size(); ++j)
+        EXPECT_NEAR(ours[j], theirs[j], 1e-4 * (1 + std::fabs(theirs[j]))) << what << " sample " << k << " output " << j;
+    }
+  };
+  check(fold_for_inference(imp.graph, imp.weights), bytes, "original");
+
+  WeightMap w = imp.weights;
+  const Graph pruned = test::prune_randomly(imp.graph, w, rng);
+  ASSERT_LT(graph_params(pruned), graph_params(imp.graph));
+  const FoldedModel pf = fold_for_inference(pruned, w);
+  const std::string exported = export_onnx_float(pf);
+  ox::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(exported));
+  EXPECT_EQ(m.graph().input(0).name(), "input_1:0");
+  EXPECT_EQ(m.graph().output(0).name(), "Identity:0");
+  const auto& dims = m.graph().input(0).type().tensor_type().shape().dim();
+  ASSERT_EQ(dims.size(), 4);
+  EXPECT_EQ(dims[1].dim_value(), 16);
+  EXPECT_EQ(dims[3].dim_value(), 3);  // still NHWC
+  check(pf, exported, "pruned export");
+  // And the export re-imports with the same interface.
+  ImportedOnnx again = import_onnx(exported, "pruned.onnx");
+  EXPECT_TRUE(again.graph.onnx_io.input_nhwc);
+  EXPECT_EQ(graph_params(again.graph), graph_params(pf.graph));
+}
+
+INSTANTIATE_TEST_SUITE_P(Opsets, Tf2Onnx,
+                         ::testing::Values(Variant{11, true}, Variant{11, false}, Variant{13, false}, Variant{18, false},
+                                           Variant{18, true}),
+                         [](const auto& info) {
+                           return "opset" + std::to_string(info.param.opset) +
+                                  (info.param.head_flatten ? "_flatten" : "_mean");
+                         });
+
+// What the IR cannot express is refused with the node named.
+TEST(Tf2OnnxErrors, PaddingThatIsNotZerosOrNotBeforeAConvIsRefused) {
+  auto with_pad_value = [](float value) {
+    Tf2OnnxLike b(13);
+    std::string bytes = b.build(false);
+    ox::ModelProto m;
+    m.ParseFromString(bytes);
+    auto* g = m.mutable_graph();
+    for (auto& n : *g->mutable_node())
+      if (n.op_type() == "Pad") {
+        auto* t = g->add_initializer();
+        t->set_name("fill");
+        t->set_data_type(ox::TensorProto::FLOAT);
+        t->add_float_data(value);
+        n.add_input("fill");
+      }
+    m.SerializeToString(&bytes);
+    return bytes;
+  };
+  EXPECT_NO_THROW(import_onnx(with_pad_value(0.0f), "zero.onnx"));
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { import_onnx(with_pad_value(1.0f), "one.onnx"); }), "only zero padding"));
+  // A padded value read by something other than a Conv.
+  Tf2OnnxLike b(13);
+  std::string bytes = b.build(false);
+  ox::ModelProto m;
+  m.ParseFromString(bytes);
+  for (auto& n : *m.mutable_graph()->mutable_node())
+    if (n.op_type() == "Conv" && n.input(0) == "p0") n.set_op_type("MaxPool"), n.mutable_input()->DeleteSubrange(1, 2);
+  m.SerializeToString(&bytes);
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { import_onnx(bytes, "pool.onnx"); }), "only into a Conv"));
+}
+
+}  // namespace
+}  // namespace mcuprune
