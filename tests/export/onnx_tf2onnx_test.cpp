@@ -9,7 +9,9 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <functional>
 #include <random>
+#include <stdexcept>
 
 #include "common/expect_error.h"
 #include "common/ort_runner.h"
@@ -250,6 +252,75 @@ TEST(Tf2OnnxErrors, PaddingThatIsNotZerosOrNotBeforeAConvIsRefused) {
     if (n.op_type() == "Conv" && n.input(0) == "p0") n.set_op_type("MaxPool"), n.mutable_input()->DeleteSubrange(1, 2);
   m.SerializeToString(&bytes);
   EXPECT_TRUE(test::Contains(test::user_error_of([&] { import_onnx(bytes, "pool.onnx"); }), "only into a Conv"));
+}
+
+// A mutation of the Keras-like model -> the error it must give (never a crash).
+std::string error_after(const std::function<void(ox::ModelProto&)>& mutate) {
+  Tf2OnnxLike b(13);
+  std::string bytes = b.build(false);
+  ox::ModelProto m;
+  m.ParseFromString(bytes);
+  mutate(m);
+  m.SerializeToString(&bytes);
+  return test::user_error_of([&] { import_onnx(bytes, "bad.onnx"); });
+}
+
+ox::NodeProto& node_named(ox::ModelProto& m, const std::string& name) {
+  for (auto& n : *m.mutable_graph()->mutable_node())
+    if (n.name() == name) return n;
+  throw std::logic_error("no node " + name);
+}
+
+void set_attr(ox::NodeProto& n, const std::string& name, int64_t i, const std::string& s = "") {
+  for (auto& a : *n.mutable_attribute())
+    if (a.name() == name) {
+      a.set_i(i);
+      a.set_s(s);
+      return;
+    }
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(s.empty() ? ox::AttributeProto::INT : ox::AttributeProto::STRING);
+  if (s.empty()) a->set_i(i);
+  else a->set_s(s);
+}
+
+TEST(OnnxImportErrors, WhatTheIrCannotExpressNamesTheNodeAndWhatIsSupported) {
+  using test::Contains;
+  EXPECT_TRUE(Contains(error_after([](ox::ModelProto& m) {
+                         auto* t = m.mutable_graph()->mutable_initializer(0);
+                         t->clear_float_data();
+                         t->set_data_location(ox::TensorProto::EXTERNAL);
+                         auto* e = t->add_external_data();
+                         e->set_key("location");
+                         e->set_value("missing_weights.bin");
+                       }),
+                       "external data file"));
+  EXPECT_TRUE(Contains(error_after([](ox::ModelProto& m) {
+                         auto* shape = m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+                         shape->mutable_dim()->DeleteSubrange(2, 2);
+                       }),
+                       "an image input"));
+  EXPECT_TRUE(Contains(error_after([](ox::ModelProto& m) { node_named(m, "r2_Relu").set_op_type("Sigmoid"); }),
+                       "node 'r2_Relu' (Sigmoid): operator not supported; supported: Conv"));
+  EXPECT_TRUE(Contains(error_after([](ox::ModelProto& m) { set_attr(node_named(m, "c2_Conv"), "group", 2); }),
+                       "grouped convolution with group 2"));
+  EXPECT_TRUE(Contains(error_after([](ox::ModelProto& m) { set_attr(node_named(m, "c2_Conv"), "auto_pad", 0, "SAME_LOWER"); }),
+                       "auto_pad SAME_LOWER is not supported"));
+  EXPECT_TRUE(Contains(error_after([](ox::ModelProto& m) { m.mutable_opset_import(0)->set_version(10); }),
+                       "opset 10 is not supported"));
+  EXPECT_TRUE(Contains(error_after([](ox::ModelProto& m) { *m.mutable_graph()->add_output() = m.graph().output(0); }),
+                       "2 outputs"));
+  EXPECT_TRUE(Contains(error_after([](ox::ModelProto& m) { m.mutable_graph()->mutable_node()->DeleteSubrange(1, 1); }),
+                       "is not computed by any supported node"));
+  EXPECT_TRUE(Contains(error_after([](ox::ModelProto& m) {
+                         auto& mp = node_named(m, "c1_Conv");
+                         auto* a = mp.add_attribute();
+                         a->set_name("dilations");
+                         a->set_type(ox::AttributeProto::INTS);
+                         a->add_ints(1);
+                       }),
+                       "only 2-D windows"));
 }
 
 }  // namespace
