@@ -15,6 +15,11 @@ $M profile --model "$X" --board nucleo-f446re --no-timeline > "$WORK/p.out" 2>&1
 $M prune --model "$X" --dataset fashion-mnist --limit-train 600 --limit-test 200 --epochs 1 --warmup-epochs 0 \
   --batch-size 32 --threads 1 --quiet --flash 8KiB --out "$WORK/pr" > "$WORK/pr.out" 2>&1 \
   && pass "prune --model X.onnx (from its weights)" || fail "prune onnx: $(cat "$WORK/pr.out")"
+$M eval --model "$X" --dataset fashion-mnist --limit 100 > "$WORK/ev.out" 2>&1 && grep -qi "accuracy" "$WORK/ev.out" \
+  && pass "eval --model X.onnx" || fail "eval onnx: $(cat "$WORK/ev.out")"
+$M train --model "$X" --dataset fashion-mnist --limit-train 300 --limit-test 100 --epochs 1 --batch-size 32 --threads 1 \
+  --quiet --out "$WORK/tr" > "$WORK/tr.out" 2>&1 && [ -f "$WORK/tr/weights.bin" ] && grep -q '"pixels"' "$WORK/tr/model.json" \
+  && pass "train --model X.onnx continues from its weights and keeps its interface" || fail "train onnx: $(cat "$WORK/tr.out")"
 $M export --model "$WORK/pr" --format onnx --out "$WORK/pr.onnx" > "$WORK/e.out" 2>&1 \
   && $M profile --model "$WORK/pr.onnx" --no-timeline > /dev/null 2>&1 && pass "the pruned model exports to ONNX and re-imports" \
   || fail "export/re-import: $(cat "$WORK/e.out")"
