@@ -51,16 +51,16 @@ void run_eval(const EvalArgs& a) {
                  {"accuracy", r.accuracy},
                  {"loss", r.loss},
                  {"confusion_matrix", r.confusion}};
-  std::string path = a.report.empty() ? (fs::path(a.model) / "eval_report.json").string() : a.report;
-  write_report(path, report);
+  const std::string path = a.report.empty() ? default_report_path(a.model, "eval_report.json") : a.report;
   if (a.json_out) {
+    if (!path.empty()) write_report(path, report);
     std::printf("%s\n", report.dump(2).c_str());
     return;
   }
   std::printf("%s on %s/%s: accuracy %.4f  loss %.4f  (%zu samples)\n", m.graph.name.c_str(),
               a.dataset.c_str(), a.split.c_str(), r.accuracy, r.loss, d.size());
   print_confusion(r, m.graph.class_names);
-  std::printf("report written to %s\n", path.c_str());
+  write_report_and_say(path, report);
 }
 
 }  // namespace
@@ -81,7 +81,7 @@ void add_eval_command(CLI::App& app) {
   c->add_option("--batch-size", args->batch_size, "evaluation batch size")->capture_default_str();
   c->add_option("--threads", args->threads, "CPU threads (0 = all cores)");
   c->add_option("--limit", args->limit, "evaluate only the first N test samples");
-  c->add_option("--report", args->report, "report file (default: MODEL/eval_report.json)");
+  c->add_option("--report", args->report, "report file (default: MODEL/eval_report.json for a model directory)");
   c->add_flag("--json", args->json_out, "print the report as JSON");
   c->callback([args] {
     if (args->batch_size < 1) throw UserError("--batch-size must be >= 1");

@@ -99,7 +99,7 @@ void run_quantize(QuantArgs a) {
   std::printf("float accuracy %.4f   int8 accuracy %.4f   (%+.2f points; int8 and float agree on %.2f%%)\n",
               ptq.float_acc, ptq.int8_acc, (ptq.int8_acc - ptq.float_acc) * 100, ptq.agreement * 100);
 
-  std::string path = a.report.empty() ? (fs::path(a.model) / "quant_report.json").string() : a.report;
+  std::string path = a.report.empty() ? default_report_path(a.model, "quant_report.json") : a.report;
   if (a.qat_epochs > 0) {
     // Fine-tune the folded model (the int8 model's operators) with fake quantisation, then
     // calibrate and quantise the fine-tuned weights exactly as above.
@@ -141,8 +141,7 @@ void run_quantize(QuantArgs a) {
                 (qat.int8_acc - ptq.float_acc) * 100);
     std::printf("fine-tuned model written to %s (folded: BatchNorm is merged into the layers)\n", a.out.c_str());
   }
-  write_report(path, report);
-  std::printf("report written to %s\n", path.c_str());
+  write_report_and_say(path, report);
 }
 
 }  // namespace

@@ -126,6 +126,19 @@ json dataset_summary_json(const DatasetSplits& d, const std::string& name) {
           {"test_samples", d.test.size()}};
 }
 
+std::string default_report_path(const std::string& model, const std::string& name) {
+  return fs::is_directory(model) ? (fs::path(model) / name).string() : std::string();
+}
+
+void write_report_and_say(const std::string& path, const nlohmann::json& report) {
+  if (path.empty()) {
+    std::printf("report not saved (the model is a file, not a model directory): pass --report FILE to save it\n");
+    return;
+  }
+  write_report(path, report);
+  std::printf("report written to %s\n", path.c_str());
+}
+
 void write_report(const std::string& path, const json& report) {
   write_file_atomic(path, report.dump(2) + "\n");
 }

@@ -58,6 +58,11 @@ QuantizedModel calibrate_int8(const LoadedModel& m, const FoldedModel& f, const 
 
 // Writes `report` to path atomically (pretty JSON).
 void write_report(const std::string& path, const nlohmann::json& report);
+// Where a command's report goes by default: `name` inside the model directory; "" when the
+// model is a file (an .onnx or an architecture .json), whose directory is not ours to write.
+std::string default_report_path(const std::string& model, const std::string& name);
+// Writes the report to `path` and says where, or says how to save it when `path` is "".
+void write_report_and_say(const std::string& path, const nlohmann::json& report);
 
 struct TrainConfig;
 // The model, dataset and training options shared by `train` and `prune`.
