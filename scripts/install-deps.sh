@@ -18,6 +18,7 @@ APT_PACKAGES=(
   libarmnntfliteparser-dev libarmnn-cpuref-backend22
   gnuplot-nox
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+  strace
 )
 # Node.js and npm run the ONNX verification (onnxruntime-node from the npm registry).
 # Only installed from apt when no `node`/`npm` is on PATH (a NodeSource install counts).

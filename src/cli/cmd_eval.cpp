@@ -15,7 +15,7 @@ namespace {
 struct EvalArgs {
   std::string model, dataset, split = "test", report;
   int batch_size = 256, threads = 0, limit = 0;
-  bool json_out = false;
+  bool json_out = false, force = false;
 };
 
 void print_confusion(const EvalResult& r, const std::vector<std::string>& names) {
@@ -51,6 +51,7 @@ void run_eval(const EvalArgs& a) {
                  {"accuracy", r.accuracy},
                  {"loss", r.loss},
                  {"confusion_matrix", r.confusion}};
+  refuse_overwrite(a.report, a.force, "--report");
   const std::string path = a.report.empty() ? default_report_path(a.model, "eval_report.json") : a.report;
   if (a.json_out) {
     if (!path.empty()) write_report(path, report);
@@ -82,6 +83,7 @@ void add_eval_command(CLI::App& app) {
   c->add_option("--threads", args->threads, "CPU threads (0 = all cores)");
   c->add_option("--limit", args->limit, "evaluate only the first N test samples");
   c->add_option("--report", args->report, "report file (default: MODEL/eval_report.json for a model directory)");
+  c->add_flag("--force", args->force, "replace an existing --report file");
   c->add_flag("--json", args->json_out, "print the report as JSON");
   c->callback([args] {
     if (args->batch_size < 1) throw UserError("--batch-size must be >= 1");

@@ -20,15 +20,15 @@ namespace {
 struct ExportArgs {
   std::string model, format, out, dataset, variant = "float", board = "nucleo-f446re";
   int calibration = 200;
-  bool float_io = false;
+  bool float_io = false, force = false;
 };
 
-void write_c_export(const std::string& dir, const CSource& src) {
+void write_c_export(const std::string& dir, const CSource& src, bool force) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::exists(dir, ec) && !(fs::is_directory(dir, ec) && fs::is_empty(dir, ec)))
-    throw UserError("--out " + dir + " already exists and is not an empty directory; choose a new directory "
-                    "(a C export writes several files into it)");
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw UserError("--out " + dir + " is a file; a C export writes several files into a directory");
+  refuse_overwrite(dir, force, "--out");
   for (const auto& [name, content] : src.files) write_file_atomic((fs::path(dir) / name).string(), content);
 }
 
@@ -37,6 +37,7 @@ void run_export(const ExportArgs& a) {
   if (a.format != "onnx" && a.variant != "float")
     throw UserError("--variant applies to --format onnx only (TFLite and C exports are always int8)");
   const Board board = find_board(a.board);
+  if (a.format != "c") refuse_overwrite(a.out, a.force, "--out");
   LoadedModel m = load_model_dir(a.model);
   FoldedModel f = fold_for_inference(m.graph, m.weights);
   const Profile p = profile_graph(f.graph, board, ProfileOptions{});
@@ -46,7 +47,7 @@ void run_export(const ExportArgs& a) {
   std::string bytes, what;
   if (a.format == "c") {
     const CSource src = export_c(calibrate_int8(m, f, a.dataset, a.calibration), desc);
-    write_c_export(a.out, src);
+    write_c_export(a.out, src, a.force);
     std::printf("wrote %s: C source for the mcuprune runtime (%zu files), %zu operators\n", a.out.c_str(),
                 src.files.size(), src.plan.order.size());
     std::printf("  constants (flash): %s; arena (RAM): %s planned (%s), resource model peak %s\n",
@@ -122,6 +123,7 @@ void add_export_command(CLI::App& app) {
       ->required()
       ->check(CLI::IsMember({"tflite", "onnx", "c"}));
   c->add_option("--out", a->out, "file to write (written atomically); --format c: a new directory")->required();
+  c->add_flag("--force", a->force, "replace an existing --out");
   c->add_option("--dataset", a->dataset, "calibration data for int8 exports (training split)");
   c->add_option("--calibration-samples", a->calibration, "training samples used to calibrate")->capture_default_str();
   c->add_option("--variant", a->variant, "ONNX only: float | int8 (QDQ)")

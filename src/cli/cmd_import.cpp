@@ -15,13 +15,14 @@ namespace {
 
 struct ImportArgs {
   std::string model, out, mean, stddev;
+  bool force = false;
 };
 
 void run_import(const ImportArgs& a) {
   namespace fs = std::filesystem;
   if (!(std::filesystem::path(a.model).extension() == ".onnx")) throw UserError("'" + a.model + "' is not an .onnx file");
-  if (fs::exists(a.out) && !(fs::is_directory(a.out) && fs::is_empty(a.out)))
-    throw UserError("--out " + a.out + " already exists and is not an empty directory; choose a new directory");
+  if (fs::exists(a.out) && !fs::is_directory(a.out)) throw UserError("--out " + a.out + " is a file; give a directory");
+  refuse_overwrite(a.out, a.force, "--out");
   if (a.mean.empty() != a.stddev.empty())
     throw UserError("--input-mean and --input-std go together (the model computes on (pixel/255 - mean) / std)");
   LoadedModel m = load_onnx_model(a.model, /*quiet=*/!a.mean.empty());
@@ -53,6 +54,7 @@ void add_import_command(CLI::App& app) {
       "  mcuprune profile --model mobilenet.onnx --board nucleo-f446re\n");
   c->add_option("model", a->model, "the .onnx file")->required();
   c->add_option("--out", a->out, "new model directory")->required();
+  c->add_flag("--force", a->force, "write into an existing, non-empty --out (its model is replaced)");
   c->add_option("--input-mean", a->mean,
                 "the input normalisation the model was trained with: x = (pixel/255 - mean) / std; one value "
                 "or one per channel (e.g. 0.485,0.456,0.406). Without it, commands normalise with the "

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli/common.h"
+#include "graph/io.h"
 #include "graph/channel_groups.h"
 #include "graph/graph_json.h"
 #include "prune/prune.h"
@@ -21,6 +22,7 @@ struct PruneArgs {
   ModelSpec model;
   PruneConfig cfg;
   std::string out, resume;
+  bool force = false;
   BudgetOptions budgets;
   OutputOptions output;
 };
@@ -75,20 +77,29 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     model_source = "checkpoint";
   } else {
     if (a.out.empty()) throw UserError("--out DIR is required (where the pruned model and report go)");
-    if (fs::exists(fs::path(a.out) / "checkpoint"))
+    if (holds_prune_run(a.out))
       throw UserError("'" + a.out + "' already holds a run; continue it with --resume " + a.out +
                       " or choose another --out directory");
+    const fs::path ck = fs::path(a.out) / "checkpoint";
+    if (fs::exists(ck)) {
+      // A run killed before its first checkpoint was complete: nothing to resume, start afresh.
+      std::fprintf(stderr, "note: '%s' holds no complete checkpoint (a run stopped before its first one); "
+                   "starting a new run there\n", ck.string().c_str());
+      fs::remove_all(ck);
+    }
+    if (fs::exists(fs::path(a.out) / "model.json") && !a.force)
+      throw UserError("'" + a.out + "' already holds a model (model.json); pass --force to replace it, "
+                      "or choose another --out directory");
     a.cfg.budgets = parse_budgets(a.budgets);
   }
+  if (const int n = remove_stale_temporaries(a.out))
+    std::fprintf(stderr, "note: removed %d temporary file(s) that a killed run left in '%s'\n", n, a.out.c_str());
   a.cfg.train.load.seed = a.cfg.train.seed;
   validate_train_config(a.cfg.train);
   DatasetSplits data = load_dataset(a.cfg.train.dataset, a.cfg.train.load);
   Graph original;
   if (resume) {
-    fs::path orig = fs::path(a.out) / "checkpoint" / "original.json";
-    if (!fs::exists(orig))
-      throw UserError("'" + a.out + "' has no pruning checkpoint to resume (missing " + orig.string() + ")");
-    original = load_graph(orig.string());
+    original = read_prune_original(a.out);
   } else {
     start = resolve_model(a.model, &data.train);
     original = start.graph;
@@ -103,7 +114,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
   std::optional<double> test_before;
   if (!resume && start.has_weights)
     test_before = evaluate_model(original, start.weights, data.test, 256, a.cfg.train.threads).accuracy;
-  original = load_graph((fs::path(a.out) / "checkpoint" / "original.json").string());
+  original = read_prune_original(a.out);
 
   save_graph((fs::path(a.out) / "model.json").string(), r.graph);
   save_weights((fs::path(a.out) / "weights.bin").string(), r.weights);
@@ -221,6 +232,7 @@ void add_prune_command(CLI::App& app) {
   c->add_option("--out", args->out, "output directory (pruned model, checkpoint, report.json)");
   c->add_option("--resume", args->resume, "continue the interrupted run in this directory");
   c->add_flag("--quiet", args->output.quiet, "no progress output");
+  c->add_flag("--force", args->force, "replace a model already in --out (a run there is continued with --resume)");
   c->add_option("--log-json", args->output.log_json, "append one JSON object per epoch to FILE");
   c->callback([args, c] {
     bool epochs_given = c->get_option("--epochs")->count() > 0;

@@ -24,7 +24,7 @@ struct QuantArgs {
   int qat_epochs = 0, limit_train = 0, batch_size = 64;
   double qat_lr = 1e-4, val_fraction = 0.0;
   uint64_t seed = 1;
-  bool quiet = false;
+  bool quiet = false, force = false;
 };
 
 struct Accuracy {
@@ -67,8 +67,11 @@ void run_quantize(QuantArgs a) {
     if (a.out.empty())
       throw UserError("--qat-epochs fine-tunes the weights: give --out DIR for the fine-tuned model (the model in '" +
                       a.model + "' is left as it is)");
-    if (fs::exists(fs::path(a.out) / "model.json") || fs::exists(fs::path(a.out) / "checkpoint"))
-      throw UserError("'" + a.out + "' already holds a model or a run; choose another --out directory");
+    const bool used = fs::exists(fs::path(a.out) / "model.json") || fs::exists(fs::path(a.out) / "checkpoint");
+    if (used && !a.force)
+      throw UserError("'" + a.out + "' already holds a model or a run; pass --force to replace it, "
+                      "or choose another --out directory");
+    if (used) fs::remove_all(fs::path(a.out) / "checkpoint");  // --force: the fine-tuning starts afresh
   } else if (!a.out.empty()) {
     throw UserError("--out is for the model that --qat-epochs fine-tunes; without --qat-epochs nothing is written "
                     "but the report (--report)");
@@ -99,6 +102,7 @@ void run_quantize(QuantArgs a) {
   std::printf("float accuracy %.4f   int8 accuracy %.4f   (%+.2f points; int8 and float agree on %.2f%%)\n",
               ptq.float_acc, ptq.int8_acc, (ptq.int8_acc - ptq.float_acc) * 100, ptq.agreement * 100);
 
+  refuse_overwrite(a.report, a.force, "--report");
   std::string path = a.report.empty() ? default_report_path(a.model, "quant_report.json") : a.report;
   if (a.qat_epochs > 0) {
     // Fine-tune the folded model (the int8 model's operators) with fake quantisation, then
@@ -167,6 +171,7 @@ void add_quantize_command(CLI::App& app) {
   c->add_option("--qat-lr", args->qat_lr, "learning rate of the quantisation-aware fine-tuning (Adam, cosine)")
       ->capture_default_str();
   c->add_option("--out", args->out, "with --qat-epochs: directory for the fine-tuned (folded) model");
+  c->add_flag("--force", args->force, "replace a model already in --out, or an existing --report file");
   c->add_option("--limit-train", args->limit_train, "use only N training samples (calibration and fine-tuning)");
   c->add_option("--val-fraction", args->val_fraction,
                 "fraction of the training set held out before --limit-train (match the run that trained the model)")

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli/common.h"
+#include "graph/io.h"
 #include "graph/graph_json.h"
 #include "nn/trainer.h"
 
@@ -21,6 +22,7 @@ struct TrainArgs {
   ModelSpec model;
   TrainConfig cfg;
   std::string out, resume;
+  bool force = false;
   OutputOptions output;
 };
 
@@ -61,7 +63,18 @@ void run_train(TrainArgs a) {
     if (fs::exists(fs::path(a.out) / "checkpoint" / "state.json"))
       throw UserError("'" + a.out + "' already holds a training run; continue it with --resume " +
                       a.out + " or choose another --out directory");
+    if (fs::exists(fs::path(a.out) / "model.json") && !a.force)
+      throw UserError("'" + a.out + "' already holds a model (model.json); pass --force to replace it, "
+                      "or choose another --out directory");
+    const fs::path ck = fs::path(a.out) / "checkpoint";
+    if (fs::exists(ck)) {
+      std::fprintf(stderr, "note: '%s' holds no complete checkpoint (a run stopped before its first one); "
+                   "starting a new run there\n", ck.string().c_str());
+      fs::remove_all(ck);
+    }
   }
+  if (const int n = remove_stale_temporaries(a.out))
+    std::fprintf(stderr, "note: removed %d temporary file(s) that a killed run left in '%s'\n", n, a.out.c_str());
   validate_train_config(a.cfg);
   a.cfg.load.seed = a.cfg.seed;
   if (!resume && !a.model.input.empty() && !a.cfg.load.image.height) {
@@ -137,6 +150,7 @@ void add_train_command(CLI::App& app) {
   c->add_option("--out", args->out, "output directory (model, checkpoint, report.json)");
   c->add_option("--resume", args->resume, "continue the interrupted run in this directory");
   c->add_flag("--quiet", args->output.quiet, "no progress output");
+  c->add_flag("--force", args->force, "replace a model already in --out (a run there is continued with --resume)");
   c->add_option("--log-json", args->output.log_json, "append one JSON object per epoch to FILE");
   c->callback([args, c] {
     args->epochs_given = c->get_option("--epochs")->count() > 0;

@@ -126,6 +126,14 @@ json dataset_summary_json(const DatasetSplits& d, const std::string& name) {
           {"test_samples", d.test.size()}};
 }
 
+void refuse_overwrite(const std::string& path, bool force, const std::string& option) {
+  std::error_code ec;
+  if (force || path.empty() || !fs::exists(fs::symlink_status(path, ec))) return;
+  if (fs::is_directory(path, ec) ? fs::is_empty(path, ec) : !fs::is_regular_file(path, ec)) return;
+  throw UserError(option + " '" + path + "' already exists" + (fs::is_directory(path, ec) ? " and is not empty" : "") +
+                  "; pass --force to replace it, or choose another path");
+}
+
 std::string default_report_path(const std::string& model, const std::string& name) {
   return fs::is_directory(model) ? (fs::path(model) / name).string() : std::string();
 }

@@ -58,6 +58,11 @@ QuantizedModel calibrate_int8(const LoadedModel& m, const FoldedModel& f, const 
 
 // Writes `report` to path atomically (pretty JSON).
 void write_report(const std::string& path, const nlohmann::json& report);
+// Refuses (UserError) to replace an existing file or non-empty directory at `path` unless
+// `force`; `option` names the option in the message. Devices (/dev/null) and empty
+// directories are not refused.
+void refuse_overwrite(const std::string& path, bool force, const std::string& option);
+
 // Where a command's report goes by default: `name` inside the model directory; "" when the
 // model is a file (an .onnx or an architecture .json), whose directory is not ours to write.
 std::string default_report_path(const std::string& model, const std::string& name);

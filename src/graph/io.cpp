@@ -1,6 +1,7 @@
 // Atomic file writes and whole-file reads.
 #include "graph/io.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -9,16 +10,54 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "graph/graph.h"
 
 namespace mcuprune {
 
-void write_file_atomic(const std::string& path, const std::string& bytes) {
+namespace {
+
+// Writes every byte to fd; returns 0 or the errno of the failure.
+int write_all(int fd, const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    done += size_t(w);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path_in, const std::string& bytes) {
   namespace fs = std::filesystem;
-  fs::path target(path);
   std::error_code ec;
+  std::string path = path_in;
+  // A symbolic link is written through (the link stays); a device or pipe (/dev/null,
+  // /dev/stdout) is written directly, never replaced by a regular file; a directory is refused.
+  if (fs::is_symlink(fs::symlink_status(path, ec))) {
+    const fs::path resolved = fs::weakly_canonical(path, ec);
+    if (ec) throw UserError("cannot write '" + path_in + "': cannot resolve the symbolic link: " + ec.message());
+    path = resolved.string();
+  }
+  const fs::file_status st = fs::status(path, ec);
+  if (fs::exists(st) && fs::is_directory(st))
+    throw UserError("cannot write '" + path_in + "': it is a directory; give a file path");
+  if (fs::exists(st) && !fs::is_regular_file(st)) {
+    int fd = ::open(path.c_str(), O_WRONLY);
+    if (fd < 0) throw UserError("cannot write '" + path_in + "': " + std::strerror(errno));
+    const int e = write_all(fd, bytes);
+    ::close(fd);
+    if (e) throw UserError("cannot write '" + path_in + "': " + std::strerror(e));
+    return;
+  }
+  fs::path target(path);
   if (target.has_parent_path()) {
     fs::create_directories(target.parent_path(), ec);
     if (ec)
@@ -31,18 +70,10 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   if (fd < 0)
     throw UserError("cannot write '" + path + "': " + std::strerror(errno) +
                     "; check that the directory exists and is writable");
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw UserError("cannot write '" + path + "': " + std::strerror(e) +
-                      " (is the disk full?); nothing was written");
-    }
-    done += size_t(w);
+  if (const int e = write_all(fd, bytes)) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw UserError("cannot write '" + path + "': " + std::strerror(e) + " (is the disk full?); nothing was written");
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     int e = errno;
@@ -54,6 +85,29 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     ::unlink(tmp.c_str());
     throw UserError("cannot replace '" + path + "': " + std::strerror(e));
   }
+}
+
+bool is_stale_temporary(const std::string& file_name) {
+  // "<name>.tmp<pid>_<n>", as write_file_atomic makes them, whose writer is gone.
+  const size_t t = file_name.rfind(".tmp");
+  if (t == std::string::npos) return false;
+  const std::string rest = file_name.substr(t + 4);
+  const size_t u = rest.find('_');
+  if (u == std::string::npos || u == 0 || u + 1 >= rest.size() || u > 9) return false;
+  for (size_t k = 0; k < rest.size(); ++k)
+    if (k != u && !std::isdigit(static_cast<unsigned char>(rest[k]))) return false;
+  const long pid = std::stol(rest.substr(0, u));
+  return pid != long(::getpid()) && (::kill(pid_t(pid), 0) != 0 && errno == ESRCH);
+}
+
+int remove_stale_temporaries(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  int n = 0;
+  if (!fs::is_directory(dir, ec)) return 0;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file(ec) && is_stale_temporary(e.path().filename().string()) && fs::remove(e.path(), ec)) ++n;
+  return n;
 }
 
 std::string read_file(const std::string& path) {

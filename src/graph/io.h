@@ -7,9 +7,15 @@
 
 namespace mcuprune {
 
-// Writes `bytes` to `path` atomically. Creates missing parent directories.
-// Throws UserError saying which file could not be written and why.
+// Writes `bytes` to `path` atomically. Creates missing parent directories. A symbolic link
+// is written through; a device or pipe (/dev/null) is written directly, never replaced;
+// a directory is refused. Throws UserError saying which file could not be written and why.
 void write_file_atomic(const std::string& path, const std::string& bytes);
+
+// Whether a file name is a temporary file of write_file_atomic whose process is gone (a
+// killed run's leftover), and removing those in `dir` (returns how many).
+bool is_stale_temporary(const std::string& file_name);
+int remove_stale_temporaries(const std::string& dir);
 
 // Reads a whole file; throws UserError naming the file if it is missing or unreadable.
 std::string read_file(const std::string& path);

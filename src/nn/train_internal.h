@@ -45,8 +45,21 @@ EpochTotals train_epoch(Net& net, std::unique_ptr<torch::optim::Optimizer>& opt,
                         const TrainConfig& cfg, int epoch, const InputNormalization& norm, EpochProgress& bar,
                         const EpochHooks& hooks = {});
 
-// After a checkpoint's state file names its new files: removes the epoch-tagged files
-// (weights-*, optimizer-*) of earlier checkpoints in `dir`.
-void remove_stale_checkpoint_files(const std::string& dir, const std::vector<std::string>& current);
+// Checkpoints are crash-safe: each save writes new files under names no existing file has
+// (checkpoint_tag), then the manifest that names them (commit_checkpoint, atomic, last), and
+// only then removes every other file of the directory (the previous checkpoint, files of a
+// save that was killed, temporary files). A kill at any point leaves the previous manifest
+// and every file it names.
+// "<base>" or "<base>.<n>": no file "<stem><tag><ext>" exists yet for any of `stems`.
+std::string checkpoint_tag(const std::string& dir, const std::string& base, const std::vector<std::string>& stems);
+void commit_checkpoint(const std::string& dir, const std::string& manifest_name, const std::string& manifest_text,
+                       const std::vector<std::string>& files);
+// A file name read from a manifest must be a plain name in the checkpoint directory.
+void check_checkpoint_file_name(const std::string& name, const std::string& where);
+// The first line of an exception text (LibTorch appends backtraces).
+std::string first_line(const std::string& text);
+// Before a resume: removes what no manifest names (a killed save's files and temporaries).
+void clean_checkpoint_dir(const std::string& dir, const std::string& manifest_name,
+                          const std::vector<std::string>& files);
 
 }  // namespace mcuprune::detail

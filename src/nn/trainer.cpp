@@ -146,15 +146,41 @@ EpochTotals train_epoch(Net& net, std::unique_ptr<torch::optim::Optimizer>& opt,
   return t;
 }
 
-void remove_stale_checkpoint_files(const std::string& dir, const std::vector<std::string>& current) {
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    bool ours = name.rfind("weights-", 0) == 0 || name.rfind("optimizer-", 0) == 0;
-    if (ours && std::find(current.begin(), current.end(), name) == current.end()) {
+std::string checkpoint_tag(const std::string& dir, const std::string& base, const std::vector<std::string>& stems) {
+  for (int n = 0;; ++n) {
+    const std::string tag = n ? base + "." + std::to_string(n) : base;
+    bool taken = false;
+    for (const std::string& stem : stems) {
       std::error_code ec;
-      std::filesystem::remove(entry.path(), ec);
+      for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (e.path().filename().string().rfind(stem + tag + ".", 0) == 0) taken = true;
     }
+    if (!taken) return tag;
   }
+}
+
+void check_checkpoint_file_name(const std::string& name, const std::string& where) {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+    throw UserError(where + " names the file '" + name + "', which is not a file of its directory; start a new run");
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+void clean_checkpoint_dir(const std::string& dir, const std::string& manifest_name,
+                          const std::vector<std::string>& files) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name != manifest_name && std::find(files.begin(), files.end(), name) == files.end() &&
+        entry.is_regular_file(ec))
+      std::filesystem::remove(entry.path(), ec);
+  }
+}
+
+void commit_checkpoint(const std::string& dir, const std::string& manifest_name, const std::string& manifest_text,
+                       const std::vector<std::string>& files) {
+  write_file_atomic((std::filesystem::path(dir) / manifest_name).string(), manifest_text);
+  clean_checkpoint_dir(dir, manifest_name, files);
 }
 
 }  // namespace detail
@@ -173,9 +199,11 @@ void save_checkpoint(const std::string& out_dir, const Graph& g, Net& net,
                      torch::optim::Optimizer& opt, const TrainConfig& cfg, int epochs_completed,
                      bool interrupted, const std::vector<EpochStats>& history) {
   const std::string dir = checkpoint_dir(out_dir);
-  const std::string tag = "e" + std::to_string(epochs_completed) + (interrupted ? "i" : "");
+  fs::create_directories(dir);
+  const std::string tag =
+      checkpoint_tag(dir, "e" + std::to_string(epochs_completed) + (interrupted ? "i" : ""), {"weights-", "optimizer-"});
   const std::string wfile = "weights-" + tag + ".bin", ofile = "optimizer-" + tag + ".pt";
-  save_graph((fs::path(dir) / "model.json").string(), g);
+  save_graph((fs::path(dir) / "model.json").string(), g);  // the same architecture at every save of a run
   save_weights((fs::path(dir) / wfile).string(), net->weight_map());
   std::ostringstream os;
   torch::save(opt, os);
@@ -191,9 +219,7 @@ void save_checkpoint(const std::string& out_dir, const Graph& g, Net& net,
                 {"config", train_config_to_json(cfg)},
                 {"history", hist},
                 {"extra", g_checkpoint_extra}};
-  write_file_atomic((fs::path(dir) / "state.json").string(), state.dump(2) + "\n");
-  // Only now that state.json names the new files are the older ones removed.
-  remove_stale_checkpoint_files(dir, {wfile, ofile});
+  commit_checkpoint(dir, "state.json", state.dump(2) + "\n", {"model.json", wfile, ofile});
 }
 
 json read_state(const std::string& out_dir) {
@@ -293,16 +319,30 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
   if (resume) {
     json s = read_state(out_dir);
     const std::string dir = checkpoint_dir(out_dir);
-    net->load_weight_map(load_weights((fs::path(dir) / s.at("weights").get<std::string>()).string()),
-                         dir);
-    std::string opath = (fs::path(dir) / s.at("optimizer").get<std::string>()).string();
+    const std::string where = "checkpoint '" + (fs::path(dir) / "state.json").string() + "'";
+    std::string wname, oname;
+    try {
+      wname = s.at("weights").get<std::string>();
+      oname = s.at("optimizer").get<std::string>();
+      start_epoch = s.at("epochs_completed").get<int>();
+      for (const auto& e : s.at("history")) result.history.push_back(epoch_stats_from_json(e));
+    } catch (const json::exception& e) {
+      throw UserError(where + " is damaged (" + e.what() + "); start a new run in another --out directory");
+    }
+    check_checkpoint_file_name(wname, where);
+    check_checkpoint_file_name(oname, where);
+    if (start_epoch < 0 || size_t(start_epoch) != result.history.size())
+      throw UserError(where + " is inconsistent: epochs_completed is " + std::to_string(start_epoch) + " but it holds " +
+                      std::to_string(result.history.size()) + " epochs of history; start a new run in another --out directory");
+    clean_checkpoint_dir(dir, "state.json", {"model.json", wname, oname});
+    net->load_weight_map(load_weights((fs::path(dir) / wname).string()), dir);
+    std::string opath = (fs::path(dir) / oname).string();
     try {
       torch::load(*opt, opath);
-    } catch (const c10::Error& e) {
-      throw UserError("cannot load optimizer state '" + opath + "': " + e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      throw UserError("cannot load optimizer state '" + opath + "' (damaged?): " + first_line(e.what()) +
+                      "; start a new run in another --out directory");
     }
-    start_epoch = s.at("epochs_completed");
-    for (const auto& e : s.at("history")) result.history.push_back(epoch_stats_from_json(e));
     if (start_epoch >= cfg.epochs && !out.quiet)
       std::fprintf(stderr, "checkpoint already has %d of %d epochs; nothing to train\n",
                    start_epoch, cfg.epochs);

@@ -1,8 +1,12 @@
 // Pruning checkpoints: out/checkpoint/ holds the current and original architectures, the
 // weights and optimizer state of the last completed (or interrupted) epoch, and
-// prune_state.json, written last, which names those files and holds the loop's and the
-// method's state, the fallbacks and the history.
+// prune_state.json, the manifest, written last, which names those files and holds the loop's
+// and the method's state, the fallbacks and the history. Every save writes new file names,
+// so a kill at any point leaves the previous manifest and every file it names; resume checks
+// each field against the model and removes what no manifest names.
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "graph/graph_json.h"
@@ -19,15 +23,24 @@ using namespace prune_detail;
 
 namespace prune_detail {
 
+namespace {
+constexpr int kStateVersion = 3;
+constexpr const char* kStateFile = "prune_state.json";
+constexpr const char* kOriginalFile = "original.json";
+}  // namespace
+
 std::string ckpt_dir(const std::string& out) { return (fs::path(out) / "checkpoint").string(); }
 
 void save_state(const std::string& out, State& s, Method& m, const Graph& original, const PruneConfig& c,
                 int epochs_completed, bool interrupted, const std::vector<PruneEpoch>& hist) {
   const std::string dir = ckpt_dir(out);
-  const std::string tag = "e" + std::to_string(epochs_completed) + (interrupted ? "i" : "");
-  const std::string wfile = "weights-" + tag + ".bin", ofile = "optimizer-" + tag + ".pt";
-  save_graph((fs::path(dir) / "model.json").string(), s.graph);
-  save_graph((fs::path(dir) / "original.json").string(), original);
+  fs::create_directories(dir);
+  const std::string tag = checkpoint_tag(dir, "e" + std::to_string(epochs_completed) + (interrupted ? "i" : ""),
+                                         {"model-", "weights-", "optimizer-"});
+  const std::string mfile = "model-" + tag + ".json", wfile = "weights-" + tag + ".bin",
+                    ofile = "optimizer-" + tag + ".pt";
+  save_graph((fs::path(dir) / mfile).string(), s.graph);
+  save_graph((fs::path(dir) / kOriginalFile).string(), original);  // the same at every save of a run
   save_weights((fs::path(dir) / wfile).string(), s.net->weight_map());
   std::ostringstream os;
   torch::save(*s.opt, os);
@@ -36,33 +49,37 @@ void save_state(const std::string& out, State& s, Method& m, const Graph& origin
   json h = json::array(), fb = json::array();
   for (const auto& e : hist) h.push_back(prune_epoch_to_json(e));
   for (const auto& f : s.fallbacks) fb.push_back(fallback_to_json(f));
-  json state = {{"format", "mcuprune-prune-checkpoint"}, {"version", 2},
+  json state = {{"format", "mcuprune-prune-checkpoint"}, {"version", kStateVersion},
                 {"epochs_completed", epochs_completed}, {"interrupted", interrupted},
+                {"model", mfile}, {"original", kOriginalFile},
                 {"weights", wfile}, {"optimizer", ofile}, {"salience", s.salience},
                 {"pruning_done", s.pruning_done}, {"global_step", s.global_step}, {"initial", s.initial},
                 {"method_state", method_state}, {"fallbacks", fb},
                 {"config", prune_config_to_json(c)}, {"history", h}};
-  write_file_atomic((fs::path(dir) / "prune_state.json").string(), state.dump() + "\n");
-  remove_stale_checkpoint_files(dir, {wfile, ofile});
+  // The manifest last; the previous checkpoint's files go only once it is in place.
+  commit_checkpoint(dir, kStateFile, state.dump() + "\n", {mfile, kOriginalFile, wfile, ofile});
 }
 
+bool has_checkpoint(const std::string& out) { return fs::exists(fs::path(ckpt_dir(out)) / kStateFile); }
+
 json read_state_json(const std::string& out) {
-  std::string path = (fs::path(ckpt_dir(out)) / "prune_state.json").string();
+  std::string path = (fs::path(ckpt_dir(out)) / kStateFile).string();
   if (!fs::exists(path))
     throw UserError("no pruning checkpoint to resume in '" + out + "' (missing " + path +
                     "); start a new run without --resume");
   try {
     json j = json::parse(read_file(path));
-    if (j.value("format", "") != "mcuprune-prune-checkpoint") throw UserError("'" + path + "' is not a pruning checkpoint");
-    if (j.value("version", 0) != 2)
+    if (!j.is_object() || j.value("format", "") != "mcuprune-prune-checkpoint")
+      throw UserError("'" + path + "' is not a pruning checkpoint");
+    if (j.value("version", 0) != kStateVersion)
       throw UserError("pruning checkpoint '" + path + "' was written by another version of mcuprune (format version " +
-                      std::to_string(j.value("version", 0)) + ", this one reads 2); start a new run in another --out directory");
+                      j.value("version", json(0)).dump() + ", this one reads " + std::to_string(kStateVersion) +
+                      "); start a new run in another --out directory");
     return j;
-  } catch (const json::parse_error& e) {
-    throw UserError("pruning checkpoint '" + path + "' is corrupt: " + e.what());
+  } catch (const json::exception& e) {
+    throw UserError("pruning checkpoint '" + path + "' is corrupt: " + e.what() + "; start a new run in another --out directory");
   }
 }
-
 
 FallbackRecord fallback_from_json(const json& f) {
   FallbackRecord r;
@@ -93,31 +110,65 @@ void restore_state(const std::string& out_dir, const PruneConfig& cfg, State& s,
                    int& start_epoch, std::vector<PruneEpoch>& history) {
   json j = read_state_json(out_dir);
   const std::string dir = ckpt_dir(out_dir);
-  original = load_graph((fs::path(dir) / "original.json").string());
-  s.graph = load_graph((fs::path(dir) / "model.json").string());
-  s.net = Net(s.graph);
-  s.net->load_weight_map(load_weights((fs::path(dir) / j.at("weights").get<std::string>()).string()), dir);
-  s.opt = make_optimizer(cfg.train, s.net);
-  torch::load(*s.opt, (fs::path(dir) / j.at("optimizer").get<std::string>()).string());
-  s.groups = find_channel_groups(s.graph, cfg.min_width, cfg.round_to);
-  s.salience = j.at("salience").get<std::vector<std::vector<float>>>();
-  if (s.salience.size() != s.groups.groups.size())
-    throw UserError("pruning checkpoint in '" + dir + "' is inconsistent: salience for " +
-                    std::to_string(s.salience.size()) + " channel groups, the model has " +
-                    std::to_string(s.groups.groups.size()) + "; start a new run");
-  for (const ChannelGroup& grp : s.groups.groups)
-    if (s.salience[size_t(grp.id)].size() != size_t(grp.channels))
-      throw UserError("pruning checkpoint in '" + dir + "' is inconsistent: group " + std::to_string(grp.id) +
-                      " has " + std::to_string(grp.channels) + " channels but " +
-                      std::to_string(s.salience[size_t(grp.id)].size()) + " salience values; start a new run");
-  s.pruning_done = j.at("pruning_done");
-  s.global_step = j.at("global_step");
-  auto init_r = j.at("initial").get<std::vector<double>>();
-  for (int k = 0; k < 4; ++k) s.initial[k] = init_r.at(size_t(k));
-  for (const auto& f : j.at("fallbacks")) s.fallbacks.push_back(fallback_from_json(f));
-  m.load(s, dir, j.at("method_state"));
-  start_epoch = j.at("epochs_completed");
-  for (const auto& e : j.at("history")) history.push_back(epoch_from_json(e));
+  const std::string where = "pruning checkpoint '" + (fs::path(dir) / kStateFile).string() + "'";
+  auto inconsistent = [&](const std::string& what) {
+    return UserError(where + " is inconsistent: " + what + "; start a new run in another --out directory");
+  };
+  try {
+    std::map<std::string, std::string> file;
+    for (const char* k : {"model", "original", "weights", "optimizer"}) {
+      file[k] = j.at(k).get<std::string>();
+      check_checkpoint_file_name(file[k], where);
+    }
+    clean_checkpoint_dir(dir, kStateFile, {file["model"], file["original"], file["weights"], file["optimizer"]});
+    original = load_graph((fs::path(dir) / file["original"]).string());
+    s.graph = load_graph((fs::path(dir) / file["model"]).string());
+    if (s.graph.input_shape() != original.input_shape() || s.graph.output_shape() != original.output_shape())
+      throw inconsistent("the pruned model's input or output differs from the original's");
+    s.net = Net(s.graph);
+    s.net->load_weight_map(load_weights((fs::path(dir) / file["weights"]).string()), dir);
+    s.opt = make_optimizer(cfg.train, s.net);
+    const std::string opath = (fs::path(dir) / file["optimizer"]).string();
+    try {
+      torch::load(*s.opt, opath);
+    } catch (const std::exception& e) {
+      throw UserError("cannot load the optimizer state '" + opath + "' (damaged?): " + first_line(e.what()) +
+                      "; start a new run in another --out directory");
+    }
+    s.groups = find_channel_groups(s.graph, cfg.min_width, cfg.round_to);
+    s.salience = j.at("salience").get<std::vector<std::vector<float>>>();
+    if (s.salience.size() != s.groups.groups.size())
+      throw inconsistent("salience for " + std::to_string(s.salience.size()) + " channel groups, the model has " +
+                         std::to_string(s.groups.groups.size()));
+    for (const ChannelGroup& grp : s.groups.groups) {
+      const auto& sal = s.salience[size_t(grp.id)];
+      if (sal.size() != size_t(grp.channels))
+        throw inconsistent("group " + std::to_string(grp.id) + " has " + std::to_string(grp.channels) +
+                           " channels but " + std::to_string(sal.size()) + " salience values");
+      for (float v : sal)
+        if (!std::isfinite(v)) throw inconsistent("a salience value is not a finite number");
+    }
+    s.pruning_done = j.at("pruning_done").get<bool>();
+    s.global_step = j.at("global_step").get<int64_t>();
+    if (s.global_step < 0) throw inconsistent("global_step is negative");
+    auto init_r = j.at("initial").get<std::vector<double>>();
+    if (init_r.size() != 4) throw inconsistent("\"initial\" needs 4 resource values");
+    for (int k = 0; k < 4; ++k) {
+      if (!std::isfinite(init_r[size_t(k)]) || init_r[size_t(k)] < 0) throw inconsistent("an initial resource value is not a number >= 0");
+      s.initial[k] = init_r[size_t(k)];
+    }
+    for (const auto& f : j.at("fallbacks")) s.fallbacks.push_back(fallback_from_json(f));
+    start_epoch = j.at("epochs_completed").get<int>();
+    for (const auto& e : j.at("history")) history.push_back(epoch_from_json(e));
+    if (start_epoch < 0 || size_t(start_epoch) != history.size())
+      throw inconsistent("epochs_completed is " + std::to_string(start_epoch) + " but the history holds " +
+                         std::to_string(history.size()) + " epochs");
+    for (size_t k = 0; k < history.size(); ++k)
+      if (history[k].epoch != int(k) + 1) throw inconsistent("the history's epochs are not 1, 2, ... in order");
+    m.load(s, dir, j.at("method_state"));
+  } catch (const json::exception& e) {
+    throw UserError(where + " is damaged (" + e.what() + "); start a new run in another --out directory");
+  }
 }
 
 }  // namespace prune_detail
@@ -136,7 +187,27 @@ json fallback_to_json(const FallbackRecord& f) {
 
 PruneConfig read_prune_config(const std::string& out_dir) {
   json j = read_state_json(out_dir);
-  return prune_config_from_json(j.at("config"), ckpt_dir(out_dir));
+  try {
+    return prune_config_from_json(j.at("config"), ckpt_dir(out_dir));
+  } catch (const json::exception& e) {
+    throw UserError("pruning checkpoint in '" + ckpt_dir(out_dir) + "' is damaged (" + e.what() +
+                    "); start a new run in another --out directory");
+  }
 }
+
+Graph read_prune_original(const std::string& out_dir) {
+  json j = read_state_json(out_dir);
+  const std::string where = "pruning checkpoint in '" + ckpt_dir(out_dir) + "'";
+  std::string name;
+  try {
+    name = j.at("original").get<std::string>();
+  } catch (const json::exception& e) {
+    throw UserError(where + " is damaged (" + e.what() + "); start a new run in another --out directory");
+  }
+  check_checkpoint_file_name(name, where);
+  return load_graph((fs::path(ckpt_dir(out_dir)) / name).string());
+}
+
+bool holds_prune_run(const std::string& out_dir) { return prune_detail::has_checkpoint(out_dir); }
 
 }  // namespace mcuprune

@@ -164,6 +164,7 @@ std::string ckpt_dir(const std::string& out);
 void save_state(const std::string& out, State& s, Method& m, const Graph& original, const PruneConfig& c,
                 int epochs_completed, bool interrupted, const std::vector<PruneEpoch>& hist);
 nlohmann::json read_state_json(const std::string& out);  // checks format and version
+bool has_checkpoint(const std::string& out);              // a manifest is in place
 // Resumes: the state, the method's state, the original architecture, the epochs done and
 // the history of out/checkpoint; throws UserError where it does not match the model.
 void restore_state(const std::string& out_dir, const PruneConfig& cfg, State& s, Method& m, Graph& original,

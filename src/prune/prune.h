@@ -87,5 +87,10 @@ PruneResult prune_model(const Graph& g, const WeightMap* init, const DatasetSpli
 
 // Reads out_dir/checkpoint/prune_state.json's configuration (for --resume).
 PruneConfig read_prune_config(const std::string& out_dir);
+// The original architecture of the run checkpointed in out_dir.
+Graph read_prune_original(const std::string& out_dir);
+// Whether out_dir holds a resumable run (a checkpoint manifest). A checkpoint directory
+// without one is what a run killed before its first checkpoint leaves.
+bool holds_prune_run(const std::string& out_dir);
 
 }  // namespace mcuprune

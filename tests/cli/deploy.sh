@@ -17,7 +17,7 @@ for f in model.c model.h memory_plan.txt README.md mcuprune_rt/mcuprune_rt.c mcu
   [ -f "$WORK/c/$f" ] && pass "export wrote $f" || fail "export lacks $f"
 done
 grep -q "(equal)" "$WORK/c/memory_plan.txt" && pass "arena equals the predicted peak" || fail "plan: $(tail -1 "$WORK/c/memory_plan.txt")"
-expect_error "export --format c refuses a used directory" "already exists and is not an empty directory" \
+expect_error "export --format c refuses a used directory" "already exists and is not empty; pass --force" \
   $M export --model "$WORK/m" --format c --dataset fashion-mnist --out "$WORK/c"
 
 $M deploy --model "$WORK/m" --dataset fashion-mnist --host --samples 30 --out "$WORK/h" > "$WORK/h.out" 2>&1 \

@@ -137,6 +137,10 @@ class DiffMethod : public Method {
     if (alpha.size() != s.groups.groups.size())
       throw UserError("pruning checkpoint in '" + dir + "' is inconsistent: " + std::to_string(alpha.size()) +
                       " widths for " + std::to_string(s.groups.groups.size()) + " channel groups; start a new run");
+    for (double v : alpha)
+      if (!std::isfinite(v) || v < 0 || v > 1)
+        throw UserError("pruning checkpoint in '" + dir + "' is inconsistent: a width fraction (alpha) is not in [0, 1]; "
+                        "start a new run");
     alpha_ = torch::tensor(alpha, torch::kDouble);
     salience_seen_ = j.at("salience_seen");
     auto mu = j.at("mu").get<std::vector<double>>();
