@@ -137,8 +137,149 @@ PadAmounts Graph::pad_amounts(const Node& n, const Shape& in) {
   return p;
 }
 
+void Graph::infer_node(size_t i) {
+  Node& n = nodes[i];
+  const OpInfo& oi = info(n.kind);
+  const std::string where = fail_prefix(n);
+  int nin = int(n.inputs.size());
+  if (nin < oi.min_inputs || (oi.max_inputs >= 0 && nin > oi.max_inputs)) {
+    std::string want = oi.max_inputs == oi.min_inputs
+                           ? std::to_string(oi.min_inputs)
+                           : "at least " + std::to_string(oi.min_inputs);
+    throw UserError(where + "expects " + want + " input(s), got " + std::to_string(nin));
+  }
+  if (i > 0 && n.kind == OpKind::Input)
+    throw UserError(where + "only the first node may be an input");
+  for (int in : n.inputs)
+    if (in < 0 || in >= int(i))
+      throw UserError(where + "input index " + std::to_string(in) +
+                      " does not refer to an earlier node (nodes must be in topological order)");
+  if (n.kind == OpKind::Input) {
+    if (n.out.h < 1 || n.out.w < 1 || n.out.c < 1)
+      throw UserError(where + "input shape " + n.out.str() + " must be positive");
+    if (n.out.h > kMaxDim || n.out.w > kMaxDim || n.out.c > kMaxDim)
+      throw UserError(where + "input shape " + n.out.str() + " is too large: height, width and channels go up to " +
+                      std::to_string(kMaxDim));
+    if (n.out.elements() > kMaxElements)
+      throw UserError(where + "input shape " + n.out.str() + " has " + std::to_string(n.out.elements()) +
+                      " elements; tensors go up to " + std::to_string(kMaxElements));
+    return;
+  }
+  const Shape in = nodes[n.inputs[0]].out;
+  auto positive = [&](int v, const char* what, int limit = kMaxWindow) {
+    if (v < 1) throw UserError(where + what + " must be >= 1, got " + std::to_string(v));
+    if (v > limit) throw UserError(where + what + " " + std::to_string(v) + " is too large (at most " + std::to_string(limit) + ")");
+  };
+  if (is_windowed(n.kind)) {
+    positive(n.kernel_h, "kernel height");
+    positive(n.kernel_w, "kernel width");
+    positive(n.stride_h, "stride height");
+    positive(n.stride_w, "stride width");
+    positive(n.dilation_h, "dilation height");
+    positive(n.dilation_w, "dilation width");
+    if (n.padding == Padding::Explicit &&
+        (std::min({n.pad_top, n.pad_bottom, n.pad_left, n.pad_right}) < 0 ||
+         std::max({n.pad_top, n.pad_bottom, n.pad_left, n.pad_right}) > kMaxWindow))
+      throw UserError(where + "explicit padding must be in [0, " + std::to_string(kMaxWindow) + "]");
+  }
+  switch (n.kind) {
+    case OpKind::Conv2D:
+    case OpKind::DepthwiseConv2D:
+    case OpKind::MaxPool:
+    case OpKind::AvgPool: {
+      bool conv = n.kind == OpKind::Conv2D || n.kind == OpKind::DepthwiseConv2D;
+      if (!conv && (n.dilation_h != 1 || n.dilation_w != 1))
+        throw UserError(where + "pools do not support dilation");
+      int keh = (n.kernel_h - 1) * n.dilation_h + 1;
+      int kew = (n.kernel_w - 1) * n.dilation_w + 1;
+      PadAmounts p = pad_amounts(n, in);
+      int oh = window_out(in.h, keh, n.stride_h, p.top + p.bottom);
+      int ow = window_out(in.w, kew, n.stride_w, p.left + p.right);
+      if (in.h + p.top + p.bottom < keh || in.w + p.left + p.right < kew || oh < 1 || ow < 1)
+        throw UserError(where + "kernel " + std::to_string(n.kernel_h) + "x" +
+                        std::to_string(n.kernel_w) + " does not fit input " + in.str() +
+                        " with " + padding_name(n.padding) + " padding");
+      if (n.kind == OpKind::Conv2D) {
+        positive(n.out_channels, "out_channels", kMaxDim);
+        n.out = {oh, ow, n.out_channels};
+      } else if (n.kind == OpKind::DepthwiseConv2D) {
+        positive(n.depth_multiplier, "depth_multiplier");
+        if (int64_t(in.c) * n.depth_multiplier > kMaxDim)
+          throw UserError(where + "channels x depth_multiplier is above " + std::to_string(kMaxDim));
+        n.out = {oh, ow, in.c * n.depth_multiplier};
+      } else {
+        n.out = {oh, ow, in.c};
+      }
+      break;
+    }
+    case OpKind::Dense:
+      positive(n.out_channels, "units", kMaxDim);
+      if (in.h != 1 || in.w != 1)
+        throw UserError(where + "expects a flat input (1x1xN), got " + in.str() +
+                        "; insert a flatten or global_avgpool before it");
+      n.out = {1, 1, n.out_channels};
+      break;
+    case OpKind::BatchNorm:
+      if (!(n.bn_epsilon > 0)) throw UserError(where + "epsilon must be > 0");
+      n.out = in;
+      break;
+    case OpKind::ReLU:
+    case OpKind::ReLU6:
+    case OpKind::Softmax:
+      n.out = in;
+      break;
+    case OpKind::Dropout:
+      if (!(n.dropout_rate >= 0 && n.dropout_rate < 1))
+        throw UserError(where + "rate must be in [0, 1), got " + std::to_string(n.dropout_rate));
+      n.out = in;
+      break;
+    case OpKind::GlobalAvgPool:
+      n.out = {1, 1, in.c};
+      break;
+    case OpKind::Flatten:
+      n.out = {1, 1, int(in.elements())};
+      break;
+    case OpKind::Add:
+      for (size_t k = 1; k < n.inputs.size(); ++k) {
+        const Node& other = nodes[n.inputs[k]];
+        if (other.out != in)
+          throw UserError(where + "inputs must have equal shapes: '" +
+                          nodes[n.inputs[0]].name + "' is " + in.str() + ", '" + other.name +
+                          "' is " + other.out.str());
+      }
+      n.out = in;
+      break;
+    case OpKind::Concat: {
+      int64_t c = 0;
+      for (int idx : n.inputs) {
+        const Node& other = nodes[idx];
+        if (other.out.h != in.h || other.out.w != in.w)
+          throw UserError(where + "inputs must have equal height and width: '" +
+                          nodes[n.inputs[0]].name + "' is " + in.str() + ", '" + other.name +
+                          "' is " + other.out.str());
+        c += other.out.c;
+      }
+      if (c > kMaxElements) throw UserError(where + "too many channels (" + std::to_string(c) + ")");
+      n.out = {in.h, in.w, int(c)};
+      break;
+    }
+    case OpKind::Input:
+      break;
+  }
+  if (n.out.elements() > kMaxElements)
+    throw UserError(where + "output " + n.out.str() + " has " + std::to_string(n.out.elements()) +
+                    " elements; tensors go up to " + std::to_string(kMaxElements));
+  if (n.activation != Activation::None && n.kind != OpKind::Conv2D &&
+      n.kind != OpKind::DepthwiseConv2D && n.kind != OpKind::Dense && n.kind != OpKind::Add)
+    throw UserError(where + "a fused activation is only allowed on conv2d, "
+                    "depthwise_conv2d, dense and add");
+}
+
 void Graph::infer_shapes() {
   if (nodes.empty()) throw UserError("graph '" + name + "' has no nodes");
+  if (nodes.size() > size_t(kMaxNodes))
+    throw UserError("graph '" + name + "' has " + std::to_string(nodes.size()) + " nodes; mcuprune handles up to " +
+                    std::to_string(kMaxNodes) + " (a microcontroller model has a few hundred at most)");
   if (nodes[0].kind != OpKind::Input)
     throw UserError("graph '" + name + "': the first node ('" + nodes[0].name +
                     "') must be the input");
@@ -148,126 +289,7 @@ void Graph::infer_shapes() {
     if (n.name.empty()) throw UserError("node #" + std::to_string(i) + " has no name");
     if (!names.insert(n.name).second)
       throw UserError("node name '" + n.name + "' is used twice; names must be unique");
-    const OpInfo& oi = info(n.kind);
-    const std::string where = fail_prefix(n);
-    int nin = int(n.inputs.size());
-    if (nin < oi.min_inputs || (oi.max_inputs >= 0 && nin > oi.max_inputs)) {
-      std::string want = oi.max_inputs == oi.min_inputs
-                             ? std::to_string(oi.min_inputs)
-                             : "at least " + std::to_string(oi.min_inputs);
-      throw UserError(where + "expects " + want + " input(s), got " + std::to_string(nin));
-    }
-    if (i > 0 && n.kind == OpKind::Input)
-      throw UserError(where + "only the first node may be an input");
-    for (int in : n.inputs)
-      if (in < 0 || in >= int(i))
-        throw UserError(where + "input index " + std::to_string(in) +
-                        " does not refer to an earlier node (nodes must be in topological order)");
-    if (n.kind == OpKind::Input) {
-      if (n.out.h < 1 || n.out.w < 1 || n.out.c < 1)
-        throw UserError(where + "input shape " + n.out.str() + " must be positive");
-      continue;
-    }
-    const Shape in = nodes[n.inputs[0]].out;
-    auto positive = [&](int v, const char* what) {
-      if (v < 1) throw UserError(where + what + " must be >= 1, got " + std::to_string(v));
-    };
-    if (is_windowed(n.kind)) {
-      positive(n.kernel_h, "kernel height");
-      positive(n.kernel_w, "kernel width");
-      positive(n.stride_h, "stride height");
-      positive(n.stride_w, "stride width");
-      positive(n.dilation_h, "dilation height");
-      positive(n.dilation_w, "dilation width");
-      if (n.padding == Padding::Explicit &&
-          std::min({n.pad_top, n.pad_bottom, n.pad_left, n.pad_right}) < 0)
-        throw UserError(where + "explicit padding must be >= 0");
-    }
-    switch (n.kind) {
-      case OpKind::Conv2D:
-      case OpKind::DepthwiseConv2D:
-      case OpKind::MaxPool:
-      case OpKind::AvgPool: {
-        bool conv = n.kind == OpKind::Conv2D || n.kind == OpKind::DepthwiseConv2D;
-        if (!conv && (n.dilation_h != 1 || n.dilation_w != 1))
-          throw UserError(where + "pools do not support dilation");
-        int keh = (n.kernel_h - 1) * n.dilation_h + 1;
-        int kew = (n.kernel_w - 1) * n.dilation_w + 1;
-        PadAmounts p = pad_amounts(n, in);
-        int oh = window_out(in.h, keh, n.stride_h, p.top + p.bottom);
-        int ow = window_out(in.w, kew, n.stride_w, p.left + p.right);
-        if (in.h + p.top + p.bottom < keh || in.w + p.left + p.right < kew || oh < 1 || ow < 1)
-          throw UserError(where + "kernel " + std::to_string(n.kernel_h) + "x" +
-                          std::to_string(n.kernel_w) + " does not fit input " + in.str() +
-                          " with " + padding_name(n.padding) + " padding");
-        if (n.kind == OpKind::Conv2D) {
-          positive(n.out_channels, "out_channels");
-          n.out = {oh, ow, n.out_channels};
-        } else if (n.kind == OpKind::DepthwiseConv2D) {
-          positive(n.depth_multiplier, "depth_multiplier");
-          n.out = {oh, ow, in.c * n.depth_multiplier};
-        } else {
-          n.out = {oh, ow, in.c};
-        }
-        break;
-      }
-      case OpKind::Dense:
-        positive(n.out_channels, "units");
-        if (in.h != 1 || in.w != 1)
-          throw UserError(where + "expects a flat input (1x1xN), got " + in.str() +
-                          "; insert a flatten or global_avgpool before it");
-        n.out = {1, 1, n.out_channels};
-        break;
-      case OpKind::BatchNorm:
-        if (!(n.bn_epsilon > 0)) throw UserError(where + "epsilon must be > 0");
-        n.out = in;
-        break;
-      case OpKind::ReLU:
-      case OpKind::ReLU6:
-      case OpKind::Softmax:
-        n.out = in;
-        break;
-      case OpKind::Dropout:
-        if (!(n.dropout_rate >= 0 && n.dropout_rate < 1))
-          throw UserError(where + "rate must be in [0, 1), got " + std::to_string(n.dropout_rate));
-        n.out = in;
-        break;
-      case OpKind::GlobalAvgPool:
-        n.out = {1, 1, in.c};
-        break;
-      case OpKind::Flatten:
-        n.out = {1, 1, int(in.elements())};
-        break;
-      case OpKind::Add:
-        for (size_t k = 1; k < n.inputs.size(); ++k) {
-          const Node& other = nodes[n.inputs[k]];
-          if (other.out != in)
-            throw UserError(where + "inputs must have equal shapes: '" +
-                            nodes[n.inputs[0]].name + "' is " + in.str() + ", '" + other.name +
-                            "' is " + other.out.str());
-        }
-        n.out = in;
-        break;
-      case OpKind::Concat: {
-        int c = 0;
-        for (int idx : n.inputs) {
-          const Node& other = nodes[idx];
-          if (other.out.h != in.h || other.out.w != in.w)
-            throw UserError(where + "inputs must have equal height and width: '" +
-                            nodes[n.inputs[0]].name + "' is " + in.str() + ", '" + other.name +
-                            "' is " + other.out.str());
-          c += other.out.c;
-        }
-        n.out = {in.h, in.w, c};
-        break;
-      }
-      case OpKind::Input:
-        break;
-    }
-    if (n.activation != Activation::None && n.kind != OpKind::Conv2D &&
-        n.kind != OpKind::DepthwiseConv2D && n.kind != OpKind::Dense && n.kind != OpKind::Add)
-      throw UserError(where + "a fused activation is only allowed on conv2d, "
-                      "depthwise_conv2d, dense and add");
+    infer_node(i);
   }
   if (output == -1) output = int(nodes.size()) - 1;
   if (output < 0 || output >= int(nodes.size()))
@@ -322,6 +344,7 @@ GraphBuilder::GraphBuilder(std::string graph_name, Shape input)
   n.out = input;
   g_.nodes.push_back(n);
   g_.infer_shapes();
+  names_.insert("input");
 }
 
 std::string GraphBuilder::auto_name(OpKind kind, const std::string& given) {
@@ -332,9 +355,22 @@ std::string GraphBuilder::auto_name(OpKind kind, const std::string& given) {
 
 int GraphBuilder::append(Node n) {
   n.name = auto_name(n.kind, n.name);
+  if (n.name.empty()) throw UserError("node #" + std::to_string(g_.nodes.size()) + " has no name");
+  if (g_.nodes.size() >= size_t(Graph::kMaxNodes))
+    throw UserError("graph '" + g_.name + "' has more than " + std::to_string(Graph::kMaxNodes) +
+                    " nodes; mcuprune handles up to " + std::to_string(Graph::kMaxNodes) +
+                    " (a microcontroller model has a few hundred at most)");
+  if (!names_.insert(n.name).second)
+    throw UserError("node name '" + n.name + "' is used twice; names must be unique");
   g_.nodes.push_back(std::move(n));
   g_.output = -1;
-  g_.infer_shapes();
+  try {
+    g_.infer_node(g_.nodes.size() - 1);  // the earlier nodes are checked already
+  } catch (...) {
+    names_.erase(g_.nodes.back().name);
+    g_.nodes.pop_back();
+    throw;
+  }
   return int(g_.nodes.size()) - 1;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace mcuprune {
@@ -95,6 +96,14 @@ struct OnnxInterface {
 
 class Graph {
  public:
+  // Explicit limits, checked by infer_shapes (all arithmetic on them fits in 64 bits, and every
+  // tensor index in 32): nodes; input height/width/channels and conv output channels / units;
+  // kernel, stride, dilation, padding and depth multiplier; elements of any tensor.
+  static constexpr int kMaxNodes = 10000;
+  static constexpr int kMaxDim = 65535;
+  static constexpr int kMaxWindow = 1024;
+  static constexpr int64_t kMaxElements = (int64_t(1) << 31) - 1;
+
   std::string name;
   OnnxInterface onnx_io;                 // optional, saved with the model
   InputNormalization normalization;     // optional, saved with the model
@@ -111,6 +120,9 @@ class Graph {
   // Checks structure (names unique, inputs earlier, arity) and computes every
   // node's output shape. Throws UserError naming the node and the mismatch.
   void infer_shapes();
+  // The same checks and shape for node i alone (nodes before it already inferred), except
+  // name uniqueness: what GraphBuilder::append runs for each new node, in O(1) per node.
+  void infer_node(size_t i);
 
   // Effective padding of a conv/pool node given its input shape (TF "same" rule:
   // out = ceil(in / stride), the odd pixel of padding goes to the bottom/right).
@@ -151,6 +163,7 @@ class GraphBuilder {
   std::string auto_name(OpKind kind, const std::string& given);
   Graph g_;
   std::vector<int> counters_;
+  std::unordered_set<std::string> names_;  // taken node names (append checks one node at a time)
 };
 
 // Parameter counts of one node: learnable weights of the deployed (BN-folded) model,

@@ -61,8 +61,45 @@ MemorySchedule schedule_given(const DeployedGraph& d, const std::vector<int64_t>
   return finish(d, order, tensor_bytes, scratch_bytes, inplace_add);
 }
 
+// The best of two cheap orders (the graph's own, and greedy: the ready op that needs the least
+// memory now), for when the exact search is stopped.
+MemorySchedule schedule_heuristic(const DeployedGraph& d, const std::vector<int64_t>& tensor_bytes,
+                                  const std::vector<int64_t>& scratch_bytes, bool inplace_add) {
+  MemorySchedule best = schedule_given(d, tensor_bytes, scratch_bytes, inplace_add);
+  const int m = int(d.ops.size());
+  auto preds = op_predecessors(d);
+  std::vector<int> waiting(static_cast<size_t>(m)), order;
+  std::vector<std::vector<int>> succ(static_cast<size_t>(m));
+  for (int o = 0; o < m; ++o) {
+    waiting[size_t(o)] = int(preds[size_t(o)].size());
+    for (int p : preds[size_t(o)]) succ[size_t(p)].push_back(o);
+  }
+  std::vector<int> ready;
+  for (int o = 0; o < m; ++o)
+    if (!waiting[size_t(o)]) ready.push_back(o);
+  while (!ready.empty()) {
+    size_t pick = 0;
+    for (size_t k = 1; k < ready.size(); ++k) {
+      const int a = ready[k], b = ready[pick];
+      const int64_t ca = tensor_bytes[size_t(d.ops[size_t(a)].output)] + scratch_bytes[size_t(a)];
+      const int64_t cb = tensor_bytes[size_t(d.ops[size_t(b)].output)] + scratch_bytes[size_t(b)];
+      if (ca < cb || (ca == cb && a < b)) pick = k;
+    }
+    const int o = ready[pick];
+    ready.erase(ready.begin() + long(pick));
+    order.push_back(o);
+    for (int c : succ[size_t(o)])
+      if (--waiting[size_t(c)] == 0) ready.push_back(c);
+  }
+  if (int(order.size()) == m) {
+    MemorySchedule g = finish(d, order, tensor_bytes, scratch_bytes, inplace_add);
+    if (g.peak_bytes < best.peak_bytes) best = std::move(g);
+  }
+  return best;
+}
+
 MemorySchedule schedule_optimal(const DeployedGraph& d, const std::vector<int64_t>& tensor_bytes,
-                                const std::vector<int64_t>& scratch_bytes, bool inplace_add) {
+                                const std::vector<int64_t>& scratch_bytes, bool inplace_add, int64_t max_states) {
   const int m = int(d.ops.size());
   const int words = (m + 63) / 64;
   auto preds = op_predecessors(d);
@@ -83,48 +120,115 @@ MemorySchedule schedule_optimal(const DeployedGraph& d, const std::vector<int64_
     }
     return b;
   };
+  // Memory while op o runs after the ops in S (its output, unless an in-place add reuses an input).
+  auto step_bytes = [&](const Set& s, int o, int64_t live) {
+    const DeployedOp& op = d.ops[size_t(o)];
+    bool reuse = false;
+    if (inplace_add && op.kind == DeployedKind::Add)
+      for (int in : op.inputs) {
+        const DeployedTensor& tt = d.tensors[size_t(in)];
+        bool last_use = !tt.is_model_output;
+        for (int c : tt.consumers) last_use = last_use && (c == o || has(s, c));
+        reuse = reuse || last_use;
+      }
+    return live + (reuse ? 0 : tensor_bytes[size_t(op.output)]) + scratch_bytes[size_t(o)];
+  };
+  auto ready = [&](const Set& s, int o) {
+    if (has(s, o)) return false;
+    for (int p : preds[size_t(o)])
+      if (!has(s, p)) return false;
+    return true;
+  };
   struct Entry {
     int64_t best;
     int choice;
   };
   std::unordered_map<std::string, Entry> memo;
-  std::function<int64_t(Set&, int)> solve = [&](Set& s, int done) -> int64_t {
-    if (done == m) return 0;
-    std::string key = key_of(s);
-    auto it = memo.find(key);
-    if (it != memo.end()) return it->second.best;
-    const int64_t live = live_bytes(s);
-    Entry e{INT64_MAX, -1};
-    for (int o = 0; o < m; ++o) {
-      if (has(s, o)) continue;
-      bool ready = true;
-      for (int p : preds[o]) ready = ready && has(s, p);
-      if (!ready) continue;
-      const DeployedOp& op = d.ops[o];
-      bool reuse = false;
-      if (inplace_add && op.kind == DeployedKind::Add)
-        for (int in : op.inputs) {
-          const DeployedTensor& tt = d.tensors[in];
-          bool last_use = !tt.is_model_output;
-          for (int c : tt.consumers) last_use = last_use && (c == o || has(s, c));
-          reuse = reuse || last_use;
-        }
-      int64_t step = live + (reuse ? 0 : tensor_bytes[op.output]) + scratch_bytes[o];
-      if (step >= e.best) continue;  // cannot beat the best found
-      s[size_t(o) / 64] |= uint64_t(1) << (o % 64);
-      int64_t rest = solve(s, done + 1);
-      s[size_t(o) / 64] &= ~(uint64_t(1) << (o % 64));
-      int64_t peak = std::max(step, rest);
-      if (peak < e.best) e = {peak, o};
-    }
-    memo[key] = e;
-    return e.best;
+  // The memoised recursion f(S) = min over ready o of max(step(S, o), f(S + o)), run with an
+  // explicit stack (graphs may be deep): each frame scans its ready ops in index order.
+  struct Frame {
+    std::string key;
+    int64_t live;
+    Entry e;
+    int next;          // the next op to consider
+    int child = -1;    // the op whose subproblem is being solved
+    int64_t child_step = 0;
   };
   Set s(size_t(words), 0);
-  solve(s, 0);
+  int done = 0;
+  bool stopped = false;
+  std::vector<Frame> stack;
+  auto push = [&]() { stack.push_back(Frame{key_of(s), live_bytes(s), Entry{INT64_MAX, -1}, 0}); };
+  int64_t result = 0;
+  int64_t returned = -1;  // the value of the subproblem just solved (or -1)
+  if (m > 0) push();
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.child >= 0) {  // the child's value is in `returned`
+      const int64_t peak = std::max(f.child_step, returned);
+      if (peak < f.e.best) f.e = {peak, f.child};
+      s[size_t(f.child) / 64] &= ~(uint64_t(1) << (f.child % 64));
+      --done;
+      f.child = -1;
+      returned = -1;
+    }
+    bool descended = false;
+    while (f.next < m) {
+      const int o = f.next++;
+      if (!ready(s, o)) continue;
+      const int64_t step = step_bytes(s, o, f.live);
+      if (step >= f.e.best) continue;  // cannot beat the best found
+      s[size_t(o) / 64] |= uint64_t(1) << (o % 64);
+      ++done;
+      if (done == m) {  // the last op: nothing after it
+        if (step < f.e.best) f.e = {step, o};
+        s[size_t(o) / 64] &= ~(uint64_t(1) << (o % 64));
+        --done;
+        continue;
+      }
+      auto it = memo.find(key_of(s));
+      if (it != memo.end()) {
+        const int64_t peak = std::max(step, it->second.best);
+        if (peak < f.e.best) f.e = {peak, o};
+        s[size_t(o) / 64] &= ~(uint64_t(1) << (o % 64));
+        --done;
+        continue;
+      }
+      if (int64_t(memo.size()) >= max_states) {
+        stopped = true;
+        break;
+      }
+      f.child = o;
+      f.child_step = step;
+      push();  // may reallocate: `f` is not used after this
+      descended = true;
+      break;
+    }
+    if (stopped) break;
+    if (descended) continue;
+    Frame fin = std::move(stack.back());
+    stack.pop_back();
+    memo[fin.key] = fin.e;
+    returned = fin.e.best;
+    result = fin.e.best;
+  }
+  if (stopped) {
+    MemorySchedule h = schedule_heuristic(d, tensor_bytes, scratch_bytes, inplace_add);
+    h.states_explored = int64_t(memo.size());
+    h.search_complete = false;
+    return h;
+  }
+  (void)result;
   std::vector<int> order;
+  std::fill(s.begin(), s.end(), 0);
   for (int k = 0; k < m; ++k) {
-    int o = memo.at(key_of(s)).choice;
+    int o = -1;
+    if (k == m - 1) {
+      for (int c = 0; c < m; ++c)
+        if (!has(s, c)) o = c;
+    } else {
+      o = memo.at(key_of(s)).choice;
+    }
     order.push_back(o);
     s[size_t(o) / 64] |= uint64_t(1) << (o % 64);
   }

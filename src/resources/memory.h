@@ -22,12 +22,21 @@ struct MemorySchedule {
   int64_t peak_bytes = 0;
   int bottleneck_step = 0;         // index into order of the first step at the peak
   int64_t states_explored = 0;     // optimal search only
+  bool search_complete = true;     // false: the search stopped at its state bound (best order found)
 };
 
 MemorySchedule schedule_given(const DeployedGraph& d, const std::vector<int64_t>& tensor_bytes,
                               const std::vector<int64_t>& scratch_bytes, bool inplace_add);
+// Exact, with an iterative (explicit-stack) search. Past `max_states` memoised states (wide
+// graphs: many parallel branches) it stops and returns the better of the graph's order and a
+// greedy order, with search_complete = false; callers say so.
+constexpr int64_t kMaxScheduleStates = 400000;
 MemorySchedule schedule_optimal(const DeployedGraph& d, const std::vector<int64_t>& tensor_bytes,
-                                const std::vector<int64_t>& scratch_bytes, bool inplace_add);
+                                const std::vector<int64_t>& scratch_bytes, bool inplace_add,
+                                int64_t max_states = kMaxScheduleStates);
+// The better of the graph's order and a greedy one (least memory for the next ready op).
+MemorySchedule schedule_heuristic(const DeployedGraph& d, const std::vector<int64_t>& tensor_bytes,
+                                  const std::vector<int64_t>& scratch_bytes, bool inplace_add);
 // Tries every topological order (for tests; throws std::runtime_error past max_orders).
 MemorySchedule schedule_brute_force(const DeployedGraph& d, const std::vector<int64_t>& tensor_bytes,
                                     const std::vector<int64_t>& scratch_bytes, bool inplace_add,

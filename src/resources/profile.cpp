@@ -171,6 +171,7 @@ json profile_to_json(const Profile& p) {
           {"execution_order", order_names(p.used)},
           {"optimal_order", order_names(p.optimal)},
           {"optimal_search_states", p.optimal.states_explored},
+          {"optimal_search_complete", p.optimal.search_complete},
           {"optimal_search_ms", p.optimal_search_ms},
           {"budgets", budgets},
           {"fits", p.fits()}};
@@ -214,6 +215,13 @@ std::string profile_table(const Profile& p) {
                 format_bytes(p.given.peak_bytes).c_str(), format_bytes(p.optimal.peak_bytes).c_str(),
                 format_bytes(p.ram_bytes()).c_str(), format_bytes(p.persistent_ram_bytes).c_str());
   s << line;
+  if (!p.optimal.search_complete) {
+    std::snprintf(line, sizeof line,
+                  "note: the optimal-order search stopped at its bound of %lld states (a wide graph); the "
+                  "\"optimal\" order is the best of the graph's and a greedy order, not proven optimal\n",
+                  (long long)p.optimal.states_explored);
+    s << line;
+  }
   if (p.runtime.tflm_arena) {
     std::snprintf(line, sizeof line, "TFLite Micro arena (simulated): planner head %s, persistent tail %s\n",
                   format_bytes(p.tflm_head_bytes).c_str(), format_bytes(p.persistent_ram_bytes).c_str());

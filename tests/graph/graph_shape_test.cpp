@@ -561,7 +561,21 @@ TEST(ShapeErrors, BadAttributes) {
   c.dilation_h = 1;
   c.padding = Padding::Explicit;
   c.pad_left = -1;
-  EXPECT_TRUE(Contains(msg_for({8, 8, 1}, c), "explicit padding must be >= 0"));
+  EXPECT_TRUE(Contains(msg_for({8, 8, 1}, c), "explicit padding must be in [0, 1024]"));
+  // Values that would overflow 32-bit sizes are named, not wrapped.
+  c.pad_left = 2000000000;
+  EXPECT_TRUE(Contains(msg_for({8, 8, 1}, c), "explicit padding must be in [0, 1024]"));
+  c.pad_left = 0;
+  c.dilation_h = 100000;
+  EXPECT_TRUE(Contains(msg_for({8, 8, 1}, c), "dilation height 100000 is too large"));
+  c.dilation_h = 1;
+  EXPECT_TRUE(Contains(msg_for({65536, 8, 1}, c), "is too large: height, width and channels go up to 65535"));
+  EXPECT_TRUE(Contains(msg_for({60000, 60000, 3}, c), "tensors go up to 2147483647"));
+  Node f = node("f", OpKind::Flatten, {0});
+  EXPECT_TRUE(Contains(msg_for({40000, 40000, 2}, f), "elements; tensors go up to"));
+  c.out_channels = 70000;
+  EXPECT_TRUE(Contains(msg_for({8, 8, 1}, c), "out_channels 70000 is too large"));
+  c.out_channels = 4;
 
   Node dw = node("dw", OpKind::DepthwiseConv2D, {0});
   dw.kernel_h = dw.kernel_w = 3;
@@ -601,6 +615,20 @@ TEST(ShapeErrors, BuilderRejectsBadNodeOnAppend) {
   GraphBuilder b2("t", {7, 7, 4});
   EXPECT_THROW(b2.dense(b2.input(), 10, "fc"), UserError);
   EXPECT_THROW(GraphBuilder("t", {0, 1, 1}), UserError);
+}
+
+TEST(ShapeErrors, TooManyNodesIsAClearError) {
+  GraphBuilder b("chain", {4, 4, 1});
+  int x = 0;
+  for (int k = 1; k < Graph::kMaxNodes; ++k) x = b.relu(x);
+  EXPECT_EQ(b.finish().nodes.size(), size_t(Graph::kMaxNodes));
+  EXPECT_TRUE(Contains(user_error_of([&] { b.relu(x); }), "nodes; mcuprune handles up to 10000"));
+  // A model file with too many nodes: the same error from infer_shapes.
+  Graph g = b.finish();
+  g.nodes.push_back(g.nodes.back());
+  g.nodes.back().name = "one_more";
+  g.nodes.back().inputs = {x};
+  EXPECT_TRUE(Contains(user_error_of([&] { g.infer_shapes(); }), "10001 nodes; mcuprune handles up to 10000"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // (resources/memory.h, order_memory in formulas.h), and in-place Add. Hand-computed.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <vector>
 
@@ -227,6 +228,44 @@ TEST(InplaceAdd, DoesNotApplyWhileTheInputsAreStillNeeded) {
     EXPECT_EQ(schedule_given(d, bytes, zero, false).step_bytes, (I{256, 256, 384, 512}));
     EXPECT_EQ(schedule_given(d, bytes, zero, true).step_bytes, (I{256, 256, 256, 512}));
   }
+}
+
+// 24 parallel branches into one concat: the exact search has ~2^24 states. It stops at its
+// bound and returns a valid order (the best of the graph's and a greedy one), and says so.
+TEST(Schedule, WideGraphSearchIsBoundedAndSaysSo) {
+  GraphBuilder b("wide", {8, 8, 4});
+  std::vector<int> ends;
+  for (int k = 0; k < 24; ++k) ends.push_back(b.conv(b.conv(0, 4, 1, 1, Padding::Valid), 2, 1, 1, Padding::Valid));
+  b.concat(ends);
+  Graph g = b.finish();
+  const Profile p = profile_graph(g, find_board("nucleo-f446re"), ProfileOptions{});
+  EXPECT_FALSE(p.optimal.search_complete);
+  // Frames that finish while the search unwinds add a few states past the bound.
+  EXPECT_LE(p.optimal.states_explored, kMaxScheduleStates + 64);
+  EXPECT_TRUE(is_topological_order(p.deployed, p.optimal.order));
+  EXPECT_LE(p.optimal.peak_bytes, p.given.peak_bytes);
+  EXPECT_NE(profile_table(p).find("not proven optimal"), std::string::npos);
+  EXPECT_EQ(profile_to_json(p)["optimal_search_complete"], false);
+  // A small bound on a graph it can finish: the two-branch graph, exact as before.
+  DeployedGraph d = deploy_view(two_branches(false));
+  const I bytes = {64, 512, 512, 64, 64, 128}, zero(5, 0);
+  EXPECT_TRUE(schedule_optimal(d, bytes, zero, false).search_complete);
+  EXPECT_FALSE(schedule_optimal(d, bytes, zero, false, 1).search_complete);
+}
+
+// A chain of 9,000 operators: the search is iterative, so depth does not overflow the stack.
+TEST(Schedule, DeepChainDoesNotRecurse) {
+  GraphBuilder b("deep", {4, 4, 2});
+  int x = 0;
+  for (int k = 0; k < 9000; ++k) x = b.relu(x);
+  Graph g = b.finish();
+  DeployedGraph d = deploy_view(g);
+  std::vector<int64_t> bytes;
+  for (const auto& t : d.tensors) bytes.push_back(t.bytes());
+  const MemorySchedule s = schedule_optimal(d, bytes, std::vector<int64_t>(d.ops.size(), 0), false);
+  EXPECT_TRUE(s.search_complete);
+  EXPECT_EQ(s.order.size(), d.ops.size());
+  EXPECT_EQ(s.peak_bytes, 64);  // one 4x4x2 int8 tensor in, one out
 }
 
 }  // namespace
