@@ -29,7 +29,7 @@ void run_bench(const BenchArgs& a) {
                                         a.threads, a.seed);
   nlohmann::json j = {{"model", m.graph.name}, {"dataset", a.dataset}, {"batch_size", a.batch_size},
                       {"steps", a.steps}, {"threads", a.threads}, {"samples_per_second", sps}};
-  std::printf("%s\n", j.dump().c_str());
+  std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
 
 }  // namespace
@@ -44,11 +44,11 @@ void add_bench_command(CLI::App& app) {
   c->add_option("--model", args->model.model, "zoo name or model directory")->required();
   c->add_option("--dataset", args->dataset, "dataset")->capture_default_str();
   c->add_option("--input", args->model.input, "input shape HxWxC for zoo models");
-  c->add_option("--width", args->model.width, "width multiplier for zoo models");
+  check_width(c->add_option("--width", args->model.width, "width multiplier for zoo models"));
   c->add_option("--batch-size", args->batch_size, "batch size")->capture_default_str();
   c->add_option("--steps", args->steps, "timed steps")->capture_default_str();
   c->add_option("--warmup", args->warmup, "untimed steps first")->capture_default_str();
-  c->add_option("--threads", args->threads, "CPU threads (0 = all cores)");
+  check_threads(c->add_option("--threads", args->threads, "CPU threads (0 = all cores)"));
   c->add_option("--seed", args->seed, "seed")->capture_default_str();
   c->add_option("--save-arch", args->save_arch, "also write the architecture JSON to FILE");
   c->callback([args] { run_bench(*args); });

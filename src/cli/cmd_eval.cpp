@@ -55,7 +55,7 @@ void run_eval(const EvalArgs& a) {
   const std::string path = a.report.empty() ? default_report_path(a.model, "eval_report.json") : a.report;
   if (a.json_out) {
     if (!path.empty()) write_report(path, report);
-    std::printf("%s\n", report.dump(2).c_str());
+    std::printf("%s\n", report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
   std::printf("%s on %s/%s: accuracy %.4f  loss %.4f  (%zu samples)\n", m.graph.name.c_str(),
@@ -80,7 +80,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::IsMember({"test", "val", "train"}))
       ->capture_default_str();
   c->add_option("--batch-size", args->batch_size, "evaluation batch size")->capture_default_str();
-  c->add_option("--threads", args->threads, "CPU threads (0 = all cores)");
+  check_threads(c->add_option("--threads", args->threads, "CPU threads (0 = all cores)"));
   c->add_option("--limit", args->limit, "evaluate only the first N test samples");
   c->add_option("--report", args->report, "report file (default: MODEL/eval_report.json for a model directory)");
   c->add_flag("--force", args->force, "replace an existing --report file");

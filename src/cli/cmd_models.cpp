@@ -33,7 +33,7 @@ void run_models(const ModelsArgs& a) {
       return;
     }
     if (a.json_out) {
-      std::printf("%s\n", graph_to_json(g).dump(2).c_str());
+      std::printf("%s\n", graph_to_json(g).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
       return;
     }
     std::printf("%s at %s, %d classes: %lld params (%lld with BatchNorm)\n", g.name.c_str(),
@@ -71,7 +71,7 @@ void run_models(const ModelsArgs& a) {
                   e.default_depth ? std::to_string(e.default_depth).c_str() : "-", (long long)p[0],
                   (long long)p[1], (long long)p[2], e.description.c_str());
   }
-  if (a.json_out) std::printf("%s\n", list.dump(2).c_str());
+  if (a.json_out) std::printf("%s\n", list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   else
     std::printf("\nEvery model takes --input HxWxC and --classes N; see 'mcuprune models --show NAME'.\n");
 }
@@ -91,7 +91,7 @@ void add_models_command(CLI::App& app) {
   c->add_option("--show", args->show, "show one model's layers");
   c->add_option("--input", args->input, "input shape HxWxC for --show (default 28x28x1)");
   c->add_option("--classes", args->classes, "classes for --show")->capture_default_str();
-  c->add_option("--width", args->width, "width multiplier for --show");
+  check_width(c->add_option("--width", args->width, "width multiplier for --show"));
   c->add_option("--depth", args->depth, "vgg depth for --show");
   c->add_option("--save", args->save, "with --show: write the architecture JSON to FILE");
   c->callback([args] { run_models(*args); });

@@ -36,7 +36,7 @@ void run_profile(const ProfileArgs& a) {
   o.budgets = parse_budgets(a.budgets);
   Profile p = profile_graph(m.graph, board, o);
   if (a.json_out) {
-    std::printf("%s\n", profile_to_json(p).dump(2).c_str());
+    std::printf("%s\n", profile_to_json(p).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
   std::printf("%s", profile_table(p).c_str());
@@ -47,7 +47,7 @@ void run_boards(bool json_out) {
   if (json_out) {
     json list = json::array();
     for (const Board& b : builtin_boards()) list.push_back(board_to_json(b));
-    std::printf("%s\n", list.dump(2).c_str());
+    std::printf("%s\n", list.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
   }
   std::printf("%-20s %-14s %5s %9s %9s %11s %11s  %s\n", "name", "core", "MHz", "SRAM", "flash",
@@ -77,7 +77,7 @@ void add_profile_command(CLI::App& app) {
   c->add_option("--model", args->model.model, "zoo name, model directory or .json file")->required();
   c->add_option("--input", args->model.input, "input shape HxWxC for zoo models (default 28x28x1)");
   c->add_option("--classes", args->model.classes, "classes for zoo models (default 10)");
-  c->add_option("--width", args->model.width, "width multiplier for zoo models");
+  check_width(c->add_option("--width", args->model.width, "width multiplier for zoo models"));
   c->add_option("--depth", args->model.depth, "vgg depth");
   c->add_option("--board", args->board, "board name (see 'mcuprune boards') or board JSON file")
       ->capture_default_str();

@@ -164,7 +164,7 @@ void add_quantize_command(CLI::App& app) {
   c->add_option("--dataset", args->dataset, "dataset (calibration: training split; accuracy: test split)")->required();
   c->add_option("--calibration-samples", args->calibration, "training samples used to calibrate")->capture_default_str();
   c->add_option("--limit-test", args->limit_test, "evaluate only the first N test samples");
-  c->add_option("--threads", args->threads, "threads (0 = all cores)");
+  check_threads(c->add_option("--threads", args->threads, "threads (0 = all cores)"));
   c->add_option("--report", args->report, "report file (default: MODEL/quant_report.json, or OUT/ with --qat-epochs)");
   c->add_option("--qat-epochs", args->qat_epochs,
                 "quantisation-aware fine-tuning: epochs of training with fake int8 quantisation (0 = none)");

@@ -1,7 +1,9 @@
 // Model/dataset resolution and report helpers for the CLI.
 #include "cli/common.h"
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "export/onnx_import.h"
@@ -148,7 +150,7 @@ void write_report_and_say(const std::string& path, const nlohmann::json& report)
 }
 
 void write_report(const std::string& path, const json& report) {
-  write_file_atomic(path, report.dump(2) + "\n");
+  write_file_atomic(path, report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace mcuprune
@@ -167,7 +169,7 @@ void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model) {
   c->add_option("--dataset", cfg.dataset, "fashion-mnist, mnist, or a path (IDX dir, CIFAR-10 dir, image folder)");
   c->add_option("--input", model.input, "input shape HxWxC for zoo models (default: the dataset's)");
   c->add_option("--classes", model.classes, "number of classes for zoo models (default: the dataset's)");
-  c->add_option("--width", model.width, "width multiplier for zoo models");
+  check_width(c->add_option("--width", model.width, "width multiplier for zoo models"));
   c->add_option("--depth", model.depth, "vgg depth: 11, 13, 16 or 19");
   c->add_option("--epochs", cfg.epochs, "training epochs")->capture_default_str();
   c->add_option("--batch-size", cfg.batch_size, "batch size")->capture_default_str();
@@ -179,7 +181,7 @@ void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model) {
   c->add_option("--step-size", cfg.step_size, "step schedule: epochs between decays")->capture_default_str();
   c->add_option("--step-gamma", cfg.step_gamma, "step schedule: decay factor")->capture_default_str();
   c->add_option("--seed", cfg.seed, "random seed (init, split, shuffling)")->capture_default_str();
-  c->add_option("--threads", cfg.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  check_threads(c->add_option("--threads", cfg.threads, "CPU threads (0 = all cores)"))->capture_default_str();
   c->add_option("--augment-crop", cfg.augmentation.crop_padding, "random crop after padding by N pixels");
   c->add_flag("--augment-flip", cfg.augmentation.horizontal_flip, "random horizontal flips");
   c->add_option("--val-fraction", cfg.load.val_fraction, "validation share of the training set")->capture_default_str();
@@ -192,6 +194,22 @@ std::vector<std::vector<float>> calibration_samples(const Dataset& train, int n,
   std::vector<std::vector<float>> r;
   for (size_t i = 0; i < std::min<size_t>(size_t(n), train.size()); ++i) r.push_back(normalised_sample(train, i, norm));
   return r;
+}
+
+CLI::Option* check_width(CLI::Option* o) {
+  return o->check(CLI::Validator(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !std::isfinite(v) || v <= 0 || v > 16)
+          return "--width '" + text + "' must be a number in (0, 16] (e.g. 0.5, 1, 2)";
+        return "";
+      },
+      "(0, 16]"));
+}
+
+CLI::Option* check_threads(CLI::Option* o) {
+  return o->check(CLI::Range(0, 256).description("[0, 256], 0 = all cores"));
 }
 
 }  // namespace mcuprune

@@ -12,6 +12,7 @@
 
 namespace CLI {
 class App;
+class Option;
 }
 
 namespace mcuprune {
@@ -86,5 +87,10 @@ void add_quantize_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_deploy_command(CLI::App& app);
 void add_import_command(CLI::App& app);
+
+// Checks for the options every command shares: --width a finite number in (0, 16];
+// --threads an integer in [0, 256] (0: all cores).
+CLI::Option* check_width(CLI::Option* o);
+CLI::Option* check_threads(CLI::Option* o);
 
 }  // namespace mcuprune

@@ -58,7 +58,7 @@ std::vector<uint8_t> read_raw(const std::string& path, const std::string& what) 
 }
 
 std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& in, const std::string& path,
-                                  const std::string& what) {
+                                  const std::string& what, const SizeFromHeader& size_from_header) {
   if (in.size() > UINT_MAX)
     throw UserError(what + " '" + path + "' is larger than 4 GiB compressed; decompress it " +
                     "first");
@@ -69,18 +69,15 @@ std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& in, const std::str
   zs.next_in = const_cast<Bytef*>(in.data());
   zs.avail_in = uInt(in.size());
 
-  // The gzip trailer's ISIZE (size mod 2^32) is a good first guess for the output size,
-  // but in a truncated file those bytes are arbitrary, so cap the guess: a bogus 4 GiB
-  // allocation would be slow or fail before we could report the truncation.
-  const size_t cap = in.size() * 16 + (size_t(1) << 20);
-  size_t guess = in.size() * 4;
-  if (in.size() >= 18) {
-    const uint8_t* t = in.data() + in.size() - 4;
-    const size_t isize = size_t(t[0]) | size_t(t[1]) << 8 | size_t(t[2]) << 16 |
-                         size_t(t[3]) << 24;
-    if (isize > 0) guess = std::min(isize + 1, cap);
-  }
-  std::vector<uint8_t> out(std::max<size_t>(guess, 1024));
+  // Output is produced in chunks of at most 4 MiB and never beyond what the file's own header
+  // declares (plus one byte, to see extra data): a small "gzip bomb" cannot take more memory
+  // than the data it claims to hold. Before the header is known, and for formats without one,
+  // the limit is kMaxDecompressed.
+  constexpr size_t kChunk = size_t(4) << 20;
+  constexpr uint64_t kMaxDecompressed = uint64_t(4) << 30;
+  uint64_t limit = kMaxDecompressed;
+  bool header_read = false;
+  std::vector<uint8_t> out(std::min<size_t>(in.size() * 4 + 1024, kChunk));
   size_t produced = 0;
   auto fail = [&](const std::string& why) {
     inflateEnd(&zs);
@@ -89,12 +86,25 @@ std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& in, const std::str
                     "re-copy it");
   };
   for (;;) {
-    if (produced == out.size()) out.resize(out.size() * 2);
-    const size_t room = std::min<size_t>(out.size() - produced, size_t(1) << 30);
+    if (produced == out.size()) out.resize(size_t(std::min<uint64_t>(uint64_t(out.size()) * 2, limit + 1)));
+    const size_t room = std::min(out.size() - produced, kChunk);
     zs.next_out = out.data() + produced;
     zs.avail_out = uInt(room);
     const int rc = inflate(&zs, Z_NO_FLUSH);
     produced += room - zs.avail_out;
+    if (!header_read && size_from_header) {
+      const uint64_t declared = size_from_header(out.data(), produced);
+      if (declared > 0) {
+        header_read = true;
+        limit = std::min(declared, kMaxDecompressed);
+      }
+    }
+    if (produced > limit) {
+      inflateEnd(&zs);
+      throw UserError(what + " '" + path + "' decompresses to more than the " + std::to_string(limit) +
+                      " bytes " + (header_read ? "its header declares" : "mcuprune reads from one file") +
+                      "; the file is corrupt or not a dataset file");
+    }
     if (rc == Z_STREAM_END) {
       // Concatenated gzip members are legal (gzip -c a b > c); anything else after the
       // end is trailing junk, which gzip itself ignores with a warning, so we do too.
@@ -117,10 +127,10 @@ std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& in, const std::str
 }  // namespace
 
 std::vector<uint8_t> read_file_bytes(const std::string& path, const std::string& what,
-                                     bool gunzip) {
+                                     bool gunzip, const SizeFromHeader& size_from_header) {
   std::vector<uint8_t> bytes = read_raw(path, what);
   if (gunzip && bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b)
-    return gunzip_bytes(bytes, path, what);
+    return gunzip_bytes(bytes, path, what, size_from_header);
   return bytes;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,13 @@ namespace mcuprune::data_detail {
 // is decompressed (concatenated members included). Throws UserError naming the file when
 // it is missing, unreadable, or a truncated/corrupt gzip stream. `what` describes the
 // file for the "missing" message (e.g. "IDX image file").
+// The whole size a file's header declares, from its first `n` bytes (0: not known yet).
+using SizeFromHeader = std::function<uint64_t(const uint8_t* head, size_t n)>;
+
+// Reads a file, decompressing gzip (detected by content). Decompression stops with an error
+// past the size the header declares (size_from_header) or 4 GiB.
 std::vector<uint8_t> read_file_bytes(const std::string& path, const std::string& what,
-                                     bool gunzip = true);
+                                     bool gunzip = true, const SizeFromHeader& size_from_header = {});
 
 inline uint32_t read_be32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) |

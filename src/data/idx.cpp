@@ -46,7 +46,11 @@ Dataset read_idx(const std::string& images_path, const std::string& labels_path,
 
   // --- images ---
   const std::string iw = "IDX image file";
-  std::vector<uint8_t> img = data_detail::read_file_bytes(images_path, iw);
+  std::vector<uint8_t> img = data_detail::read_file_bytes(images_path, iw, true, [](const uint8_t* p, size_t n) {
+    if (n < 16) return uint64_t(0);
+    const unsigned __int128 v = (unsigned __int128)read_be32(p + 4) * read_be32(p + 8) * read_be32(p + 12) + 16;
+    return v > UINT64_MAX ? UINT64_MAX : uint64_t(v);
+  });
   check_magic(img, images_path, kImagesMagic, iw,
               kLabelsMagic == (img.size() >= 4 ? read_be32(img.data()) : 0)
                   ? "this looks like a label file; pass the *-images-idx3-ubyte file here"
@@ -78,7 +82,9 @@ Dataset read_idx(const std::string& images_path, const std::string& labels_path,
 
   // --- labels ---
   const std::string lw = "IDX label file";
-  const std::vector<uint8_t> lab = data_detail::read_file_bytes(labels_path, lw);
+  const std::vector<uint8_t> lab = data_detail::read_file_bytes(labels_path, lw, true, [](const uint8_t* p, size_t n) {
+    return n < 8 ? uint64_t(0) : 8 + uint64_t(read_be32(p + 4));
+  });
   check_magic(lab, labels_path, kLabelsMagic, lw,
               kImagesMagic == (lab.size() >= 4 ? read_be32(lab.data()) : 0)
                   ? "this looks like an image file; pass the *-labels-idx1-ubyte file here"

@@ -262,7 +262,7 @@ Graph graph_from_json_checked(const json& j, const std::string& where) {
 }
 
 void save_graph(const std::string& path, const Graph& g) {
-  write_file_atomic(path, graph_to_json(g).dump(2) + "\n");
+  write_file_atomic(path, graph_to_json(g).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 Graph load_graph(const std::string& path) {
@@ -270,7 +270,7 @@ Graph load_graph(const std::string& path) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw UserError("'" + path + "' is not valid JSON: " + e.what());
   }
   return graph_from_json(j, path);

@@ -3,6 +3,7 @@
 // shape, and byte offset (relative to the data start).
 #include "graph/weights.h"
 
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -42,7 +43,7 @@ std::string weights_to_bytes(const WeightMap& w) {
                     {"offset", offset}, {"bytes", t.data.size() * 4}});
     offset += t.data.size() * 4;
   }
-  std::string h = header.dump();
+  std::string h = header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::string out(kMagic, 8);
   uint64_t hl = h.size();
   out.append(reinterpret_cast<const char*>(&hl), 8);
@@ -157,6 +158,20 @@ void check_weights_match(const Graph& g, const WeightMap& w, const std::string& 
     if (it->second.shape != shape)
       throw UserError("'" + where + "': tensor '" + name + "' has shape " +
                       shape_str(it->second.shape) + ", the architecture needs " + shape_str(shape));
+  }
+  // Values a model cannot hold: NaN/Inf (a damaged file or a diverged training run), a
+  // negative BatchNorm variance.
+  for (const auto& [name, shape] : expected) {
+    const WeightTensor& t = w.at(name);
+    for (size_t k = 0; k < t.data.size(); ++k) {
+      if (!std::isfinite(t.data[k]))
+        throw UserError("'" + where + "': tensor '" + name + "' holds " + (std::isnan(t.data[k]) ? "NaN" : "an infinite value") +
+                        " at index " + std::to_string(k) + "; the weights are damaged or the training diverged "
+                        "(try a lower --lr)");
+      if (t.data[k] < 0 && name.size() > 12 && name.compare(name.size() - 12, 12, ".running_var") == 0)
+        throw UserError("'" + where + "': tensor '" + name + "' holds a negative variance at index " + std::to_string(k) +
+                        "; a BatchNorm variance must be >= 0");
+    }
   }
   if (w.size() != expected.size()) {
     for (const auto& [name, t] : w) {

@@ -210,7 +210,7 @@ Graph zoo_build(const std::string& name, const ZooOptions& opt) {
   if (opt.input.h < 1 || opt.input.w < 1 || opt.input.c < 1)
     throw UserError("input shape " + opt.input.str() + " must be positive (HxWxC)");
   if (opt.classes < 2) throw UserError("number of classes must be >= 2, got " + std::to_string(opt.classes));
-  if (opt.width < 0) throw UserError("width multiplier must be > 0");
+  if (!(opt.width >= 0 && opt.width <= 16)) throw UserError("width multiplier must be a number in (0, 16]");
   if (opt.depth != 0 && name != "vgg")
     throw UserError("--depth applies only to vgg, not to " + name);
   if (name == "tinycnn") return build_tinycnn(opt);

@@ -63,6 +63,7 @@ TrainConfig train_config_from_json(const json& j, const std::string& where) {
 void validate_train_config(const TrainConfig& c) {
   auto bad = [](const std::string& m) { throw UserError(m); };
   if (c.epochs < 1) bad("--epochs must be >= 1, got " + std::to_string(c.epochs));
+  if (c.threads < 0 || c.threads > 256) bad("--threads must be in [0, 256] (0 = all cores), got " + std::to_string(c.threads));
   if (c.batch_size < 2) bad("--batch-size must be >= 2 (BatchNorm needs 2 samples), got " + std::to_string(c.batch_size));
   if (c.optimizer != "adam" && c.optimizer != "sgd")
     bad("--optimizer must be adam or sgd, got '" + c.optimizer + "'");

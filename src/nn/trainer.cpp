@@ -219,7 +219,7 @@ void save_checkpoint(const std::string& out_dir, const Graph& g, Net& net,
                 {"config", train_config_to_json(cfg)},
                 {"history", hist},
                 {"extra", g_checkpoint_extra}};
-  commit_checkpoint(dir, "state.json", state.dump(2) + "\n", {"model.json", wfile, ofile});
+  commit_checkpoint(dir, "state.json", state.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", {"model.json", wfile, ofile});
 }
 
 json read_state(const std::string& out_dir) {
@@ -230,7 +230,7 @@ json read_state(const std::string& out_dir) {
   json s;
   try {
     s = json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw UserError("checkpoint '" + path + "' is corrupt: " + e.what());
   }
   if (s.value("format", "") != "mcuprune-checkpoint")
@@ -388,7 +388,7 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
                   st.epoch, cfg.epochs, st.train_loss, st.train_accuracy, st.val_loss,
                   st.val_accuracy, st.samples_per_second, format_duration(st.seconds).c_str());
     bar.finish(line);
-    if (log) log << epoch_stats_to_json(st).dump() << "\n" << std::flush;
+    if (log) log << epoch_stats_to_json(st).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
   }
   result.train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -57,7 +57,7 @@ void save_state(const std::string& out, State& s, Method& m, const Graph& origin
                 {"method_state", method_state}, {"fallbacks", fb},
                 {"config", prune_config_to_json(c)}, {"history", h}};
   // The manifest last; the previous checkpoint's files go only once it is in place.
-  commit_checkpoint(dir, kStateFile, state.dump() + "\n", {mfile, kOriginalFile, wfile, ofile});
+  commit_checkpoint(dir, kStateFile, state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", {mfile, kOriginalFile, wfile, ofile});
 }
 
 bool has_checkpoint(const std::string& out) { return fs::exists(fs::path(ckpt_dir(out)) / kStateFile); }

@@ -183,7 +183,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
                 format_resource(Resource(k), *target.budgets.limit[k]);
     line += s.pruning_done ? "  [fine-tuning]" : epoch < cfg.warmup_epochs ? "  [warm-up]" : "  [pruning]";
     bar.finish(line);
-    if (log) log << prune_epoch_to_json(pe).dump() << "\n" << std::flush;
+    if (log) log << prune_epoch_to_json(pe).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
   }
   result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   s.net->clear_gates();

@@ -193,14 +193,24 @@ json board_to_json(const Board& b) {
             {"source", k.source}}}};
 }
 
-Board board_from_json(const json& j, const std::string& where) {
+namespace {
+Board find_board_at_depth(const std::string& name_or_path, int depth);
+constexpr int kMaxBaseDepth = 8;
+}  // namespace
+
+Board board_from_json(const json& j, const std::string& where) { return board_from_json(j, where, 0); }
+
+Board board_from_json(const json& j, const std::string& where, int depth) {
   const std::string at = "board file '" + where + "': ";
   if (!j.is_object()) throw UserError(at + "expected a JSON object");
   Board b;
-  // A board file may start from a built-in board ("base") and override fields.
+  // A board file may start from a built-in board or another board file ("base") and override fields.
   if (j.contains("base")) {
     if (!j["base"].is_string()) throw UserError(at + "\"base\" must be a board name");
-    b = find_board(j["base"].get<std::string>());
+    if (depth >= kMaxBaseDepth)
+      throw UserError(at + "its chain of \"base\" boards is longer than " + std::to_string(kMaxBaseDepth) +
+                      " (does a board name itself as its base?)");
+    b = find_board_at_depth(j["base"].get<std::string>(), depth + 1);
   }
   static const std::vector<std::string> keys = {
       "base", "name", "description", "core", "clock_mhz", "sram_bytes", "flash_bytes",
@@ -271,22 +281,26 @@ Board board_from_json(const json& j, const std::string& where) {
   return b;
 }
 
-Board find_board(const std::string& name_or_path) {
+Board find_board(const std::string& name_or_path) { return find_board_at_depth(name_or_path, 0); }
+
+namespace {
+Board find_board_at_depth(const std::string& name_or_path, int depth) {
   for (const auto& b : builtin_boards())
     if (b.name == name_or_path) return b;
   if (std::filesystem::is_regular_file(name_or_path)) {
     json j;
     try {
       j = json::parse(read_file(name_or_path));
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
       throw UserError("board file '" + name_or_path + "' is not valid JSON: " + e.what());
     }
-    return board_from_json(j, name_or_path);
+    return board_from_json(j, name_or_path, depth);
   }
   std::string list;
   for (const auto& b : builtin_boards()) list += (list.empty() ? "" : ", ") + b.name;
   throw UserError("unknown board '" + name_or_path + "'; built-in boards: " + list +
                   " (or a board JSON file; see 'mcuprune boards')");
 }
+}  // namespace
 
 }  // namespace mcuprune

@@ -63,6 +63,8 @@ const std::vector<Board>& builtin_boards();
 // A built-in name or a path to a board JSON file; throws UserError listing the boards.
 Board find_board(const std::string& name_or_path);
 Board board_from_json(const nlohmann::json& j, const std::string& where);
+// depth: how many board files named this one as their base (bounded: cycles are refused).
+Board board_from_json(const nlohmann::json& j, const std::string& where, int depth);
 nlohmann::json board_to_json(const Board& b);
 
 const std::vector<RuntimeProfile>& builtin_runtimes();

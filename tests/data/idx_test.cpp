@@ -69,6 +69,19 @@ TEST(Idx, TruncatedGzipIsReported) {
   EXPECT_CONTAINS(msg, "truncated gzip");
 }
 
+// A "gzip bomb": a header declaring 3 images of 2x3 pixels, then 64 MiB of zeros, which
+// compress to ~64 KiB. Decompression stops right past the 34 declared bytes.
+TEST(Idx, GzipBombStopsAtTheSizeTheHeaderDeclares) {
+  TempDir t;
+  Fixture f;
+  std::vector<uint8_t> bomb = idx_images(3, 2, 3, f.pixels);
+  bomb.resize(bomb.size() + (size_t(64) << 20), 0);
+  write_gz(t.file("bomb.gz"), bomb);
+  write_file(t.file("lab"), f.labels_file());
+  const std::string msg = user_error_message([&] { read_idx(t.file("bomb.gz"), t.file("lab")); });
+  EXPECT_CONTAINS(msg, "decompresses to more than the 34 bytes its header declares");
+}
+
 TEST(Idx, BadImageMagicShowsExpectedAndFound) {
   TempDir t;
   Fixture f;
