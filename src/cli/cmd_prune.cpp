@@ -77,13 +77,13 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     model_source = "checkpoint";
   } else {
     if (a.out.empty()) throw UserError("--out DIR is required (where the pruned model and report go)");
-    if (holds_prune_run(a.out))
+    if (holds_prune_run(a.out) && !a.force)
       throw UserError("'" + a.out + "' already holds a run; continue it with --resume " + a.out +
-                      " or choose another --out directory");
+                      ", pass --force to start over, or choose another --out directory");
     const fs::path ck = fs::path(a.out) / "checkpoint";
     if (fs::exists(ck)) {
-      // A run killed before its first checkpoint was complete: nothing to resume, start afresh.
-      std::fprintf(stderr, "note: '%s' holds no complete checkpoint (a run stopped before its first one); "
+      // --force, or a run killed before its first checkpoint was complete: start afresh.
+      if (!a.force) std::fprintf(stderr, "note: '%s' holds no complete checkpoint (a run stopped before its first one); "
                    "starting a new run there\n", ck.string().c_str());
       fs::remove_all(ck);
     }

@@ -60,16 +60,17 @@ void run_train(TrainArgs a) {
     model_source = extra.value("model_source", std::string("checkpoint"));
   } else {
     if (a.out.empty()) throw UserError("--out DIR is required (where the model and report go)");
-    if (fs::exists(fs::path(a.out) / "checkpoint" / "state.json"))
-      throw UserError("'" + a.out + "' already holds a training run; continue it with --resume " +
-                      a.out + " or choose another --out directory");
+    if (fs::exists(fs::path(a.out) / "checkpoint" / "state.json") && !a.force)
+      throw UserError("'" + a.out + "' already holds a training run; continue it with --resume " + a.out +
+                      ", pass --force to start over, or choose another --out directory");
     if (fs::exists(fs::path(a.out) / "model.json") && !a.force)
       throw UserError("'" + a.out + "' already holds a model (model.json); pass --force to replace it, "
                       "or choose another --out directory");
     const fs::path ck = fs::path(a.out) / "checkpoint";
     if (fs::exists(ck)) {
-      std::fprintf(stderr, "note: '%s' holds no complete checkpoint (a run stopped before its first one); "
-                   "starting a new run there\n", ck.string().c_str());
+      if (!a.force)
+        std::fprintf(stderr, "note: '%s' holds no complete checkpoint (a run stopped before its first one); "
+                     "starting a new run there\n", ck.string().c_str());
       fs::remove_all(ck);
     }
   }

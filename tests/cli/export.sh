@@ -82,4 +82,13 @@ expect_error "explicit padding names node and format" "c (conv2d): explicit padd
   $M export --model "$WORK/pad" --format tflite --dataset fashion-mnist --out "$WORK/pad.tflite"
 [ -e "$WORK/pad.tflite" ] && fail "a failed export left a file" || pass "a failed export leaves no file"
 $M export --model "$WORK/pad" --format onnx --out "$WORK/pad.onnx" > /dev/null 2>&1 && pass "ONNX expresses explicit padding" || fail "onnx explicit padding"
+# Nothing a user made is replaced silently: an existing export needs --force; a device stays a device.
+expect_error "an existing export needs --force" "pass --force" \
+  $M export --model "$WORK/run" --format onnx --out "$WORK/out/m.onnx"
+$M export --model "$WORK/run" --format onnx --out "$WORK/out/m.onnx" --force > /dev/null 2>&1 \
+  && pass "--force replaces an export" || fail "--force export"
+$M export --model "$WORK/run" --format onnx --out /dev/null > /dev/null 2>&1 && [ -c /dev/null ] \
+  && pass "export to /dev/null leaves the device in place" || fail "/dev/null"
+expect_error "train over a run needs --force" "pass --force to start over" \
+  $M train --model tinycnn "${common[@]}" --out "$WORK/run"
 finish

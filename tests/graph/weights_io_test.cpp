@@ -435,5 +435,55 @@ TEST_F(WeightsIoFiles, ReadFileErrors) {
   EXPECT_TRUE(Contains(user_error_of([&] { load_weights(missing); }), missing));
 }
 
+// Values no model can hold are refused with the tensor and index named.
+TEST(WeightsErrors, NonFiniteValuesAndNegativeVariancesAreRefused) {
+  Graph g = tiny_graph();
+  WeightMap w;
+  for (const auto& [name, shape] : expected_weight_shapes(g)) {
+    WeightTensor t;
+    t.shape = shape;
+    t.data.assign(size_t(t.numel()), 0.5f);
+    w[name] = t;
+  }
+  EXPECT_NO_THROW(check_weights_match(g, w, "ok.bin"));
+  WeightMap nan = w;
+  nan["c1.weight"].data[7] = std::nanf("");
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { check_weights_match(g, nan, "nan.bin"); }),
+                             "tensor 'c1.weight' holds NaN at index 7"));
+  WeightMap inf = w;
+  inf["fc.bias"].data[0] = std::numeric_limits<float>::infinity();
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { check_weights_match(g, inf, "inf.bin"); }), "infinite"));
+  WeightMap var = w;
+  var["bn.running_var"].data[2] = -1.0f;
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { check_weights_match(g, var, "var.bin"); }), "negative variance"));
+}
+
+// Writes go through symbolic links (the link stays a link) and never replace a device.
+TEST_F(WeightsIoFiles, WritesKeepLinksAndDevices) {
+  write_file_atomic(path("target.txt"), "old");
+  fs::create_symlink(path("target.txt"), path("link.txt"));
+  write_file_atomic(path("link.txt"), "new");
+  EXPECT_TRUE(fs::is_symlink(path("link.txt")));
+  EXPECT_EQ(read_file(path("target.txt")), "new");
+  write_file_atomic("/dev/null", "discarded");
+  EXPECT_TRUE(fs::is_character_file("/dev/null"));
+  fs::create_directories(path("adir"));
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { write_file_atomic(path("adir"), "x"); }), "is a directory"));
+  EXPECT_TRUE(tmp_leftovers().empty());
+}
+
+// A killed writer's temporary file is recognised by its dead process id and removed; a
+// live process's is not, nor are other files.
+TEST_F(WeightsIoFiles, StaleTemporariesOfDeadProcessesAreRemoved) {
+  write_file_atomic(path("model.json.tmp999999_42"), "left by a killed run");  // no such pid
+  write_file_atomic(path("report.json.tmp" + std::to_string(::getppid()) + "_7"), "a live writer's");
+  write_file_atomic(path("notes.tmp.txt"), "a user's file");
+  EXPECT_TRUE(is_stale_temporary("model.json.tmp999999_42"));
+  EXPECT_FALSE(is_stale_temporary("model.json"));
+  EXPECT_EQ(remove_stale_temporaries(dir_.string()), 1);
+  EXPECT_FALSE(fs::exists(path("model.json.tmp999999_42")));
+  EXPECT_TRUE(fs::exists(path("notes.tmp.txt")));
+}
+
 }  // namespace
 }  // namespace mcuprune

@@ -1,6 +1,7 @@
 // Board profiles (resources/board.h): the built-in boards, runtimes, and the board JSON
 // format with its errors.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -327,6 +328,17 @@ TEST_F(TempDir, FindBoardByFileAndErrors) {
   for (const Board& x : builtin_boards()) EXPECT_TRUE(Contains(msg, x.name));
   // A directory is not a board file.
   EXPECT_TRUE(Contains(user_error_of([&] { find_board(dir_.string()); }), "unknown board"));
+}
+
+// A board file that names itself (or a cycle of files) as its base is an error, not a hang.
+TEST(BoardJson, BaseCyclesAreRefused) {
+  namespace fs = std::filesystem;
+  const fs::path p = fs::temp_directory_path() / ("mcuprune_board_cycle_" + std::to_string(::getpid()) + ".json");
+  std::ofstream(p) << json{{"base", p.string()}, {"name", "loop"}}.dump();
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { find_board(p.string()); }), "chain of \"base\" boards"));
+  std::ofstream(p) << "{\"name\": \"big\", \"clock_mhz\": 1e400}";
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { find_board(p.string()); }), "not valid JSON"));
+  fs::remove(p);
 }
 
 }  // namespace
