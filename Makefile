@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MCUPRUNE = $(BUILD)/mcuprune
 
-.PHONY: all deps build demo test bench bench-full bench-misc bench-prune bench-quant bench-deploy clean
+.PHONY: all deps build build-cli build-fuzz demo test test-sanitize fuzz bench bench-full bench-misc bench-prune bench-quant bench-deploy clean
 
 all: build
 
@@ -15,21 +15,54 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
+# Only the program (no test binaries): what `make demo` needs.
+build-cli: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS) --target mcuprune
+
+# The torch-free layers, their tests and one libFuzzer target per parser, built with clang
+# under AddressSanitizer and UndefinedBehaviorSanitizer (fuzz/README.md).
+FUZZ_BUILD ?= build-fuzz
+build-fuzz: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCUPRUNE_FUZZ=ON -DMCUPRUNE_WITH_TORCH=OFF \
+	  -DMCUPRUNE_WITH_VERIFIERS=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
+
 # The main job on the built-in default: vgg (about 970 KiB of int8 weights) does not fit the
 # nucleo-f446re (384 KiB flash budget); train and prune it on Fashion-MNIST until it fits,
 # then print the before/after table and the test accuracy, and prove that it fits: build it
 # as a firmware for the board's memory map and run 20 test images on an emulated Cortex-M4
 # (QEMU), every output compared with the host. Each run writes to its own directory under
 # runs/, so earlier results are never overwritten.
-demo: build
+demo: build-cli
 	@out=runs/demo-$$(date +%Y%m%d-%H%M%S); \
 	$(MCUPRUNE) profile --model vgg --board nucleo-f446re --no-timeline | tail -6 && \
 	$(MCUPRUNE) prune --model vgg --dataset fashion-mnist --board nucleo-f446re --epochs 3 \
 	  --out $$out && echo "demo: pruned model, checkpoint and report.json in $$out" && \
 	$(MCUPRUNE) deploy --model $$out --dataset fashion-mnist --board nucleo-f446re --emulate --samples 20
 
-test: build
+# Every test: the full suite, then the torch-free suites and a 10 s run of every fuzzer
+# under the sanitizers.
+test: build build-fuzz
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	@cd $(FUZZ_BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# The whole suite (LibTorch layers and CLI included) built with gcc under AddressSanitizer and
+# UndefinedBehaviorSanitizer.
+SANITIZE_BUILD ?= build-sanitize
+test-sanitize: deps
+	@cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMCUPRUNE_SANITIZE=ON >/dev/null
+	@cmake --build $(SANITIZE_BUILD) -j$(JOBS)
+	@cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -j$(JOBS)
+
+# Longer fuzzing: FUZZ_SECONDS per target (default 300); findings stop the run (fuzz/README.md).
+FUZZ_SECONDS ?= 300
+fuzz: build-fuzz
+	@for t in $(FUZZ_BUILD)/fuzz_*; do \
+	  n=$$(basename $$t); \
+	  bash fuzz/run.sh $$t fuzz/corpus/$$n $(FUZZ_BUILD)/fuzz-work/$$n $(FUZZ_SECONDS) || exit 1; \
+	done
 
 # Benchmarks write their tables to bench/results/ (docs/benchmark.md). `bench` compares the
 # pruning methods on less data and fewer epochs (under 25 min on 2 cores): RESULTS.md;

@@ -68,7 +68,9 @@ MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order) {
   };
   std::vector<int> priority(plan.tensors.size());
   bool done = false;
-  for (const auto& [name, less] : rules) {
+  for (const auto& rule : rules) {
+    const Less& less = rule.second;
+    const std::string& name = rule.first;
     for (size_t k = 0; k < priority.size(); ++k) priority[k] = int(k);
     std::stable_sort(priority.begin(), priority.end(),
                      [&](int a, int b) { return less(plan.tensors[size_t(a)], plan.tensors[size_t(b)]); });

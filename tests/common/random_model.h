@@ -19,7 +19,9 @@ inline float uniform(std::mt19937_64& rng, float lo, float hi) {
 // small; BatchNorm gamma in [0.5, 1.5], beta and mean in [-0.2, 0.2], variance in [0.5, 1.5].
 inline WeightMap random_weights(const Graph& g, std::mt19937_64& rng, bool he_scale = false) {
   WeightMap w;
-  for (const auto& [name, shape] : expected_weight_shapes(g)) {
+  for (const auto& entry : expected_weight_shapes(g)) {
+    const std::string& name = entry.first;  // (a named variable: lambdas cannot capture bindings in C++17)
+    const std::vector<int64_t>& shape = entry.second;
     WeightTensor t;
     t.shape = shape;
     auto ends_with = [&](const char* s) {
