@@ -19,6 +19,7 @@ APT_PACKAGES=(
   gnuplot-nox
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
   strace
+  clang libclang-rt-14-dev
 )
 # Node.js and npm run the ONNX verification (onnxruntime-node from the npm registry).
 # Only installed from apt when no `node`/`npm` is on PATH (a NodeSource install counts).

@@ -82,6 +82,9 @@ class Importer {
     graph.output = o.node;
     graph.onnx_io = io;
     graph.infer_shapes();
+    if (const std::vector<int> dead = nodes_not_reaching_output(graph); !dead.empty())
+      fail("node '" + graph.nodes[size_t(dead[0])].name + "' does not lead to the output '" + io.output +
+           "'; mcuprune takes models whose every node feeds the one output");
     out_.graph = std::move(graph);
     check_weights_match(out_.graph, out_.weights, where_);
     return std::move(out_);

@@ -297,6 +297,24 @@ void Graph::infer_shapes() {
                     " is out of range");
 }
 
+std::vector<int> nodes_not_reaching_output(const Graph& g) {
+  std::vector<char> live(g.nodes.size(), 0);
+  std::vector<int> stack;
+  if (g.output >= 0 && g.output < int(g.nodes.size())) stack.push_back(g.output);
+  while (!stack.empty()) {  // iterative: graphs may be deep
+    const int i = stack.back();
+    stack.pop_back();
+    if (live[size_t(i)]) continue;
+    live[size_t(i)] = 1;
+    for (int in : g.nodes[size_t(i)].inputs)
+      if (in >= 0 && in < int(g.nodes.size()) && !live[size_t(in)]) stack.push_back(in);
+  }
+  std::vector<int> dead;
+  for (size_t i = 1; i < g.nodes.size(); ++i)
+    if (!live[i]) dead.push_back(int(i));
+  return dead;
+}
+
 // ---------------------------------------------------------------- parameters
 
 int64_t node_weight_params(const Graph& g, int i) {

@@ -166,6 +166,10 @@ class GraphBuilder {
   std::unordered_set<std::string> names_;  // taken node names (append checks one node at a time)
 };
 
+// Nodes (other than the input) whose value never reaches the output node: a model file with
+// such nodes is refused (they would be counted in resources but never run).
+std::vector<int> nodes_not_reaching_output(const Graph& g);
+
 // Parameter counts of one node: learnable weights of the deployed (BN-folded) model,
 // and BatchNorm's 4 per channel (gamma, beta, running mean, running variance).
 int64_t node_weight_params(const Graph& g, int i);  // weights + biases (conv/dense)

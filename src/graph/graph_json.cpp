@@ -226,6 +226,11 @@ Graph graph_from_json_checked(const json& j, const std::string& where) {
   } catch (const UserError& e) {
     throw UserError(file + e.what());
   }
+  if (const std::vector<int> dead = nodes_not_reaching_output(g); !dead.empty())
+    throw UserError(file + "node '" + g.nodes[size_t(dead[0])].name + "'" +
+                    (dead.size() > 1 ? " (and " + std::to_string(dead.size() - 1) + " other nodes)" : std::string()) +
+                    " does not lead to the output '" + g.nodes[size_t(g.output)].name +
+                    "'; remove it, or name the real output in \"output\"");
   try {
     if (j.contains("input_normalization")) {
       g.normalization.mean = j["input_normalization"].at("mean").get<std::vector<float>>();

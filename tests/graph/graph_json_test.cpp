@@ -92,7 +92,7 @@ Graph every_op_graph() {
   c.activation = Activation::ReLU6;
   int x = b.append(c);
   x = b.batchnorm(x, "bn");
-  b.append([&] {
+  x = b.append([&] {
     Node n;
     n.kind = OpKind::BatchNorm;
     n.name = "bn_eps";
@@ -113,12 +113,12 @@ Graph every_op_graph() {
   int y = b.append(dw);
   int z = b.conv(x, 16, 1, 1, Padding::Same, "pw");
   int s = b.add({y, z}, "sum");
-  b.relu6(s, "r6");
-  int m = b.maxpool(s, 2, 2, Padding::Same, "mp");
+  const int r6 = b.relu6(s, "r6");
+  int m = b.maxpool(r6, 2, 2, Padding::Same, "mp");
   int a = b.avgpool(s, 3, 2, Padding::Same, "ap");
   int cat = b.concat({m, a}, "cat");
   int g = b.global_avgpool(cat, "gap");
-  int f = b.flatten(cat, "flat");
+  int f = b.flatten(g, "flat");
   int d = b.dropout(f, 0.3f, "drop");
   Node fc;
   fc.kind = OpKind::Dense;
@@ -126,13 +126,11 @@ Graph every_op_graph() {
   fc.inputs = {d};
   fc.out_channels = 7;
   fc.activation = Activation::ReLU;
-  b.append(fc);
-  int logits = b.dense(g, 5, "logits", /*bias=*/false);
+  const int h = b.append(fc);
+  const int logits = b.dense(h, 5, "logits", /*bias=*/false);
   b.softmax(logits, "prob");
-  Graph graph = b.finish();
-  graph.output = logits;  // not the last node
-  graph.infer_shapes();
-  return graph;
+  // Every node leads to the output (a file with nodes that do not is refused).
+  return b.finish();
 }
 
 // o[key], or a marker string when the key is absent (const operator[] would assert).
@@ -187,7 +185,7 @@ TEST(GraphJson, EveryOpAndAttributeRoundTrips) {
   EXPECT_EQ(j["version"], 1);
   EXPECT_EQ(j["layout"], "HWC");
   EXPECT_EQ(j["name"], "every_op");
-  EXPECT_EQ(j["output"], "logits");
+  EXPECT_EQ(j["output"], "prob");
   const json& c = j["nodes"][1];
   EXPECT_EQ(field(c, "op"), "conv2d");
   EXPECT_EQ(field(c, "inputs"), json::array({"input"}));
@@ -484,6 +482,9 @@ TEST(GraphJsonErrors, DuplicateNameAndBadOutput) {
   EXPECT_TRUE(Contains(from_json_error(o), "output 'logits' is not a node"));
   o["output"] = 4;
   EXPECT_TRUE(Contains(from_json_error(o), "\"output\" must be a node name"));
+  // An output before the last node leaves nodes that would be counted but never run.
+  o["output"] = "gap";
+  EXPECT_TRUE(Contains(from_json_error(o), "node 'fc' does not lead to the output 'gap'"));
 }
 
 TEST(GraphJsonErrors, ShapeErrorsNameFileAndNode) {
