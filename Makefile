@@ -42,7 +42,7 @@ demo: build-cli
 	  --out $$out && echo "demo: pruned model, checkpoint and report.json in $$out" && \
 	$(MCUPRUNE) deploy --model $$out --dataset fashion-mnist --board nucleo-f446re --emulate --samples 20
 
-# Every test: the full suite, then the torch-free suites and a 10 s run of every fuzzer
+# Every test: the full suite, then the torch-free suites and 20,000 inputs of every fuzzer
 # under the sanitizers.
 test: build build-fuzz
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

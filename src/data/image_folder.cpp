@@ -15,6 +15,19 @@
 // keeps its symbols private so linking a system libstb elsewhere cannot clash.
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_STATIC
+// A corrupt file can declare huge chunks (a PNG IDAT length of 2 GiB) that stb_image would
+// allocate before it finds the data missing: its allocations are capped (the largest image
+// mcuprune decodes, 2^26 pixels of 4 bytes, plus slack); past the cap stb_image reports
+// "outofmem", which becomes a clear error.
+#include <cstdlib>
+namespace {
+constexpr size_t kStbMaxAlloc = (size_t(1) << 28) + (size_t(1) << 24);
+void* capped_malloc(size_t n) { return n > kStbMaxAlloc ? nullptr : std::malloc(n); }
+void* capped_realloc(void* p, size_t n) { return n > kStbMaxAlloc ? nullptr : std::realloc(p, n); }
+}  // namespace
+#define STBI_MALLOC(sz) capped_malloc(sz)
+#define STBI_REALLOC(p, newsz) capped_realloc(p, newsz)
+#define STBI_FREE(p) std::free(p)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wall"
 #pragma GCC diagnostic ignored "-Wextra"
@@ -28,6 +41,11 @@
 namespace fs = std::filesystem;
 
 namespace mcuprune {
+
+namespace {
+constexpr int kMaxImageSide = 16384;
+constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
+}  // namespace
 
 namespace {
 
@@ -129,6 +147,11 @@ Dataset read_image_folder_impl(const std::string& dir, const ImageFolderOptions&
         throw UserError("image '" + fname + "' cannot be decoded (" +
                         (bytes.empty() ? "empty file" : stbi_failure_reason()) +
                         "); remove it or re-save it as PNG, JPEG or BMP");
+      // Decoding allocates what the header declares: refuse absurd sizes before that.
+      if (w > kMaxImageSide || h > kMaxImageSide || int64_t(w) * h > kMaxImagePixels)
+        throw UserError("image '" + fname + "' declares " + std::to_string(w) + "x" + std::to_string(h) +
+                        " pixels, more than mcuprune decodes (" + std::to_string(kMaxImageSide) + " a side, " +
+                        std::to_string(kMaxImagePixels) + " in all); downscale it or remove it");
       if (first_file.empty()) {
         first_file = fname;
         d.height = resize ? opt.height : h;

@@ -224,7 +224,7 @@ class Importer {
     return a ? a->f() : def;
   }
 
-  int spatial_input(const ox::NodeProto& n, int k = 0) { return spatial_input_named(n, n.input(k)); }
+  int spatial_input(const ox::NodeProto& n, int k = 0) { return spatial_input_named(n, arg(n, k)); }
 
   // Kernel, strides, dilations and padding of a Conv or pool onto node `nd`.
   void window(const ox::NodeProto& n, Node& nd, int kh, int kw, bool conv) {
@@ -261,8 +261,15 @@ class Importer {
     return b_->append(std::move(nd));
   }
 
+  // Input k of a node, which must exist (a malformed file may omit it).
+  const std::string& arg(const ox::NodeProto& n, int k) const {
+    if (k >= n.input_size()) unsupported(n, "input " + std::to_string(k) + " is missing");
+    return n.input(k);
+  }
+
   void import_node(const ox::NodeProto& n) {
     const std::string& op = n.op_type();
+    if (n.output_size() < 1 || n.output(0).empty()) unsupported(n, "a node without an output");
     if (!n.domain().empty() && n.domain() != "ai.onnx") unsupported(n, "custom domain '" + n.domain() + "'");
     if (op == "Constant") {
       Const c;
@@ -285,10 +292,10 @@ class Importer {
       return;
     }
     // Squeeze of the 1x1 spatial axes of a pooled map (tf2onnx after a mean): a flat value.
-    if (op == "Squeeze" && values_.count(n.input(0)) && !values_.at(n.input(0)).shape_like) {
-      Value v = plain_value(n, n.input(0));
+    if (op == "Squeeze" && values_.count(arg(n, 0)) && !values_.at(arg(n, 0)).shape_like) {
+      Value v = plain_value(n, arg(n, 0));
       std::vector<int64_t> axes = ints(n, "axes");
-      if (n.input_size() > 1 && !n.input(1).empty()) axes = need_const(n, 1, "axes").i;
+      if (n.input_size() > 1 && !arg(n, 1).empty()) axes = need_const(n, 1, "axes").i;
       const Shape sh = b_->shape(v.node);
       if (!v.flat) {
         if (sh.h != 1 || sh.w != 1 || normalized_axes(n, axes, 4) != spatial_axes(v))
@@ -319,7 +326,7 @@ class Importer {
     if (op == "Transpose") {
       // The layout pairs NHWC exporters emit, and a transpose to NHWC before a flatten (whose
       // HWC order is the IR's own): the value itself does not change in the IR.
-      Value v = value(n.input(0), "input");
+      Value v = value(arg(n, 0), "input");
       const auto perm = ints(n, "perm");
       if (!v.flat && !v.nhwc && perm == std::vector<int64_t>{0, 2, 3, 1}) {
         v.nhwc = true;
@@ -334,18 +341,18 @@ class Importer {
     if (op == "Pad") {
       // Zero pads: a no-op (PyTorch emits them around pools), or spatial padding with zeros that
       // the Conv reading it takes as its own padding (Keras' ZeroPadding2D, via tf2onnx).
-      Value v = value(n.input(0), "input");
+      Value v = value(arg(n, 0), "input");
       std::vector<int64_t> pads = ints(n, "pads");
-      if (n.input_size() > 1 && !n.input(1).empty()) pads = need_const(n, 1, "pads").i;
+      if (n.input_size() > 1 && !arg(n, 1).empty()) pads = need_const(n, 1, "pads").i;
       const std::string mode = attr(n, "mode") ? attr(n, "mode")->s() : "constant";
       float fill = float_attr(n, "value", 0.0f);
-      if (n.input_size() > 2 && !n.input(2).empty()) {
+      if (n.input_size() > 2 && !arg(n, 2).empty()) {
         const Const& c = need_const(n, 2, "constant_value");
         fill = c.is_float && !c.f.empty() ? c.f[0] : c.i.empty() ? 0.0f : float(c.i[0]);
       }
       const int rank = v.flat ? 2 : 4;
       std::vector<int64_t> axes;
-      if (n.input_size() > 3 && !n.input(3).empty()) axes = normalized_axes(n, need_const(n, 3, "axes").i, rank, false);
+      if (n.input_size() > 3 && !arg(n, 3).empty()) axes = normalized_axes(n, need_const(n, 3, "axes").i, rank, false);
       else for (int k = 0; k < rank; ++k) axes.push_back(k);
       if (pads.size() != 2 * axes.size()) unsupported(n, "pads must hold a begin and an end value per padded axis");
       std::vector<int64_t> begin(size_t(rank), 0), end(size_t(rank), 0);
@@ -371,12 +378,12 @@ class Importer {
       return;
     }
     if (op == "Identity" || op == "Dropout") {
-      set_value(n, 0, value(n.input(0), "input"));
+      set_value(n, 0, value(arg(n, 0), "input"));
       return;
     }
     const std::string name = unique_name(n);
     if (op == "Conv") {
-      const Value& xv = value(n.input(0), "input");
+      const Value& xv = value(arg(n, 0), "input");
       if (xv.shape_like || xv.nhwc || xv.flat) spatial_input(n);  // the error for such inputs
       const int x = xv.node;
       const Const& w = need_const(n, 1, "weight");
@@ -408,7 +415,7 @@ class Importer {
       nd.use_bias = true;
       out_.weights[name + ".weight"] = {w.dims, w.f};
       std::vector<float> bias(size_t(w.dims[0]), 0.0f);
-      if (n.input_size() > 2 && !n.input(2).empty()) {
+      if (n.input_size() > 2 && !arg(n, 2).empty()) {
         const Const& bc = need_const(n, 2, "bias");
         if (int64_t(bc.f.size()) != w.dims[0]) unsupported(n, "the bias size differs from the output channels");
         bias = bc.f;
@@ -433,7 +440,7 @@ class Importer {
       nd.bn_epsilon = float_attr(n, "epsilon", 1e-5f);
       set_value(n, 0, at_node(append(nd, {x})));
     } else if (op == "Relu" || op == "Clip") {
-      const Value& in = plain_value(n, n.input(0));
+      const Value& in = plain_value(n, arg(n, 0));
       Node nd;
       nd.name = name;
       nd.kind = OpKind::ReLU;
@@ -444,8 +451,8 @@ class Importer {
           if (c.f.size() + c.i.size() != 1) unsupported(n, std::string(what) + " must be a single number");
           return c.f.empty() ? float(c.i[0]) : c.f[0];
         };
-        if (n.input_size() > 1 && !n.input(1).empty()) lo = scalar(1, "min");
-        if (n.input_size() > 2 && !n.input(2).empty()) hi = scalar(2, "max");
+        if (n.input_size() > 1 && !arg(n, 1).empty()) lo = scalar(1, "min");
+        if (n.input_size() > 2 && !arg(n, 2).empty()) hi = scalar(2, "max");
         if (attr(n, "min")) lo = float_attr(n, "min", lo);
         if (attr(n, "max")) hi = float_attr(n, "max", hi);
         if (lo == 0.0f && hi == 6.0f) nd.kind = OpKind::ReLU6;
@@ -455,12 +462,12 @@ class Importer {
       v.node = append(nd, {in.node});
       set_value(n, 0, v);
     } else if (op == "Add") {
-      const Value* a = values_.count(n.input(0)) ? &plain_value(n, n.input(0)) : nullptr;
-      const Value* b = values_.count(n.input(1)) ? &plain_value(n, n.input(1)) : nullptr;
+      const Value* a = values_.count(arg(n, 0)) ? &plain_value(n, arg(n, 0)) : nullptr;
+      const Value* b = values_.count(arg(n, 1)) ? &plain_value(n, arg(n, 1)) : nullptr;
       if (!a || !b) {
         // MatMul + Add of a constant: the dense layer's bias.
-        const std::string& v = a ? n.input(0) : n.input(1);
-        const Const* c = constant(a ? n.input(1) : n.input(0));
+        const std::string& v = a ? arg(n, 0) : arg(n, 1);
+        const Const* c = constant(a ? arg(n, 1) : arg(n, 0));
         auto mm = pending_matmul_.find(v);
         if (!c || mm == pending_matmul_.end() || (!a && !b))
           unsupported(n, "adding a constant is supported only as the bias of a MatMul");
@@ -510,9 +517,9 @@ class Importer {
       set_value(n, 0, at_node(append(nd, {x})));
     } else if (op == "ReduceMean") {
       // A mean over the spatial axes (Keras' GlobalAveragePooling2D via tf2onnx, torch's x.mean((2, 3))).
-      const Value& in = plain_value(n, n.input(0));
+      const Value& in = plain_value(n, arg(n, 0));
       std::vector<int64_t> axes = ints(n, "axes");
-      if (n.input_size() > 1 && !n.input(1).empty()) axes = need_const(n, 1, "axes").i;
+      if (n.input_size() > 1 && !arg(n, 1).empty()) axes = need_const(n, 1, "axes").i;
       if (in.flat || in.shape_like || normalized_axes(n, axes, 4) != spatial_axes(in))
         unsupported(n, "only a mean over the two spatial axes of a feature map is supported");
       Node nd;
@@ -529,12 +536,12 @@ class Importer {
       nd.kind = OpKind::GlobalAvgPool;
       set_value(n, 0, at_node(append(nd, {spatial_input(n)})));
     } else if (op == "Flatten" || op == "Reshape") {
-      const Value& in = plain_value(n, n.input(0));
+      const Value& in = plain_value(n, arg(n, 0));
       if (op == "Flatten" && int_attr(n, "axis", 1) != 1) unsupported(n, "axis must be 1");
       if (op == "Reshape") {
-        auto it = values_.find(n.input(1));
+        auto it = values_.find(arg(n, 1));
         const bool computed = it != values_.end() && it->second.shape_like;
-        const Const* c = constant(n.input(1));
+        const Const* c = constant(arg(n, 1));
         if (!computed) {
           if (!c || c->i.size() != 2 || !(c->i[0] == 1 || c->i[0] == -1 || c->i[0] == 0) ||
               !(c->i[1] == -1 || (b_->shape(in.node).elements() == c->i[1])))
@@ -551,7 +558,7 @@ class Importer {
       if (!in.flat && !in.nhwc && s.h * s.w > 1 && s.c > 1) v.nchw_before_flatten = s;
       set_value(n, 0, v);
     } else if (op == "Gemm" || op == "MatMul") {
-      const Value& in = plain_value(n, n.input(0));
+      const Value& in = plain_value(n, arg(n, 0));
       const Const& w = need_const(n, 1, "weight");
       if (w.dims.size() != 2 || !w.is_float) unsupported(n, "the weight must be a 2-D float constant");
       bool trans_b = op == "Gemm" && int_attr(n, "transB", 0) != 0;
@@ -573,7 +580,7 @@ class Importer {
           wd[size_t(o * in_f + k)] = trans_b ? w.f[size_t(o * in_f + src_k)] : w.f[size_t(src_k * out_f + o)];
         }
       std::vector<float> bias(size_t(out_f), 0.0f);
-      if (op == "Gemm" && n.input_size() > 2 && !n.input(2).empty()) {
+      if (op == "Gemm" && n.input_size() > 2 && !arg(n, 2).empty()) {
         const Const& bc = need_const(n, 2, "bias");
         if (int64_t(bc.f.size()) != out_f) unsupported(n, "the bias must have one value per output (no broadcasting)");
         bias = bc.f;
@@ -591,7 +598,7 @@ class Importer {
       if (op == "MatMul") pending_matmul_[n.output(0)] = name;
     } else if (op == "Softmax") {
       const int64_t axis = int_attr(n, "axis", -1);
-      const Value& in = plain_value(n, n.input(0));
+      const Value& in = plain_value(n, arg(n, 0));
       if (!in.flat || (axis != 1 && axis != -1)) unsupported(n, "softmax over the features of a 2-D value (axis 1 or -1) is supported");
       Node nd;
       nd.name = name;

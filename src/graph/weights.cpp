@@ -71,6 +71,13 @@ WeightMap weights_from_bytes(const std::string& bytes, const std::string& where)
   }
   size_t data_start = 16 + hl;
   data_start += (kAlign - data_start % kAlign) % kAlign;
+  auto text = [&](const char* key) {
+    return header.contains(key) && header[key].is_string() ? header[key].get<std::string>() : std::string();
+  };
+  if (!header.is_object() || text("format") != "mcuprune-weights" || !header.contains("version") ||
+      header["version"] != 1 || text("byte_order") != "little")
+    throw UserError("'" + where + "': unsupported weights header (expected format "
+                    "mcuprune-weights, version 1, byte_order little)");
   if (header.value("format", "") != "mcuprune-weights" || header.value("version", 0) != 1 ||
       header.value("byte_order", "") != "little")
     throw UserError("'" + where + "': unsupported weights header (expected format "
