@@ -14,7 +14,7 @@
 #include <stdexcept>
 
 #include "common/expect_error.h"
-#include "common/ort_runner.h"
+#include "common/ort_compare.h"
 #include "common/random_model.h"
 #include "export/onnx.h"
 #include "export/onnx_import.h"
@@ -182,15 +182,7 @@ TEST_P(Tf2Onnx, ImportAgreesWithOnnxRuntimeAndPrunedExportKeepsTheInterface) {
   for (auto& x : xs)
     for (float& e : x) e = nd(rng);
   auto check = [&](const FoldedModel& f, const std::string& model_bytes, const std::string& what) {
-    const test::OrtResults ort = test::run_onnx(model_bytes, in, xs, true, /*nhwc_input=*/true);
-    for (size_t k = 0; k < xs.size(); ++k) {
-      const auto ours = float_forward(f.graph, f.weights, xs[k])[size_t(f.graph.output)];
-      ASSERT_TRUE(ort[k].count("Identity:0")) << what;
-      const auto& theirs = ort[k].at("Identity:0");
-      ASSERT_EQ(ours.size(), theirs.size()) << what;
-      for (size_t j = 0; j < ours.size(); ++j)
-        EXPECT_NEAR(ours[j], theirs[j], 1e-4 * (1 + std::fabs(theirs[j]))) << what << " sample " << k << " output " << j;
-    }
+    test::expect_same_as_onnxruntime(f, model_bytes, xs, "Identity:0", true, what);
   };
   check(fold_for_inference(imp.graph, imp.weights), bytes, "original");
 

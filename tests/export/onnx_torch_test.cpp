@@ -16,7 +16,7 @@
 
 #include <random>
 
-#include "common/ort_runner.h"
+#include "common/ort_compare.h"
 #include "common/random_model.h"
 #include "export/onnx.h"
 #include "export/onnx_import.h"
@@ -104,15 +104,7 @@ TEST_P(TorchOnnx, OnnxRuntimeAgreesOnTheOriginalAndThePrunedExport) {
   for (auto& x : xs)
     for (float& v : x) v = nd(rng);
   auto check = [&](const FoldedModel& f, const std::string& model_bytes, const std::string& what) {
-    const test::OrtResults ort = test::run_onnx(model_bytes, in, xs);
-    for (size_t k = 0; k < xs.size(); ++k) {
-      const auto ours = float_forward(f.graph, f.weights, xs[k])[size_t(f.graph.output)];
-      ASSERT_TRUE(ort[k].count(imp.graph.onnx_io.output)) << what << ": no output named " << imp.graph.onnx_io.output;
-      const auto theirs = test::from_nchw(ort[k].at(imp.graph.onnx_io.output), f.graph.output_shape());
-      ASSERT_EQ(ours.size(), theirs.size()) << what;
-      for (size_t j = 0; j < ours.size(); ++j)
-        EXPECT_NEAR(ours[j], theirs[j], 1e-4 * (1 + std::fabs(theirs[j]))) << what << " sample " << k << " output " << j;
-    }
+    test::expect_same_as_onnxruntime(f, model_bytes, xs, imp.graph.onnx_io.output, false, what);
   };
   check(fold_for_inference(imp.graph, imp.weights), bytes, "original");
 
