@@ -159,7 +159,6 @@ MemorySchedule schedule_optimal(const DeployedGraph& d, const std::vector<int64_
   bool stopped = false;
   std::vector<Frame> stack;
   auto push = [&]() { stack.push_back(Frame{key_of(s), live_bytes(s), Entry{INT64_MAX, -1}, 0}); };
-  int64_t result = 0;
   int64_t returned = -1;  // the value of the subproblem just solved (or -1)
   if (m > 0) push();
   while (!stack.empty()) {
@@ -210,7 +209,6 @@ MemorySchedule schedule_optimal(const DeployedGraph& d, const std::vector<int64_
     stack.pop_back();
     memo[fin.key] = fin.e;
     returned = fin.e.best;
-    result = fin.e.best;
   }
   if (stopped) {
     MemorySchedule h = schedule_heuristic(d, tensor_bytes, scratch_bytes, inplace_add);
@@ -218,7 +216,6 @@ MemorySchedule schedule_optimal(const DeployedGraph& d, const std::vector<int64_
     h.search_complete = false;
     return h;
   }
-  (void)result;
   std::vector<int> order;
   std::fill(s.begin(), s.end(), 0);
   for (int k = 0; k < m; ++k) {

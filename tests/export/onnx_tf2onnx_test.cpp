@@ -28,7 +28,7 @@ namespace ox = ONNX_NAMESPACE;
 class Tf2OnnxLike {
  public:
   explicit Tf2OnnxLike(int opset) : opset_(opset), rng_(uint64_t(opset)) {
-    m_.set_ir_version(opset >= 18 ? 8 : opset >= 15 ? 8 : 6);
+    m_.set_ir_version(opset >= 15 ? 8 : 6);  // the IR version that goes with the opset
     m_.set_producer_name("tf2onnx-like test fixture");
     auto* os = m_.add_opset_import();
     os->set_domain("");
