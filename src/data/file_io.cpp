@@ -25,8 +25,22 @@ std::string hex32(uint32_t v) {
   return buf;
 }
 
+void refuse_special_file(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st) || fs::is_regular_file(st) || fs::is_directory(st)) return;
+  const char* kind = fs::is_fifo(st)                                       ? "a named pipe (FIFO)"
+                     : fs::is_character_file(st) || fs::is_block_file(st) ? "a device"
+                     : fs::is_socket(st)                                  ? "a socket"
+                                                                           : "not a regular file";
+  const bool link = fs::is_symlink(fs::symlink_status(path, ec));
+  throw UserError(what + " '" + path + "' is " + (link ? std::string("a link to ") : std::string()) + kind +
+                  ", not a regular file; give the dataset's own files (copy them to a folder if they come from a stream)");
+}
+
 bool is_file(const std::string& path) {
   std::error_code ec;
+  refuse_special_file(path, "dataset file");
   return fs::is_regular_file(path, ec);
 }
 
@@ -44,6 +58,7 @@ std::vector<uint8_t> read_raw(const std::string& path, const std::string& what) 
                     "dataset is unpacked there)");
   if (fs::is_directory(path, ec))
     throw UserError(what + " '" + path + "' is a directory, expected a file");
+  refuse_special_file(path, what);
   std::ifstream f(path, std::ios::binary);
   if (!f)
     throw UserError(what + " '" + path + "' cannot be opened: " + std::strerror(errno) +
@@ -55,6 +70,17 @@ std::vector<uint8_t> read_raw(const std::string& path, const std::string& what) 
   if (!bytes.empty() && !f.read(reinterpret_cast<char*>(bytes.data()), size))
     throw UserError(what + " '" + path + "' could not be read completely (I/O error)");
   return bytes;
+}
+
+// Memory the system can still give (MemAvailable), or 0 when it cannot be read.
+uint64_t available_memory_bytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (f >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return 0;
 }
 
 std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& in, const std::string& path,
@@ -97,6 +123,22 @@ std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& in, const std::str
       if (declared > 0) {
         header_read = true;
         limit = std::min(declared, kMaxDecompressed);
+        // Room for all of it is taken now, so that memory runs out here, with a clear
+        // message, and not later in an allocation deep inside the reader.
+        const uint64_t available = available_memory_bytes();
+        auto too_big = [&](const std::string& room) {
+          inflateEnd(&zs);
+          throw UserError(what + " '" + path + "' decompresses to " + std::to_string(limit) +
+                          " bytes (its header says so), more than " + room +
+                          "; free memory, raise the process's memory limit, or use a smaller dataset file");
+        };
+        if (available > 0 && limit > available)
+          too_big("the " + std::to_string(available) + " bytes of memory available");
+        try {
+          out.reserve(size_t(limit) + 1);
+        } catch (const std::bad_alloc&) {
+          too_big("this process can allocate");
+        }
       }
     }
     if (produced > limit) {

@@ -30,7 +30,11 @@ inline uint32_t read_be32(const uint8_t* p) {
 // "0x00000803": magic numbers are easiest to compare against the spec in hex.
 std::string hex32(uint32_t v);
 
-// True when `path` names an existing regular file (no exceptions on odd paths).
+// Throws UserError when `path` exists but is a FIFO, device or socket (reading one would
+// block or never end); `what` names it ("IDX image file").
+void refuse_special_file(const std::string& path, const std::string& what);
+// True when `path` names an existing regular file; false when it does not exist or is a
+// directory; a FIFO, device or socket is refused (refuse_special_file).
 bool is_file(const std::string& path);
 bool is_dir(const std::string& path);
 

@@ -2,6 +2,7 @@
 // are written; on load, unknown keys are errors (they are usually typos).
 #include "graph/graph_json.h"
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -48,13 +49,26 @@ Activation activation_from(const std::string& s, const std::string& where) {
   throw UserError(where + "activation '" + s + "' is not one of: none, relu, relu6");
 }
 
+// An integer attribute; a value that does not fit an int is refused as itself (never
+// wrapped: 2^31 must not read as -2^31, nor 2^40 as 0). Shape inference checks the limits.
+int read_int(const json& v, const std::string& where, const char* key) {
+  if (!v.is_number_integer()) throw UserError(where + "'" + key + "' must be an integer, got " + v.dump());
+  const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(std::numeric_limits<int>::max())
+                                           : v.get<int64_t>() >= std::numeric_limits<int>::min() &&
+                                                 v.get<int64_t>() <= std::numeric_limits<int>::max();
+  if (!fits)
+    throw UserError(where + "'" + key + "' is " + v.dump() + ", far beyond what a layer can have (dimensions at most " +
+                    std::to_string(Graph::kMaxDim) + ", windows at most " + std::to_string(Graph::kMaxWindow) + ")");
+  return int(v.get<int64_t>());
+}
+
 // Reads [a, b] or a single integer a (meaning [a, a]).
 void read_pair(const json& v, int& a, int& b, const std::string& where, const char* key) {
   if (v.is_number_integer()) {
-    a = b = v.get<int>();
+    a = b = read_int(v, where, key);
   } else if (v.is_array() && v.size() == 2 && v[0].is_number_integer() &&
              v[1].is_number_integer()) {
-    a = v[0].get<int>(), b = v[1].get<int>();
+    a = read_int(v[0], where, key), b = read_int(v[1], where, key);
   } else {
     throw UserError(where + "'" + key + "' must be an integer or [height, width], got " + v.dump());
   }
@@ -185,19 +199,20 @@ Graph graph_from_json_checked(const json& j, const std::string& where) {
       for (const char* key : {"out_channels", "depth_multiplier"})
         if (o.contains(key) && !o[key].is_number_integer())
           throw UserError(wn + "'" + key + "' must be an integer, got " + o[key].dump());
-      if (o.contains("out_channels")) n.out_channels = o["out_channels"].get<int>();
+      if (o.contains("out_channels")) n.out_channels = read_int(o["out_channels"], wn, "out_channels");
       else if (n.kind == OpKind::Conv2D || n.kind == OpKind::Dense)
         throw UserError(wn + "missing \"out_channels\"");
-      if (o.contains("depth_multiplier")) n.depth_multiplier = o["depth_multiplier"].get<int>();
+      if (o.contains("depth_multiplier")) n.depth_multiplier = read_int(o["depth_multiplier"], wn, "depth_multiplier");
       if (has_window(n.kind)) {
         if (!o.contains("kernel")) throw UserError(wn + "missing \"kernel\"");
         read_pair(o["kernel"], n.kernel_h, n.kernel_w, wn, "kernel");
         if (o.contains("stride")) read_pair(o["stride"], n.stride_h, n.stride_w, wn, "stride");
         n.padding = padding_from(o.value("padding", "valid"), wn);
         if (n.padding == Padding::Explicit) {
-          auto p = o.at("pads").get<std::vector<int>>();
-          if (p.size() != 4) throw UserError(wn + "pads must be [top, bottom, left, right]");
-          n.pad_top = p[0], n.pad_bottom = p[1], n.pad_left = p[2], n.pad_right = p[3];
+          const json& p = o.at("pads");
+          if (!p.is_array() || p.size() != 4) throw UserError(wn + "pads must be [top, bottom, left, right]");
+          n.pad_top = read_int(p[0], wn, "pads"), n.pad_bottom = read_int(p[1], wn, "pads");
+          n.pad_left = read_int(p[2], wn, "pads"), n.pad_right = read_int(p[3], wn, "pads");
         } else if (o.contains("pads")) {
           throw UserError(wn + "\"pads\" is only allowed with padding \"explicit\"");
         }
@@ -205,7 +220,14 @@ Graph graph_from_json_checked(const json& j, const std::string& where) {
       if (o.contains("dilation")) read_pair(o["dilation"], n.dilation_h, n.dilation_w, wn, "dilation");
       if (o.contains("bias")) n.use_bias = o["bias"].get<bool>();
       if (o.contains("activation")) n.activation = activation_from(o["activation"].get<std::string>(), wn);
-      if (o.contains("epsilon")) n.bn_epsilon = o["epsilon"].get<float>();
+      if (o.contains("epsilon")) {
+        // Stored as float32: a value that rounds to 0 or overflows is refused as given.
+        const double eps = o["epsilon"].get<double>();
+        if (!(eps > 0) || eps < double(std::numeric_limits<float>::min()) || eps > 1e6)
+          throw UserError(wn + "epsilon " + o["epsilon"].dump() + " must be a number from 1.2e-38 (the smallest "
+                          "normal float32) to 1e6; 1e-5 is usual");
+        n.bn_epsilon = float(eps);
+      }
       if (o.contains("rate")) n.dropout_rate = o["rate"].get<float>();
     } catch (const json::exception& e) {
       throw UserError(wn + "bad attribute: " + e.what());

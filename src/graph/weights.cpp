@@ -3,6 +3,7 @@
 // shape, and byte offset (relative to the data start).
 #include "graph/weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -86,6 +87,11 @@ WeightMap weights_from_bytes(const std::string& bytes, const std::string& where)
     throw UserError("'" + where + "' is truncated: no data after the header");
   const uint64_t data_bytes = bytes.size() - data_start;
   WeightMap w;
+  struct Extent {
+    uint64_t offset, bytes;
+    std::string name;
+  };
+  std::vector<Extent> extents;
   try {
     for (const auto& t : header.at("tensors")) {
       std::string name = t.at("name");
@@ -100,17 +106,23 @@ WeightMap weights_from_bytes(const std::string& bytes, const std::string& where)
       uint64_t off = t.at("offset"), nb = t.at("bytes");
       uint64_t elems = 1;
       for (int64_t d : wt.shape) {
-        if (d < 0 || (d > 0 && elems > data_bytes / 4 / uint64_t(d)))
-          throw UserError("'" + where + "': tensor '" + name + "' has an invalid or oversized shape " +
-                          shape_str(wt.shape));
+        if (d < 0 || (d > 0 && elems > uint64_t(Graph::kMaxElements) / uint64_t(d)))
+          throw UserError("'" + where + "': tensor '" + name + "' has an invalid shape " + shape_str(wt.shape) +
+                          " (dimensions must be >= 0, at most " + std::to_string(Graph::kMaxElements) +
+                          " elements); the file is damaged");
         elems *= uint64_t(d);
       }
       if (nb != elems * 4)
-        throw UserError("'" + where + "': tensor '" + name + "' byte count does not match shape");
+        throw UserError("'" + where + "': tensor '" + name + "' holds " + std::to_string(nb) + " bytes but its shape " +
+                        shape_str(wt.shape) + " needs " + std::to_string(elems * 4) + "; the file is damaged");
+      if (off % 4 != 0)
+        throw UserError("'" + where + "': tensor '" + name + "' starts at byte offset " + std::to_string(off) +
+                        ", which is not a multiple of 4 (float32); the file is damaged");
       if (off > data_bytes || nb > data_bytes - off)
         throw UserError("'" + where + "' is truncated: tensor '" + name + "' needs bytes up to " +
-                        std::to_string(data_start + off + nb) + ", file has " +
-                        std::to_string(bytes.size()));
+                        std::to_string(data_start + off + nb) + ", the file has " + std::to_string(bytes.size()) +
+                        "; was it copied completely? Save it again from its model directory");
+      if (nb > 0) extents.push_back({off, nb, name});
       wt.data.resize(size_t(wt.numel()));
       std::memcpy(wt.data.data(), bytes.data() + data_start + off, nb);
       w[name] = std::move(wt);
@@ -118,6 +130,13 @@ WeightMap weights_from_bytes(const std::string& bytes, const std::string& where)
   } catch (const nlohmann::json::exception& e) {
     throw UserError("'" + where + "': corrupt weights header: " + e.what());
   }
+  // Every tensor has bytes of its own: overlapping ranges would make two tensors share values.
+  std::sort(extents.begin(), extents.end(), [](const Extent& a, const Extent& b) { return a.offset < b.offset; });
+  for (size_t k = 1; k < extents.size(); ++k)
+    if (extents[k].offset < extents[k - 1].offset + extents[k - 1].bytes)
+      throw UserError("'" + where + "': tensors '" + extents[k - 1].name + "' and '" + extents[k].name +
+                      "' overlap in the data (bytes " + std::to_string(extents[k].offset) + " to " +
+                      std::to_string(extents[k - 1].offset + extents[k - 1].bytes - 1) + "); the file is damaged");
   return w;
 }
 

@@ -3,6 +3,7 @@
 #include "resources/board.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -261,8 +262,10 @@ Board board_from_json(const json& j, const std::string& where, int depth) {
   } catch (const json::exception& e) {
     throw UserError(at + "bad value: " + e.what());
   }
-  if (b.name.empty()) throw UserError(at + "\"name\" is required");
-  if (!(b.clock_mhz > 0)) throw UserError(at + "\"clock_mhz\" must be > 0");
+  if (!j.contains("name") || b.name.empty())
+    throw UserError(at + "\"name\" is required (a board based on another needs a name of its own), e.g. "
+                    "\"name\": \"my-board\"");
+  if (!(b.clock_mhz > 0) || !std::isfinite(b.clock_mhz)) throw UserError(at + "\"clock_mhz\" must be a finite number > 0");
   if (b.sram_bytes <= 0 || b.flash_bytes <= 0)
     throw UserError(at + "\"sram_bytes\" and \"flash_bytes\" must be > 0");
   if (b.reserved_ram_bytes < 0 || b.reserved_ram_bytes >= b.sram_bytes)
@@ -272,7 +275,7 @@ Board board_from_json(const json& j, const std::string& where, int depth) {
   const LatencyCoefficients& k = b.latency;
   for (double v : {k.conv_cycles_per_mac, k.depthwise_cycles_per_mac, k.dense_cycles_per_mac,
                    k.pool_cycles_per_op, k.eltwise_cycles_per_op, k.op_fixed_cycles})
-    if (!(v >= 0)) throw UserError(at + "latency coefficients must be >= 0");
+    if (!(v >= 0) || !std::isfinite(v)) throw UserError(at + "latency coefficients must be finite numbers >= 0");
   try {
     find_runtime(b.runtime);
   } catch (const UserError& e) {

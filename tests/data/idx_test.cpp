@@ -2,6 +2,10 @@
 // reader reports for damaged or mismatched files.
 #include <iterator>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "data/dataset.h"
 #include "test_util.h"
 
@@ -81,6 +85,53 @@ TEST(Idx, GzipBombStopsAtTheSizeTheHeaderDeclares) {
   const std::string msg = user_error_message([&] { read_idx(t.file("bomb.gz"), t.file("lab")); });
   EXPECT_CONTAINS(msg, "decompresses to more than the 34 bytes its header declares");
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MCUPRUNE_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MCUPRUNE_TEST_ASAN 1
+#endif
+#endif
+#ifndef MCUPRUNE_TEST_ASAN
+// A small gzip file whose header declares 3 GB of images, read by a process limited to 1 GiB
+// of address space: a clear error before decompressing, not std::bad_alloc. (Built only
+// without AddressSanitizer, whose shadow memory needs more address space than the limit.)
+TEST(Idx, DeclaredSizeBeyondWhatCanBeAllocatedIsAClearError) {
+  TempDir t;
+  std::vector<uint8_t> head = idx_images(3000, 1000, 1000, std::vector<uint8_t>(4096, 7));
+  write_gz(t.file("big.gz"), head);
+  write_file(t.file("lab"), idx_labels(std::vector<uint8_t>(3000, 1)));
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(fds[0]);
+    struct rlimit lim {size_t(1) << 30, size_t(1) << 30};
+    ::setrlimit(RLIMIT_AS, &lim);
+    std::string msg;
+    try {
+      read_idx(t.file("big.gz"), t.file("lab"));
+      msg = "no error";
+    } catch (const UserError& e) {
+      msg = e.what();
+    } catch (const std::bad_alloc&) {
+      msg = "std::bad_alloc";
+    }
+    if (::write(fds[1], msg.data(), msg.size()) < 0) ::_exit(2);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string msg;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) msg.append(buf, size_t(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_CONTAINS(msg, "decompresses to 3000000016 bytes");
+  EXPECT_CONTAINS(msg, "this process can allocate");
+}
+#endif
 
 TEST(Idx, BadImageMagicShowsExpectedAndFound) {
   TempDir t;

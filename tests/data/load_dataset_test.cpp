@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <sys/stat.h>
+
 #include "data/dataset.h"
 #include "test_util.h"
 
@@ -106,6 +108,21 @@ TEST(LoadDataset, DirectoryWithoutLayout) {
   const std::string msg = user_error_message([&] { load_dataset(t.str(), LoadOptions{}); });
   EXPECT_CONTAINS(msg, t.str());
   EXPECT_CONTAINS(msg, "no recognised layout");
+}
+
+TEST(LoadDataset, AFifoOrALinkToADeviceIsNamedNotTakenForAMissingLayout) {
+  TempDir t;
+  make_idx_dir(t.str(), 4, 2, false);
+  const std::string images = t.file("train-images-idx3-ubyte");
+  std::filesystem::remove(images);
+  ASSERT_EQ(::mkfifo(images.c_str(), 0644), 0);
+  std::string msg = user_error_message([&] { load_dataset(t.str(), LoadOptions{}); });
+  EXPECT_CONTAINS(msg, images);
+  EXPECT_CONTAINS(msg, "named pipe");
+  std::filesystem::remove(images);
+  std::filesystem::create_symlink("/dev/zero", images);
+  msg = user_error_message([&] { load_dataset(t.str(), LoadOptions{}); });
+  EXPECT_CONTAINS(msg, "a link to a device");
 }
 
 TEST(LoadDataset, IdxDirectorySplitAndLimits) {

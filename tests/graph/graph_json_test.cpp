@@ -406,6 +406,33 @@ TEST(GraphJsonErrors, BadAttributeValues) {
   EXPECT_TRUE(Contains(from_json_error(q), "node #1"));
 }
 
+TEST(GraphJsonErrors, IntegersBeyondAnIntAreShownAsGivenNotWrapped) {
+  json j = small_model();
+  j["nodes"][1]["out_channels"] = int64_t(1) << 31;  // read as int it would be -2147483648
+  std::string msg = from_json_error(j);
+  EXPECT_TRUE(Contains(msg, "'out_channels' is 2147483648")) << msg;
+  EXPECT_FALSE(Contains(msg, "-2147483648")) << msg;
+  json k = small_model();
+  k["nodes"][1]["kernel"] = int64_t(1) << 40;  // read as int it would be 0
+  msg = from_json_error(k);
+  EXPECT_TRUE(Contains(msg, "'kernel' is 1099511627776")) << msg;
+  json p = small_model();
+  p["nodes"][1]["padding"] = "explicit";
+  p["nodes"][1]["pads"] = {1, 1, int64_t(1) << 33, 1};
+  EXPECT_TRUE(Contains(from_json_error(p), "'pads' is 8589934592"));
+}
+
+TEST(GraphJsonErrors, AnEpsilonThatFloat32CannotHoldIsNamedAsSuch) {
+  json j = small_model();
+  j["nodes"].insert(j["nodes"].begin() + 2, json{{"name", "bn"}, {"op", "batchnorm"}, {"inputs", {"c1"}}, {"epsilon", 1e-60}});
+  j["nodes"][3]["inputs"] = {"bn"};
+  const std::string msg = from_json_error(j);
+  EXPECT_TRUE(Contains(msg, "epsilon 1e-60")) << msg;
+  EXPECT_TRUE(Contains(msg, "1.2e-38")) << msg;
+  j["nodes"][2]["epsilon"] = 1e-5;
+  EXPECT_NO_THROW(graph_from_json(j, "model.json"));
+}
+
 TEST(GraphJsonErrors, WrongFormatOrVersion) {
   json j = small_model();
   j["format"] = "keras";

@@ -244,6 +244,37 @@ std::string craft(std::string header, const std::string& data) {
   return out + data;
 }
 
+TEST(WeightsErrors, HalfTruncatedFileIsReportedAsTruncatedNotAsAShapeProblem) {
+  WeightMap w;
+  w["big.weight"] = {{64, 64}, std::vector<float>(64 * 64, 0.5f)};
+  const std::string bytes = weights_to_bytes(w);
+  const std::string half = bytes.substr(0, bytes.size() / 2);
+  const std::string msg = user_error_of([&] { weights_from_bytes(half, "w.bin"); });
+  EXPECT_TRUE(Contains(msg, "truncated")) << msg;
+  EXPECT_TRUE(Contains(msg, "big.weight")) << msg;
+  EXPECT_FALSE(Contains(msg, "shape")) << msg;
+}
+
+TEST(WeightsErrors, OverlappingOrMisalignedTensorsAreRefused) {
+  const std::string data(16, '\0');
+  const std::string overlap = craft(
+      R"({"tensors":[{"name":"a","dtype":"float32","shape":[2],"offset":0,"bytes":8},)"
+      R"({"name":"b","dtype":"float32","shape":[2],"offset":4,"bytes":8}]})",
+      data);
+  std::string msg = user_error_of([&] { weights_from_bytes(overlap, "w.bin"); });
+  EXPECT_TRUE(Contains(msg, "'a' and 'b' overlap")) << msg;
+  const std::string misaligned =
+      craft(R"({"tensors":[{"name":"a","dtype":"float32","shape":[2],"offset":2,"bytes":8}]})", data);
+  msg = user_error_of([&] { weights_from_bytes(misaligned, "w.bin"); });
+  EXPECT_TRUE(Contains(msg, "not a multiple of 4")) << msg;
+  // Adjacent ranges in any order are fine.
+  const std::string adjacent = craft(
+      R"({"tensors":[{"name":"a","dtype":"float32","shape":[2],"offset":8,"bytes":8},)"
+      R"({"name":"b","dtype":"float32","shape":[2],"offset":0,"bytes":8}]})",
+      data);
+  EXPECT_EQ(weights_from_bytes(adjacent, "w.bin").size(), 2u);
+}
+
 TEST(WeightsErrors, CorruptHeader) {
   std::string four(4, '\0');
   // The crafted helper itself produces readable files.
@@ -268,7 +299,7 @@ TEST(WeightsErrors, CorruptHeader) {
       craft(R"({"tensors":[{"name":"a","dtype":"float32","shape":[2],"offset":0,"bytes":4}]})",
             four + four);
   EXPECT_TRUE(Contains(user_error_of([&] { weights_from_bytes(nb, "w"); }),
-                       "byte count does not match shape"));
+                       "holds 4 bytes but its shape [2] needs 8"));
   std::string off =
       craft(R"({"tensors":[{"name":"a","dtype":"float32","shape":[1],"offset":4,"bytes":4}]})",
             four);

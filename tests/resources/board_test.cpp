@@ -114,10 +114,11 @@ TEST(BoardJson, BaseWithOverrides) {
   EXPECT_NEAR(b.latency.op_fixed_cycles, 6500, 1e-9);                  // base's
   EXPECT_EQ(b.latency.source, find_board("nucleo-f446re").latency.source);
   EXPECT_EQ(b.runtime, "cmsis-nn");
-  // Without a "name" the base's name is kept.
-  Board b2 = board_from_json({{"base", "rp2040"}, {"runtime", "reference"}}, "x.json");
-  EXPECT_EQ(b2.name, "rp2040");
-  EXPECT_EQ(b2.runtime, "reference");
+  // "name" is required (docs/resources.md), also with a base: a derived board that kept its
+  // base's name would be reported as the base.
+  const std::string msg = test::user_error_of([] { board_from_json({{"base", "rp2040"}, {"runtime", "reference"}}, "x.json"); });
+  EXPECT_TRUE(test::Contains(msg, "\"name\" is required")) << msg;
+  EXPECT_TRUE(test::Contains(msg, "x.json")) << msg;
 }
 
 TEST(BoardJson, FullCustomBoardAndRoundTrip) {
