@@ -49,7 +49,7 @@ void add_bench_command(CLI::App& app) {
   c->add_option("--steps", args->steps, "timed steps")->capture_default_str();
   c->add_option("--warmup", args->warmup, "untimed steps first")->capture_default_str();
   check_threads(c->add_option("--threads", args->threads, "CPU threads (0 = all cores)"));
-  c->add_option("--seed", args->seed, "seed")->capture_default_str();
+  check_seed(c->add_option("--seed", args->seed, "seed"))->capture_default_str();
   c->add_option("--save-arch", args->save_arch, "also write the architecture JSON to FILE");
   c->callback([args] { run_bench(*args); });
 }

@@ -30,6 +30,14 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// What deploy writes into its work directory: the only entries a replacement may remove.
+bool is_deploy_entry(const std::string& name) {
+  for (const char* n : {"model", "app", "inputs.bin", "outputs.bin", "op_ticks.bin", "link.ld", "model.o",
+                        "firmware.elf", "model_host", "deploy_report.json"})
+    if (name == n) return true;
+  return false;
+}
+
 // The mps2-an386 image: code memory at 0x00000000, data memory at 0x20000000 (4 MB each),
 // SysTick on the 25 MHz system clock; with -icount shift=0 one instruction takes 1 ns of
 // virtual time, so one SysTick tick is 40 instructions.
@@ -39,7 +47,7 @@ constexpr int64_t kStackBytes = 8192;
 struct DeployArgs {
   std::string model, board = "nucleo-f446re", dataset, out, report;
   int samples = 20, calibration = 200, timeout_s = 600;
-  bool emulate = false, host = false, portable = false;
+  bool emulate = false, host = false, portable = false, force = false;
 };
 
 struct CommandResult {
@@ -157,23 +165,41 @@ std::map<std::string, int64_t> section_sizes(const std::string& elf) {
 void run_deploy(const DeployArgs& a) {
   if (a.emulate == a.host) throw UserError("choose where to run: --emulate (QEMU, Cortex-M4) or --host");
   if (a.samples < 1) throw UserError("--samples must be at least 1");
+  if (a.timeout_s < 1) throw UserError("--timeout must be at least 1 second, got " + std::to_string(a.timeout_s));
+  refuse_overwrite(a.report, a.force, "--report");
   const Board board = find_board(a.board);
   LoadedModel m = load_model_dir(a.model);
   FoldedModel f = fold_for_inference(m.graph, m.weights);
   QuantizedModel q = calibrate_int8(m, f, a.dataset, a.calibration);
   const CSource src = export_c(q, std::string("mcuprune ") + kVersion + ": " + m.graph.name);
 
+  // The work directory: deploy's own default inside the model directory (a previous deploy of
+  // this model for this board is replaced), or --out: new, empty, or replaced with --force.
+  const bool own_default = a.out.empty();
   std::string out = a.out;
-  if (out.empty()) {
+  if (own_default) {
     const std::string leaf = "deploy-" + safe_name(board.name) + (a.emulate ? "-qemu" : "-host");
     // Inside a model directory; next to an .onnx file, prefixed with its name.
     out = fs::is_directory(a.model) ? (fs::path(a.model) / leaf).string()
                                     : (fs::path(a.model).parent_path() / (fs::path(a.model).stem().string() + "." + leaf)).string();
-    std::error_code ec;
-    fs::remove_all(out, ec);  // a previous deploy of this model for this board: mcuprune's own output
-  } else if (fs::exists(out) && !(fs::is_directory(out) && fs::is_empty(out))) {
-    throw UserError("--out " + out + " already exists and is not an empty directory; choose a new directory");
   }
+  OutputDir work_dir(out, own_default ? "the work directory" : "--out", "deploy");
+  if (!work_dir.empty()) {
+    if (!own_default && !a.force)
+      throw UserError("--out '" + out + "' already exists and is not empty; pass --force to replace it, or choose a "
+                      "new directory");
+    if (own_default) {  // a previous deploy of this model for this board: replaced in place
+      for (const std::string& e : work_dir.entries())
+        if (!is_deploy_entry(e))
+          throw UserError("the work directory '" + out + "' holds '" + e + "', which deploy did not write; move it "
+                          "away or give --out DIR");
+      std::error_code ec;
+      for (const std::string& e : work_dir.entries()) fs::remove_all(fs::path(out) / e, ec);
+    } else {
+      work_dir.begin_replace(is_deploy_entry);
+    }
+  }
+  out = work_dir.work_path();
   for (const auto& [name, content] : src.files) write_file_atomic((fs::path(out) / "model" / name).string(), content);
   for (const EmbeddedFile& e : embedded_firmware_files())
     write_file_atomic((fs::path(out) / "app" / e.path).string(), e.content);
@@ -345,9 +371,11 @@ void run_deploy(const DeployArgs& a) {
       std::printf("  %-18s %.2f instructions per MAC (%lld MACs)\n", kind.c_str(),
                   v["instructions_per_mac"].get<double>(), (long long)v["macs"].get<int64_t>());
   }
-  std::printf("  work directory: %s\n", out.c_str());
+  write_report(a.report.empty() ? (fs::path(out) / "deploy_report.json").string() : a.report, report);
+  work_dir.commit();
+  out = work_dir.path();
   const std::string report_path = a.report.empty() ? (fs::path(out) / "deploy_report.json").string() : a.report;
-  write_report(report_path, report);
+  std::printf("  work directory: %s\n", out.c_str());
   std::printf("  report: %s\n", report_path.c_str());
   if (exact != ran)
     throw UserError(std::to_string(ran - exact) + " of " + std::to_string(ran) +
@@ -381,6 +409,7 @@ void add_deploy_command(CLI::App& app) {
   c->add_option("--out", a->out, "work directory (default: MODEL/deploy-BOARD-qemu or -host, replaced)");
   c->add_option("--report", a->report, "report file (default: the work directory's deploy_report.json)");
   c->add_option("--timeout", a->timeout_s, "seconds the run may take")->capture_default_str();
+  c->add_flag("--force", a->force, "replace an existing --out directory or --report file");
   c->callback([a] { run_deploy(*a); });
 }
 

@@ -23,13 +23,22 @@ struct ExportArgs {
   bool float_io = false, force = false;
 };
 
-void write_c_export(const std::string& dir, const CSource& src, bool force) {
+// A C export is a directory of files: new or empty, or (--force) one that holds only what
+// a C export writes, replaced whole.
+void write_c_export(OutputDir& dir, const CSource& src, bool force) {
   namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
-    throw UserError("--out " + dir + " is a file; a C export writes several files into a directory");
-  refuse_overwrite(dir, force, "--out");
-  for (const auto& [name, content] : src.files) write_file_atomic((fs::path(dir) / name).string(), content);
+  if (!dir.empty()) {
+    if (!force)
+      throw UserError("--out '" + dir.path() + "' already exists and is not empty; pass --force to replace it, or "
+                      "choose another path");
+    dir.begin_replace([&src](const std::string& entry) {
+      for (const auto& [name, content] : src.files)
+        if (name == entry || name.rfind(entry + "/", 0) == 0) return true;
+      return false;
+    });
+  }
+  for (const auto& [name, content] : src.files) write_file_atomic((fs::path(dir.work_path()) / name).string(), content);
+  dir.commit();
 }
 
 void run_export(const ExportArgs& a) {
@@ -37,7 +46,9 @@ void run_export(const ExportArgs& a) {
   if (a.format != "onnx" && a.variant != "float")
     throw UserError("--variant applies to --format onnx only (TFLite and C exports are always int8)");
   const Board board = find_board(a.board);
-  if (a.format != "c") refuse_overwrite(a.out, a.force, "--out");
+  std::unique_ptr<OutputDir> c_dir;
+  if (a.format == "c") c_dir = std::make_unique<OutputDir>(a.out, "--out", "export");
+  else refuse_overwrite(a.out, a.force, "--out");
   LoadedModel m = load_model_dir(a.model);
   FoldedModel f = fold_for_inference(m.graph, m.weights);
   const Profile p = profile_graph(f.graph, board, ProfileOptions{});
@@ -47,7 +58,7 @@ void run_export(const ExportArgs& a) {
   std::string bytes, what;
   if (a.format == "c") {
     const CSource src = export_c(calibrate_int8(m, f, a.dataset, a.calibration), desc);
-    write_c_export(a.out, src, a.force);
+    write_c_export(*c_dir, src, a.force);
     std::printf("wrote %s: C source for the mcuprune runtime (%zu files), %zu operators\n", a.out.c_str(),
                 src.files.size(), src.plan.order.size());
     std::printf("  constants (flash): %s; arena (RAM): %s planned (%s), resource model peak %s\n",

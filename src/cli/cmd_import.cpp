@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "cli/common.h"
 #include "cli/parse.h"
@@ -14,25 +15,28 @@ namespace mcuprune {
 namespace {
 
 struct ImportArgs {
-  std::string model, out, mean, stddev;
+  std::string model, out;
+  std::optional<std::string> mean, stddev;  // given (possibly empty) or not
   bool force = false;
 };
 
 void run_import(const ImportArgs& a) {
   namespace fs = std::filesystem;
   if (!(std::filesystem::path(a.model).extension() == ".onnx")) throw UserError("'" + a.model + "' is not an .onnx file");
-  if (fs::exists(a.out) && !fs::is_directory(a.out)) throw UserError("--out " + a.out + " is a file; give a directory");
-  refuse_overwrite(a.out, a.force, "--out");
-  if (a.mean.empty() != a.stddev.empty())
-    throw UserError("--input-mean and --input-std go together (the model computes on (pixel/255 - mean) / std)");
-  LoadedModel m = load_onnx_model(a.model, /*quiet=*/!a.mean.empty());
-  if (!a.mean.empty()) {
+  if (a.mean.has_value() != a.stddev.has_value())
+    throw UserError(std::string(a.mean ? "--input-mean is given without --input-std" : "--input-std is given without --input-mean") +
+                    "; they go together (the model computes on (pixel/255 - mean) / std)");
+  std::unique_ptr<OutputDir> dir = open_new_model_dir(a.out, "import", a.force, "");
+  LoadedModel m = load_onnx_model(a.model, /*quiet=*/a.mean.has_value());
+  if (a.mean) {
     const int c = m.graph.input_shape().c;
-    m.graph.normalization.mean = parse_channel_values(a.mean, "--input-mean", c, false);
-    m.graph.normalization.stddev = parse_channel_values(a.stddev, "--input-std", c, true);
+    m.graph.normalization.mean = parse_channel_values(*a.mean, "--input-mean", c, false);
+    m.graph.normalization.stddev = parse_channel_values(*a.stddev, "--input-std", c, true);
   }
-  save_graph((fs::path(a.out) / "model.json").string(), m.graph);
-  save_weights((fs::path(a.out) / "weights.bin").string(), m.weights);
+  const std::string work = dir->work_path();
+  save_graph((fs::path(work) / "model.json").string(), m.graph);
+  save_weights((fs::path(work) / "weights.bin").string(), m.weights);
+  dir->commit();
   std::printf("imported %s: %zu nodes, %lld parameters, input %s, %d classes\n", a.model.c_str(),
               m.graph.nodes.size(), (long long)graph_params(m.graph), m.graph.input_shape().str().c_str(),
               m.graph.output_shape().c);
@@ -54,12 +58,12 @@ void add_import_command(CLI::App& app) {
       "  mcuprune profile --model mobilenet.onnx --board nucleo-f446re\n");
   c->add_option("model", a->model, "the .onnx file")->required();
   c->add_option("--out", a->out, "new model directory")->required();
-  c->add_flag("--force", a->force, "write into an existing, non-empty --out (its model is replaced)");
-  c->add_option("--input-mean", a->mean,
+  c->add_flag("--force", a->force, "replace an existing model directory --out (all of it)");
+  c->add_option_function<std::string>("--input-mean", [a](const std::string& v) { a->mean = v; },
                 "the input normalisation the model was trained with: x = (pixel/255 - mean) / std; one value "
                 "or one per channel (e.g. 0.485,0.456,0.406). Without it, commands normalise with the "
                 "dataset's own mean and std");
-  c->add_option("--input-std", a->stddev, "the std of that normalisation (e.g. 0.229,0.224,0.225)");
+  c->add_option_function<std::string>("--input-std", [a](const std::string& v) { a->stddev = v; }, "the std of that normalisation (e.g. 0.229,0.224,0.225)");
   c->callback([a] { run_import(*a); });
 }
 

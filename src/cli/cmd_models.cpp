@@ -12,7 +12,7 @@ using nlohmann::json;
 namespace {
 
 struct ModelsArgs {
-  bool json_out = false;
+  bool json_out = false, force = false;
   std::string show, input, save;
   int classes = 10;
   double width = 0;
@@ -20,6 +20,8 @@ struct ModelsArgs {
 };
 
 void run_models(const ModelsArgs& a) {
+  if (!a.save.empty() && a.show.empty()) throw UserError("--save needs --show MODEL (the architecture to write)");
+  refuse_overwrite(a.save, a.force, "--save");
   if (!a.show.empty()) {
     ZooOptions o;
     if (!a.input.empty()) o.input = parse_shape(a.input, "--input");
@@ -94,6 +96,7 @@ void add_models_command(CLI::App& app) {
   check_width(c->add_option("--width", args->width, "width multiplier for --show"));
   c->add_option("--depth", args->depth, "vgg depth for --show");
   c->add_option("--save", args->save, "with --show: write the architecture JSON to FILE");
+  c->add_flag("--force", args->force, "replace an existing --save file");
   c->callback([args] { run_models(*args); });
 }
 

@@ -66,10 +66,13 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
   bool resume = !a.resume.empty();
   LoadedModel start;
   std::string model_source = a.model.model;
+  std::unique_ptr<OutputDir> dir;
   if (resume) {
     if (!a.out.empty() && fs::weakly_canonical(a.out) != fs::weakly_canonical(a.resume))
-      throw UserError("--out and --resume name different directories");
-    a.out = a.resume;
+      throw UserError("--out and --resume name different directories; with --resume the run "
+                      "continues in its own directory");
+    dir = open_resumed_model_dir(a.resume, "prune", "checkpoint/prune_state.json");
+    a.out = dir->work_path();
     PruneConfig saved = read_prune_config(a.out);
     if (epochs_given) saved.train.epochs = a.cfg.train.epochs;
     if (threads_given) saved.train.threads = a.cfg.train.threads;
@@ -77,21 +80,13 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     model_source = "checkpoint";
   } else {
     if (a.out.empty()) throw UserError("--out DIR is required (where the pruned model and report go)");
-    if (holds_prune_run(a.out) && !a.force)
-      throw UserError("'" + a.out + "' already holds a run; continue it with --resume " + a.out +
-                      ", pass --force to start over, or choose another --out directory");
-    const fs::path ck = fs::path(a.out) / "checkpoint";
-    if (fs::exists(ck)) {
-      // --force, or a run killed before its first checkpoint was complete: start afresh.
-      if (!a.force) std::fprintf(stderr, "note: '%s' holds no complete checkpoint (a run stopped before its first one); "
-                   "starting a new run there\n", ck.string().c_str());
-      fs::remove_all(ck);
-    }
-    if (fs::exists(fs::path(a.out) / "model.json") && !a.force)
-      throw UserError("'" + a.out + "' already holds a model (model.json); pass --force to replace it, "
-                      "or choose another --out directory");
     a.cfg.budgets = parse_budgets(a.budgets);
+    validate_prune_config(a.cfg);  // before the directory is made
+    dir = open_new_model_dir(a.out, "prune", a.force, "checkpoint/prune_state.json");
+    a.out = dir->work_path();
   }
+  const std::string shown = dir->path();  // the directory the user named
+  a.output.resume_dir = shown;
   if (const int n = remove_stale_temporaries(a.out))
     std::fprintf(stderr, "note: removed %d temporary file(s) that a killed run left in '%s'\n", n, a.out.c_str());
   a.cfg.train.load.seed = a.cfg.train.seed;
@@ -183,7 +178,8 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
   write_report((fs::path(a.out) / "report.json").string(), report);
   print_summary(a.cfg, before, after, test, test_before, r.fallbacks);
   std::printf("%s\n", after.fits() ? "every budget holds" : "NOT every budget holds");
-  if (!a.output.quiet) std::fprintf(stderr, "pruned model and report written to %s\n", a.out.c_str());
+  dir->commit();
+  if (!a.output.quiet) std::fprintf(stderr, "pruned model and report written to %s\n", shown.c_str());
   if (!after.fits()) throw UserError("the pruned model does not meet every budget (see the table above)");
 }
 
@@ -196,7 +192,8 @@ void add_prune_command(CLI::App& app) {
       "prune",
       "Train a model while removing channels until it fits a microcontroller.\n\n"
       "Budgets come from --board (its RAM and flash) and/or --ram, --flash, --macs, --latency-ms.\n"
-      "Sizes: 64KiB, 64KB, 0.5MiB, 2MB, 200k, 5M, or a plain number of bytes.\n\n"
+      "Sizes (--ram, --flash): 64KiB, 0.5MiB, 2MiB or a plain number of bytes (KB and MB are refused as\n"
+      "ambiguous). Counts (--macs): 200k, 5M, 1.5G or a plain number.\n\n"
       "Examples:\n"
       "  mcuprune prune --model vgg --dataset fashion-mnist --board nucleo-f446re --epochs 4 --out runs/p\n"
       "  mcuprune prune --model resnet8 --dataset fashion-mnist --ram 32KiB --flash 64KiB --macs 2M \\\n"
@@ -215,7 +212,7 @@ void add_prune_command(CLI::App& app) {
   c->add_option("--minimize", args->cfg.minimize, "resources to shrink without a budget: ram flash macs latency");
   c->add_option("--runtime", args->cfg.runtime, "cmsis-nn, reference, tflm, tflm-cmsis-nn or mcuprune (default: the board's)");
   c->add_flag("--inplace-add", args->cfg.inplace_add, "model in-place ADD");
-  c->add_option("--warmup-epochs", args->cfg.warmup_epochs, "epochs before pruning starts")->capture_default_str();
+  c->add_option("--warmup-epochs", args->cfg.warmup_epochs, "epochs before pruning starts (default: 1, or 0 with --epochs 1)");
   c->add_option("--prune-every", args->cfg.prune_every, "steps between channel removals")->capture_default_str();
   c->add_option("--finetune-epochs", args->cfg.finetune_epochs, "epochs kept for fine-tuning (-1: a quarter)")
       ->capture_default_str();

@@ -2,6 +2,7 @@
 // and int8 test accuracy side by side (integer reference interpreter).
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <thread>
 
@@ -63,20 +64,21 @@ json accuracy_json(const Accuracy& a) {
 
 void run_quantize(QuantArgs a) {
   if (a.qat_epochs < 0) throw UserError("--qat-epochs must be >= 0, got " + std::to_string(a.qat_epochs));
+  if (!(a.qat_lr > 0) || !std::isfinite(a.qat_lr))
+    throw UserError("--qat-lr must be a finite number > 0 (e.g. 1e-4)");
   if (a.qat_epochs > 0) {
     if (a.out.empty())
       throw UserError("--qat-epochs fine-tunes the weights: give --out DIR for the fine-tuned model (the model in '" +
                       a.model + "' is left as it is)");
-    const bool used = fs::exists(fs::path(a.out) / "model.json") || fs::exists(fs::path(a.out) / "checkpoint");
-    if (used && !a.force)
-      throw UserError("'" + a.out + "' already holds a model or a run; pass --force to replace it, "
-                      "or choose another --out directory");
-    if (used) fs::remove_all(fs::path(a.out) / "checkpoint");  // --force: the fine-tuning starts afresh
   } else if (!a.out.empty()) {
     throw UserError("--out is for the model that --qat-epochs fine-tunes; without --qat-epochs nothing is written "
                     "but the report (--report)");
   }
   LoadedModel m = load_model_dir(a.model);
+  refuse_overwrite(a.report, a.force, "--report");
+  // The fine-tuned model's directory (a fine-tuning is not resumed: --force starts it afresh).
+  std::unique_ptr<OutputDir> dir;
+  if (a.qat_epochs > 0) dir = open_new_model_dir(a.out, "quantize", a.force, "");
   LoadOptions lo;
   lo.limit_test = a.limit_test;
   lo.limit_train = a.limit_train;
@@ -102,7 +104,6 @@ void run_quantize(QuantArgs a) {
   std::printf("float accuracy %.4f   int8 accuracy %.4f   (%+.2f points; int8 and float agree on %.2f%%)\n",
               ptq.float_acc, ptq.int8_acc, (ptq.int8_acc - ptq.float_acc) * 100, ptq.agreement * 100);
 
-  refuse_overwrite(a.report, a.force, "--report");
   std::string path = a.report.empty() ? default_report_path(a.model, "quant_report.json") : a.report;
   if (a.qat_epochs > 0) {
     // Fine-tune the folded model (the int8 model's operators) with fake quantisation, then
@@ -121,14 +122,15 @@ void run_quantize(QuantArgs a) {
     if (!a.quiet)
       std::fprintf(stderr, "quantisation-aware fine-tuning: %d epoch(s) at lr %g on %zu training samples\n",
                    a.qat_epochs, a.qat_lr, data.train.size());
-    TrainResult r = train_model(f.graph, &f.weights, data, tc, a.out, false, oo);
+    const std::string work = dir->work_path();
+    TrainResult r = train_model(f.graph, &f.weights, data, tc, work, false, oo);
     if (r.interrupted) return;  // checkpoint saved; main() exits 130
     FoldedModel fq{r.graph, r.weights};
     std::vector<std::vector<float>> calib_q = calibration_samples(data.train, a.calibration, fq.graph.normalization);
     QuantizedModel qq = quantize_model(fq, calib_q);
     const Accuracy qat = measure(fq, qq, data.test, threads);
-    save_graph((fs::path(a.out) / "model.json").string(), r.graph);
-    save_weights((fs::path(a.out) / "weights.bin").string(), r.weights);
+    save_graph((fs::path(work) / "model.json").string(), r.graph);
+    save_weights((fs::path(work) / "weights.bin").string(), r.weights);
     json qj = accuracy_json(qat);
     qj["epochs"] = a.qat_epochs;
     qj["lr"] = a.qat_lr;
@@ -138,14 +140,18 @@ void run_quantize(QuantArgs a) {
     qj["int8_minus_original_float_points"] = (qat.int8_acc - ptq.float_acc) * 100;
     qj["model_dir"] = a.out;
     report["qat"] = qj;
-    if (a.report.empty()) path = (fs::path(a.out) / "quant_report.json").string();
+    if (a.report.empty()) path = (fs::path(work) / "quant_report.json").string();
     std::printf("after %d epoch(s) of quantisation-aware fine-tuning: float %.4f   int8 %.4f   "
                 "(int8 %+.2f points against post-training int8, %+.2f against the original float)\n",
                 a.qat_epochs, qat.float_acc, qat.int8_acc, (qat.int8_acc - ptq.int8_acc) * 100,
                 (qat.int8_acc - ptq.float_acc) * 100);
     std::printf("fine-tuned model written to %s (folded: BatchNorm is merged into the layers)\n", a.out.c_str());
   }
-  write_report_and_say(path, report);
+  if (!dir) return write_report_and_say(path, report);
+  write_report(path, report);
+  dir->commit();
+  if (a.report.empty()) path = (fs::path(a.out) / "quant_report.json").string();
+  std::printf("report written to %s\n", path.c_str());
 }
 
 }  // namespace
@@ -177,7 +183,7 @@ void add_quantize_command(CLI::App& app) {
                 "fraction of the training set held out before --limit-train (match the run that trained the model)")
       ->capture_default_str();
   c->add_option("--batch-size", args->batch_size, "batch size of the fine-tuning")->capture_default_str();
-  c->add_option("--seed", args->seed, "seed of the data split and the fine-tuning")->capture_default_str();
+  check_seed(c->add_option("--seed", args->seed, "seed of the data split and the fine-tuning"))->capture_default_str();
   c->add_flag("--quiet", args->quiet, "no progress output");
   c->callback([args] { run_quantize(*args); });
 }

@@ -39,17 +39,19 @@ void run_train(TrainArgs a) {
   WeightMap init;
   bool has_init = false;
   std::string model_source;
+  std::unique_ptr<OutputDir> dir;
   if (resume) {
     if (!a.out.empty() && fs::weakly_canonical(a.out) != fs::weakly_canonical(a.resume))
       throw UserError("--out and --resume name different directories; with --resume the run "
                       "continues in its own directory");
-    a.out = a.resume;
+    dir = open_resumed_model_dir(a.resume, "train", "checkpoint/state.json");
+    a.out = dir->work_path();
     CheckpointInfo ck = read_checkpoint(a.out);
     TrainConfig saved = ck.config;
     if (a.epochs_given) {  // --epochs may extend (or shorten) a resumed run
       if (a.cfg.epochs < ck.epochs_completed)
         throw UserError("--epochs " + std::to_string(a.cfg.epochs) + " is less than the " +
-                        std::to_string(ck.epochs_completed) + " epochs '" + a.out +
+                        std::to_string(ck.epochs_completed) + " epochs '" + a.resume +
                         "' has already completed");
       saved.epochs = a.cfg.epochs;
     }
@@ -60,23 +62,15 @@ void run_train(TrainArgs a) {
     model_source = extra.value("model_source", std::string("checkpoint"));
   } else {
     if (a.out.empty()) throw UserError("--out DIR is required (where the model and report go)");
-    if (fs::exists(fs::path(a.out) / "checkpoint" / "state.json") && !a.force)
-      throw UserError("'" + a.out + "' already holds a training run; continue it with --resume " + a.out +
-                      ", pass --force to start over, or choose another --out directory");
-    if (fs::exists(fs::path(a.out) / "model.json") && !a.force)
-      throw UserError("'" + a.out + "' already holds a model (model.json); pass --force to replace it, "
-                      "or choose another --out directory");
-    const fs::path ck = fs::path(a.out) / "checkpoint";
-    if (fs::exists(ck)) {
-      if (!a.force)
-        std::fprintf(stderr, "note: '%s' holds no complete checkpoint (a run stopped before its first one); "
-                     "starting a new run there\n", ck.string().c_str());
-      fs::remove_all(ck);
-    }
+    validate_train_config(a.cfg);  // before the directory is made
+    dir = open_new_model_dir(a.out, "train", a.force, "checkpoint/state.json");
+    a.out = dir->work_path();
   }
+  const std::string shown = dir->path();  // the directory the user named
+  a.output.resume_dir = shown;
   if (const int n = remove_stale_temporaries(a.out))
     std::fprintf(stderr, "note: removed %d temporary file(s) that a killed run left in '%s'\n", n, a.out.c_str());
-  validate_train_config(a.cfg);
+  validate_train_config(a.cfg);  // a resumed run's saved configuration too
   a.cfg.load.seed = a.cfg.seed;
   if (!resume && !a.model.input.empty() && !a.cfg.load.image.height) {
     Shape s = parse_shape(a.model.input, "--input");
@@ -132,7 +126,8 @@ void run_train(TrainArgs a) {
   write_report((fs::path(a.out) / "report.json").string(), report);
   if (data.val.size()) print_result_line("val ", val);
   print_result_line("test", test);
-  if (!a.output.quiet) std::fprintf(stderr, "model and report written to %s\n", a.out.c_str());
+  dir->commit();
+  if (!a.output.quiet) std::fprintf(stderr, "model and report written to %s\n", shown.c_str());
 }
 
 }  // namespace

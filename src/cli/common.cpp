@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
 
 #include "export/onnx_import.h"
@@ -44,6 +45,14 @@ LoadedModel load_onnx_model(const std::string& path, bool quiet) {
 LoadedModel load_model_dir(const std::string& dir) {
   if (is_onnx_path(dir)) return load_onnx_model(dir);
   fs::path d(dir);
+  std::error_code ec;
+  if (fs::is_regular_file(d, ec) && d.extension() == ".json")
+    throw UserError("'" + dir + "' is an architecture file without weights; this command needs a trained model: the "
+                    "--out directory of train, prune or import, or an .onnx file (train it first: mcuprune train --model " +
+                    dir + " ...)");
+  if (fs::exists(d, ec) && !fs::is_directory(d, ec))
+    throw UserError("'" + dir + "' is a file, not a model; give the --out directory of train, prune or import, or an "
+                    ".onnx file");
   if (!fs::is_directory(d))
     throw UserError("model directory '" + dir + "' does not exist; give the --out directory of "
                     "a 'mcuprune train' run");
@@ -131,9 +140,57 @@ json dataset_summary_json(const DatasetSplits& d, const std::string& name) {
 void refuse_overwrite(const std::string& path, bool force, const std::string& option) {
   std::error_code ec;
   if (force || path.empty() || !fs::exists(fs::symlink_status(path, ec))) return;
+  if (fs::is_symlink(fs::symlink_status(path, ec)) && !fs::exists(fs::status(path, ec)))
+    throw UserError(option + " '" + path + "' is a symbolic link to a missing file ('" +
+                    fs::read_symlink(path, ec).string() + "'); pass --force to write through it, or choose another path");
   if (fs::is_directory(path, ec) ? fs::is_empty(path, ec) : !fs::is_regular_file(path, ec)) return;
   throw UserError(option + " '" + path + "' already exists" + (fs::is_directory(path, ec) ? " and is not empty" : "") +
                   "; pass --force to replace it, or choose another path");
+}
+
+std::unique_ptr<OutputDir> open_new_model_dir(const std::string& out, const std::string& command, bool force,
+                                              const std::string& run_manifest) {
+  auto dir = std::make_unique<OutputDir>(out, "--out", command);
+  std::vector<std::string> entries = dir->entries();
+  if (entries.empty()) return dir;
+  const fs::path p(dir->path());
+  std::error_code ec;
+  if (!force) {
+    if (!run_manifest.empty() && fs::exists(p / run_manifest, ec))
+      throw UserError("'" + out + "' already holds a " +
+                      (command == "train" ? "training run" : command == "prune" ? "pruning run" : "run") +
+                      "; continue it with --resume " + out +
+                      ", pass --force to start over, or choose another --out directory");
+    if (fs::exists(p / "model.json", ec))
+      throw UserError("'" + out + "' already holds a model (model.json); pass --force to replace it, "
+                      "or choose another --out directory");
+    if (std::find(entries.begin(), entries.end(), "checkpoint") != entries.end()) {
+      std::fprintf(stderr, "note: '%s' holds no complete checkpoint (a run stopped before its first one); "
+                   "starting a new run there\n", (p / "checkpoint").string().c_str());
+      fs::remove_all(p / "checkpoint", ec);
+    }
+    for (const std::string& e : dir->entries())
+      if (is_model_dir_entry(e))
+        throw UserError("'" + out + "' already holds '" + e + "' of an earlier mcuprune command; pass --force to "
+                        "replace the directory, or choose another --out directory");
+    return dir;  // unrelated files: the results are written beside them, none is replaced
+  }
+  dir->begin_replace(is_model_dir_entry);
+  std::fprintf(stderr, "note: --force: the new results are written to '%s' and replace '%s' whole when the command "
+               "finishes\n", dir->work_path().c_str(), out.c_str());
+  return dir;
+}
+
+std::unique_ptr<OutputDir> open_resumed_model_dir(const std::string& path, const std::string& command,
+                                                  const std::string& run_manifest) {
+  if (!fs::is_directory(path)) throw UserError("--resume '" + path + "': no such directory");
+  auto dir = std::make_unique<OutputDir>(path, "--resume", command);
+  if (dir->has_staged_run(run_manifest)) {
+    dir->resume_staged_run();
+    std::fprintf(stderr, "note: continuing the run started with --force that replaces '%s' (in '%s'); it is "
+                 "swapped in when it finishes\n", path.c_str(), dir->work_path().c_str());
+  }
+  return dir;
 }
 
 std::string default_report_path(const std::string& model, const std::string& name) {
@@ -158,10 +215,14 @@ void write_report(const std::string& path, const json& report) {
 namespace mcuprune {
 
 void add_budget_options(CLI::App* c, BudgetOptions& b, const std::string& ram_help) {
-  c->add_option("--ram", b.ram, ram_help);
-  c->add_option("--flash", b.flash, "flash budget in bytes, KiB or MiB (e.g. 256KiB)");
-  c->add_option("--macs", b.macs, "MAC budget (e.g. 5M)");
-  c->add_option("--latency-ms", b.latency_ms, "latency budget in milliseconds");
+  // Given with an empty or zero value is an error (parse_budgets), not "no budget".
+  c->add_option_function<std::string>("--ram", [&b](const std::string& v) { b.ram = v; }, ram_help);
+  c->add_option_function<std::string>("--flash", [&b](const std::string& v) { b.flash = v; },
+                                      "flash budget in bytes, KiB or MiB (e.g. 256KiB)");
+  c->add_option_function<std::string>("--macs", [&b](const std::string& v) { b.macs = v; },
+                                      "MAC budget: a count, plain or with k, M, G (e.g. 5M)");
+  c->add_option_function<double>("--latency-ms", [&b](const double& v) { b.latency_ms = v; },
+                                 "latency budget in milliseconds (e.g. 50)");
 }
 
 void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model) {
@@ -180,7 +241,7 @@ void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model) {
   c->add_option("--schedule", cfg.schedule, "cosine, step or constant")->capture_default_str();
   c->add_option("--step-size", cfg.step_size, "step schedule: epochs between decays")->capture_default_str();
   c->add_option("--step-gamma", cfg.step_gamma, "step schedule: decay factor")->capture_default_str();
-  c->add_option("--seed", cfg.seed, "random seed (init, split, shuffling)")->capture_default_str();
+  check_seed(c->add_option("--seed", cfg.seed, "random seed (init, split, shuffling)"))->capture_default_str();
   check_threads(c->add_option("--threads", cfg.threads, "CPU threads (0 = all cores)"))->capture_default_str();
   c->add_option("--augment-crop", cfg.augmentation.crop_padding, "random crop after padding by N pixels");
   c->add_flag("--augment-flip", cfg.augmentation.horizontal_flip, "random horizontal flips");
@@ -206,6 +267,17 @@ CLI::Option* check_width(CLI::Option* o) {
         return "";
       },
       "(0, 16]"));
+}
+
+CLI::Option* check_seed(CLI::Option* o) {
+  return o->check(CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.size() <= 19 &&
+                            std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+        if (!digits) return "--seed '" + text + "' must be a whole number from 0 to 999999999999999999 (e.g. 1)";
+        return "";
+      },
+      "0..999999999999999999"));
 }
 
 CLI::Option* check_threads(CLI::Option* o) {

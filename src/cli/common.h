@@ -2,12 +2,14 @@
 // parsing of shapes, report writing.
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/parse.h"
 #include "data/dataset.h"
 #include "graph/graph.h"
+#include "graph/output_dir.h"
 #include "graph/weights.h"
 
 namespace CLI {
@@ -64,6 +66,18 @@ void write_report(const std::string& path, const nlohmann::json& report);
 // directories are not refused.
 void refuse_overwrite(const std::string& path, bool force, const std::string& option);
 
+// Opens --out for a new run of `command` (train, prune, quantize, import) and locks it. A
+// directory that holds results needs `force`, and is then replaced whole at commit()
+// (OutputDir); `run_manifest` (e.g. "checkpoint/state.json", "" for none) marks a run that
+// --resume can continue, named in the refusal. A checkpoint without its manifest (a run
+// killed before its first one) is removed with a note.
+std::unique_ptr<OutputDir> open_new_model_dir(const std::string& out, const std::string& command, bool force,
+                                              const std::string& run_manifest);
+// Opens the directory of a run to continue (--resume DIR) and locks it; when a --force run
+// that replaces DIR was interrupted, the run continued is that one (said in a note).
+std::unique_ptr<OutputDir> open_resumed_model_dir(const std::string& dir, const std::string& command,
+                                                  const std::string& run_manifest);
+
 // Where a command's report goes by default: `name` inside the model directory; "" when the
 // model is a file (an .onnx or an architecture .json), whose directory is not ours to write.
 std::string default_report_path(const std::string& model, const std::string& name);
@@ -92,5 +106,7 @@ void add_import_command(CLI::App& app);
 // --threads an integer in [0, 256] (0: all cores).
 CLI::Option* check_width(CLI::Option* o);
 CLI::Option* check_threads(CLI::Option* o);
+// --seed: a whole number in [0, 10^18) (a sign or a fraction is refused, not wrapped).
+CLI::Option* check_seed(CLI::Option* o);
 
 }  // namespace mcuprune

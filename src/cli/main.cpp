@@ -77,6 +77,10 @@ int main(int argc, char** argv) {
   } catch (const mcuprune::UserError& e) {
     std::fprintf(stderr, "mcuprune: error: %s\n", e.what());
     return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "mcuprune: error: out of memory: the data or model needs more memory than this process can "
+                 "allocate; free memory, raise its memory limit, or use fewer samples (--limit-train, --limit-test)\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mcuprune: internal error: %s\n", e.what());
     return 3;

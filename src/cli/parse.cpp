@@ -122,14 +122,24 @@ std::vector<float> parse_channel_values(const std::string& text, const std::stri
   return v;
 }
 
+namespace {
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+}  // namespace
+
 Budgets parse_budgets(const BudgetOptions& o) {
   Budgets b;
-  if (!o.ram.empty()) b[Resource::Ram] = double(parse_size(o.ram, "--ram"));
-  if (!o.flash.empty()) b[Resource::Flash] = double(parse_size(o.flash, "--flash"));
-  if (!o.macs.empty()) b[Resource::Macs] = double(parse_count(o.macs, "--macs"));
-  if (o.latency_ms < 0 || !std::isfinite(o.latency_ms))
-    throw UserError("--latency-ms must be a number > 0 (milliseconds)");
-  if (o.latency_ms > 0) b[Resource::Latency] = o.latency_ms;
+  if (o.ram) b[Resource::Ram] = double(parse_size(*o.ram, "--ram"));
+  if (o.flash) b[Resource::Flash] = double(parse_size(*o.flash, "--flash"));
+  if (o.macs) b[Resource::Macs] = double(parse_count(*o.macs, "--macs"));
+  if (o.latency_ms) {
+    if (!(*o.latency_ms > 0) || !std::isfinite(*o.latency_ms))
+      throw UserError("--latency-ms must be a number of milliseconds > 0 (e.g. 50), got " + format_number(*o.latency_ms));
+    b[Resource::Latency] = *o.latency_ms;
+  }
   return b;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,10 +29,10 @@ int64_t parse_count(const std::string& text, const std::string& option);
 std::vector<float> parse_channel_values(const std::string& text, const std::string& option, int channels,
                                         bool positive);
 
-// The budget options as given (empty / 0: not given).
+// The budget options as given (unset: not given; an empty value given is an error).
 struct BudgetOptions {
-  std::string ram, flash, macs;
-  double latency_ms = 0;
+  std::optional<std::string> ram, flash, macs;
+  std::optional<double> latency_ms;
 };
 // Parses them; throws UserError naming the option.
 Budgets parse_budgets(const BudgetOptions& o);

@@ -41,10 +41,13 @@ void write_file_atomic(const std::string& path_in, const std::string& bytes) {
   std::string path = path_in;
   // A symbolic link is written through (the link stays); a device or pipe (/dev/null,
   // /dev/stdout) is written directly, never replaced by a regular file; a directory is refused.
-  if (fs::is_symlink(fs::symlink_status(path, ec))) {
-    const fs::path resolved = fs::weakly_canonical(path, ec);
-    if (ec) throw UserError("cannot write '" + path_in + "': cannot resolve the symbolic link: " + ec.message());
-    path = resolved.string();
+  // The link's final target, followed hop by hop so that a dangling link is written through
+  // (creating its target) rather than replaced.
+  for (int hops = 0; fs::is_symlink(fs::symlink_status(path, ec)); ++hops) {
+    if (hops == 40) throw UserError("cannot write '" + path_in + "': too many levels of symbolic links");
+    const fs::path target = fs::read_symlink(path, ec);
+    if (ec) throw UserError("cannot write '" + path_in + "': cannot read the symbolic link: " + ec.message());
+    path = (target.is_absolute() ? target : fs::path(path).parent_path() / target).string();
   }
   const fs::file_status st = fs::status(path, ec);
   if (fs::exists(st) && fs::is_directory(st))

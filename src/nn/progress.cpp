@@ -1,8 +1,13 @@
 // Progress bar drawing (stderr).
 #include "nn/progress.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <unistd.h>
+
+#include "graph/graph.h"
 
 namespace mcuprune {
 
@@ -49,6 +54,32 @@ void EpochProgress::finish(const std::string& summary) {
   if (tty_) std::fprintf(stderr, "\r\033[K");
   std::fprintf(stderr, "%s\n", summary.c_str());
   std::fflush(stderr);
+}
+
+JsonLinesLog::JsonLinesLog(const std::string& path) : path_(path) {
+  if (path.empty()) return;
+  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw UserError("cannot open --log-json '" + path + "' for writing: " + std::strerror(errno) +
+                    "; give a file path you can write to");
+}
+
+JsonLinesLog::~JsonLinesLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void JsonLinesLog::append(const std::string& json_line) {
+  if (fd_ < 0) return;
+  const std::string text = json_line + "\n";
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t w = ::write(fd_, text.data() + done, text.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0)
+      throw UserError("cannot write --log-json '" + path_ + "': " + std::strerror(w < 0 ? errno : ENOSPC) +
+                      "; free space or give another file (the run's checkpoint is kept: continue with --resume)");
+    done += size_t(w);
+  }
 }
 
 }  // namespace mcuprune

@@ -22,6 +22,21 @@ class EpochProgress {
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
-std::string format_duration(double seconds);  // "1:05" or "1:02:03"
+std::string format_duration(double seconds);
+
+// --log-json: one JSON object per line, appended to a file and flushed at every line. A
+// write that fails (disk full, /dev/full) is an error naming the file, never a silent loss.
+class JsonLinesLog {
+ public:
+  explicit JsonLinesLog(const std::string& path);  // "": no log
+  ~JsonLinesLog();
+  JsonLinesLog(const JsonLinesLog&) = delete;
+  JsonLinesLog& operator=(const JsonLinesLog&) = delete;
+  void append(const std::string& json_line);
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};  // "1:05" or "1:02:03"
 
 }  // namespace mcuprune

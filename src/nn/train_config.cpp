@@ -67,15 +67,19 @@ void validate_train_config(const TrainConfig& c) {
   if (c.batch_size < 2) bad("--batch-size must be >= 2 (BatchNorm needs 2 samples), got " + std::to_string(c.batch_size));
   if (c.optimizer != "adam" && c.optimizer != "sgd")
     bad("--optimizer must be adam or sgd, got '" + c.optimizer + "'");
-  if (!(c.lr > 0) || !std::isfinite(c.lr)) bad("--lr must be > 0");
-  if (c.momentum < 0 || c.momentum >= 1) bad("--momentum must be in [0, 1)");
-  if (c.weight_decay < 0) bad("--weight-decay must be >= 0");
+  const char* lr_option = c.fake_quant ? "--qat-lr" : "--lr";
+  if (!(c.lr > 0) || !std::isfinite(c.lr)) bad(std::string(lr_option) + " must be a finite number > 0 (e.g. 1e-3)");
+  if (!(c.momentum >= 0 && c.momentum < 1)) bad("--momentum must be a number in [0, 1) (e.g. 0.9)");
+  if (!(c.weight_decay >= 0) || !std::isfinite(c.weight_decay))
+    bad("--weight-decay must be a finite number >= 0 (e.g. 5e-4)");
   if (c.schedule != "cosine" && c.schedule != "step" && c.schedule != "constant")
     bad("--schedule must be cosine, step or constant, got '" + c.schedule + "'");
   if (c.step_size < 1) bad("--step-size must be >= 1");
   if (!(c.step_gamma > 0 && c.step_gamma <= 1)) bad("--step-gamma must be in (0, 1]");
   if (c.threads < 0) bad("--threads must be >= 0 (0 = all cores)");
   if (c.augmentation.crop_padding < 0) bad("--augment-crop must be >= 0");
+  if (c.load.limit_train < 0) bad("--limit-train must be >= 0 (0: every sample)");
+  if (c.load.limit_test < 0) bad("--limit-test must be >= 0 (0: every sample)");
   if (!(c.load.val_fraction >= 0 && c.load.val_fraction < 1)) bad("--val-fraction must be in [0, 1)");
 }
 

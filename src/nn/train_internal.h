@@ -23,6 +23,8 @@ std::pair<torch::Tensor, torch::Tensor> make_batch(const Dataset& d, const std::
                                                    const Augmentation* aug, std::mt19937_64* rng);
 InputNormalization normalization_of(const Graph& g, const Dataset& d);
 void check_data_fits(const Graph& g, const Dataset& d);
+// --augment-crop at least as large as the images is refused (the crops would be padding).
+void check_augmentation(const TrainConfig& c, const Dataset& d);
 double lr_at(const TrainConfig& c, int epoch0, int64_t step_in_epoch, int64_t steps_per_epoch);
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, Net& net);
 void set_lr(torch::optim::Optimizer& opt, double lr);
@@ -41,9 +43,16 @@ struct EpochTotals {
   double lr = 0;  // the last step's learning rate
   bool interrupted = false;
 };
+// A non-finite loss stops it with a UserError (diverged_message).
 EpochTotals train_epoch(Net& net, std::unique_ptr<torch::optim::Optimizer>& opt, const Dataset& train,
                         const TrainConfig& cfg, int epoch, const InputNormalization& norm, EpochProgress& bar,
                         const EpochHooks& hooks = {});
+// Training that diverged: says in which epoch (0-based `epoch`), what went non-finite, and
+// which learning-rate option to lower.
+std::string diverged_message(const TrainConfig& cfg, int epoch, const std::string& what);
+// Throws UserError (diverged_message) when a weight or a BatchNorm statistic is not finite;
+// called before every checkpoint, so that no saved file holds one.
+void check_finite_net(Net& net, const TrainConfig& cfg, int epoch);
 
 // Checkpoints are crash-safe: each save writes new files under names no existing file has
 // (checkpoint_tag), then the manifest that names them (commit_checkpoint, atomic, last), and

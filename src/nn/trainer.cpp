@@ -90,6 +90,15 @@ void check_data_fits(const Graph& g, const Dataset& d) {
                     " classes; pass --classes " + std::to_string(d.num_classes));
 }
 
+void check_augmentation(const TrainConfig& c, const Dataset& d) {
+  const int side = std::min(d.height, d.width);
+  if (c.augmentation.crop_padding >= side)
+    throw UserError("--augment-crop " + std::to_string(c.augmentation.crop_padding) + " pads the " +
+                    std::to_string(d.height) + "x" + std::to_string(d.width) + " images of '" + d.name +
+                    "' by more than they are wide, so crops would be mostly padding: give at most " +
+                    std::to_string(std::max(0, side / 4)) + " (a quarter of the image; 4 is usual for 32x32)");
+}
+
 double lr_at(const TrainConfig& c, int epoch0, int64_t step_in_epoch, int64_t steps_per_epoch) {
   if (c.schedule == "cosine") {
     double progress = (epoch0 + double(step_in_epoch) / std::max<int64_t>(1, steps_per_epoch)) / c.epochs;
@@ -110,6 +119,25 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, Ne
 
 void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
+}
+
+std::string diverged_message(const TrainConfig& cfg, int epoch, const std::string& what) {
+  const char* option = cfg.fake_quant ? "--qat-lr" : "--lr";
+  char lr[32];
+  std::snprintf(lr, sizeof lr, "%g", cfg.lr);
+  return "training diverged in epoch " + std::to_string(epoch + 1) + ": " + what +
+         "; nothing of this epoch was saved (the last checkpoint is kept). Start again with a lower learning rate (" +
+         option + " is " + lr + "; try 10 times lower)";
+}
+
+void check_finite_net(Net& net, const TrainConfig& cfg, int epoch) {
+  torch::NoGradGuard no_grad;
+  for (const auto& p : net->named_parameters())
+    if (!torch::isfinite(p.value()).all().item<bool>())
+      throw UserError(diverged_message(cfg, epoch, "weights of '" + p.key() + "' are not finite (NaN or Inf)"));
+  for (const auto& p : net->named_buffers())
+    if (p.value().is_floating_point() && !torch::isfinite(p.value()).all().item<bool>())
+      throw UserError(diverged_message(cfg, epoch, "statistics of '" + p.key() + "' are not finite (NaN or Inf)"));
 }
 
 EpochTotals train_epoch(Net& net, std::unique_ptr<torch::optim::Optimizer>& opt, const Dataset& train,
@@ -133,10 +161,14 @@ EpochTotals train_epoch(Net& net, std::unique_ptr<torch::optim::Optimizer>& opt,
     opt->zero_grad();
     torch::Tensor logits = net->forward(x, true);
     torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value))
+      throw UserError(diverged_message(cfg, epoch, "the loss of step " + std::to_string(step + 1) + " is " +
+                                                       (std::isnan(loss_value) ? "NaN" : "infinite")));
     loss.backward();
     opt->step();
     const int64_t n = int64_t(e - b);
-    t.loss_sum += loss.item<double>() * double(n);
+    t.loss_sum += loss_value * double(n);
     t.correct += logits.argmax(1).eq(y).sum().item<int64_t>();
     t.seen += n;
     bar.update(t.seen, t.loss_sum / double(t.seen), double(t.correct) / double(t.seen));
@@ -303,6 +335,7 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
   validate_train_config(cfg);
   set_threads(cfg.threads);
   check_data_fits(g_in, data.train);
+  check_augmentation(cfg, data.train);
   if (data.train.size() < 2) throw UserError("the training set needs at least 2 samples");
   Graph g = g_in;
   if (g.normalization.empty()) g.normalization = normalization_of(g, data.train);
@@ -348,11 +381,7 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
                    start_epoch, cfg.epochs);
   }
 
-  std::ofstream log;
-  if (!out.log_json.empty()) {
-    log.open(out.log_json, std::ios::app);
-    if (!log) throw UserError("cannot open log file '" + out.log_json + "' for writing");
-  }
+  JsonLinesLog log(out.log_json);
 
   const Dataset& train = data.train;
   auto t0 = std::chrono::steady_clock::now();
@@ -363,7 +392,8 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
     if (t.interrupted) {
       save_checkpoint(out_dir, g, net, *opt, cfg, epoch, true, result.history);
       bar.finish("interrupted in epoch " + std::to_string(epoch + 1) + "; checkpoint saved to " +
-                 checkpoint_dir(out_dir) + "; continue with --resume " + out_dir);
+                 checkpoint_dir(out_dir) + "; continue with --resume " +
+                 (out.resume_dir.empty() ? out_dir : out.resume_dir));
       result.interrupted = true;
       break;
     }
@@ -379,6 +409,7 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
       st.val_loss = v.loss;
       st.val_accuracy = v.accuracy;
     }
+    check_finite_net(net, cfg, epoch);
     result.history.push_back(st);
     result.epochs_completed = epoch + 1;
     save_checkpoint(out_dir, g, net, *opt, cfg, epoch + 1, false, result.history);
@@ -388,7 +419,7 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
                   st.epoch, cfg.epochs, st.train_loss, st.train_accuracy, st.val_loss,
                   st.val_accuracy, st.samples_per_second, format_duration(st.seconds).c_str());
     bar.finish(line);
-    if (log) log << epoch_stats_to_json(st).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
+    log.append(epoch_stats_to_json(st).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   result.train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -62,6 +62,7 @@ EpochStats epoch_stats_from_json(const nlohmann::json& j);
 struct OutputOptions {
   bool quiet = false;
   std::string log_json;  // one JSON object per epoch, appended
+  std::string resume_dir;  // the directory --resume takes (default: the output directory)
 };
 
 struct TrainResult {

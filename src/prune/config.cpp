@@ -76,9 +76,18 @@ void validate(const PruneConfig& c) {
   if (c.prune_every < 1) bad("--prune-every must be >= 1 step");
   if (c.magnitude_steps < 1) bad("--magnitude-steps must be >= 1");
   if (c.dpf_every < 1) bad("--dpf-every must be >= 1 step");
-  if (c.warmup_epochs < 0 || c.warmup_epochs >= c.train.epochs)
-    bad("--warmup-epochs must be in [0, epochs) (it is " + std::to_string(c.warmup_epochs) + " with " +
-        std::to_string(c.train.epochs) + " epochs)");
+  const std::string epochs = std::to_string(c.train.epochs);
+  if (c.warmup_epochs < 0) bad("--warmup-epochs must be >= 0, got " + std::to_string(c.warmup_epochs));
+  if (c.warmup_epochs >= c.train.epochs)
+    bad("--warmup-epochs " + std::to_string(c.warmup_epochs) + " leaves no epoch for pruning with --epochs " + epochs +
+        ": give fewer warm-up epochs (at most " + std::to_string(c.train.epochs - 1) + ") or more --epochs");
+  const int most_finetune = c.train.epochs - c.warmup_epochs - 1;
+  if (c.finetune_epochs < -1)
+    bad("--finetune-epochs must be >= 0, or -1 for a quarter of the epochs; got " + std::to_string(c.finetune_epochs));
+  if (c.finetune_epochs > most_finetune)
+    bad("--finetune-epochs " + std::to_string(c.finetune_epochs) + " leaves no epoch for pruning with --epochs " +
+        epochs + " and " + std::to_string(c.warmup_epochs) + " warm-up epoch(s): give at most " +
+        std::to_string(most_finetune) + " (or -1: a quarter of the epochs), or more --epochs");
   if (c.round_to < 1) bad("--round-to must be >= 1");
   if (c.min_width < 1) bad("--min-width must be >= 1");
   if (!(c.alpha_lr >= 0) || c.alpha_lr > 1) bad("--alpha-lr must be in [0, 1] (0: automatic)");
@@ -89,5 +98,14 @@ void validate(const PruneConfig& c) {
         "--macs, --latency-ms)");
 }
 
+void resolve_defaults(PruneConfig& c) {
+  if (c.warmup_epochs == -1) c.warmup_epochs = c.train.epochs >= 2 ? 1 : 0;
+}
+
 }  // namespace prune_detail
+
+void validate_prune_config(PruneConfig& c) {
+  prune_detail::resolve_defaults(c);
+  prune_detail::validate(c);
+}
 }  // namespace mcuprune

@@ -37,7 +37,9 @@ int64_t prunable_channels(const ChannelGroups& cg) {
 
 }  // namespace
 
-void check_prune_feasible(const Graph& g, const PruneConfig& cfg) {
+void check_prune_feasible(const Graph& g, const PruneConfig& cfg_in) {
+  PruneConfig cfg = cfg_in;
+  resolve_defaults(cfg);
   validate(cfg);
   Target t = resolve_target(cfg);
   bool any = false;
@@ -48,6 +50,21 @@ void check_prune_feasible(const Graph& g, const PruneConfig& cfg) {
   ChannelGroups cg = find_channel_groups(g, cfg.min_width, cfg.round_to);
   if (cg.prunable_count() == 0)
     throw UserError("model '" + g.name + "' has no prunable channel group");
+  int widest = 0;
+  bool room = false;  // some prunable group may lose a channel
+  for (const auto& grp : cg.groups)
+    if (grp.prunable) {
+      widest = std::max(widest, grp.channels);
+      room = room || grp.min_channels < grp.channels;
+    }
+  if (!room) {
+    const std::string opt = cfg.round_to > 1 && cfg.round_to >= cfg.min_width
+                                ? "--round-to " + std::to_string(cfg.round_to)
+                                : "--min-width " + std::to_string(cfg.min_width);
+    throw UserError(opt + " leaves nothing to prune: the widest prunable group of '" + g.name + "' has " +
+                    std::to_string(widest) + " channels, so every group must stay whole; give a value below " +
+                    std::to_string(widest) + (cfg.round_to > 1 ? " (4 or 8 suit SIMD kernels)" : ""));
+  }
   std::vector<int> mins;
   for (const auto& grp : cg.groups) mins.push_back(grp.prunable ? grp.min_channels : grp.channels);
   ResourceUse r = exact_of(with_widths(g, mins, cfg.min_width, cfg.round_to), t);
@@ -57,16 +74,19 @@ void check_prune_feasible(const Graph& g, const PruneConfig& cfg) {
                       " cannot be met: even with every prunable group at its minimum width the model needs " +
                       format_resource(Resource(k), r[Resource(k)]) +
                       (k == 0 ? " (bottleneck operator: " + r.bottleneck + ")" : std::string()) +
-                      "; raise the budget, lower --min-width, or choose a smaller model");
+                      "; raise the budget, lower --min-width" + std::string(cfg.round_to > 1 ? " or --round-to" : "") +
+                      ", or choose a smaller model");
 }
 
 PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetSplits& data,
                         const PruneConfig& cfg_in, const std::string& out_dir, bool resume,
                         const OutputOptions& out) {
   PruneConfig cfg = cfg_in;
+  resolve_defaults(cfg);
   validate(cfg);
   set_threads(cfg.train.threads);
   check_data_fits(g_in, data.train);
+  check_augmentation(cfg.train, data.train);
   const Target target = resolve_target(cfg);
   std::unique_ptr<Method> method = make_method(cfg, target);
   Graph original = g_in;
@@ -98,11 +118,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     }
   }
 
-  std::ofstream log;
-  if (!out.log_json.empty()) {
-    log.open(out.log_json, std::ios::app);
-    if (!log) throw UserError("cannot open log file '" + out.log_json + "' for writing");
-  }
+  JsonLinesLog log(out.log_json);
   const int finetune = cfg.finetune_epochs >= 0 ? cfg.finetune_epochs : std::max(1, cfg.train.epochs / 4);
   const Dataset& train = data.train;
   const size_t bs = size_t(cfg.train.batch_size);
@@ -139,7 +155,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
       s.net->clear_gates();
       save_state(out_dir, s, *method, original, cfg, epoch, true, result.history);
       bar.finish("interrupted in epoch " + std::to_string(epoch + 1) + "; checkpoint saved to " + ckpt_dir(out_dir) +
-                 "; continue with --resume " + out_dir);
+                 "; continue with --resume " + (out.resume_dir.empty() ? out_dir : out.resume_dir));
       result.interrupted = true;
       break;
     }
@@ -169,6 +185,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     pe.channels = prunable_channels(s.groups);
     pe.pruning_done = s.pruning_done;
     pe.resources = exact_of(s.graph, target);
+    check_finite_net(s.net, cfg.train, epoch);
     result.history.push_back(pe);
     result.epochs_completed = epoch + 1;
     save_state(out_dir, s, *method, original, cfg, epoch + 1, false, result.history);
@@ -183,7 +200,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
                 format_resource(Resource(k), *target.budgets.limit[k]);
     line += s.pruning_done ? "  [fine-tuning]" : epoch < cfg.warmup_epochs ? "  [warm-up]" : "  [pruning]";
     bar.finish(line);
-    if (log) log << prune_epoch_to_json(pe).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
+    log.append(prune_epoch_to_json(pe).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   s.net->clear_gates();

@@ -26,7 +26,7 @@ struct PruneConfig {
   std::vector<std::string> minimize;  // resources to shrink without a budget: ram flash macs latency
   std::string runtime;             // empty: the board's
   bool inplace_add = false;
-  int warmup_epochs = 1;           // train (and collect salience) before pruning starts
+  int warmup_epochs = -1;          // train (and collect salience) before pruning starts (-1: 1, or 0 for 1 epoch)
   int prune_every = 50;            // steps between physical removals
   int finetune_epochs = -1;        // epochs reserved for fine-tuning at the end (-1: auto)
   std::string importance = "taylor";  // taylor | l1 | l2 | bn | random
@@ -72,6 +72,10 @@ struct PruneResult {
   double train_seconds = 0;
   std::vector<FallbackRecord> fallbacks;
 };
+
+// Fills in the defaults that depend on other values (the warm-up: 1 epoch, none for a
+// 1-epoch run) and checks every value; throws UserError naming the option to change.
+void validate_prune_config(PruneConfig& c);
 
 // How to profile a model for this configuration: its runtime, in-place ADD, and budgets
 // (the board's RAM and flash apply only when a board is given).

@@ -36,5 +36,5 @@ expect_error "a mean without a std" "go together" $M import "$X" --input-mean 0.
 expect_error "missing file" "does not exist" $M profile --model "$WORK/none.onnx"
 head -c 1000 "$X" > "$WORK/trunc.onnx"
 expect_error "truncated file" "trunc.onnx" $M profile --model "$WORK/trunc.onnx"
-expect_error "import into a used directory" "already exists" $M import "$X" --out "$WORK/imp"
+expect_error "import into a used directory" "already holds a model" $M import "$X" --out "$WORK/imp"
 finish

@@ -2,6 +2,8 @@
 // budget encoding they produce (resources/budget.h).
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -113,6 +115,23 @@ TEST(ParseBudgets, OneEncodingForEveryResource) {
   for (Resource r : kResources) EXPECT_EQ(back[r], b[r]) << resource_name(r);
   o.latency_ms = -1;
   EXPECT_TRUE(Contains(user_error_of([&] { parse_budgets(o); }), "--latency-ms"));
+}
+
+TEST(ParseBudgets, AGivenButEmptyOrZeroBudgetIsAnErrorNotNoBudget) {
+  BudgetOptions o;
+  o.ram = "";
+  EXPECT_TRUE(Contains(user_error_of([&] { parse_budgets(o); }), "--ram"));
+  o = BudgetOptions();
+  o.flash = "";
+  EXPECT_TRUE(Contains(user_error_of([&] { parse_budgets(o); }), "--flash"));
+  o = BudgetOptions();
+  o.latency_ms = 0.0;
+  const std::string msg = user_error_of([&] { parse_budgets(o); });
+  EXPECT_TRUE(Contains(msg, "--latency-ms")) << msg;
+  EXPECT_TRUE(Contains(msg, "> 0")) << msg;
+  o.latency_ms = std::nan("");
+  EXPECT_TRUE(Contains(user_error_of([&] { parse_budgets(o); }), "--latency-ms"));
+  EXPECT_FALSE(parse_budgets(BudgetOptions()).any());  // nothing given: no budget
 }
 
 TEST(Budgets, MeetsAndChecksCompareEverySetBudget) {

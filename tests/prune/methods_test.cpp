@@ -59,6 +59,7 @@ TEST(Methods, UniformWidthsAreOneMultiplierOfTheOriginal) {
   Graph g = test::residual_model();
   PruneConfig c = budgeted("uniform", g);
   c.train.epochs = 2;
+  c.finetune_epochs = 0;  // epoch 1 warm-up, epoch 2 the (only) pruning epoch
   TempDir dir;
   PruneResult r = prune_model(g, nullptr, data, c, dir.path.string(), false, quiet());
   ASSERT_TRUE(r.budgets_met);
