@@ -15,11 +15,13 @@ struct BenchArgs {
   std::string dataset = "fashion-mnist", save_arch;
   int batch_size = 64, steps = 50, warmup = 5, threads = 0;
   uint64_t seed = 1;
+  bool force = false;
 };
 
 void run_bench(const BenchArgs& a) {
   if (a.steps < 1 || a.warmup < 0 || a.batch_size < 2)
     throw UserError("--steps must be >= 1, --warmup >= 0, --batch-size >= 2");
+  refuse_overwrite(a.save_arch, a.force, "--save-arch");
   LoadOptions lo;
   lo.val_fraction = 0;
   DatasetSplits data = load_dataset(a.dataset, lo);
@@ -51,6 +53,7 @@ void add_bench_command(CLI::App& app) {
   check_threads(c->add_option("--threads", args->threads, "CPU threads (0 = all cores)"));
   check_seed(c->add_option("--seed", args->seed, "seed"))->capture_default_str();
   c->add_option("--save-arch", args->save_arch, "also write the architecture JSON to FILE");
+  c->add_flag("--force", args->force, "replace an existing --save-arch file");
   c->callback([args] { run_bench(*args); });
 }
 

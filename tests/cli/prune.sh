@@ -30,7 +30,7 @@ ram_after="$(json_get "$R" "['resources']['after']['ram_bytes']")"
 [ "$ram_after" -le 10240 ] && pass "RAM after ($ram_after) within 10 KiB" || fail "RAM after $ram_after"
 $M eval --model "$WORK/p" --dataset fashion-mnist --limit 500 > /dev/null 2>&1 && pass "eval loads the pruned model" || fail "eval of pruned model"
 $M profile --model "$WORK/p" --ram 10KiB --flash 20KiB --no-timeline | grep -q "the model fits" && pass "profile: pruned model fits" || fail "profile of pruned model"
-expect_error "existing run is not overwritten" "already holds a run" $M prune "${common[@]}" --macs 300k --out "$WORK/p"
+expect_error "existing run is not overwritten" "already holds a pruning run" $M prune "${common[@]}" --macs 300k --out "$WORK/p"
 # Resume an interrupted run: stop it with Ctrl-C, then finish it.
 $M prune "${common[@]}" --epochs 40 --macs 400k --out "$WORK/i" > /dev/null 2>&1 &
 pid=$!
