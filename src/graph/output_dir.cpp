@@ -94,7 +94,7 @@ void write_holder(int fd, const std::string& command) {
 [[noreturn]] void in_use(const std::string& option, const std::string& shown, const std::string& holder) {
   throw UserError(option + " " + in_quotes(shown) + " is in use by another mcuprune process (" +
                   (holder.empty() ? std::string("it is starting") : holder) +
-                  "); wait for it to finish or stop it, or choose another " + option + " directory");
+                  "); wait for it to finish or stop it, or give another directory");
 }
 
 }  // namespace
@@ -117,7 +117,7 @@ OutputDir::OutputDir(const std::string& path, const std::string& option, const s
     const fs::file_status target = fs::status(path, ec);
     if (!fs::exists(target))
       throw UserError(option + " " + in_quotes(path) + " is a symbolic link to a missing directory; create its "
-                      "target or give another " + option + " directory");
+                      "target or give another directory");
     if (!fs::is_directory(target))
       throw UserError(option + " " + in_quotes(path) + " is a symbolic link to " + kind_of(target) +
                       ", not a directory; give a new or empty directory");
@@ -130,7 +130,7 @@ OutputDir::OutputDir(const std::string& path, const std::string& option, const s
     const std::string file = file_ancestor(fs::absolute(path, ec));
     if (!file.empty())
       throw UserError(option + " " + in_quotes(path) + " cannot be created: " + in_quotes(file) + " is a file, not a "
-                      "directory; give another " + option + " directory");
+                      "directory; give another directory");
     fs::create_directories(path, ec);
     if (ec)
       throw UserError("cannot create " + option + " " + in_quotes(path) + ": " + ec.message() +
@@ -213,7 +213,7 @@ void OutputDir::begin_replace(const std::function<bool(const std::string&)>& our
     if (!ours(name))
       throw UserError(option_ + " " + in_quotes(path_) + " holds " + in_quotes(name) + ", which mcuprune does not write "
                       "there; --force replaces only a directory of mcuprune's results: move " + in_quotes(name) +
-                      " away or choose another " + option_ + " directory");
+                      " away or give another directory");
   if (staging_.empty())
     throw UserError(option_ + " " + in_quotes(path_) + " cannot be replaced (it has no name of its own); give another " +
                     option_ + " directory");

@@ -103,6 +103,7 @@ PruneEpoch epoch_from_json(const json& e) {
   p.channels = e.at("channels");
   p.pruning_done = e.at("pruning_done");
   p.resources = resource_use_from_json(e.at("resources"));
+  if (e.contains("time_s")) p.time_s = e.at("time_s").get<std::map<std::string, double>>();  // absent before 0.1.1
   return p;
 }
 
@@ -177,7 +178,7 @@ json prune_epoch_to_json(const PruneEpoch& e) {
   return {{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
           {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"lambda", e.lambda},
           {"seconds", e.seconds}, {"channels", e.channels}, {"pruning_done", e.pruning_done},
-          {"resources", resource_use_to_json(e.resources)}};
+          {"resources", resource_use_to_json(e.resources)}, {"time_s", e.time_s}};
 }
 
 json fallback_to_json(const FallbackRecord& f) {

@@ -132,16 +132,26 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
   for (int epoch = start_epoch; epoch < cfg.train.epochs; ++epoch) {
     EpochProgress bar(epoch + 1, cfg.train.epochs, int64_t(train.size()), out.quiet);
     ctx.epoch = epoch;
+    std::map<std::string, double> time_s;
+    auto timed = [&time_s](const char* what, auto&& f) {
+      const auto start = std::chrono::steady_clock::now();
+      f();
+      time_s[what] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
     EpochHooks hooks;
     hooks.before_forward = [&](int64_t step) {
       ctx.step = step;
-      if (s.pruning_done) s.net->clear_gates();
-      else method->before_forward(s, ctx);
+      timed("gates", [&] {
+        if (s.pruning_done) s.net->clear_gates();
+        else method->before_forward(s, ctx);
+      });
     };
     hooks.after_step = [&](int64_t) {
-      if (!s.pruning_done) method->after_step(s, ctx);
+      if (!s.pruning_done) timed("method", [&] { method->after_step(s, ctx); });
       ++s.global_step;
-      if (!s.pruning_done && method->maybe_prune(s, ctx)) {
+      bool cut = false;
+      if (!s.pruning_done) timed("surgery", [&] { cut = method->maybe_prune(s, ctx); });
+      if (cut) {
         // With budgets, pruning ends once they hold; --minimize alone prunes for the whole
         // pruning phase.
         if (method->stops_when_budgets_met() && target.budgets.any() && meets(exact_of(s.graph, target), target.budgets)) {
@@ -175,20 +185,22 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     pe.seconds = bar.elapsed_seconds();
     pe.train_loss = t.seen ? t.loss_sum / double(t.seen) : 0;
     pe.train_accuracy = t.seen ? double(t.correct) / double(t.seen) : 0;
-    if (data.val.size()) {
-      EvalResult v = evaluate_net(s.net, data.val, original.normalization, 256);
-      pe.val_loss = v.loss;
-      pe.val_accuracy = v.accuracy;
-    }
+    if (data.val.size()) timed("validation", [&] {
+        EvalResult v = evaluate_net(s.net, data.val, original.normalization, 256);
+        pe.val_loss = v.loss;
+        pe.val_accuracy = v.accuracy;
+      });
     s.net->clear_gates();
     pe.lambda = method->lambda();
     pe.channels = prunable_channels(s.groups);
     pe.pruning_done = s.pruning_done;
     pe.resources = exact_of(s.graph, target);
     check_finite_net(s.net, cfg.train, epoch);
+    pe.time_s = time_s;  // the checkpoint's own time is added after it is saved
     result.history.push_back(pe);
     result.epochs_completed = epoch + 1;
-    save_state(out_dir, s, *method, original, cfg, epoch + 1, false, result.history);
+    timed("checkpoint", [&] { save_state(out_dir, s, *method, original, cfg, epoch + 1, false, result.history); });
+    result.history.back().time_s = time_s;
     std::string line = "epoch " + std::to_string(pe.epoch) + "/" + std::to_string(cfg.train.epochs);
     char buf[256];
     std::snprintf(buf, sizeof buf, "  loss %.4f  acc %.4f  val_acc %.4f  lambda %.3g  channels %lld", pe.train_loss,

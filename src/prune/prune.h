@@ -4,6 +4,7 @@
 // (docs/pruning.md). Torch-free header (the CLI includes it).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,12 @@ struct PruneEpoch {
   int64_t channels = 0;  // sum of the prunable groups' widths
   bool pruning_done = false;
   ResourceUse resources;
+  // Where the epoch's wall time went, in seconds. Within `seconds` (the training pass):
+  // "gates" (masks before each forward), "method" (the method's step after each optimizer
+  // step: widths, salience), "surgery" (re-ranking and channel removal); the rest of
+  // `seconds` is the training itself (batches, forward, backward, optimizer). After it:
+  // "validation" and "checkpoint".
+  std::map<std::string, double> time_s;
 };
 
 // The record of one epoch as JSON (checkpoint, --log-json and report.json share it).
