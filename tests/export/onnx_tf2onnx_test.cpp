@@ -19,6 +19,7 @@
 #include "common/random_model.h"
 #include "export/onnx.h"
 #include "export/onnx_import.h"
+#include "export/tflite_check.h"
 #include "quant/fold.h"
 
 namespace mcuprune {
@@ -205,6 +206,24 @@ TEST_P(Tf2Onnx, ImportAgreesWithOnnxRuntimeAndPrunedExportKeepsTheInterface) {
   ImportedOnnx again = import_onnx(exported, "pruned.onnx");
   EXPECT_TRUE(again.graph.onnx_io.input_nhwc);
   EXPECT_EQ(graph_params(again.graph), graph_params(pf.graph));
+}
+
+// Imported, int8-quantised, exported to TFLite and run by Arm NN (tflite_check.h): the
+// Keras ZeroPadding2D (0, 1, 1, 1) before the stride-2 conv is one PAD (SAME would pad
+// (0, 1, 0, 1)); the depthwise SAME_UPPER stays SAME.
+TEST_P(Tf2Onnx, Int8TfliteRunsInArmnnAsTheIntegerReference) {
+  const Variant v = GetParam();
+  ImportedOnnx imp = import_onnx(Tf2OnnxLike(v.opset).build(v.head_flatten), "keras.onnx");
+  const Shape in = imp.graph.input_shape();
+  std::mt19937_64 rng(23);
+  std::normal_distribution<float> nd;
+  std::vector<std::vector<float>> samples(6, std::vector<float>(size_t(in.elements())));
+  for (auto& x : samples)
+    for (float& e : x) e = nd(rng);
+  for (const char* runtime : {"tflm", "cmsis-nn"}) {
+    SCOPED_TRACE(runtime);
+    EXPECT_EQ(test::expect_tflite_runs_as_the_reference(imp.graph, imp.weights, samples, runtime), 1);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Opsets, Tf2Onnx,

@@ -251,9 +251,14 @@ inline int expect_tflite_runs_as_the_reference(const Graph& g, const WeightMap& 
       worst = std::max(worst, std::abs(int(ref[k]) - int(theirs[size_t(fg.output)][k])));
   }
   // End to end (printed, not bounded: a 1-LSB tie early on can grow through the layers).
-  std::printf("[ armnn ] %s (%s): %d PAD ops; ops: %lld values, %lld off by 1; output worst |diff| %d\n",
-              fg.name.c_str(), runtime.c_str(), pads, (long long)st.values, (long long)st.off_by_one, worst);
-  EXPECT_LE(st.off_by_one * 100, st.values) << st.off_by_one << " of " << st.values << " values off by one";
+  std::printf("[ armnn ] %s (%s): %d PAD ops; ops: %lld values, %lld off by 1 (%lld in average pools); output "
+              "worst |diff| %d\n",
+              fg.name.c_str(), runtime.c_str(), pads, (long long)st.values, (long long)st.off_by_one,
+              (long long)st.off_by_one_in_average_pools, worst);
+  // Requantisation ties are rare (at most 1% of values); an average pool over an even count
+  // ties far more often (a quarter of 2x2 sums), and Arm NN breaks ties the other way.
+  const int64_t requant_ties = st.off_by_one - st.off_by_one_in_average_pools;
+  EXPECT_LE(requant_ties * 100, st.values) << requant_ties << " of " << st.values << " values off by one";
   return pads;
 }
 
