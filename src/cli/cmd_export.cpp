@@ -51,7 +51,13 @@ void run_export(const ExportArgs& a) {
   else refuse_overwrite(a.out, a.force, "--out");
   LoadedModel m = load_model_dir(a.model);
   FoldedModel f = fold_for_inference(m.graph, m.weights);
-  const Profile p = profile_graph(f.graph, board, ProfileOptions{});
+  // The order (and the summary's peak) for the board's runtime, on the operators this format
+  // holds: TFLite writes explicit padding as PAD operators (under a TFLite runtime, the
+  // board's or else TFLite Micro's); ONNX and C operators pad themselves.
+  ProfileOptions po;
+  if (a.format == "tflite" && !find_runtime(board.runtime).tflite_format) po.runtime = "tflm";
+  po.native_padding = a.format != "tflite";
+  const Profile p = profile_graph(f.graph, board, po);
   const std::vector<int> order = deployment_order(p);
   const std::string desc = std::string("mcuprune ") + kVersion + ": " + m.graph.name;
 

@@ -12,6 +12,7 @@
 #include "graph/io.h"
 #include "graph/zoo.h"
 #include "nn/trainer.h"
+#include "quant/quantize.h"
 #include <CLI/CLI.hpp>
 
 namespace mcuprune {
@@ -66,6 +67,7 @@ LoadedModel load_model_dir(const std::string& dir) {
   m.graph = load_graph((d / "model.json").string());
   m.weights = load_weights((d / "weights.bin").string());
   check_weights_match(m.graph, m.weights, (d / "weights.bin").string());
+  check_float_forward(m.graph, m.weights, (d / "weights.bin").string());
   m.has_weights = true;
   m.source = "directory";
   return m;

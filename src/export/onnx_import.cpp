@@ -2,6 +2,9 @@
 // (attributes, defaults, input order) for opsets 11 to 18.
 #include "export/onnx_import.h"
 
+#include "export/onnx_const.h"
+#include "quant/quantize.h"
+
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
@@ -16,12 +19,7 @@ namespace {
 
 namespace ox = ONNX_NAMESPACE;
 
-struct Const {
-  std::vector<int64_t> dims;
-  std::vector<float> f;    // FLOAT tensors
-  std::vector<int64_t> i;  // INT64 / INT32 tensors
-  bool is_float = false;
-};
+using onnx_const::Const;
 
 // What an ONNX value is during the walk.
 struct Value {
@@ -47,7 +45,12 @@ class Importer {
   ImportedOnnx run() {
     const ox::GraphProto& g = m_.graph();
     check_opset();
-    for (const auto& t : g.initializer()) consts_[t.name()] = read_tensor(t, "initializer " + t.name());
+    for (const auto& t : g.initializer()) {
+      if (consts_.count(t.name()))
+        fail("two initializers are named '" + t.name() + "'; an ONNX name is defined once (re-export the model, or "
+             "rename one of them)");
+      consts_[t.name()] = read_tensor(t, "initializer " + t.name());
+    }
     // The image input: the first graph input that is not an initializer.
     const ox::ValueInfoProto* in = nullptr;
     for (const auto& v : g.input())
@@ -56,6 +59,7 @@ class Importer {
         break;
       }
     if (!in) fail("the model has no input besides its weights");
+    check_single_definitions(g, in->name());
     if (g.output_size() != 1) fail("the model has " + std::to_string(g.output_size()) + " outputs; mcuprune takes one");
     // An NHWC input (as tf2onnx writes Keras models) is read only by transposes to NCHW.
     bool to_nchw = false, other_reader = false;
@@ -87,6 +91,7 @@ class Importer {
            "'; mcuprune takes models whose every node feeds the one output");
     out_.graph = std::move(graph);
     check_weights_match(out_.graph, out_.weights, where_);
+    check_float_forward(out_.graph, out_.weights, where_);  // finite weights can still overflow float32
     return std::move(out_);
   }
 
@@ -122,60 +127,56 @@ class Importer {
   }
 
   Const read_tensor(const ox::TensorProto& t, const std::string& what) const {
-    if (t.data_location() == ox::TensorProto::EXTERNAL)
-      fail(what + " is stored in an external data file, which mcuprune does not read; re-export with the "
-                  "weights inside the model (torch.onnx.export does so below 2 GB)");
-    Const c;
-    int64_t n = 1;
-    for (int64_t d : t.dims()) {
-      if (d < 0 || d > (int64_t(1) << 31)) fail(what + " has an invalid dimension " + std::to_string(d));
-      c.dims.push_back(d);
-      n *= d;
-      if (n > (int64_t(1) << 31)) fail(what + " is too large");
+    try {
+      return onnx_const::read_tensor(t, what);
+    } catch (const onnx_const::ConstError& e) {
+      fail(e.what());
     }
-    const std::string& raw = t.raw_data();
-    switch (t.data_type()) {
-      case ox::TensorProto::FLOAT:
-        c.is_float = true;
-        if (!raw.empty()) {
-          if (int64_t(raw.size()) != n * 4) fail(what + ": raw data of " + std::to_string(raw.size()) + " bytes for " + std::to_string(n) + " floats");
-          c.f.resize(size_t(n));
-          std::memcpy(c.f.data(), raw.data(), raw.size());
-        } else {
-          if (t.float_data_size() != n) fail(what + ": " + std::to_string(t.float_data_size()) + " values for " + std::to_string(n));
-          c.f.assign(t.float_data().begin(), t.float_data().end());
-        }
-        break;
-      case ox::TensorProto::INT64:
-        if (!raw.empty()) {
-          if (int64_t(raw.size()) != n * 8) fail(what + ": truncated raw data");
-          c.i.resize(size_t(n));
-          std::memcpy(c.i.data(), raw.data(), raw.size());
-        } else {
-          c.i.assign(t.int64_data().begin(), t.int64_data().end());
-        }
-        break;
-      case ox::TensorProto::INT32:
-        if (!raw.empty()) {
-          if (int64_t(raw.size()) != n * 4) fail(what + ": truncated raw data");
-          std::vector<int32_t> v(static_cast<size_t>(n));
-          std::memcpy(v.data(), raw.data(), raw.size());
-          c.i.assign(v.begin(), v.end());
-        } else {
-          c.i.assign(t.int32_data().begin(), t.int32_data().end());
-        }
-        break;
-      default:
-        fail(what + " has element type " + std::to_string(t.data_type()) + "; float32 weights are supported");
+  }
+
+  // Every value is defined once: by one initializer, the graph input or one node output.
+  void check_single_definitions(const ox::GraphProto& g, const std::string& input) const {
+    std::map<std::string, std::string> by;  // value name -> what defines it
+    for (const auto& t : g.initializer()) by[t.name()] = "an initializer";
+    if (!by.count(input)) by[input] = "the graph input";
+    for (const auto& n : g.node())
+      for (const auto& o : n.output()) {
+        if (o.empty()) continue;
+        auto it = by.find(o);
+        if (it != by.end())
+          unsupported(n, "its output '" + o + "' is also defined by " + it->second +
+                             "; an ONNX name is defined once (re-export the model)");
+        by[o] = "node '" + n.name() + "' (" + n.op_type() + ")";
+      }
+  }
+
+  static const char* element_type_name(int t) {
+    switch (t) {
+      case ox::TensorProto::UINT8: return "uint8";
+      case ox::TensorProto::INT8: return "int8";
+      case ox::TensorProto::UINT16: return "uint16";
+      case ox::TensorProto::INT16: return "int16";
+      case ox::TensorProto::INT32: return "int32";
+      case ox::TensorProto::INT64: return "int64";
+      case ox::TensorProto::BOOL: return "bool";
+      case ox::TensorProto::FLOAT16: return "float16";
+      case ox::TensorProto::DOUBLE: return "double";
+      case ox::TensorProto::BFLOAT16: return "bfloat16";
+      default: return "not a number type";
     }
-    for (float x : c.f)
-      if (!std::isfinite(x)) fail(what + " holds a NaN or infinite value");
-    return c;
   }
 
   Shape input_shape(const ox::ValueInfoProto& v, bool nhwc) const {
     if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape())
       fail("input '" + v.name() + "' has no tensor shape");
+    // The IR's input is float (normalised pixels, int8-quantised by mcuprune's own calibration).
+    // An integer input carries a quantisation or a pixel scaling inside the model that the
+    // IR cannot hold: importing it as float would silently change what the model computes.
+    if (const int et = v.type().tensor_type().elem_type(); et != ox::TensorProto::FLOAT)
+      fail("input '" + v.name() + "' is " + element_type_name(et) + " (ONNX element type " + std::to_string(et) +
+           "); mcuprune imports float32 models and makes their int8 version itself (quantize, export): "
+           "export the float model with a float32 input, with any pixel scaling taken out and given to "
+           "import as --input-mean/--input-std");
     const auto& dims = v.type().tensor_type().shape().dim();
     if (dims.size() != 4)
       fail("input '" + v.name() + "' has rank " + std::to_string(dims.size()) + "; an image input [N, C, H, W] (or [N, H, W, C] followed by a transpose) is needed");
@@ -202,7 +203,7 @@ class Importer {
   const Const& need_const(const ox::NodeProto& n, int k, const std::string& what) const {
     if (k >= n.input_size() || n.input(k).empty()) unsupported(n, "missing " + what);
     const Const* c = constant(n.input(k));
-    if (!c) unsupported(n, what + " '" + n.input(k) + "' must be a constant (an initializer)");
+    if (!c) unsupported(n, what + " '" + n.input(k) + "' must be a constant (an initializer, or computed from constants)");
     return *c;
   }
 
@@ -289,6 +290,19 @@ class Importer {
       for (float x : c.f)
         if (!std::isfinite(x)) unsupported(n, "a NaN or infinite constant");
       consts_[n.output(0)] = std::move(c);
+      return;
+    }
+    if (computes_from_constants_only(n)) {
+      if (n.output_size() > 1)
+        for (int k = 1; k < n.output_size(); ++k)
+          if (!n.output(k).empty()) unsupported(n, "a node on constants with more than one output");
+      std::vector<const Const*> in;
+      for (const auto& x : n.input()) in.push_back(x.empty() ? nullptr : constant(x));
+      try {
+        consts_[n.output(0)] = onnx_const::evaluate(n, in);
+      } catch (const onnx_const::ConstError& e) {
+        unsupported(n, std::string("computes from constants only: ") + e.what());
+      }
       return;
     }
     // Squeeze of the 1x1 spatial axes of a pooled map (tf2onnx after a mean): a flat value.
@@ -639,6 +653,14 @@ class Importer {
     if (v.shape_like) unsupported(n, "an input computed from shapes");
     if (v.nhwc) unsupported(n, "an input transposed to NHWC; only Flatten/Reshape (or the transpose back) may read it");
     return v.node;
+  }
+
+  // Whether every input given is a constant (an initializer, a Constant, or folded): then the
+  // node is evaluated at import, whatever its kind, and its output is a constant too.
+  bool computes_from_constants_only(const ox::NodeProto& n) const {
+    for (const auto& x : n.input())
+      if (!x.empty() && !constant(x)) return false;
+    return true;
   }
 
   bool is_shape_like(const ox::NodeProto& n) const {

@@ -3,7 +3,9 @@
 // 1 (or a symbolic batch). Operators: Conv (group 1, or depthwise: group = input channels),
 // BatchNormalization, Relu, Clip (ReLU6 or ReLU), Add, Concat (channels), MaxPool,
 // AveragePool, GlobalAveragePool, Flatten, Reshape to 2-D (constant or computed from the
-// input's shape), Gemm, MatMul (+ Add of a constant bias), Softmax, Dropout, Identity.
+// input's shape), Gemm, MatMul (+ Add of a constant bias), Softmax, Dropout, Identity; any
+// node on constants alone is evaluated (onnx_const.h). The input must be float32, every name
+// defined once, and the weights must compute in float32 (check_float_forward).
 // Anything else, or an attribute the IR cannot express, is a UserError naming the node, its
 // op type and what is supported.
 #pragma once

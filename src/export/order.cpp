@@ -8,6 +8,7 @@ namespace mcuprune {
 std::vector<int> deployment_order(const Profile& p) {
   std::vector<int> order;
   for (int op : p.optimal.order) {
+    if (is_pad_op(p.deployed, op)) continue;  // the exporter writes it right before its reader
     const DeployedOp& d = p.deployed.ops[size_t(op)];
     order.push_back(d.ir_node);
     std::vector<int> fused = d.fused;

@@ -9,6 +9,7 @@
 
 #include "export/layout.h"
 #include "export/tflite_schema.h"
+#include "resources/tflite_padding.h"
 
 namespace mcuprune {
 
@@ -32,22 +33,7 @@ int8_t tfl_activation(const Node& n) {
   return tfl::kActNone;
 }
 
-// TFLite knows SAME (TF's rule, which Graph::pad_amounts implements) and VALID; explicit
-// padding is exported when it equals one of them.
-int8_t tfl_padding(const Graph& g, const Node& n) {
-  if (n.padding == Padding::Same) return tfl::kSame;
-  if (n.padding == Padding::Valid) return tfl::kValid;
-  const Shape& in = g.nodes[size_t(n.inputs[0])].out;
-  PadAmounts p = Graph::pad_amounts(n, in);
-  if (p.top == 0 && p.bottom == 0 && p.left == 0 && p.right == 0) return tfl::kValid;
-  Node same = n;
-  same.padding = Padding::Same;
-  PadAmounts s = Graph::pad_amounts(same, in);
-  if (s.top == p.top && s.bottom == p.bottom && s.left == p.left && s.right == p.right) return tfl::kSame;
-  unsupported(n, "explicit padding (top " + std::to_string(p.top) + ", bottom " + std::to_string(p.bottom) +
-                     ", left " + std::to_string(p.left) + ", right " + std::to_string(p.right) +
-                     ") is neither SAME nor VALID and");
-}
+int8_t tfl_padding(TflitePadKind k) { return k == TflitePadKind::Same ? tfl::kSame : tfl::kValid; }
 
 class Writer {
  public:
@@ -59,7 +45,17 @@ class Writer {
     order_ = checked_execution_order(g_, opt_.order);
     const int n = int(g_.nodes.size());
     value_tensor_.assign(size_t(n), -1);
-    for (int i = 0; i < n; ++i) value_tensor_[size_t(i)] = activation_tensor(i);
+    padding_.resize(size_t(n));
+    pad_tensor_.assign(size_t(n), -1);
+    // Activation tensors in node order; a padded input right before the tensor of the
+    // conv/pool reading it (the order the TFLM simulation assumes, resources/tflm.h).
+    for (int i = 0; i < n; ++i) {
+      const OpKind k = g_.nodes[size_t(i)].kind;
+      if (k == OpKind::Conv2D || k == OpKind::DepthwiseConv2D || k == OpKind::MaxPool || k == OpKind::AvgPool)
+        padding_[size_t(i)] = tflite_padding(g_, i);
+      if (padding_[size_t(i)].kind == TflitePadKind::PadOp) pad_tensor_[size_t(i)] = padded_tensor(i);
+      value_tensor_[size_t(i)] = activation_tensor(i);
+    }
 
     int model_input = value_tensor_[0];
     if (opt_.float_io) {
@@ -75,8 +71,10 @@ class Writer {
     }
     std::vector<int32_t> outputs{model_output};
     if (opt_.all_outputs)
-      for (int i : order_)
+      for (int i : order_) {
+        if (pad_tensor_[size_t(i)] >= 0) outputs.push_back(pad_tensor_[size_t(i)]);
         if (value_tensor_[size_t(i)] != model_output) outputs.push_back(value_tensor_[size_t(i)]);
+      }
     return finish({model_input}, outputs);
   }
 
@@ -88,6 +86,8 @@ class Writer {
   std::vector<Offset<void>> tensors_, operators_, buffers_, opcodes_;
   std::map<std::pair<int32_t, int32_t>, uint32_t> opcode_index_;  // (code, version) -> index
   std::vector<int> value_tensor_;                                 // node -> tensor index
+  std::vector<TflitePadding> padding_;                            // per conv/pool node
+  std::vector<int> pad_tensor_;                                   // node -> its padded input (-1: none)
   std::vector<int> order_;
 
   Offset<void> empty_buffer() {
@@ -138,6 +138,26 @@ class Writer {
     const QuantParams& p = q_.activations[size_t(i)];
     return add_tensor(g_.nodes[size_t(i)].name, shape_of(i), tfl::kInt8, 0,
                       quant_params({p.scale}, {p.zero_point}, 0));
+  }
+
+  // Node i's input padded as padding_[i] says, with the input's quantisation: PAD fills with
+  // the zero point, the real 0 that the integer reference's padded taps stand for.
+  int padded_tensor(int i) {
+    const Node& n = g_.nodes[size_t(i)];
+    const Shape s = tflite_padded_shape(g_.nodes[size_t(n.inputs[0])].out, padding_[size_t(i)].pad);
+    const QuantParams& p = q_.activations[size_t(n.inputs[0])];
+    return add_tensor(n.name + ".pad", {1, s.h, s.w, s.c}, tfl::kInt8, 0, quant_params({p.scale}, {p.zero_point}, 0));
+  }
+
+  // The PAD operator before node i: reads node i's input, writes pad_tensor_[i]; returns it.
+  int32_t emit_pad(int i, int32_t input) {
+    const PadAmounts& p = padding_[size_t(i)].pad;
+    const int32_t paddings[4][2] = {{0, 0}, {p.top, p.bottom}, {p.left, p.right}, {0, 0}};  // NHWC
+    int pt = const_tensor(g_.nodes[size_t(i)].name + ".paddings", {4, 2}, tfl::kInt32, paddings, sizeof paddings,
+                          Offset<void>());
+    auto s = b_.StartTable();  // PadOptions has no fields
+    add_op(tfl::kPad, 2, {input, pt}, {pad_tensor_[size_t(i)]}, tfl::kPadOptions, Offset<void>(b_.EndTable(s)));
+    return pad_tensor_[size_t(i)];
   }
 
   int float_tensor(const std::string& name, const std::vector<int32_t>& shape) {
@@ -239,11 +259,13 @@ class Writer {
     for (int in : n.inputs) ins.push_back(value_tensor_[size_t(in)]);
     const std::vector<int32_t> outs{value_tensor_[size_t(i)]};
     const Shape& is = g_.nodes[size_t(n.inputs[0])].out;
+    if (pad_tensor_[size_t(i)] >= 0) ins[0] = emit_pad(i, ins[0]);
+    const int8_t padding = tfl_padding(padding_[size_t(i)].kind);
     switch (n.kind) {
       case OpKind::Conv2D: {
         auto [w, bias] = layer_tensors(i);
         auto s = b_.StartTable();
-        b_.AddElement<int8_t>(tfl::field(tfl::conv2d_options::padding), tfl_padding(g_, n), -1);
+        b_.AddElement<int8_t>(tfl::field(tfl::conv2d_options::padding), padding, -1);
         b_.AddElement<int32_t>(tfl::field(tfl::conv2d_options::stride_w), n.stride_w, 0);
         b_.AddElement<int32_t>(tfl::field(tfl::conv2d_options::stride_h), n.stride_h, 0);
         b_.AddElement<int8_t>(tfl::field(tfl::conv2d_options::fused_activation), tfl_activation(n), -1);
@@ -255,7 +277,7 @@ class Writer {
       case OpKind::DepthwiseConv2D: {
         auto [w, bias] = layer_tensors(i);
         auto s = b_.StartTable();
-        b_.AddElement<int8_t>(tfl::field(tfl::depthwise_options::padding), tfl_padding(g_, n), -1);
+        b_.AddElement<int8_t>(tfl::field(tfl::depthwise_options::padding), padding, -1);
         b_.AddElement<int32_t>(tfl::field(tfl::depthwise_options::stride_w), n.stride_w, 0);
         b_.AddElement<int32_t>(tfl::field(tfl::depthwise_options::stride_h), n.stride_h, 0);
         b_.AddElement<int32_t>(tfl::field(tfl::depthwise_options::depth_multiplier), n.depth_multiplier, 0);
@@ -277,7 +299,7 @@ class Writer {
       case OpKind::MaxPool:
       case OpKind::AvgPool:
         add_op(n.kind == OpKind::MaxPool ? tfl::kMaxPool2D : tfl::kAveragePool2D, 2, ins, outs, tfl::kPool2DOptions,
-               pool_options(tfl_padding(g_, n), n.stride_h, n.stride_w, n.kernel_h, n.kernel_w));
+               pool_options(padding, n.stride_h, n.stride_w, n.kernel_h, n.kernel_w));
         break;
       case OpKind::GlobalAvgPool:  // an average pool over the whole map: the integer reference's arithmetic
         add_op(tfl::kAveragePool2D, 2, ins, outs, tfl::kPool2DOptions,

@@ -29,6 +29,7 @@ enum BuiltinOperator : int32_t {
   kRelu6 = 21,
   kReshape = 22,
   kSoftmax = 25,
+  kPad = 34,  // int8: fills with the output's zero point (PADV2, 60, is not written: see tflite.cpp)
   kQuantize = 114,
 };
 
@@ -43,6 +44,7 @@ enum BuiltinOptions : uint8_t {
   kConcatenationOptions = 10,
   kAddOptions = 11,
   kReshapeOptions = 17,
+  kPadOptions = 22,  // an empty table
 };
 
 enum Padding : int8_t { kSame = 0, kValid = 1 };

@@ -9,8 +9,8 @@ namespace mcuprune::prune_detail {
 SoftModel build_soft(const Graph& g, const ChannelGroups& cg, const Target& t) {
   SoftModel m;
   m.graph = std::make_shared<Graph>(g);
-  m.d = deploy_view(*m.graph);
   const RuntimeProfile& rt = find_runtime(t.runtime);
+  m.d = deploy_view(*m.graph, DeployOptions{rt.tflite_format});  // the view the exact profile uses
   m.free_exact = exact_free_channels(m.d);
   auto ch = propagate_channels(m.d, m.free_exact);
   auto costs = graph_costs(m.d, ch, rt, t.board);

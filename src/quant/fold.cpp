@@ -4,12 +4,31 @@
 #include "quant/fold.h"
 
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 namespace mcuprune {
 
 namespace {
 
 bool has_weights(OpKind k) { return k == OpKind::Conv2D || k == OpKind::DepthwiseConv2D || k == OpKind::Dense; }
+
+std::string number(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3g", v);
+  return b;
+}
+
+// Folding multiplies weights by gamma / sqrt(var + eps) and shifts biases: finite inputs can
+// still overflow float32 there.
+void check_folded(const std::string& bn, const std::string& into, const WeightTensor& w, const WeightTensor& b) {
+  for (const WeightTensor* t : {&w, &b})
+    for (float v : t->data)
+      if (!std::isfinite(v))
+        throw UserError(bn + " (batchnorm): folding it into '" + into +
+                        "' makes a weight or bias overflow float32 (its scale or shift is too large for these "
+                        "weights); check the model's BatchNorm statistics");
+}
 
 }  // namespace
 
@@ -57,7 +76,13 @@ FoldedModel fold_for_inference(const Graph& g, const WeightMap& w) {
         const auto& var = w.at(nd.name + ".running_var").data;
         const int c = nd.out.c;
         std::vector<float> scale(static_cast<size_t>(c));
-        for (int k = 0; k < c; ++k) scale[size_t(k)] = float(gamma[size_t(k)] / std::sqrt(double(var[size_t(k)]) + nd.bn_epsilon));
+        for (int k = 0; k < c; ++k) {
+          scale[size_t(k)] = float(gamma[size_t(k)] / std::sqrt(double(var[size_t(k)]) + nd.bn_epsilon));
+          if (!std::isfinite(scale[size_t(k)]))
+            throw UserError(nd.name + " (batchnorm): channel " + std::to_string(k) + "'s scale gamma / sqrt(var + eps) = " +
+                            number(gamma[size_t(k)]) + " / sqrt(" + number(var[size_t(k)]) + " + " + number(nd.bn_epsilon) +
+                            ") overflows float32; its statistics are broken (re-export or retrain the model)");
+        }
         int src = map[size_t(nd.inputs[0])];
         Node* p = &out.nodes[size_t(src)];
         if (sole_reader(i) && has_weights(p->kind) && p->activation == Activation::None) {
@@ -74,6 +99,7 @@ FoldedModel fold_for_inference(const Graph& g, const WeightMap& w) {
           f.weights[p->name + ".bias"] = bias;
           p->use_bias = true;
           map[size_t(i)] = src;
+          check_folded(nd.name, p->name, wt, f.weights[p->name + ".bias"]);
         } else {
           // Nothing to fold into: a per-channel scale and shift, i.e. a 1x1 depthwise conv.
           Node dw;
@@ -88,6 +114,7 @@ FoldedModel fold_for_inference(const Graph& g, const WeightMap& w) {
           wt.data = scale;
           bias.shape = {c};
           for (int k = 0; k < c; ++k) bias.data.push_back(beta[size_t(k)] - mean[size_t(k)] * scale[size_t(k)]);
+          check_folded(nd.name, dw.name, wt, bias);
           f.weights[dw.name + ".weight"] = wt;
           f.weights[dw.name + ".bias"] = bias;
         }

@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <string>
+#include <type_traits>
 
 namespace mcuprune {
 
@@ -56,11 +59,44 @@ inline int weight_index(bool depthwise, const Window& k, int in_c, int oc, int i
   return depthwise ? (oc * k.kh + ky) * k.kw + kx : ((oc * in_c + ic) * k.kh + ky) * k.kw + kx;
 }
 
+std::string number(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3g", v);
+  return b;
+}
+
+// Why node i's float output is not finite: its weights, or (without weights) its inputs.
+std::string overflow_message(const Graph& g, const WeightMap& w, int i) {
+  const Node& n = g.nodes[size_t(i)];
+  float largest = 0;
+  bool weighted = false;
+  for (const char* part : {".weight", ".bias"}) {
+    auto it = w.find(n.name + part);
+    if (it == w.end()) continue;
+    weighted = true;
+    for (float v : it->second.data) largest = std::max(largest, std::fabs(v));
+  }
+  return n.name + " (" + op_kind_name(n.kind) + "): the float forward pass overflows float32 here (" +
+         (weighted ? "its largest |weight| is " + number(largest) : std::string("it has no weights: its inputs are too large")) +
+         "); weights this large cannot be computed with, nor quantised: check how the model was exported or trained";
+}
+
+// A sum as float32, which it must fit before any fused activation clamps it: an overflow
+// there is one in every float32 runtime too (and no int8 requantisation could express it).
+float finite(double sum, const Graph& g, const WeightMap& w, int i) {
+  const float f = float(sum);
+  if (!std::isfinite(f)) throw UserError(overflow_message(g, w, i));
+  return f;
+}
+
 template <class T>
 std::vector<std::vector<T>> start_values(const Graph& g, const std::vector<T>& input, const char* what) {
   if (int64_t(input.size()) != g.input_shape().elements())
     throw UserError(std::string(what) + " input has " + std::to_string(input.size()) +
                     " values, the model expects " + g.input_shape().str());
+  if constexpr (std::is_floating_point_v<T>)
+    for (T x : input)
+      if (!std::isfinite(x)) throw UserError(std::string(what) + " input holds a NaN or infinite value");
   std::vector<std::vector<T>> v(g.nodes.size());
   v[0] = input;
   return v;
@@ -98,7 +134,7 @@ std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w
                 for (int ic = ic0; ic < ic1; ++ic)
                   acc += double(a[size_t(pix * is.c + ic)]) * W[size_t(weight_index(dw, k, is.c, oc, ic, ky, kx))];
               });
-              y[size_t((oh * os.w + ow) * os.c + oc)] = act_float(float(acc), nd.activation);
+              y[size_t((oh * os.w + ow) * os.c + oc)] = act_float(finite(acc, g, w, i), nd.activation);
             }
         break;
       }
@@ -108,7 +144,7 @@ std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w
         for (int o = 0; o < os.c; ++o) {
           double acc = bias ? bias[o] : 0.0;
           for (int k = 0; k < is.c; ++k) acc += double(a[size_t(k)]) * W[size_t(o * is.c + k)];
-          y[size_t(o)] = act_float(float(acc), nd.activation);
+          y[size_t(o)] = act_float(finite(acc, g, w, i), nd.activation);
         }
         break;
       }
@@ -151,7 +187,7 @@ std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w
         for (size_t k = 0; k < y.size(); ++k) {
           double s = 0;
           for (int in : nd.inputs) s += v[size_t(in)][k];
-          y[k] = act_float(float(s), nd.activation);
+          y[k] = act_float(finite(s, g, w, i), nd.activation);
         }
         break;
       case OpKind::Concat: {
@@ -174,9 +210,30 @@ std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w
       case OpKind::Input:
         break;
     }
+    for (float x : y)
+      if (!std::isfinite(x)) throw UserError(overflow_message(g, w, i));
     v[size_t(i)] = std::move(y);
   }
   return v;
+}
+
+void check_float_forward(const Graph& g, const WeightMap& w, const std::string& where) {
+  int64_t macs = 0, values = 0;
+  for (size_t i = 1; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    const Shape& in = g.nodes[size_t(n.inputs[0])].out;
+    values += n.out.elements();
+    if (n.kind == OpKind::Conv2D) macs += n.out.elements() * n.kernel_h * n.kernel_w * in.c;
+    else if (n.kind == OpKind::DepthwiseConv2D) macs += n.out.elements() * n.kernel_h * n.kernel_w;
+    else if (n.kind == OpKind::Dense) macs += n.out.elements() * in.elements();
+    if (macs > kCheckMaxMacs || values > kCheckMaxValues) return;  // left to calibration
+  }
+  try {
+    const FoldedModel f = fold_for_inference(g, w);
+    float_forward(f.graph, f.weights, std::vector<float>(size_t(g.input_shape().elements()), 1.0f));
+  } catch (const UserError& e) {
+    throw UserError(where + ": " + e.what());
+  }
 }
 
 QuantizedModel quantize_model(const FoldedModel& f, const std::vector<std::vector<float>>& samples) {

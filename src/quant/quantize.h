@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "graph/graph.h"
@@ -40,7 +41,20 @@ struct QuantizedModel {
 
 // Float inference of a folded (or any BN-free) model on one HWC sample, torch-free:
 // returns every node's output (HWC). Used for calibration and as the float reference.
+// Throws UserError if the input is not finite, or naming the first node whose output is not
+// (float32 overflow: weights too large) with its largest |weight|.
 std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w, const std::vector<float>& input);
+
+// The model's float forward pass, checked where its weights come in (import, loading): folds
+// it (BatchNorm folding must not overflow) and runs float_forward on an input of ones (a
+// normalised image is of that order), so that weights too large for float32 (finite, near
+// 3e38) are a UserError prefixed with `where` instead of NaN outputs later. Models whose run
+// would take more than a fraction of a second (over kCheckMaxMacs MACs or kCheckMaxValues
+// activation values; MCU models are far below) are left to the same check in calibration,
+// which runs float_forward anyway; the bound also keeps fuzzed imports fast.
+constexpr int64_t kCheckMaxMacs = 100'000'000;
+constexpr int64_t kCheckMaxValues = int64_t(1) << 23;
+void check_float_forward(const Graph& g, const WeightMap& w, const std::string& where);
 
 // Calibrates activation ranges on `samples` (HWC, already normalised) and quantises.
 QuantizedModel quantize_model(const FoldedModel& f, const std::vector<std::vector<float>>& samples);

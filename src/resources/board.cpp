@@ -150,6 +150,7 @@ const std::vector<RuntimeProfile>& builtin_runtimes() {
     mp.requant_bytes_per_channel = 0;
     mp.tensor_ram_bytes = 0;
     mp.flash_requant_bytes_per_channel = 8;
+    mp.tflite_format = false;
     // TFLite Micro itself: RAM simulated from its allocation rules (resources/tflm.h).
     RuntimeProfile tflm = ref;
     tflm.name = "tflm";

@@ -57,6 +57,10 @@ struct RuntimeProfile {
   // RAM from the simulation of TFLite Micro's arena (resources/tflm.h): the greedy planner's
   // head and the persistent tail, in place of the peak + per-channel estimate.
   bool tflm_arena = false;
+  // The model runs as mcuprune's TFLite export: explicit padding SAME cannot express is a
+  // PAD operator with its own tensor, and what TFLite cannot express is refused
+  // (resources/tflite_padding.h). False for mcuprune's C runtime, which pads in the kernels.
+  bool tflite_format = true;
 };
 
 const std::vector<Board>& builtin_boards();

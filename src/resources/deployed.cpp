@@ -1,6 +1,8 @@
 // Builds the deployment view: folds and fuses in one pass over the IR's topological order.
 #include "resources/deployed.h"
 
+#include "resources/tflite_padding.h"
+
 namespace mcuprune {
 
 const char* deployed_kind_name(DeployedKind k) {
@@ -16,6 +18,7 @@ const char* deployed_kind_name(DeployedKind k) {
     case DeployedKind::Reshape: return "RESHAPE";
     case DeployedKind::Softmax: return "SOFTMAX";
     case DeployedKind::Activation: return "RELU";
+    case DeployedKind::Pad: return "PAD";
   }
   return "?";
 }
@@ -29,7 +32,9 @@ bool has_weights(DeployedKind k) {
 
 }  // namespace
 
-DeployedGraph deploy_view(const Graph& g) {
+bool is_pad_op(const DeployedGraph& d, int o) { return d.ops[size_t(o)].kind == DeployedKind::Pad; }
+
+DeployedGraph deploy_view(const Graph& g, const DeployOptions& opt) {
   DeployedGraph d;
   d.graph = &g;
   const int n = int(g.nodes.size());
@@ -46,11 +51,35 @@ DeployedGraph deploy_view(const Graph& g) {
   d.tensor_of_node[0] = 0;
 
   auto new_op = [&](int node, DeployedKind kind) {
+    // TFLite: a PAD op first, whose padded tensor the window op reads instead of its input.
+    int padded_input = -1;
+    const OpKind nk = g.nodes[node].kind;
+    if (opt.pad_operators && (nk == OpKind::Conv2D || nk == OpKind::DepthwiseConv2D || nk == OpKind::MaxPool ||
+                              nk == OpKind::AvgPool)) {
+      const TflitePadding tp = tflite_padding(g, node);
+      if (tp.kind == TflitePadKind::PadOp) {
+        DeployedOp pad;
+        pad.name = g.nodes[node].name + ".pad";
+        pad.kind = DeployedKind::Pad;
+        pad.ir_node = node;
+        pad.inputs = {d.tensor_of_node[g.nodes[node].inputs[0]]};
+        pad.has_bias = false;
+        DeployedTensor t;
+        t.name = pad.name;
+        t.shape = tflite_padded_shape(d.tensors[size_t(pad.inputs[0])].shape, tp.pad);
+        t.producer = int(d.ops.size());
+        d.tensors.push_back(t);
+        pad.output = int(d.tensors.size()) - 1;
+        padded_input = pad.output;
+        d.ops.push_back(pad);
+      }
+    }
     DeployedOp op;
     op.name = g.nodes[node].name;
     op.kind = kind;
     op.ir_node = node;
     for (int i : g.nodes[node].inputs) op.inputs.push_back(d.tensor_of_node[i]);
+    if (padded_input >= 0) op.inputs = {padded_input};
     DeployedTensor t;
     t.name = g.nodes[node].name;
     t.shape = g.nodes[node].out;

@@ -1,7 +1,9 @@
 // The deployment view of an IR graph: the operators and activation tensors an int8
 // runtime (TensorFlow Lite Micro style) executes. BatchNorm is folded into the conv/dense
 // before it, ReLU/ReLU6 are fused into their producer, Dropout disappears, Flatten becomes
-// a reshape and GlobalAvgPool a mean. Every resource figure is computed on this view.
+// a reshape and GlobalAvgPool a mean. Every resource figure is computed on this view. For
+// the TFLite runtimes, explicit padding that SAME cannot express is a PAD operator with its
+// own (padded) tensor before the conv/pool, as the TFLite exporter writes it.
 #pragma once
 
 #include <string>
@@ -23,6 +25,7 @@ enum class DeployedKind {
   Reshape,     // flatten
   Softmax,
   Activation,  // a ReLU/ReLU6 that could not be fused
+  Pad,         // explicit padding of the next op's input, for TFLite (resources/tflite_padding.h)
 };
 const char* deployed_kind_name(DeployedKind k);  // TFLite-style: "CONV_2D", ...
 
@@ -36,9 +39,9 @@ struct DeployedTensor {
 };
 
 struct DeployedOp {
-  std::string name;  // IR name of the main node (the conv, the pool, ...)
+  std::string name;  // IR name of the main node (the conv, the pool, ...); a PAD: "<its conv/pool>.pad"
   DeployedKind kind;
-  int ir_node = -1;           // main IR node (geometry: kernel, stride, padding)
+  int ir_node = -1;           // main IR node (geometry: kernel, stride, padding); a PAD: its conv/pool
   std::vector<int> fused;     // further IR nodes folded into it (BatchNorm, ReLU)
   std::vector<int> inputs;    // tensor indices
   int output = -1;            // tensor index
@@ -55,7 +58,17 @@ struct DeployedGraph {
   std::vector<int> op_of_node;      // IR node -> op that computes it (-1: folded away/input)
 };
 
+struct DeployOptions {
+  // Explicit padding as TFLite writes it: a PAD op before the conv/pool, which then reads the
+  // padded tensor with VALID padding (and padding TFLite cannot express is refused). Off: the
+  // conv/pool pads itself (mcuprune's runtime, ONNX).
+  bool pad_operators = false;
+};
+
+// Whether op o is a PAD the TFLite lowering put before the op that reads its output.
+bool is_pad_op(const DeployedGraph& d, int o);
+
 // Throws UserError if the graph cannot be deployed (e.g. a softmax in the middle).
-DeployedGraph deploy_view(const Graph& g);
+DeployedGraph deploy_view(const Graph& g, const DeployOptions& opt = {});
 
 }  // namespace mcuprune

@@ -72,6 +72,24 @@ std::vector<T> propagate_channels(const DeployedGraph& d, const std::vector<T>& 
   return ch;
 }
 
+// The paddings constant of a TFLite PAD op: int32 [4, 2] (before/after per NHWC axis).
+constexpr int64_t kPadParamBytes = 4 * 2 * 4;
+
+// Constant tensors of op `op` that the flash and per-tensor RAM figures count: weights and
+// bias, a PAD's paddings. (A reshape's shape tensor is left to the TFLM simulation.)
+inline int64_t const_tensors_of(const DeployedOp& op) {
+  switch (op.kind) {
+    case DeployedKind::Conv2D:
+    case DeployedKind::DepthwiseConv2D:
+    case DeployedKind::FullyConnected:
+      return 2;
+    case DeployedKind::Pad:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
 template <class T>
 struct OpCosts {
   T params;         // weights + biases (count)
@@ -96,7 +114,10 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
   OpCosts<T> c{zero, zero, zero, zero, zero, zero};
   const int64_t q = rt.quant_param_bytes;
   const int64_t qt = rt.quant_table_bytes;
-  const PadAmounts pad = Graph::pad_amounts(n, d.tensors[op.inputs[0]].shape);
+  // After a PAD op (TFLite) the window op itself runs unpadded.
+  const int producer = d.tensors[op.inputs[0]].producer;
+  const bool after_pad_op = producer >= 0 && is_pad_op(d, producer);
+  const PadAmounts pad = after_pad_op ? PadAmounts{} : Graph::pad_amounts(n, d.tensors[op.inputs[0]].shape);
   const bool padded = pad.top || pad.bottom || pad.left || pad.right;
   switch (op.kind) {
     case DeployedKind::Conv2D: {
@@ -163,6 +184,10 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
     case DeployedKind::Reshape:
       c.element_ops = cout * out_hw;
       break;
+    case DeployedKind::Pad:
+      c.element_ops = cout * out_hw;  // writes every value of the padded tensor
+      c.weight_bytes = zero + kPadParamBytes;
+      break;
   }
   return c;
 }
@@ -218,11 +243,8 @@ GraphCosts<T> graph_costs(const DeployedGraph& d, const std::vector<T>& ch, cons
     auto lat = op_latency_ms(d.ops[o], c, b);
     g.op_latency_ms.push_back(lat);
     g.latency_ms = g.latency_ms + lat;
-    bool weighted = d.ops[o].kind == DeployedKind::Conv2D ||
-                    d.ops[o].kind == DeployedKind::DepthwiseConv2D ||
-                    d.ops[o].kind == DeployedKind::FullyConnected;
-    // Operator table entry, plus the weight and bias tensors' metadata.
-    fixed += rt.op_overhead_bytes + (weighted ? 2 * rt.tensor_overhead_bytes : 0);
+    // Operator table entry, plus the weight and bias (or paddings) tensors' metadata.
+    fixed += rt.op_overhead_bytes + const_tensors_of(d.ops[o]) * rt.tensor_overhead_bytes;
     g.ops.push_back(c);
   }
   // Activation tensors: metadata and per-tensor quantisation parameters.
@@ -230,10 +252,7 @@ GraphCosts<T> graph_costs(const DeployedGraph& d, const std::vector<T>& ch, cons
   g.flash_bytes = g.flash_bytes + fixed;
   // The runtime's per-tensor structs (activations and constants) live in RAM too.
   int64_t tensors = int64_t(d.tensors.size());
-  for (const DeployedOp& op : d.ops)
-    if (op.kind == DeployedKind::Conv2D || op.kind == DeployedKind::DepthwiseConv2D ||
-        op.kind == DeployedKind::FullyConnected)
-      tensors += 2;
+  for (const DeployedOp& op : d.ops) tensors += const_tensors_of(op);
   g.persistent_ram_bytes = g.persistent_ram_bytes + tensors * rt.tensor_ram_bytes;
   return g;
 }

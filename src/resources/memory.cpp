@@ -38,6 +38,15 @@ std::vector<std::vector<int>> op_predecessors(const DeployedGraph& d) {
   return p;
 }
 
+// For each PAD op (deployed.h), the op that reads its padded tensor, which must run right
+// after it (the TFLite exporter writes the two together); -1 for other ops.
+std::vector<int> pad_reader(const DeployedGraph& d) {
+  std::vector<int> r(d.ops.size(), -1);
+  for (size_t o = 0; o < d.ops.size(); ++o)
+    if (is_pad_op(d, int(o))) r[o] = d.tensors[size_t(d.ops[o].output)].consumers.at(0);
+  return r;
+}
+
 }  // namespace
 
 bool is_topological_order(const DeployedGraph& d, const std::vector<int>& order) {
@@ -74,20 +83,24 @@ MemorySchedule schedule_heuristic(const DeployedGraph& d, const std::vector<int6
     waiting[size_t(o)] = int(preds[size_t(o)].size());
     for (int p : preds[size_t(o)]) succ[size_t(p)].push_back(o);
   }
+  const std::vector<int> after_pad = pad_reader(d);
   std::vector<int> ready;
   for (int o = 0; o < m; ++o)
     if (!waiting[size_t(o)]) ready.push_back(o);
+  int must = -1;  // the reader of the PAD just run
   while (!ready.empty()) {
     size_t pick = 0;
-    for (size_t k = 1; k < ready.size(); ++k) {
+    if (must >= 0) pick = size_t(std::find(ready.begin(), ready.end(), must) - ready.begin());
+    else for (size_t k = 1; k < ready.size(); ++k) {
       const int a = ready[k], b = ready[pick];
       const int64_t ca = tensor_bytes[size_t(d.ops[size_t(a)].output)] + scratch_bytes[size_t(a)];
       const int64_t cb = tensor_bytes[size_t(d.ops[size_t(b)].output)] + scratch_bytes[size_t(b)];
       if (ca < cb || (ca == cb && a < b)) pick = k;
     }
-    const int o = ready[pick];
+    const int o = ready.at(pick);
     ready.erase(ready.begin() + long(pick));
     order.push_back(o);
+    must = after_pad[size_t(o)];
     for (int c : succ[size_t(o)])
       if (--waiting[size_t(c)] == 0) ready.push_back(c);
   }
@@ -133,10 +146,16 @@ MemorySchedule schedule_optimal(const DeployedGraph& d, const std::vector<int64_
       }
     return live + (reuse ? 0 : tensor_bytes[size_t(op.output)]) + scratch_bytes[size_t(o)];
   };
+  const std::vector<int> after_pad = pad_reader(d);
+  std::vector<int> pads;
+  for (int o = 0; o < m; ++o)
+    if (after_pad[size_t(o)] >= 0) pads.push_back(o);
   auto ready = [&](const Set& s, int o) {
     if (has(s, o)) return false;
     for (int p : preds[size_t(o)])
       if (!has(s, p)) return false;
+    for (int p : pads)  // a PAD that has run is followed by its reader, and nothing else
+      if (has(s, p) && !has(s, after_pad[size_t(p)])) return o == after_pad[size_t(p)];
     return true;
   };
   struct Entry {
@@ -239,6 +258,7 @@ MemorySchedule schedule_brute_force(const DeployedGraph& d, const std::vector<in
                                     int64_t max_orders) {
   const int m = int(d.ops.size());
   auto preds = op_predecessors(d);
+  const std::vector<int> after_pad = pad_reader(d);
   std::vector<int> order;
   std::vector<bool> used(size_t(m), false);
   MemorySchedule best;
@@ -251,8 +271,9 @@ MemorySchedule schedule_brute_force(const DeployedGraph& d, const std::vector<in
       if (s.peak_bytes < best.peak_bytes) best = s;
       return;
     }
+    const int must = order.empty() ? -1 : after_pad[size_t(order.back())];
     for (int o = 0; o < m; ++o) {
-      if (used[size_t(o)]) continue;
+      if (used[size_t(o)] || (must >= 0 && o != must)) continue;
       bool ready = true;
       for (int p : preds[o]) ready = ready && used[size_t(p)];
       if (!ready) continue;

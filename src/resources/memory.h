@@ -7,6 +7,9 @@
 // tensor produced in S, or the model input, that an op outside S still needs, plus o's
 // output and scratch). Memoised on S. The number of such sets is exponential in the
 // graph's width in the worst case, but small for CNNs, whose branches are few and short.
+// Every schedule runs a PAD op (deployed.h) immediately before the op that reads it, as the
+// TFLite exporter writes them; delaying a PAD until then never raises the peak (its output
+// is at least as large as its input), so the optimum is unchanged.
 #pragma once
 
 #include <cstdint>

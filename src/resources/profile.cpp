@@ -44,9 +44,9 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
   auto graph = std::make_shared<Graph>(g);
   graph->infer_shapes();
   p.graph = graph;
-  p.deployed = deploy_view(*graph);
   p.board = board;
   p.runtime = find_runtime(opt.runtime.empty() ? board.runtime : opt.runtime);
+  p.deployed = deploy_view(*graph, DeployOptions{p.runtime.tflite_format && !opt.native_padding});
   p.options = opt;
   const DeployedGraph& d = p.deployed;
   std::vector<int64_t> ch = propagate_channels(d, exact_free_channels(d));

@@ -25,6 +25,9 @@ struct ProfileOptions {
   std::string runtime;        // empty: the board's
   Budgets budgets;            // explicit budgets
   bool board_budgets = true;  // the board's RAM/flash apply where no explicit budget is given
+  // The model is written in a format whose conv/pool operators pad themselves (ONNX, C
+  // source): no PAD operators even under a TFLite runtime (RuntimeProfile::tflite_format).
+  bool native_padding = false;
 };
 
 // The budgets in force: explicit ones, plus the board's RAM and flash where not given

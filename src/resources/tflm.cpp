@@ -65,6 +65,7 @@ TflmArena tflm_arena(const DeployedGraph& d, const std::vector<int>& order, cons
         op.kind == DeployedKind::FullyConnected)
       n_tensors += 2;
     if (op.kind == DeployedKind::Reshape) n_tensors += 1;  // the new-shape tensor
+    if (op.kind == DeployedKind::Pad) n_tensors += 1;      // the paddings tensor
   }
   // The allocator objects TFLM places in the arena at creation (their vtables make these
   // estimates; the larger reading is used).
@@ -109,6 +110,12 @@ TflmArena tflm_arena(const DeployedGraph& d, const std::vector<int>& order, cons
         break;
       case DeployedKind::Activation:
         op_data += 16;
+        break;
+      case DeployedKind::Pad:
+        // No parsed options (ParsePad allocates none); OpData = PadParams (two counts and
+        // two int32[5] arrays, 52 B) + the output zero point, 16-aligned. The paddings are read
+        // into it at Prepare; the CMSIS-NN PAD keeps the same OpData.
+        op_data += align_up(52 + 4, 16);
         break;
     }
   }

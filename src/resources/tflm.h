@@ -24,7 +24,8 @@ struct TflmArena {
 };
 
 // d's TFLite model as mcuprune's exporter writes it (activations, then per weighted op its
-// weight and bias tensors, a shape tensor per reshape), run in `order` (op indices);
+// weight and bias tensors, a shape tensor per reshape, a paddings tensor per PAD; a view made
+// with DeployOptions::pad_operators has the PAD ops and their padded tensors), run in `order`;
 // `scratch_bytes` per op (0 for the reference kernels); `pointer_bytes` 4 for a Cortex-M, 8
 // for a 64-bit host build.
 TflmArena tflm_arena(const DeployedGraph& d, const std::vector<int>& order, const std::vector<int64_t>& scratch_bytes,

@@ -66,7 +66,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 ls "$WORK/ro" "$WORK/out" | grep -q '\.tmp' && fail "left temporary files" || pass "no half-written files left"
 
-# An explicit padding TFLite cannot express: the error names the node and the format.
+# Explicit padding SAME cannot express becomes a PAD operator before the conv.
 cat > "$WORK/pad.json" <<'J'
 {"format": "mcuprune-model", "version": 1, "name": "padnet",
  "nodes": [
@@ -78,10 +78,30 @@ cat > "$WORK/pad.json" <<'J'
   {"name": "d", "op": "dense", "inputs": ["f"], "out_channels": 10}]}
 J
 $M train --model "$WORK/pad.json" "${common[@]}" --out "$WORK/pad" > "$WORK/pad.out" 2>&1 || fail "train padnet: $(cat "$WORK/pad.out")"
-expect_error "explicit padding names node and format" "c (conv2d): explicit padding (top 2, bottom 0, left 1, right 0)" \
-  $M export --model "$WORK/pad" --format tflite --dataset fashion-mnist --out "$WORK/pad.tflite"
-[ -e "$WORK/pad.tflite" ] && fail "a failed export left a file" || pass "a failed export leaves no file"
-$M export --model "$WORK/pad" --format onnx --out "$WORK/pad.onnx" > /dev/null 2>&1 && pass "ONNX expresses explicit padding" || fail "onnx explicit padding"
+$M export --model "$WORK/pad" --format tflite --dataset fashion-mnist --out "$WORK/pad.tflite" > "$WORK/padx.out" 2>&1 \
+  && pass "explicit padding exports to TFLite (a PAD operator)" || fail "tflite explicit padding: $(cat "$WORK/padx.out")"
+$M profile --model "$WORK/pad" --runtime tflm | grep -q "c.pad  *PAD" && pass "profile under TFLM lists the PAD" \
+  || fail "profile without the PAD"
+# An average pool's explicit padding TFLite cannot express: export and profile (TFLite runtime)
+# refuse it with the same words; ONNX and mcuprune's runtime take it.
+cat > "$WORK/avg.json" <<'J'
+{"format": "mcuprune-model", "version": 1, "name": "avgnet",
+ "nodes": [
+  {"name": "input", "op": "input", "shape": [28, 28, 1]},
+  {"name": "c", "op": "conv2d", "inputs": ["input"], "out_channels": 4, "kernel": [3, 3], "padding": "same"},
+  {"name": "a", "op": "avgpool", "inputs": ["c"], "kernel": [3, 3], "stride": [2, 2],
+   "padding": "explicit", "pads": [1, 1, 1, 1]},
+  {"name": "f", "op": "flatten", "inputs": ["a"]},
+  {"name": "d", "op": "dense", "inputs": ["f"], "out_channels": 10}]}
+J
+$M train --model "$WORK/avg.json" "${common[@]}" --out "$WORK/avg" > "$WORK/avg.out" 2>&1 || fail "train avgnet: $(cat "$WORK/avg.out")"
+why="a (avgpool): explicit padding (top 1, bottom 1, left 1, right 1) cannot be written in TFLite"
+expect_error "explicit average-pool padding names node, format and why" "$why" \
+  $M export --model "$WORK/avg" --format tflite --dataset fashion-mnist --out "$WORK/avg.tflite"
+[ -e "$WORK/avg.tflite" ] && fail "a failed export left a file" || pass "a failed export leaves no file"
+expect_error "profile under a TFLite runtime refuses it the same way" "$why" $M profile --model "$WORK/avg" --runtime tflm
+$M profile --model "$WORK/avg" --runtime mcuprune > /dev/null 2>&1 && pass "mcuprune's runtime takes it" || fail "profile mcuprune"
+$M export --model "$WORK/avg" --format onnx --out "$WORK/avg.onnx" > /dev/null 2>&1 && pass "ONNX expresses explicit padding" || fail "onnx explicit padding"
 # Nothing a user made is replaced silently: an existing export needs --force; a device stays a device.
 expect_error "an existing export needs --force" "pass --force" \
   $M export --model "$WORK/run" --format onnx --out "$WORK/out/m.onnx"

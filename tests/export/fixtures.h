@@ -92,6 +92,7 @@ inline std::vector<int8_t> quantize_input(const QuantizedModel& q, const std::ve
 // How often another runtime's int8 operators disagree with the integer reference.
 struct OpAgreement {
   int64_t values = 0, off_by_one = 0;
+  int64_t off_by_one_in_average_pools = 0;  // of off_by_one: average pools' tie rule (docs/export.md)
   double off_by_one_percent() const { return values ? 100.0 * double(off_by_one) / double(values) : 0.0; }
 };
 
@@ -109,6 +110,8 @@ void compare_each_operator(const QuantizedModel& q, const std::vector<std::vecto
       const int d = std::abs(int(ours[k]) - int(theirs[size_t(i)][k]));
       ++st.values;
       st.off_by_one += d == 1;
+      const OpKind kind = g.nodes[size_t(i)].kind;
+      st.off_by_one_in_average_pools += d == 1 && (kind == OpKind::AvgPool || kind == OpKind::GlobalAvgPool);
       if (d > 1 || (d == 1 && !may_differ(g.nodes[size_t(i)].kind)))
         ADD_FAILURE() << g.nodes[size_t(i)].name << "[" << k << "]: reference " << int(ours[k]) << ", " << runtime
                       << " " << int(theirs[size_t(i)][k]);

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <functional>
 #include <random>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 #include "common/random_model.h"
 #include "export/onnx.h"
 #include "export/onnx_import.h"
+#include "export/tflite_check.h"
 #include "quant/fold.h"
 
 namespace mcuprune {
@@ -206,6 +208,24 @@ TEST_P(Tf2Onnx, ImportAgreesWithOnnxRuntimeAndPrunedExportKeepsTheInterface) {
   EXPECT_EQ(graph_params(again.graph), graph_params(pf.graph));
 }
 
+// Imported, int8-quantised, exported to TFLite and run by Arm NN (tflite_check.h): the
+// Keras ZeroPadding2D (0, 1, 1, 1) before the stride-2 conv is one PAD (SAME would pad
+// (0, 1, 0, 1)); the depthwise SAME_UPPER stays SAME.
+TEST_P(Tf2Onnx, Int8TfliteRunsInArmnnAsTheIntegerReference) {
+  const Variant v = GetParam();
+  ImportedOnnx imp = import_onnx(Tf2OnnxLike(v.opset).build(v.head_flatten), "keras.onnx");
+  const Shape in = imp.graph.input_shape();
+  std::mt19937_64 rng(23);
+  std::normal_distribution<float> nd;
+  std::vector<std::vector<float>> samples(6, std::vector<float>(size_t(in.elements())));
+  for (auto& x : samples)
+    for (float& e : x) e = nd(rng);
+  for (const char* runtime : {"tflm", "cmsis-nn"}) {
+    SCOPED_TRACE(runtime);
+    EXPECT_EQ(test::expect_tflite_runs_as_the_reference(imp.graph, imp.weights, samples, runtime), 1);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Opsets, Tf2Onnx,
                          ::testing::Values(Variant{11, true}, Variant{11, false}, Variant{13, false}, Variant{18, false},
                                            Variant{18, true}),
@@ -313,6 +333,182 @@ TEST(OnnxImportErrors, WhatTheIrCannotExpressNamesTheNodeAndWhatIsSupported) {
                          a->add_ints(1);
                        }),
                        "only 2-D windows"));
+}
+
+// Every ONNX name is defined once: duplicate initializers (equal or different values), a
+// Constant node or any node output reusing a defined name are refused, naming the name.
+TEST(OnnxImportErrors, NamesDefinedTwiceAreRefused) {
+  using test::Contains;
+  for (float bias : {0.05f, 0.5f}) {  // a copy of c1.b's first value, or a different value
+    EXPECT_TRUE(Contains(error_after([bias](ox::ModelProto& m) {
+                           auto* t = m.mutable_graph()->add_initializer();
+                           *t = m.graph().initializer(2);
+                           t->set_float_data(0, bias);
+                           ASSERT_EQ(t->name(), "c1.b");
+                         }),
+                         "two initializers are named 'c1.b'"));
+  }
+  EXPECT_TRUE(Contains(error_after([](ox::ModelProto& m) {
+                         ox::NodeProto c;
+                         c.set_op_type("Constant");
+                         c.set_name("shadow");
+                         c.add_output("c1.b");
+                         auto* a = c.add_attribute();
+                         a->set_name("value_float");
+                         a->set_type(ox::AttributeProto::FLOAT);
+                         a->set_f(1.0f);
+                         auto* nodes = m.mutable_graph()->mutable_node();
+                         nodes->Add(std::move(c));
+                         std::rotate(nodes->begin(), nodes->end() - 1, nodes->end());
+                       }),
+                       "node 'shadow' (Constant): its output 'c1.b' is also defined by an initializer"));
+  EXPECT_TRUE(Contains(error_after([](ox::ModelProto& m) { node_named(m, "r2_Relu").set_output(0, "r1"); }),
+                       "node 'r2_Relu' (Relu): its output 'r1' is also defined by node 'r1_Clip' (Clip)"));
+  EXPECT_TRUE(Contains(error_after([](ox::ModelProto& m) { node_named(m, "t0_Transpose").set_output(0, "input_1:0"); }),
+                       "is also defined by the graph input"));
+}
+
+// An integer input is refused (importing it as float would change what it means).
+TEST(OnnxImportErrors, IntegerInputsAreRefused) {
+  for (auto [type, name] : {std::pair{ox::TensorProto::INT8, "int8"}, std::pair{ox::TensorProto::UINT8, "uint8"}}) {
+    const std::string msg = error_after([type = type](ox::ModelProto& m) {
+      m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(type);
+    });
+    EXPECT_TRUE(test::Contains(msg, "input 'input_1:0' is " + std::string(name) + " (ONNX element type"));
+    EXPECT_TRUE(test::Contains(msg, "export the float model with a float32 input"));
+  }
+}
+
+// Finite weights too large for float32 arithmetic, and BatchNorm statistics whose folding
+// overflows, are refused at import, naming the node (no NaN outputs later).
+TEST(OnnxImportErrors, WeightsThatOverflowFloat32AreRefused) {
+  using test::Contains;
+  const std::string huge = error_after([](ox::ModelProto& m) {
+    auto* w = m.mutable_graph()->mutable_initializer(1);
+    ASSERT_EQ(w->name(), "c1.w");
+    for (int k = 0; k < w->float_data_size(); ++k) w->set_float_data(k, 3e38f);
+  });
+  EXPECT_TRUE(Contains(huge, "bad.onnx: c1_Conv (conv2d): the float forward pass overflows float32 here"));
+  EXPECT_TRUE(Contains(huge, "its largest |weight| is 3e+38"));
+  const std::string bn = error_after([](ox::ModelProto& m) {
+    auto& n = node_named(m, "b2_BatchNormalization");
+    auto* eps = n.add_attribute();
+    eps->set_name("epsilon");
+    eps->set_type(ox::AttributeProto::FLOAT);
+    eps->set_f(1e-30f);
+    for (auto& t : *m.mutable_graph()->mutable_initializer()) {
+      if (t.name() == "bn.v")
+        for (int k = 0; k < t.float_data_size(); ++k) t.set_float_data(k, 0.0f);
+      if (t.name() == "bn.g")
+        for (int k = 0; k < t.float_data_size(); ++k) t.set_float_data(k, 1e30f);
+    }
+  });
+  EXPECT_TRUE(Contains(bn, "b2_BatchNormalization (batchnorm): channel 0's scale gamma / sqrt(var + eps) = 1e+30 / sqrt(0 + 1e-30) overflows float32"));
+}
+
+// A node on constants only is evaluated at import, whatever reads it: the weight as
+// Mul(half the weight, 2), Clip's bounds as Cast(Constant int64), the pads as
+// Concat(Constant, Sub(Constant, Constant)). The import equals the plain model's. A kind it
+// cannot evaluate names the node.
+TEST(OnnxImportConstants, NodesOnConstantsAreFolded) {
+  const std::string plain = Tf2OnnxLike(13).build(false);
+  ImportedOnnx want = import_onnx(plain, "plain.onnx");
+  ox::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(plain));
+  auto* g = m.mutable_graph();
+  auto constant = [&](const std::string& out, ox::TensorProto t) {
+    ox::NodeProto c;
+    c.set_op_type("Constant");
+    c.set_name(out + "_Constant");
+    c.add_output(out);
+    auto* a = c.add_attribute();
+    a->set_name("value");
+    a->set_type(ox::AttributeProto::TENSOR);
+    *a->mutable_t() = std::move(t);
+    return c;
+  };
+  auto i64 = [](std::vector<int64_t> v, bool scalar = false) {
+    ox::TensorProto t;
+    t.set_data_type(ox::TensorProto::INT64);
+    if (!scalar) t.add_dims(int64_t(v.size()));
+    for (int64_t x : v) t.add_int64_data(x);
+    return t;
+  };
+  auto op = [](const std::string& type, std::vector<std::string> in, const std::string& out) {
+    ox::NodeProto n;
+    n.set_op_type(type);
+    n.set_name(out + "_" + type);
+    for (auto& x : in) n.add_input(x);
+    n.add_output(out);
+    return n;
+  };
+  std::vector<ox::NodeProto> pre;
+  // c1.w -> c1.w_half (an initializer) and Mul(c1.w_half, 2).
+  for (auto& t : *g->mutable_initializer())
+    if (t.name() == "c1.w") {
+      t.set_name("c1.w_half");
+      for (int k = 0; k < t.float_data_size(); ++k) t.set_float_data(k, t.float_data(k) / 2);
+    }
+  ox::TensorProto two;
+  two.set_data_type(ox::TensorProto::FLOAT);
+  two.add_float_data(2.0f);
+  pre.push_back(constant("two", two));
+  pre.push_back(op("Mul", {"c1.w_half", "two"}, "c1.w"));
+  // pads [0, 0, 0, 1, 0, 0, 1, 1] = Concat([0, 0, 0, 1], [1, 1, 1, 1] - [1, 1, 0, 0]).
+  pre.push_back(constant("pads_a", i64({0, 0, 0, 1})));
+  pre.push_back(constant("ones", i64({1, 1, 1, 1})));
+  pre.push_back(constant("pads_c", i64({1, 1, 0, 0})));
+  pre.push_back(op("Sub", {"ones", "pads_c"}, "pads_b"));
+  ox::NodeProto cat = op("Concat", {"pads_a", "pads_b"}, "pads_computed");
+  auto* axis = cat.add_attribute();
+  axis->set_name("axis");
+  axis->set_type(ox::AttributeProto::INT);
+  axis->set_i(0);
+  pre.push_back(cat);
+  // Clip bounds as PyTorch writes torch.clamp(x, 0, 6) without constant folding.
+  pre.push_back(constant("lo_i", i64({0}, true)));
+  pre.push_back(constant("hi_i", i64({6}, true)));
+  for (const char* b : {"lo", "hi"}) {
+    ox::NodeProto c = op("Cast", {std::string(b) + "_i"}, std::string(b) + "_f");
+    auto* to = c.add_attribute();
+    to->set_name("to");
+    to->set_type(ox::AttributeProto::INT);
+    to->set_i(ox::TensorProto::FLOAT);
+    pre.push_back(c);
+  }
+  for (auto& n : *g->mutable_node()) {
+    if (n.op_type() == "Pad") n.set_input(1, "pads_computed");
+    if (n.op_type() == "Clip") n.set_input(1, "lo_f"), n.set_input(2, "hi_f");
+  }
+  ox::GraphProto rebuilt = *g;
+  rebuilt.clear_node();
+  for (auto& n : pre) *rebuilt.add_node() = n;
+  for (const auto& n : g->node()) *rebuilt.add_node() = n;
+  *g = rebuilt;
+  std::string bytes;
+  m.SerializeToString(&bytes);
+  ImportedOnnx got = import_onnx(bytes, "folded.onnx");
+  ASSERT_EQ(got.graph.nodes.size(), want.graph.nodes.size());
+  for (size_t k = 0; k < want.graph.nodes.size(); ++k) {
+    const Node &a = got.graph.nodes[k], &b = want.graph.nodes[k];
+    EXPECT_EQ(a.kind, b.kind) << k;
+    EXPECT_EQ(a.out, b.out) << k;
+    EXPECT_EQ(a.pad_top + 10 * a.pad_left + 100 * a.pad_bottom + 1000 * a.pad_right,
+              b.pad_top + 10 * b.pad_left + 100 * b.pad_bottom + 1000 * b.pad_right) << k;
+  }
+  ASSERT_EQ(got.weights.size(), want.weights.size());
+  for (const auto& [name, t] : want.weights) EXPECT_EQ(got.weights.at(name).data, t.data) << name;
+  // A node on constants of a kind mcuprune cannot evaluate: named, with what it can.
+  const std::string msg = error_after([](ox::ModelProto& mm) {
+    auto* n = mm.mutable_graph()->add_node();
+    n->set_op_type("Sin");
+    n->set_name("weird");
+    n->add_input("c1.b");
+    n->add_output("sin_out");
+    auto* nodes = mm.mutable_graph()->mutable_node();
+    std::rotate(nodes->begin(), nodes->end() - 1, nodes->end());
+  });
+  EXPECT_TRUE(test::Contains(msg, "node 'weird' (Sin): computes from constants only: mcuprune cannot evaluate Sin"));
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // ONNX import of models made by real PyTorch (tests/fixtures/make_onnx.py, run here with
 // Debian's python3-torch): a small MobileNetV2, a ResNet with 1x1 shortcuts, concat
 // branches with a view() flatten and softmax, an MLP head after an NCHW Flatten of a 7x7 map,
-// and a model whose BatchNorm is not folded (opsets 11 to 17). Our forward of each imported
+// a model whose BatchNorm is not folded (opsets 11 to 17), a ResNet stem with a padded max
+// pool, a DS-CNN (10x4 stride-2 conv padded (4, 1), F.pad) and ReLU6 written three ways with
+// constant folding off (Clip bounds and pads computed from constants at import). Our forward of each imported
 // model must equal PyTorch's output and onnxruntime's; parameters and MACs must equal a count
 // made in PyTorch; a pruned import's ONNX export keeps the original names and runs in
 // onnxruntime as our forward of the pruned model does.
@@ -14,10 +16,12 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <map>
 #include <random>
 
 #include "common/ort_compare.h"
 #include "common/random_model.h"
+#include "export/tflite_check.h"
 #include "export/onnx.h"
 #include "export/onnx_import.h"
 #include "graph/io.h"
@@ -128,8 +132,50 @@ TEST_P(TorchOnnx, OnnxRuntimeAgreesOnTheOriginalAndThePrunedExport) {
   EXPECT_EQ(q.graph().output(0).name(), meta["output_name"].get<std::string>());
 }
 
+// Imported, int8-quantised, exported to TFLite in a TFLM runtime's order and run by Arm NN:
+// every operator as the integer reference (tflite_check.h). The PADs expected are the
+// convolutions and max pools whose padding SAME cannot express: stride-2 3x3 convs padded 1
+// on even inputs (MobileNetV2's stem and first stride-2 depthwise; the 7x7 one is SAME),
+// ResNet's stride-2 convs and stem max pool, DS-CNN's 10x4 conv padded (4, 1) and its F.pad.
+TEST_P(TorchOnnx, Int8TfliteRunsInArmnnAsTheIntegerReference) {
+  const std::map<std::string, int> pads = {{"mobilenetv2_small", 2}, {"resnet_small", 1}, {"concatnet", 1},
+                                           {"mlp_head", 0},          {"bn_not_folded", 1}, {"resnet_stem", 3},
+                                           {"dscnn", 2},             {"relu6_three_ways", 1}};
+  const std::string name = GetParam();
+  const fs::path base = fixtures() / name;
+  ImportedOnnx imp = import_onnx(read_file(base.string() + ".onnx"), name + ".onnx");
+  imp.graph.name = name;  // for the printed summary (PyTorch names every graph torch_jit)
+  const Shape in = imp.graph.input_shape();
+  const std::vector<float> x_nchw = read_floats(base.string() + ".input.bin");
+  std::vector<std::vector<float>> samples(1, std::vector<float>(x_nchw.size()));
+  for (int c = 0; c < in.c; ++c)
+    for (int p = 0; p < in.h * in.w; ++p) samples[0][size_t(p * in.c + c)] = x_nchw[size_t(c * in.h * in.w + p)];
+  std::mt19937_64 rng(17);
+  std::normal_distribution<float> nd;
+  for (int k = 0; k < 5; ++k) {
+    samples.emplace_back(size_t(in.elements()));
+    for (float& v : samples.back()) v = nd(rng);
+  }
+  for (const char* runtime : {"tflm", "tflm-cmsis-nn"}) {
+    SCOPED_TRACE(runtime);
+    EXPECT_EQ(test::expect_tflite_runs_as_the_reference(imp.graph, imp.weights, samples, runtime), pads.at(name));
+  }
+}
+
+// torch.clamp(x, 0, 6) (Clip of Cast(Constant) without constant folding), F.hardtanh(x, 0, 6)
+// and F.relu6 (Relu, then Clip) all import as ReLU6.
+TEST(TorchOnnxRelu6, ClampHardtanhAndRelu6AreRelu6) {
+  const fs::path base = fixtures() / "relu6_three_ways";
+  ImportedOnnx imp = import_onnx(read_file(base.string() + ".onnx"), "relu6_three_ways.onnx");
+  int relu6 = 0, relu = 0;
+  for (const Node& n : imp.graph.nodes) relu6 += n.kind == OpKind::ReLU6, relu += n.kind == OpKind::ReLU;
+  EXPECT_EQ(relu6, 3);
+  EXPECT_EQ(relu, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, TorchOnnx,
-                         ::testing::Values("mobilenetv2_small", "resnet_small", "concatnet", "mlp_head", "bn_not_folded"));
+                         ::testing::Values("mobilenetv2_small", "resnet_small", "concatnet", "mlp_head", "bn_not_folded",
+                                           "resnet_stem", "dscnn", "relu6_three_ways"));
 
 }  // namespace
 }  // namespace mcuprune

@@ -10,25 +10,24 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <random>
+
+#include "common/expect_error.h"
+#include "common/random_model.h"
 
 #include "export/armnn_runner.h"
 #include "export/fixtures.h"
+#include "export/tflite_check.h"
 #include "export/order.h"
 #include "export/tflite.h"
 #include "resources/board.h"
 #include "resources/profile.h"
+#include "resources/tflite_padding.h"
 
 namespace mcuprune {
 namespace {
 
-// Operators whose int8 result Arm NN computes through float requantisation (conv, dense,
-// add) or with another tie rule (average pools: TFLite rounds the raw int8 sum half away
-// from zero, Arm NN the zero-point-shifted mean): these may be 1 LSB apart. Every other
-// operator must match exactly.
-bool may_round_differently(OpKind k) {
-  return k == OpKind::Conv2D || k == OpKind::DepthwiseConv2D || k == OpKind::Dense || k == OpKind::Add ||
-         k == OpKind::AvgPool || k == OpKind::GlobalAvgPool;
-}
+using test::may_round_differently;
 
 TEST(TfliteArmnn, EveryZooModelMatchesTheIntegerReference) {
   const Board board = find_board("nucleo-f446re");
@@ -43,6 +42,7 @@ TEST(TfliteArmnn, EveryZooModelMatchesTheIntegerReference) {
     test::ArmnnModel debug(export_tflite(c.q, opt));
     opt.all_outputs = false;
     const std::string file = export_tflite(c.q, opt);
+    test::expect_file_is_the_deployment_view(test::read_tflite(file), profile);
     test::ArmnnModel plain(file);
     const int64_t predicted_flash = profile.flash_bytes;
     std::printf("[ flash ] %-20s .tflite %lld bytes, resource model %lld bytes (%+.1f%%)\n", c.label.c_str(),
@@ -109,6 +109,120 @@ TEST(TfliteArmnn, FloatInterfaceQuantizesAndDequantizes) {
   const std::vector<float>& y = a.f32.begin()->second;
   ASSERT_EQ(y.size(), ref.size());
   for (size_t k = 0; k < y.size(); ++k) EXPECT_NEAR(y[k], out.dequantize(ref[k]), 4.01 * out.scale) << k;
+}
+
+// A node with explicit padding (GraphBuilder's helpers take SAME/VALID only).
+int padded(GraphBuilder& b, OpKind kind, int x, int channels, int kh, int kw, int stride, PadAmounts p,
+           const std::string& name) {
+  Node n;
+  n.name = name;
+  n.kind = kind;
+  n.inputs = {x};
+  n.out_channels = channels;
+  n.kernel_h = kh, n.kernel_w = kw;
+  n.stride_h = n.stride_w = stride;
+  n.padding = Padding::Explicit;
+  n.pad_top = p.top, n.pad_bottom = p.bottom, n.pad_left = p.left, n.pad_right = p.right;
+  return b.append(n);
+}
+
+// Explicit padding that SAME cannot express: a stride-2 3x3 conv padded 1 (ResNet/MobileNet),
+// a max pool padded 1 after its ReLU, a DS-CNN-style 5x3 stride-2 conv padded (1, 2, 0, 1), an
+// asymmetric depthwise padding (2, 0, 1, 1); and one equal to SAME. Four PADs in TFLite.
+Graph padnet() {
+  GraphBuilder b("padnet", {28, 28, 1});
+  int x = b.relu(b.batchnorm(padded(b, OpKind::Conv2D, 0, 8, 3, 3, 2, {1, 1, 1, 1}, "stem")), "stem_relu");
+  x = padded(b, OpKind::MaxPool, x, 0, 3, 3, 2, {1, 1, 1, 1}, "pool");                       // 7x7
+  x = b.relu(padded(b, OpKind::Conv2D, x, 12, 5, 3, 2, {1, 2, 0, 1}, "dscnn_like"), "r2");   // 3x3
+  x = padded(b, OpKind::DepthwiseConv2D, x, 0, 3, 3, 1, {2, 0, 1, 1}, "dw_asym");           // 3x3
+  x = padded(b, OpKind::DepthwiseConv2D, x, 0, 3, 3, 1, {1, 1, 1, 1}, "dw_same");           // SAME
+  b.softmax(b.dense(b.flatten(b.global_avgpool(x)), 10, "fc"), "probs");
+  return b.finish();
+}
+
+// Under every TFLite runtime the file holds a PAD per such node and is what the profile
+// counted; Arm NN computes each operator as the integer reference on Fashion-MNIST.
+TEST(TfliteArmnn, ExplicitPaddingIsAPadOperator) {
+  const Graph g = padnet();
+  std::mt19937_64 rng(7);
+  const WeightMap w = test::random_weights(g, rng, /*he_scale=*/true);
+  const auto samples = test::fashion_images(test::fashion().train, 0, 6);
+  for (const char* runtime : {"tflm", "tflm-cmsis-nn", "cmsis-nn"}) {
+    SCOPED_TRACE(runtime);
+    EXPECT_EQ(test::expect_tflite_runs_as_the_reference(g, w, samples, runtime), 4);
+  }
+}
+
+// The PAD the exporter writes fills with the zero point (TFLite's int8 PAD; Arm NN 20.08 fills
+// with 0, hence the re-quantisation in tflite_check.h): for each padded node of padnet, the
+// integer reference on its input padded with the zero point, with VALID padding, equals the
+// reference's own padded window, also where the zero point is not 0.
+TEST(TfliteExport, PadWithTheZeroPointThenValidIsThePaddedWindow) {
+  const Graph g = padnet();
+  std::mt19937_64 rng(7);
+  const WeightMap w = test::random_weights(g, rng, true);
+  const QuantizedModel q = quantize_model(fold_for_inference(g, w), test::fashion_images(test::fashion().train, 0, 6));
+  const Graph& fg = q.graph;
+  int checked = 0, nonzero_zero_points = 0;
+  for (const auto& x : test::fashion_images(test::fashion().test, 0, 3)) {
+    const auto v = int8_forward(q, test::quantize_input(q, x));
+    for (int i = 1; i < int(fg.nodes.size()); ++i) {
+      const OpKind k = fg.nodes[size_t(i)].kind;
+      if (k != OpKind::Conv2D && k != OpKind::DepthwiseConv2D && k != OpKind::MaxPool) continue;
+      const TflitePadding tp = tflite_padding(fg, i);
+      if (tp.kind != TflitePadKind::PadOp) continue;
+      const int in = fg.nodes[size_t(i)].inputs[0];
+      const QuantParams& pin = q.activations[size_t(in)];
+      // The node alone, VALID, reading an input of the padded shape.
+      QuantizedModel alone;
+      Node input;
+      input.name = "padded";
+      input.out = tflite_padded_shape(fg.nodes[size_t(in)].out, tp.pad);
+      Node op = fg.nodes[size_t(i)];
+      op.inputs = {0};
+      op.padding = Padding::Valid;
+      alone.graph.nodes = {input, op};
+      alone.graph.output = 1;
+      alone.graph.infer_shapes();
+      alone.activations = {pin, q.activations[size_t(i)]};
+      if (q.layers.count(i)) alone.layers[1] = q.layers.at(i);
+      const auto padded_in = test::pad_map(v[size_t(in)], fg.nodes[size_t(in)].out, tp.pad, int8_t(pin.zero_point));
+      EXPECT_EQ(int8_forward(alone, padded_in)[1], v[size_t(i)]) << fg.nodes[size_t(i)].name;
+      ++checked;
+      nonzero_zero_points += pin.zero_point != 0;
+    }
+  }
+  EXPECT_EQ(checked, 3 * 4);
+  EXPECT_GT(nonzero_zero_points, 0);
+}
+
+// What the TFLite export refuses, a profile under a TFLite runtime refuses with the same
+// words; mcuprune's runtime (which pads in its kernels) takes the model.
+TEST(TfliteExport, ProfileRefusesWhatTheExportRefusesWithTheSameReason) {
+  for (OpKind pool : {OpKind::AvgPool, OpKind::MaxPool}) {
+    GraphBuilder b("refused", {28, 28, 1});
+    int x = b.conv(0, 4, 3, 1, Padding::Same, "c");  // no ReLU: a max pool's padding could win
+    b.dense(b.flatten(padded(b, pool, x, 0, 3, 3, 2, {1, 1, 1, 1}, "p")), 10, "fc");
+    Graph g = b.finish();
+    std::mt19937_64 rng(3);
+    const WeightMap w = test::random_weights(g, rng, true);
+    const QuantizedModel q = quantize_model(fold_for_inference(g, w), test::fashion_images(test::fashion().train, 0, 2));
+    const std::string from_export = test::user_error_of([&] { export_tflite(q); });
+    EXPECT_TRUE(test::Contains(from_export, "p (" + std::string(op_kind_name(pool)) + "): explicit padding"));
+    EXPECT_TRUE(test::Contains(from_export, "cannot be written in TFLite"));
+    for (const char* runtime : {"tflm", "tflm-cmsis-nn", "cmsis-nn", "reference"}) {
+      ProfileOptions o;
+      o.runtime = runtime;
+      EXPECT_EQ(test::user_error_of([&] { profile_graph(g, find_board("nucleo-f446re"), o); }), from_export)
+          << runtime;
+    }
+    ProfileOptions o;
+    o.runtime = "mcuprune";
+    EXPECT_NO_THROW(profile_graph(g, find_board("nucleo-f446re"), o));
+    o.runtime = "tflm";
+    o.native_padding = true;  // an ONNX export's order
+    EXPECT_NO_THROW(profile_graph(g, find_board("nucleo-f446re"), o));
+  }
 }
 
 }  // namespace

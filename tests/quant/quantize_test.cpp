@@ -6,6 +6,7 @@
 #include <random>
 
 #include "graph/zoo.h"
+#include "common/expect_error.h"
 #include "common/random_model.h"
 #include "quant/quantize.h"
 
@@ -168,6 +169,61 @@ TEST(Quantize, ZooModelsKeepTheirArgmaxMostly) {
       agree += std::max_element(fy.begin(), fy.end()) - fy.begin() == std::max_element(qy.begin(), qy.end()) - qy.begin();
     }
     EXPECT_GE(agree, 16) << m << ": " << agree << "/24";
+  }
+}
+
+// Finite weights near float32's limit: the float forward pass overflows. It names the first
+// node whose sum overflows (before a fused ReLU6 could clamp it to 6) and its largest |weight|;
+// check_float_forward (import, model loading) says where; calibration refuses it too.
+TEST(FloatForward, AnOverflowNamesTheNodeAndItsLargestWeight) {
+  GraphBuilder b("huge", {4, 4, 2});
+  int c1 = b.conv(b.input(), 3, 3, 1, Padding::Same, "c1");
+  int c2 = b.relu6(b.conv(c1, 3, 3, 1, Padding::Same, "c2"), "act");
+  b.dense(b.flatten(b.global_avgpool(c2)), 2, "fc");
+  Graph g = b.finish();
+  std::mt19937_64 rng(5);
+  WeightMap w = random_weights(g, rng);
+  const std::vector<float> ones(32, 1.0f);
+  EXPECT_NO_THROW(float_forward(g, w, ones));
+  EXPECT_NO_THROW(check_float_forward(g, w, "ok.bin"));
+  for (float& v : w.at("c2.weight").data) v = 3e38f;
+  const std::string msg = test::user_error_of([&] { float_forward(fold_for_inference(g, w).graph, fold_for_inference(g, w).weights, ones); });
+  EXPECT_TRUE(test::Contains(msg, "c2 (conv2d): the float forward pass overflows float32 here (its largest |weight| is 3e+38)"));
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { check_float_forward(g, w, "weights.bin"); }),
+                             "weights.bin: c2 (conv2d): the float forward pass overflows"));
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { quantize_model(fold_for_inference(g, w), {ones}); }),
+                             "c2 (conv2d): the float forward pass overflows"));
+  // A non-finite input is the input's fault, not a node's.
+  std::vector<float> bad = ones;
+  bad[3] = NAN;
+  EXPECT_TRUE(test::Contains(test::user_error_of([&] { float_forward(g, w, bad); }), "input holds a NaN or infinite value"));
+}
+
+// BatchNorm folding multiplies by gamma / sqrt(var + eps): finite statistics can overflow it,
+// into a conv or as a lone BatchNorm (a 1x1 depthwise); both are refused naming the BatchNorm.
+TEST(FloatForward, BatchNormFoldingThatOverflowsIsRefused) {
+  for (bool lone : {false, true}) {
+    GraphBuilder b("bn", {4, 4, 2});
+    int x = b.conv(b.input(), 3, 1, 1, Padding::Same, "c");
+    if (lone) x = b.relu(x, "r");  // the BatchNorm then has no conv to fold into
+    b.batchnorm(x, "bn");
+    Graph g = b.finish();
+    std::mt19937_64 rng(9);
+    WeightMap w = random_weights(g, rng);
+    w.at("bn.gamma").data.assign(3, 1e30f);
+    w.at("bn.running_var").data.assign(3, 0.0f);
+    g.nodes[size_t(g.find("bn"))].bn_epsilon = 1e-30f;
+    EXPECT_TRUE(test::Contains(test::user_error_of([&] { fold_for_inference(g, w); }),
+                               "bn (batchnorm): channel 0's scale gamma / sqrt(var + eps) = 1e+30 / sqrt(0 + 1e-30) overflows"));
+    // Finite scale, but folded weights that overflow.
+    w.at("bn.gamma").data.assign(3, 1e19f);
+    w.at("bn.running_var").data.assign(3, 1e-20f);
+    g.nodes[size_t(g.find("bn"))].bn_epsilon = 1e-20f;
+    w.at("bn.beta").data.assign(3, 0.0f);
+    w.at("bn.running_mean").data.assign(3, -1e20f);
+    const std::string msg = test::user_error_of([&] { fold_for_inference(g, w); });
+    EXPECT_TRUE(test::Contains(msg, "bn (batchnorm): folding it into '" + std::string(lone ? "bn" : "c") +
+                                        "' makes a weight or bias overflow float32"));
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/expect_error.h"
 #include "graph/graph.h"
+#include "resources/board.h"
 #include "resources/deployed.h"
 #include "resources/formulas.h"
 
@@ -282,6 +283,102 @@ TEST(DeployView, FusionLooksThroughDropout) {
     EXPECT_EQ(d.ops.size(), 1u);
     EXPECT_EQ(d.op_of_node[bn], 0);
   }
+}
+
+// A node with explicit padding built by hand (GraphBuilder's helpers take SAME/VALID only).
+int padded(GraphBuilder& b, OpKind kind, int x, int kernel, int stride, PadAmounts p, const std::string& name) {
+  Node n;
+  n.name = name;
+  n.kind = kind;
+  n.inputs = {x};
+  n.out_channels = 4;
+  n.kernel_h = n.kernel_w = kernel;
+  n.stride_h = n.stride_w = stride;
+  n.padding = Padding::Explicit;
+  n.pad_top = p.top, n.pad_bottom = p.bottom, n.pad_left = p.left, n.pad_right = p.right;
+  return b.append(n);
+}
+
+TEST(DeployView, TflitePadOperatorBeforeAConvWhosePaddingIsNotSame) {
+  // IR: 0 input 8x8x2, 1 conv 3x3/2 pads 1 on every side (SAME would pad 0 top/left, 1
+  // bottom/right: not equal) 4x4x4, 2 conv 3x3/1 pads 1 (equal to SAME) 4x4x4.
+  GraphBuilder b("pad", {8, 8, 2});
+  int c1 = padded(b, OpKind::Conv2D, 0, 3, 2, {1, 1, 1, 1}, "c1");
+  int c2 = padded(b, OpKind::Conv2D, c1, 3, 1, {1, 1, 1, 1}, "c2");
+  Graph g = b.finish();
+  // Natively (mcuprune's runtime): two ops, the convs pad themselves.
+  DeployedGraph native = deploy_view(g);
+  ASSERT_EQ(native.ops.size(), 2u);
+  EXPECT_FALSE(is_pad_op(native, 0));
+  // TFLite: 0 PAD (input -> tensor 1, 10x10x2), 1 c1 reading it, 2 c2 (SAME: no PAD).
+  // Tensors: 0 input, 1 c1.pad, 2 c1, 3 c2.
+  DeployedGraph d = deploy_view(g, DeployOptions{true});
+  ASSERT_EQ(d.ops.size(), 3u);
+  ASSERT_EQ(d.tensors.size(), 4u);
+  EXPECT_TRUE(is_pad_op(d, 0));
+  EXPECT_STREQ(deployed_kind_name(d.ops[0].kind), "PAD");
+  EXPECT_EQ(d.ops[0].name, "c1.pad");
+  EXPECT_EQ(d.ops[0].ir_node, c1);
+  EXPECT_EQ(d.ops[0].inputs, (V{0}));
+  EXPECT_EQ(d.ops[0].output, 1);
+  EXPECT_FALSE(d.ops[0].has_bias);
+  EXPECT_EQ(d.tensors[1].name, "c1.pad");
+  EXPECT_EQ(d.tensors[1].shape, (Shape{10, 10, 2}));
+  EXPECT_EQ(d.tensors[1].consumers, (V{1}));
+  EXPECT_EQ(d.ops[1].ir_node, c1);
+  EXPECT_EQ(d.ops[1].inputs, (V{1}));
+  EXPECT_EQ(d.ops[2].ir_node, c2);
+  EXPECT_EQ(d.ops[2].inputs, (V{2}));
+  EXPECT_EQ(d.op_of_node[size_t(c1)], 1);
+  EXPECT_EQ(d.tensor_of_node[size_t(c1)], 2);
+  // The formulas see the PAD as a copy of its 200 values holding a 32-byte paddings constant;
+  // the conv after it is unpadded (no CMSIS-NN difference here), its MACs unchanged.
+  RuntimeProfile rt = find_runtime("cmsis-nn");
+  std::vector<int64_t> ch = propagate_channels(d, exact_free_channels(d));
+  EXPECT_EQ(ch[1], 2);
+  const OpCosts<int64_t> pad = op_costs(d, 0, ch, rt);
+  EXPECT_EQ(pad.element_ops, 200);
+  EXPECT_EQ(pad.weight_bytes, 32);
+  EXPECT_EQ(pad.params, 0);
+  EXPECT_EQ(op_costs(d, 1, ch, rt).macs, op_costs(native, 0, propagate_channels(native, exact_free_channels(native)), rt).macs);
+}
+
+TEST(DeployView, TflitePadBeforeAMaxPoolOnlyAfterAReluAndNeverBeforeAnAveragePool) {
+  auto view_error = [](OpKind pool, bool relu) {
+    GraphBuilder b("pool", {8, 8, 2});
+    int x = b.conv(0, 4, 1, 1, Padding::Valid, "c");
+    if (relu) x = b.relu(x, "r");
+    padded(b, pool, x, 3, 2, {1, 1, 1, 1}, "p");
+    Graph g = b.finish();
+    EXPECT_NO_THROW(deploy_view(g));  // natively every case deploys
+    try {
+      DeployedGraph d = deploy_view(g, DeployOptions{true});
+      EXPECT_EQ(d.ops.size(), 3u);  // conv (+relu), PAD, pool
+      EXPECT_TRUE(is_pad_op(d, 1));
+      EXPECT_EQ(d.tensors[size_t(d.ops[1].output)].shape, (Shape{10, 10, 4}));
+      return std::string();
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+  };
+  EXPECT_EQ(view_error(OpKind::MaxPool, true), "");
+  const std::string negative = view_error(OpKind::MaxPool, false);
+  EXPECT_TRUE(Contains(negative, "p (maxpool): explicit padding (top 1, bottom 1, left 1, right 1) cannot be written in TFLite"));
+  EXPECT_TRUE(Contains(negative, "fills with real 0"));
+  EXPECT_TRUE(Contains(negative, "--runtime mcuprune"));
+  for (bool relu : {false, true}) {
+    const std::string avg = view_error(OpKind::AvgPool, relu);
+    EXPECT_TRUE(Contains(avg, "p (avgpool): explicit padding"));
+    EXPECT_TRUE(Contains(avg, "AVERAGE_POOL_2D leaves padded cells out"));
+  }
+}
+
+TEST(DeployView, TflitePadRefusesMaxPoolWindowsWhollyInThePadding) {
+  GraphBuilder b("pool", {8, 8, 2});
+  int x = b.relu(b.conv(0, 4, 1, 1, Padding::Valid, "c"), "r");
+  padded(b, OpKind::MaxPool, x, 2, 2, {0, 2, 0, 0}, "p");  // the last row of windows is all padding
+  Graph g = b.finish();
+  EXPECT_TRUE(Contains(user_error_of([&] { deploy_view(g, DeployOptions{true}); }), "wholly in the padding"));
 }
 
 }  // namespace

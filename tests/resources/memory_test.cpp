@@ -2,6 +2,7 @@
 // (resources/memory.h, order_memory in formulas.h), and in-place Add. Hand-computed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <vector>
@@ -266,6 +267,55 @@ TEST(Schedule, DeepChainDoesNotRecurse) {
   EXPECT_TRUE(s.search_complete);
   EXPECT_EQ(s.order.size(), d.ops.size());
   EXPECT_EQ(s.peak_bytes, 64);  // one 4x4x2 int8 tensor in, one out
+}
+
+// A TFLite PAD (DeployOptions::pad_operators) runs right before the conv that reads it, in
+// every schedule. Graph: input 8x8x1 (64 B) -> X = conv 3x3/1 padded (2, 0, 2, 0) (not SAME:
+// a PAD to 10x10x1 = 100 B, then X 8x8x1 64 B); Y = conv 1x1 of the input (64 B); add(X, Y).
+// Ops 0 PAD, 1 X, 2 Y, 3 add; tensors 0 input, 1 pad, 2 X, 3 Y, 4 add.
+// Orders with the PAD next to X: [P X Y A] steps 164, 228 (pad + X + the input Y needs), 192,
+//   192; [Y P X A] steps 128, 228 (input + Y + pad), 228, 192. Both peak at 228. [P Y X A]
+//   (also 228) separates the PAD from X: never chosen, not even counted by brute force.
+TEST(Schedule, APadOpRunsRightBeforeItsReader) {
+  GraphBuilder b("pad_branch", {8, 8, 1});
+  Node x;
+  x.name = "X";
+  x.kind = OpKind::Conv2D;
+  x.inputs = {0};
+  x.out_channels = 1;
+  x.kernel_h = x.kernel_w = 3;
+  x.padding = Padding::Explicit;
+  x.pad_top = 2, x.pad_left = 2;
+  int xi = b.append(x);
+  int y = b.conv(0, 1, 1, 1, Padding::Valid, "Y");
+  b.add({xi, y}, "A");
+  Graph g = b.finish();
+  DeployedGraph d = deploy_view(g, DeployOptions{true});
+  ASSERT_EQ(d.ops.size(), 4u);
+  ASSERT_TRUE(is_pad_op(d, 0));
+  const I bytes = {64, 100, 64, 64, 64};
+  for (size_t t = 0; t < bytes.size(); ++t) EXPECT_EQ(d.tensors[t].bytes(), bytes[t]) << t;
+  const I zero(4, 0);
+  auto pad_then_reader = [](const V& order) {
+    auto it = std::find(order.begin(), order.end(), 0);
+    return it + 1 != order.end() && *(it + 1) == 1;
+  };
+  MemorySchedule given = schedule_given(d, bytes, zero, false);
+  EXPECT_EQ(given.order, (V{0, 1, 2, 3}));
+  EXPECT_EQ(given.step_bytes, (I{164, 228, 192, 192}));
+  MemorySchedule opt = schedule_optimal(d, bytes, zero, false);
+  EXPECT_EQ(opt.peak_bytes, 228);
+  EXPECT_TRUE(pad_then_reader(opt.order)) << "optimal";
+  MemorySchedule heur = schedule_heuristic(d, bytes, zero, false);
+  EXPECT_EQ(heur.peak_bytes, 228);
+  EXPECT_TRUE(pad_then_reader(heur.order)) << "heuristic";
+  MemorySchedule bf = schedule_brute_force(d, bytes, zero, false);
+  EXPECT_EQ(bf.states_explored, 2);  // [P X Y A] and [Y P X A]
+  EXPECT_EQ(bf.peak_bytes, 228);
+  EXPECT_TRUE(pad_then_reader(bf.order)) << "brute force";
+  // The search under its state bound (heuristic fallback) keeps the rule too.
+  MemorySchedule bounded = schedule_optimal(d, bytes, zero, false, 1);
+  EXPECT_TRUE(pad_then_reader(bounded.order)) << "bounded";
 }
 
 }  // namespace
