@@ -303,6 +303,10 @@ EvalResult detail::evaluate_net(Net& net, const Dataset& d, const InputNormaliza
     size_t e = std::min(d.size(), b + size_t(batch_size));
     auto [x, y] = make_batch(d, idx, b, e, norm, nullptr, nullptr);
     torch::Tensor logits = net->forward(x, true);
+    if (!torch::isfinite(logits).all().item<bool>())
+      throw UserError("the model's outputs are not finite (NaN or Inf) on samples " + std::to_string(b) + ".." +
+                      std::to_string(e - 1) + " of '" + d.name +
+                      "': its weights overflow float32 arithmetic; retrain it or check where its weights came from");
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .item<double>();
@@ -404,12 +408,12 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
     st.train_loss = t.seen ? t.loss_sum / double(t.seen) : 0;
     st.train_accuracy = t.seen ? double(t.correct) / double(t.seen) : 0;
     st.samples_per_second = st.seconds > 0 ? double(t.seen) / st.seconds : 0;
+    check_finite_net(net, cfg, epoch);  // before validation, which would fail on it less clearly
     if (data.val.size() > 0) {
       EvalResult v = evaluate_net(net, data.val, g.normalization, 256);
       st.val_loss = v.loss;
       st.val_accuracy = v.accuracy;
     }
-    check_finite_net(net, cfg, epoch);
     result.history.push_back(st);
     result.epochs_completed = epoch + 1;
     save_checkpoint(out_dir, g, net, *opt, cfg, epoch + 1, false, result.history);

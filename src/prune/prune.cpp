@@ -185,6 +185,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     pe.seconds = bar.elapsed_seconds();
     pe.train_loss = t.seen ? t.loss_sum / double(t.seen) : 0;
     pe.train_accuracy = t.seen ? double(t.correct) / double(t.seen) : 0;
+    check_finite_net(s.net, cfg.train, epoch);  // before validation, which would fail on it less clearly
     if (data.val.size()) timed("validation", [&] {
         EvalResult v = evaluate_net(s.net, data.val, original.normalization, 256);
         pe.val_loss = v.loss;
@@ -195,7 +196,6 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     pe.channels = prunable_channels(s.groups);
     pe.pruning_done = s.pruning_done;
     pe.resources = exact_of(s.graph, target);
-    check_finite_net(s.net, cfg.train, epoch);
     pe.time_s = time_s;  // the checkpoint's own time is added after it is saved
     result.history.push_back(pe);
     result.epochs_completed = epoch + 1;
