@@ -5,6 +5,8 @@
 
 #include <zlib.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -83,6 +85,17 @@ uint64_t available_memory_bytes() {
   return 0;
 }
 
+// The address-space or data-segment limit of this process (ulimit -v / -d), whichever is
+// lower; UINT64_MAX when there is none.
+uint64_t process_memory_limit_bytes() {
+  uint64_t lim = UINT64_MAX;
+  for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+    struct rlimit r {};
+    if (::getrlimit(resource, &r) == 0 && r.rlim_cur != RLIM_INFINITY) lim = std::min<uint64_t>(lim, r.rlim_cur);
+  }
+  return lim;
+}
+
 std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& in, const std::string& path,
                                   const std::string& what, const SizeFromHeader& size_from_header) {
   if (in.size() > UINT_MAX)
@@ -112,7 +125,15 @@ std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& in, const std::str
                     "re-copy it");
   };
   for (;;) {
-    if (produced == out.size()) out.resize(size_t(std::min<uint64_t>(uint64_t(out.size()) * 2, limit + 1)));
+    if (produced == out.size()) {
+      try {
+        out.resize(size_t(std::min<uint64_t>(uint64_t(out.size()) * 2, limit + 1)));
+      } catch (const std::bad_alloc&) {
+        inflateEnd(&zs);
+        throw UserError(what + " '" + path + "': out of memory after decompressing " + std::to_string(produced) +
+                        " bytes; free memory, raise the memory limit, or use a smaller dataset file");
+      }
+    }
     const size_t room = std::min(out.size() - produced, kChunk);
     zs.next_out = out.data() + produced;
     zs.avail_out = uInt(room);
@@ -123,21 +144,16 @@ std::vector<uint8_t> gunzip_bytes(const std::vector<uint8_t>& in, const std::str
       if (declared > 0) {
         header_read = true;
         limit = std::min(declared, kMaxDecompressed);
-        // Room for all of it is taken now, so that memory runs out here, with a clear
-        // message, and not later in an allocation deep inside the reader.
-        const uint64_t available = available_memory_bytes();
-        auto too_big = [&](const std::string& room) {
+        // More than the system has, or than this process may allocate, stops here with a
+        // clear message (not a std::bad_alloc later, deep inside the reader).
+        const uint64_t available = available_memory_bytes(), allowed = process_memory_limit_bytes();
+        if ((available > 0 && limit > available) || limit > allowed) {
           inflateEnd(&zs);
           throw UserError(what + " '" + path + "' decompresses to " + std::to_string(limit) +
-                          " bytes (its header says so), more than " + room +
-                          "; free memory, raise the process's memory limit, or use a smaller dataset file");
-        };
-        if (available > 0 && limit > available)
-          too_big("the " + std::to_string(available) + " bytes of memory available");
-        try {
-          out.reserve(size_t(limit) + 1);
-        } catch (const std::bad_alloc&) {
-          too_big("this process can allocate");
+                          " bytes (its header says so), more than " +
+                          (limit > allowed ? "the " + std::to_string(allowed) + " bytes this process can allocate (its memory limit)"
+                                           : "the " + std::to_string(available) + " bytes of memory available") +
+                          "; free memory, raise the memory limit, or use a smaller dataset file");
         }
       }
     }

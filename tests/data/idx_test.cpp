@@ -129,7 +129,7 @@ TEST(Idx, DeclaredSizeBeyondWhatCanBeAllocatedIsAClearError) {
   int status = 0;
   ::waitpid(child, &status, 0);
   EXPECT_CONTAINS(msg, "decompresses to 3000000016 bytes");
-  EXPECT_CONTAINS(msg, "this process can allocate");
+  EXPECT_CONTAINS(msg, "this process can allocate (its memory limit)");
 }
 #endif
 
