@@ -30,14 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// What deploy writes into its work directory: the only entries a replacement may remove.
-bool is_deploy_entry(const std::string& name) {
-  for (const char* n : {"model", "app", "inputs.bin", "outputs.bin", "op_ticks.bin", "link.ld", "model.o",
-                        "firmware.elf", "model_host", "deploy_report.json"})
-    if (name == n) return true;
-  return false;
-}
-
 // The mps2-an386 image: code memory at 0x00000000, data memory at 0x20000000 (4 MB each),
 // SysTick on the 25 MHz system clock; with -icount shift=0 one instruction takes 1 ns of
 // virtual time, so one SysTick tick is 40 instructions.
@@ -169,6 +161,7 @@ void run_deploy(const DeployArgs& a) {
   refuse_overwrite(a.report, a.force, "--report");
   const Board board = find_board(a.board);
   LoadedModel m = load_model_dir(a.model);
+  m.graph.check_classifier_output();  // accuracy is measured on class scores
   FoldedModel f = fold_for_inference(m.graph, m.weights);
   QuantizedModel q = calibrate_int8(m, f, a.dataset, a.calibration);
   const CSource src = export_c(q, std::string("mcuprune ") + kVersion + ": " + m.graph.name);
@@ -190,13 +183,13 @@ void run_deploy(const DeployArgs& a) {
                       "new directory");
     if (own_default) {  // a previous deploy of this model for this board: replaced in place
       for (const std::string& e : work_dir.entries())
-        if (!is_deploy_entry(e))
+        if (!is_deploy_dir_entry(e))
           throw UserError("the work directory '" + out + "' holds '" + e + "', which deploy did not write; move it "
                           "away or give --out DIR");
       std::error_code ec;
       for (const std::string& e : work_dir.entries()) fs::remove_all(fs::path(out) / e, ec);
     } else {
-      work_dir.begin_replace(is_deploy_entry);
+      work_dir.begin_replace(is_deploy_dir_entry, "deploy");
     }
   }
   out = work_dir.work_path();

@@ -1,6 +1,9 @@
 // `mcuprune eval`: accuracy, loss and confusion matrix of a trained model on a split.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <filesystem>
+
+#include "graph/io.h"
 
 #include "cli/common.h"
 #include "nn/trainer.h"
@@ -33,13 +36,41 @@ void print_confusion(const EvalResult& r, const std::vector<std::string>& names)
 }
 
 void run_eval(const EvalArgs& a) {
+  if (a.limit < 0) throw UserError("--limit must be >= 0 (0: every sample of the split)");
   LoadedModel m = load_model_dir(a.model);
   LoadOptions lo;
-  lo.limit_test = a.split == "test" ? a.limit : 0;
   const Shape& in = m.graph.input_shape();
   lo.image = {in.h, in.w, in.c};
+  if (a.split != "test") {
+    // The validation split is carved from the training set by fraction and seed: take the
+    // ones the model's own run used, so that --split val scores the samples it held out.
+    std::error_code ec;
+    const fs::path report = fs::path(a.model) / "report.json";
+    json config;
+    if (fs::is_regular_file(report, ec)) {
+      try {
+        const json r = json::parse(read_file(report.string()));
+        config = r.at("command") == "prune" ? r.at("config").at("train") : r.at("config");
+        lo.val_fraction = config.at("val_fraction").get<double>();
+        lo.seed = config.at("seed").get<uint64_t>();
+      } catch (const json::exception&) {
+        config = json();
+      }
+    }
+    if (config.is_null())
+      std::fprintf(stderr, "note: '%s' has no training report to take its validation split from; the split is "
+                   "the default one (a fraction %g of the training set, seed %llu)\n", a.model.c_str(),
+                   lo.val_fraction, (unsigned long long)lo.seed);
+  }
   DatasetSplits data = load_dataset(a.dataset, lo);
-  const Dataset& d = a.split == "test" ? data.test : a.split == "val" ? data.val : data.train;
+  Dataset& d = a.split == "test" ? data.test : a.split == "val" ? data.val : data.train;
+  if (a.limit > 0 && size_t(a.limit) < d.size()) {
+    d.images.resize(size_t(a.limit) * d.sample_bytes());
+    d.labels.resize(size_t(a.limit));
+  }
+  if (d.size() == 0)
+    throw UserError("dataset '" + a.dataset + "' has no samples in its " + a.split + " split; there is nothing to "
+                    "evaluate" + (a.split == "val" ? " (the model's run used no validation set: try --split test)" : ""));
   EvalResult r = evaluate_model(m.graph, m.weights, d, a.batch_size, a.threads);
   json report = {{"format", "mcuprune-report"},
                  {"version", 1},
@@ -81,7 +112,7 @@ void add_eval_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--batch-size", args->batch_size, "evaluation batch size")->capture_default_str();
   check_threads(c->add_option("--threads", args->threads, "CPU threads (0 = all cores)"));
-  c->add_option("--limit", args->limit, "evaluate only the first N test samples");
+  c->add_option("--limit", args->limit, "evaluate only the first N samples of the split");
   c->add_option("--report", args->report, "report file (default: MODEL/eval_report.json for a model directory)");
   c->add_flag("--force", args->force, "replace an existing --report file");
   c->add_flag("--json", args->json_out, "print the report as JSON");

@@ -35,7 +35,7 @@ void write_c_export(OutputDir& dir, const CSource& src, bool force) {
       for (const auto& [name, content] : src.files)
         if (name == entry || name.rfind(entry + "/", 0) == 0) return true;
       return false;
-    });
+    }, "a C export");
   }
   for (const auto& [name, content] : src.files) write_file_atomic((fs::path(dir.work_path()) / name).string(), content);
   dir.commit();
@@ -148,7 +148,13 @@ void add_export_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--board", a->board, "board whose runtime decides the operator order")->capture_default_str();
   c->add_flag("--float-io", a->float_io, "TFLite only: float32 input/output (QUANTIZE/DEQUANTIZE added)");
-  c->callback([a] { run_export(*a); });
+  c->callback([a, c] {
+    const bool int8 = a->format != "onnx" || a->variant == "int8";
+    for (const char* o : {"--dataset", "--calibration-samples"})
+      refuse_without_effect(c, o, int8, "for a float ONNX export (it calibrates int8 exports: tflite, c, onnx --variant int8)");
+    if (a->calibration < 1) throw UserError("--calibration-samples must be >= 1, got " + std::to_string(a->calibration));
+    run_export(*a);
+  });
 }
 
 }  // namespace mcuprune

@@ -26,10 +26,6 @@ void run_import(const ImportArgs& a) {
   if (a.mean.has_value() != a.stddev.has_value())
     throw UserError(std::string(a.mean ? "--input-mean is given without --input-std" : "--input-std is given without --input-mean") +
                     "; they go together (the model computes on (pixel/255 - mean) / std)");
-  for (const auto& [option, value] : {std::pair{"--input-mean", a.mean}, std::pair{"--input-std", a.stddev}})
-    if (value && value->empty())
-      throw UserError(std::string(option) + " '' is empty: give one number, or one per input channel (e.g. 0.5 or "
-                      "0.485,0.456,0.406)");
   std::unique_ptr<OutputDir> dir = open_new_model_dir(a.out, "import", a.force, "");
   LoadedModel m = load_onnx_model(a.model, /*quiet=*/a.mean.has_value());
   if (a.mean) {

@@ -20,7 +20,6 @@ struct ModelsArgs {
 };
 
 void run_models(const ModelsArgs& a) {
-  if (!a.save.empty() && a.show.empty()) throw UserError("--save needs --show MODEL (the architecture to write)");
   refuse_overwrite(a.save, a.force, "--save");
   if (!a.show.empty()) {
     ZooOptions o;
@@ -97,7 +96,14 @@ void add_models_command(CLI::App& app) {
   c->add_option("--depth", args->depth, "vgg depth for --show");
   c->add_option("--save", args->save, "with --show: write the architecture JSON to FILE");
   c->add_flag("--force", args->force, "replace an existing --save file");
-  c->callback([args] { run_models(*args); });
+  c->callback([args, c] {
+    for (const char* o : {"--input", "--classes", "--width", "--depth", "--save"})
+      refuse_without_effect(c, o, !args->show.empty(), "without --show MODEL (it shapes the model shown)");
+    if (args->classes < 1) throw UserError("--classes must be at least 1, got " + std::to_string(args->classes));
+    if (c->get_option("--depth")->count() > 0 && args->depth < 1)
+      throw UserError("--depth must be 11, 13, 16 or 19 (vgg), got " + std::to_string(args->depth));
+    run_models(*args);
+  });
 }
 
 }  // namespace mcuprune

@@ -22,9 +22,9 @@ struct ProfileArgs {
 void run_profile(const ProfileArgs& a) {
   LoadedModel m = resolve_model(a.model, nullptr);
   Board board = find_board(a.board);
-  if (!a.reserve_ram.empty()) board.reserved_ram_bytes = parse_size(a.reserve_ram, "--reserve-ram");
+  if (!a.reserve_ram.empty()) board.reserved_ram_bytes = parse_size(a.reserve_ram, "--reserve-ram", true);
   if (!a.reserve_flash.empty())
-    board.reserved_flash_bytes = parse_size(a.reserve_flash, "--reserve-flash");
+    board.reserved_flash_bytes = parse_size(a.reserve_flash, "--reserve-flash", true);
   if (board.reserved_ram_bytes >= board.sram_bytes || board.reserved_flash_bytes >= board.flash_bytes)
     throw UserError("--reserve-ram/--reserve-flash must be less than the board's SRAM (" +
                     format_bytes(board.sram_bytes) + ") and flash (" +
@@ -91,7 +91,15 @@ void add_profile_command(CLI::App& app) {
   add_budget_options(c, args->budgets, "RAM budget in bytes, KiB or MiB (e.g. 64KiB) instead of the board's");
   c->add_flag("--json", args->json_out, "machine-readable output (docs/resources.md)");
   c->add_flag("--no-timeline", args->no_timeline, "omit the memory timeline");
-  c->callback([args] { run_profile(*args); });
+  c->callback([args, c] {
+    if (c->get_option("--classes")->count() > 0 && args->model.classes < 1)
+      throw UserError("--classes must be at least 1, got " + std::to_string(args->model.classes));
+    if (c->get_option("--depth")->count() > 0 && args->model.depth < 1)
+      throw UserError("--depth must be 11, 13, 16 or 19 (vgg), got " + std::to_string(args->model.depth));
+    refuse_without_effect(c, "--reserve-ram", !args->budgets.ram, "with --ram (the explicit budget replaces the board's RAM budget)");
+    refuse_without_effect(c, "--reserve-flash", !args->budgets.flash, "with --flash (the explicit budget replaces the board's flash budget)");
+    run_profile(*args);
+  });
 
   auto json_flag = std::make_shared<bool>(false);
   CLI::App* b = app.add_subcommand("boards",

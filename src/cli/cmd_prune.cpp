@@ -71,7 +71,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     if (!a.out.empty() && fs::weakly_canonical(a.out) != fs::weakly_canonical(a.resume))
       throw UserError("--out and --resume name different directories; with --resume the run "
                       "continues in its own directory");
-    dir = open_resumed_model_dir(a.resume, "prune", "checkpoint/prune_state.json");
+    dir = open_resumed_model_dir(a.resume, "prune", "checkpoint/prune_state.json", a.output.log_json);
     a.out = dir->work_path();
     PruneConfig saved = read_prune_config(a.out);
     if (epochs_given) saved.train.epochs = a.cfg.train.epochs;
@@ -82,12 +82,12 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     if (a.out.empty()) throw UserError("--out DIR is required (where the pruned model and report go)");
     a.cfg.budgets = parse_budgets(a.budgets);
     validate_prune_config(a.cfg);  // before the directory is made
-    dir = open_new_model_dir(a.out, "prune", a.force, "checkpoint/prune_state.json");
+    dir = open_new_model_dir(a.out, "prune", a.force, "checkpoint/prune_state.json", a.output.log_json);
     a.out = dir->work_path();
   }
   const std::string shown = dir->path();  // the directory the user named
   a.output.resume_dir = shown;
-  if (const int n = remove_stale_temporaries(a.out))
+  if (const int n = remove_stale_temporaries(a.out, is_model_dir_entry))
     std::fprintf(stderr, "note: removed %d temporary file(s) that a killed run left in '%s'\n", n, a.out.c_str());
   a.cfg.train.load.seed = a.cfg.train.seed;
   validate_train_config(a.cfg.train);
@@ -97,6 +97,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     original = read_prune_original(a.out);
   } else {
     start = resolve_model(a.model, &data.train);
+    start.graph.check_classifier_output();
     original = start.graph;
   }
   if (!a.output.quiet)
@@ -245,6 +246,16 @@ void add_prune_command(CLI::App& app) {
     } else {
       if (args->model.model.empty()) throw UserError("--model is required (see 'mcuprune models')");
       if (args->cfg.train.dataset.empty()) throw UserError("--dataset is required, e.g. --dataset fashion-mnist");
+      check_training_option_effects(c, args->cfg.train, args->model);
+      const std::string& m = args->cfg.method;
+      const std::string with = "with --method " + m;
+      refuse_without_effect(c, "--norm", m == "magnitude" || m == "dpf" || m == "uniform", with + " (magnitude, dpf and uniform rank channels by weight norm)");
+      refuse_without_effect(c, "--magnitude-steps", m == "magnitude", with + " (it is magnitude's)");
+      refuse_without_effect(c, "--dpf-every", m == "dpf", with + " (it is dpf's)");
+      for (const char* o : {"--importance", "--alpha-lr", "--temperature", "--prune-every"})
+        refuse_without_effect(c, o, m == "diff" || m == "unaware", with + " (it is diff's and unaware's)");
+      if (c->get_option("--warmup-epochs")->count() > 0 && args->cfg.warmup_epochs < 0)
+        throw UserError("--warmup-epochs must be >= 0, got " + std::to_string(args->cfg.warmup_epochs));
     }
     run_prune(*args, epochs_given, threads_given);
   });

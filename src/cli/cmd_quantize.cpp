@@ -75,6 +75,7 @@ void run_quantize(QuantArgs a) {
                     "but the report (--report)");
   }
   LoadedModel m = load_model_dir(a.model);
+  m.graph.check_classifier_output();  // accuracy is measured on class scores
   refuse_overwrite(a.report, a.force, "--report");
   // The fine-tuned model's directory (a fine-tuning is not resumed: --force starts it afresh).
   std::unique_ptr<OutputDir> dir;
@@ -185,7 +186,11 @@ void add_quantize_command(CLI::App& app) {
   c->add_option("--batch-size", args->batch_size, "batch size of the fine-tuning")->capture_default_str();
   check_seed(c->add_option("--seed", args->seed, "seed of the data split and the fine-tuning"))->capture_default_str();
   c->add_flag("--quiet", args->quiet, "no progress output");
-  c->callback([args] { run_quantize(*args); });
+  c->callback([args, c] {
+    for (const char* o : {"--qat-lr", "--batch-size"})
+      refuse_without_effect(c, o, args->qat_epochs > 0, "without --qat-epochs (it is the fine-tuning's)");
+    run_quantize(*args);
+  });
 }
 
 }  // namespace mcuprune

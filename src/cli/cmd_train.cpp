@@ -44,7 +44,7 @@ void run_train(TrainArgs a) {
     if (!a.out.empty() && fs::weakly_canonical(a.out) != fs::weakly_canonical(a.resume))
       throw UserError("--out and --resume name different directories; with --resume the run "
                       "continues in its own directory");
-    dir = open_resumed_model_dir(a.resume, "train", "checkpoint/state.json");
+    dir = open_resumed_model_dir(a.resume, "train", "checkpoint/state.json", a.output.log_json);
     a.out = dir->work_path();
     CheckpointInfo ck = read_checkpoint(a.out);
     TrainConfig saved = ck.config;
@@ -63,12 +63,12 @@ void run_train(TrainArgs a) {
   } else {
     if (a.out.empty()) throw UserError("--out DIR is required (where the model and report go)");
     validate_train_config(a.cfg);  // before the directory is made
-    dir = open_new_model_dir(a.out, "train", a.force, "checkpoint/state.json");
+    dir = open_new_model_dir(a.out, "train", a.force, "checkpoint/state.json", a.output.log_json);
     a.out = dir->work_path();
   }
   const std::string shown = dir->path();  // the directory the user named
   a.output.resume_dir = shown;
-  if (const int n = remove_stale_temporaries(a.out))
+  if (const int n = remove_stale_temporaries(a.out, is_model_dir_entry))
     std::fprintf(stderr, "note: removed %d temporary file(s) that a killed run left in '%s'\n", n, a.out.c_str());
   validate_train_config(a.cfg);  // a resumed run's saved configuration too
   a.cfg.load.seed = a.cfg.seed;
@@ -79,6 +79,7 @@ void run_train(TrainArgs a) {
   DatasetSplits data = load_dataset(a.cfg.dataset, a.cfg.load);
   if (!resume) {
     LoadedModel m = resolve_model(a.model, &data.train);
+    m.graph.check_classifier_output();
     graph = m.graph;
     init = m.weights;
     has_init = m.has_weights;
@@ -167,6 +168,7 @@ void add_train_command(CLI::App& app) {
       if (args->model.model.empty()) throw UserError("--model is required (see 'mcuprune models')");
       if (args->cfg.dataset.empty())
         throw UserError("--dataset is required, e.g. --dataset fashion-mnist");
+      check_training_option_effects(c, args->cfg, args->model);
     }
     run_train(*args);
   });

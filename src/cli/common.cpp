@@ -151,7 +151,7 @@ void refuse_overwrite(const std::string& path, bool force, const std::string& op
 }
 
 std::unique_ptr<OutputDir> open_new_model_dir(const std::string& out, const std::string& command, bool force,
-                                              const std::string& run_manifest) {
+                                              const std::string& run_manifest, const std::string& log_json) {
   auto dir = std::make_unique<OutputDir>(out, "--out", command);
   std::vector<std::string> entries = dir->entries();
   if (entries.empty()) return dir;
@@ -166,29 +166,53 @@ std::unique_ptr<OutputDir> open_new_model_dir(const std::string& out, const std:
     if (fs::exists(p / "model.json", ec))
       throw UserError("'" + out + "' already holds a model (model.json); pass --force to replace it, "
                       "or choose another --out directory");
-    if (std::find(entries.begin(), entries.end(), "checkpoint") != entries.end()) {
+    // Nothing is removed before every refusal is known.
+    bool stale_checkpoint = false;
+    for (const std::string& e : entries) {
+      if (!is_model_dir_entry(e)) continue;  // unrelated files: the results are written beside them
+      if (e == "checkpoint" && model_dir_entry_is_ours(dir->path(), e)) {
+        stale_checkpoint = true;  // a run killed before its first checkpoint
+        continue;
+      }
+      throw UserError("'" + out + "' already holds '" + e + "'" +
+                      (model_dir_entry_is_ours(dir->path(), e) ? " of an earlier mcuprune command; pass --force to replace "
+                                                                 "the directory,"
+                                                               : ", which mcuprune would write over;") +
+                      " or choose another --out directory");
+    }
+    if (stale_checkpoint) {
       std::fprintf(stderr, "note: '%s' holds no complete checkpoint (a run stopped before its first one); "
                    "starting a new run there\n", (p / "checkpoint").string().c_str());
       fs::remove_all(p / "checkpoint", ec);
     }
-    for (const std::string& e : dir->entries())
-      if (is_model_dir_entry(e))
-        throw UserError("'" + out + "' already holds '" + e + "' of an earlier mcuprune command; pass --force to "
-                        "replace the directory, or choose another --out directory");
-    return dir;  // unrelated files: the results are written beside them, none is replaced
+    return dir;
   }
-  dir->begin_replace(is_model_dir_entry);
+  const std::string real = dir->path();
+  dir->begin_replace([&real](const std::string& e) { return model_dir_entry_is_ours(real, e); });
+  refuse_log_in_replaced_dir(*dir, log_json);
   std::fprintf(stderr, "note: --force: the new results are written to '%s' and replace '%s' whole when the command "
                "finishes\n", dir->work_path().c_str(), out.c_str());
   return dir;
 }
 
+void refuse_log_in_replaced_dir(const OutputDir& dir, const std::string& log_json) {
+  if (log_json.empty() || dir.work_path() == dir.path()) return;
+  std::error_code ec;
+  const fs::path log = fs::weakly_canonical(fs::absolute(log_json, ec), ec);
+  const fs::path root = fs::weakly_canonical(fs::absolute(dir.path(), ec), ec);
+  const auto rel = log.lexically_relative(root);
+  if (!rel.empty() && *rel.begin() != "..")
+    throw UserError("--log-json '" + log_json + "' is inside '" + dir.path() + "', which is being replaced whole: the log "
+                    "would be removed with the old contents; write it outside that directory");
+}
+
 std::unique_ptr<OutputDir> open_resumed_model_dir(const std::string& path, const std::string& command,
-                                                  const std::string& run_manifest) {
+                                                  const std::string& run_manifest, const std::string& log_json) {
   if (!fs::is_directory(path)) throw UserError("--resume '" + path + "': no such directory");
   auto dir = std::make_unique<OutputDir>(path, "--resume", command);
   if (dir->has_staged_run(run_manifest)) {
     dir->resume_staged_run();
+    refuse_log_in_replaced_dir(*dir, log_json);
     std::fprintf(stderr, "note: continuing the run started with --force that replaces '%s' (in '%s'); it is "
                  "swapped in when it finishes\n", path.c_str(), dir->work_path().c_str());
   }
@@ -271,10 +295,26 @@ CLI::Option* check_width(CLI::Option* o) {
       "(0, 16]"));
 }
 
+void refuse_without_effect(const CLI::App* c, const std::string& option, bool has_effect, const std::string& why) {
+  if (!has_effect && c->get_option(option)->count() > 0)
+    throw UserError(option + " has no effect " + why + "; leave it out");
+}
+
+void check_training_option_effects(const CLI::App* c, const TrainConfig& cfg, const ModelSpec& model) {
+  refuse_without_effect(c, "--momentum", cfg.optimizer == "sgd", "with --optimizer " + cfg.optimizer + " (it is SGD's)");
+  for (const char* o : {"--step-size", "--step-gamma"})
+    refuse_without_effect(c, o, cfg.schedule == "step", "with --schedule " + cfg.schedule + " (it is the step schedule's)");
+  // (resolve_model refuses the shape options for models that are not built in.)
+  if (c->get_option("--classes")->count() > 0 && model.classes < 1)
+    throw UserError("--classes must be at least 1, got " + std::to_string(model.classes));
+  if (c->get_option("--depth")->count() > 0 && model.depth < 1)
+    throw UserError("--depth must be 11, 13, 16 or 19 (vgg), got " + std::to_string(model.depth));
+}
+
 CLI::Option* check_seed(CLI::Option* o) {
   return o->check(CLI::Validator(
       [](std::string& text) -> std::string {
-        const bool digits = !text.empty() && text.size() <= 19 &&
+        const bool digits = !text.empty() && text.size() <= 18 &&
                             std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
         if (!digits) return "--seed '" + text + "' must be a whole number from 0 to 999999999999999999 (e.g. 1)";
         return "";

@@ -72,11 +72,14 @@ void refuse_overwrite(const std::string& path, bool force, const std::string& op
 // --resume can continue, named in the refusal. A checkpoint without its manifest (a run
 // killed before its first one) is removed with a note.
 std::unique_ptr<OutputDir> open_new_model_dir(const std::string& out, const std::string& command, bool force,
-                                              const std::string& run_manifest);
+                                              const std::string& run_manifest, const std::string& log_json = "");
+// --log-json inside a directory that is being replaced would be deleted with the old
+// contents at the swap: refused (UserError; the open_* functions above check it).
+void refuse_log_in_replaced_dir(const OutputDir& dir, const std::string& log_json);
 // Opens the directory of a run to continue (--resume DIR) and locks it; when a --force run
 // that replaces DIR was interrupted, the run continued is that one (said in a note).
 std::unique_ptr<OutputDir> open_resumed_model_dir(const std::string& dir, const std::string& command,
-                                                  const std::string& run_manifest);
+                                                  const std::string& run_manifest, const std::string& log_json = "");
 
 // Where a command's report goes by default: `name` inside the model directory; "" when the
 // model is a file (an .onnx or an architecture .json), whose directory is not ours to write.
@@ -106,6 +109,14 @@ void add_import_command(CLI::App& app);
 // --threads an integer in [0, 256] (0: all cores).
 CLI::Option* check_width(CLI::Option* o);
 CLI::Option* check_threads(CLI::Option* o);
+// An option that was given but has no effect in this combination is an error naming it and
+// saying why (a value accepted without effect misleads). `has_effect` false and the option
+// given on the command line: UserError(option + " " + why).
+void refuse_without_effect(const CLI::App* c, const std::string& option, bool has_effect, const std::string& why);
+// The training options that only some settings read: --momentum (sgd), --step-size and
+// --step-gamma (the step schedule); --classes and --depth given as 0 or less.
+void check_training_option_effects(const CLI::App* c, const TrainConfig& cfg, const ModelSpec& model);
+
 // --seed: a whole number in [0, 10^18) (a sign or a fraction is refused, not wrapped).
 CLI::Option* check_seed(CLI::Option* o);
 

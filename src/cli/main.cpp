@@ -48,6 +48,15 @@ int main(int argc, char** argv) {
   mcuprune::add_deploy_command(app);
   mcuprune::add_import_command(app);
   mcuprune::add_bench_command(app);
+  // No option of mcuprune takes an empty value: `--ram ""` is an error, not "not given".
+  for (CLI::App* sub : app.get_subcommands({}))
+    for (CLI::Option* o : sub->get_options())
+      if (o->get_type_size_max() > 0 && o->get_name(false, true).rfind("--help", 0) != 0)
+        o->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+              return value.find_first_not_of(" \t") != std::string::npos ? "" : "the value is empty; give one";
+            },
+            ""));
   std::signal(SIGINT, on_sigint);
   try {
     try {
@@ -68,6 +77,17 @@ int main(int argc, char** argv) {
         return 2;
       }
       return app.exit(e);
+    } catch (const CLI::ArgumentMismatch& e) {
+      // "--epochs: At Most 1 required but received 2": the option was given twice.
+      const std::string what = e.what();
+      const size_t colon = what.find(':');
+      if (what.find("At Most 1 required") != std::string::npos && colon != std::string::npos) {
+        std::fprintf(stderr, "mcuprune: error: %s is given more than once; give it once\n", what.substr(0, colon).c_str());
+        return 2;
+      }
+      std::fprintf(stderr, "mcuprune: error: %s (see mcuprune %s --help)\n", e.what(),
+                   app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name().c_str());
+      return 2;
     } catch (const CLI::ParseError& e) {
       if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
       std::fprintf(stderr, "mcuprune: error: %s (see mcuprune %s --help)\n", e.what(),

@@ -36,9 +36,11 @@ Scaled split(const std::string& text, const std::string& option, const std::stri
   return {std::stod(m[1]), m[3]};
 }
 
-int64_t checked(double v, const std::string& text, const std::string& option, const std::string& forms) {
-  if (!(v >= 1) || v > kLargest)
-    throw UserError(option + " '" + text + "' must be at least 1 and at most 9e15; accepted forms: " + forms);
+int64_t checked(double v, const std::string& text, const std::string& option, const std::string& forms,
+                double least = 1) {
+  if (!(v >= least) || v > kLargest)
+    throw UserError(option + " '" + text + "' must be at least " + (least > 0 ? "1" : "0") +
+                    " and at most 9e15; accepted forms: " + forms);
   return int64_t(std::llround(v));
 }
 
@@ -53,7 +55,7 @@ std::string with_commas(double v) {
 
 }  // namespace
 
-int64_t parse_size(const std::string& text, const std::string& option) {
+int64_t parse_size(const std::string& text, const std::string& option, bool allow_zero) {
   const std::string forms = "64KiB, 0.5MiB, 1GiB, 512B or a number of bytes";
   Scaled s = split(text, option, "size", forms);
   const std::string& u = s.unit;
@@ -83,7 +85,7 @@ int64_t parse_size(const std::string& text, const std::string& option) {
     }
     throw UserError(option + " '" + text + "': unknown unit '" + u + "'; accepted forms: " + forms);
   }
-  return checked(s.number * mult, text, option, forms);
+  return checked(s.number * mult, text, option, forms, allow_zero ? 0 : 1);
 }
 
 int64_t parse_count(const std::string& text, const std::string& option) {

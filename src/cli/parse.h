@@ -20,7 +20,8 @@ Shape parse_shape(const std::string& text, const std::string& option);
 // "2MB", "2M" are refused: MCU datasheets mean 65,536 bytes by "64 KB" and SI means 64,000,
 // so the error shows both readings and the unambiguous forms. `option` names the option in
 // errors.
-int64_t parse_size(const std::string& text, const std::string& option);
+// `allow_zero`: 0 is a valid size (a reservation), not only >= 1 (a budget).
+int64_t parse_size(const std::string& text, const std::string& option, bool allow_zero = false);
 // A count (MACs): 5M, 200k, 1.5G (powers of 1000) or a bare number.
 int64_t parse_count(const std::string& text, const std::string& option);
 

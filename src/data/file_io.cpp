@@ -30,6 +30,9 @@ std::string hex32(uint32_t v) {
 void refuse_special_file(const std::string& path, const std::string& what) {
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st) && fs::is_symlink(fs::symlink_status(path, ec)))
+    throw UserError(what + " '" + path + "' is a symbolic link to a missing file ('" + fs::read_symlink(path, ec).string() +
+                    "'); fix or remove the link");
   if (!fs::exists(st) || fs::is_regular_file(st) || fs::is_directory(st)) return;
   const char* kind = fs::is_fifo(st)                                       ? "a named pipe (FIFO)"
                      : fs::is_character_file(st) || fs::is_block_file(st) ? "a device"
@@ -55,12 +58,12 @@ namespace {
 
 std::vector<uint8_t> read_raw(const std::string& path, const std::string& what) {
   std::error_code ec;
+  refuse_special_file(path, what);
   if (!fs::exists(path, ec))
     throw UserError(what + " '" + path + "' not found: check the path (and that the " +
                     "dataset is unpacked there)");
   if (fs::is_directory(path, ec))
     throw UserError(what + " '" + path + "' is a directory, expected a file");
-  refuse_special_file(path, what);
   std::ifstream f(path, std::ios::binary);
   if (!f)
     throw UserError(what + " '" + path + "' cannot be opened: " + std::strerror(errno) +

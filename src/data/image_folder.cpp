@@ -75,6 +75,28 @@ std::string size_str(int h, int w, int c) {
          " (height x width x channels)";
 }
 
+// A binary PGM/PPM header ("P5"/"P6", then width, height and maximum value as decimal text,
+// with whitespace and '#' comments between) is read here before stb_image sees it: stb_image
+// accumulates those numbers in an int without an overflow check. The tokens are taken the way
+// stb_image takes them; a number of more than 9 digits is refused.
+void check_pnm_header(const std::vector<uint8_t>& b, const std::string& fname) {
+  if (b.size() < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return;
+  size_t i = 2;
+  const auto space = [](uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  for (const char* what : {"width", "height", "maximum value"}) {
+    for (;;) {  // whitespace, then a comment to the end of its line, repeated
+      while (i < b.size() && space(b[i])) ++i;
+      if (i >= b.size() || b[i] != '#') break;
+      while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
+    }
+    size_t digits = 0;
+    while (i < b.size() && b[i] >= '0' && b[i] <= '9') ++i, ++digits;
+    if (digits > 9)
+      throw UserError("image '" + fname + "' is a PGM/PPM whose header gives a " + what + " of " +
+                      std::to_string(digits) + " digits; the file is damaged: remove it or re-save it");
+  }
+}
+
 // Bilinear resize with pixel centres at +0.5 (the OpenCV/PIL convention), so a 2x
 // downscale averages pixel pairs instead of shifting the image by half a pixel.
 void resize_bilinear(const uint8_t* src, int sh, int sw, uint8_t* dst, int dh, int dw,
@@ -130,9 +152,13 @@ Dataset read_image_folder_impl(const std::string& dir, const ImageFolderOptions&
   for (size_t cls = 0; cls < class_dirs.size(); ++cls) {
     d.class_names.push_back(class_dirs[cls].filename().string());
     std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(class_dirs[cls]))
-      if (e.is_regular_file() && !is_hidden(e.path()) && is_image_name(e.path()))
-        files.push_back(e.path());
+    for (const auto& e : fs::directory_iterator(class_dirs[cls])) {
+      if (is_hidden(e.path()) || !is_image_name(e.path())) continue;
+      // An image name that is not a regular file (a FIFO, a device, a dangling link) is an
+      // error, not a silently smaller class.
+      data_detail::refuse_special_file(e.path().string(), "image");
+      files.push_back(e.path());
+    }
     std::sort(files.begin(), files.end());
     if (files.empty())
       throw UserError("class folder '" + class_dirs[cls].string() + "' has no images (" +
@@ -143,10 +169,15 @@ Dataset read_image_folder_impl(const std::string& dir, const ImageFolderOptions&
       const std::string fname = file.string();
       const std::vector<uint8_t> bytes = data_detail::read_file_bytes(fname, "image", false);
       int w = 0, h = 0, comp = 0;
+      check_pnm_header(bytes, fname);
       if (bytes.empty() || !stbi_info_from_memory(bytes.data(), int(bytes.size()), &w, &h, &comp))
         throw UserError("image '" + fname + "' cannot be decoded (" +
                         (bytes.empty() ? "empty file" : stbi_failure_reason()) +
                         "); remove it or re-save it as PNG, JPEG or BMP");
+      if (w <= 0 || h <= 0 || comp < 1 || comp > 4)
+        throw UserError("image '" + fname + "' declares " + std::to_string(w) + "x" + std::to_string(h) +
+                        " pixels with " + std::to_string(comp) + " channel(s): not an image " +
+                        "mcuprune can use; remove it or re-save it as PNG, JPEG or BMP");
       // Decoding allocates what the header declares: refuse absurd sizes before that.
       if (w > kMaxImageSide || h > kMaxImageSide || int64_t(w) * h > kMaxImagePixels)
         throw UserError("image '" + fname + "' declares " + std::to_string(w) + "x" + std::to_string(h) +
@@ -177,6 +208,10 @@ Dataset read_image_folder_impl(const std::string& dir, const ImageFolderOptions&
       if (!pixels)
         throw UserError("image '" + fname + "' cannot be decoded (" + stbi_failure_reason() +
                         "); remove it or re-save it as PNG, JPEG or BMP");
+      if (w2 != w || h2 != h)
+        throw UserError("image '" + fname + "' declares " + std::to_string(w) + "x" + std::to_string(h) +
+                        " pixels in its header but decodes to " + std::to_string(w2) + "x" +
+                        std::to_string(h2) + "; the file is damaged: remove it or re-save it");
       const size_t at = d.images.size();
       d.images.resize(at + d.sample_bytes());
       if (resize && (h2 != d.height || w2 != d.width))

@@ -175,6 +175,13 @@ DatasetSplits load_dataset(const std::string& name_or_path, const LoadOptions& o
     }
   }
 
+  // Every command reports test accuracy: a dataset without test samples would make one up.
+  if (s.test.size() == 0)
+    throw UserError("dataset '" + name_or_path + "' has no test samples (its test split, '" + s.test.name +
+                    "', is empty); mcuprune measures accuracy on it: add test samples");
+  if (train.size() == 0)
+    throw UserError("dataset '" + name_or_path + "' has no training samples (its training split, '" + train.name +
+                    "', is empty)");
   DatasetSplits parts = split_validation(train, opt.val_fraction, opt.seed);
   s.train = std::move(parts.train);
   s.val = std::move(parts.val);

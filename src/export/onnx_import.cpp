@@ -59,6 +59,12 @@ class Importer {
         break;
       }
     if (!in) fail("the model has no input besides its weights");
+    std::vector<std::string> inputs;
+    for (const auto& v : g.input())
+      if (!consts_.count(v.name())) inputs.push_back(v.name());
+    if (inputs.size() > 1)
+      fail("the model has " + std::to_string(inputs.size()) + " inputs ('" + inputs[0] + "', '" + inputs[1] + "'" +
+           (inputs.size() > 2 ? ", ..." : "") + "); mcuprune takes CNNs with one image input: export the model with one");
     check_single_definitions(g, in->name());
     if (g.output_size() != 1) fail("the model has " + std::to_string(g.output_size()) + " outputs; mcuprune takes one");
     // An NHWC input (as tf2onnx writes Keras models) is read only by transposes to NCHW.
@@ -392,6 +398,16 @@ class Importer {
       return;
     }
     if (op == "Identity" || op == "Dropout") {
+      // Dropout (opset 12+) may say it runs in training mode (its third input): an
+      // exported model must be the inference one.
+      if (op == "Dropout" && n.input_size() > 2 && !arg(n, 2).empty()) {
+        const auto it = consts_.find(arg(n, 2));
+        const bool training = it == consts_.end() || it->second.numel() != 1 ||
+                              (it->second.is_float ? it->second.f[0] != 0.0f : it->second.i[0] != 0);
+        if (training)
+          unsupported(n, "a Dropout in training mode; export the model in inference mode (model.eval() before "
+                         "torch.onnx.export)");
+      }
       set_value(n, 0, value(arg(n, 0), "input"));
       return;
     }

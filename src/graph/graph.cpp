@@ -107,6 +107,14 @@ const Shape& Graph::output_shape() const {
   return nodes[output].out;
 }
 
+void Graph::check_classifier_output() const {
+  const Shape& out = output_shape();
+  if (out.h == 1 && out.w == 1) return;
+  throw UserError("model '" + name + "' ends in '" + nodes[size_t(output)].name + "', a " + out.str() +
+                  " map; a classifier ends in one score per class (1x1x" + std::to_string(out.c) +
+                  "): add a global average pool, or a flatten and a dense layer, after it");
+}
+
 int Graph::find(const std::string& node_name) const {
   for (size_t i = 0; i < nodes.size(); ++i)
     if (nodes[i].name == node_name) return int(i);
@@ -193,6 +201,13 @@ void Graph::infer_node(size_t i) {
       int keh = (n.kernel_h - 1) * n.dilation_h + 1;
       int kew = (n.kernel_w - 1) * n.dilation_w + 1;
       PadAmounts p = pad_amounts(n, in);
+      // A pool window that lies wholly in the padding has no value to take (a max of -inf, an
+      // average of nothing): each side's padding must be smaller than the window.
+      if (!conv && (std::max(p.top, p.bottom) >= keh || std::max(p.left, p.right) >= kew))
+        throw UserError(where + "padding (top " + std::to_string(p.top) + ", bottom " + std::to_string(p.bottom) +
+                        ", left " + std::to_string(p.left) + ", right " + std::to_string(p.right) +
+                        ") must be smaller than the " + std::to_string(n.kernel_h) + "x" + std::to_string(n.kernel_w) +
+                        " pool window on every side, or some windows hold only padding");
       int oh = window_out(in.h, keh, n.stride_h, p.top + p.bottom);
       int ow = window_out(in.w, kew, n.stride_w, p.left + p.right);
       if (in.h + p.top + p.bottom < keh || in.w + p.left + p.right < kew || oh < 1 || ow < 1)

@@ -113,6 +113,9 @@ class Graph {
 
   const Shape& input_shape() const;
   const Shape& output_shape() const;
+  // Commands that score a dataset (train, eval, prune, quantize, deploy) need one score per
+  // class: throws UserError when the output is a spatial map (h or w > 1), saying what to add.
+  void check_classifier_output() const;
   int find(const std::string& node_name) const;  // -1 if absent
   // Indices of nodes that consume node i, in order.
   std::vector<std::vector<int>> consumers() const;

@@ -181,9 +181,9 @@ Graph graph_from_json_checked(const json& j, const std::string& where) {
       }
     try {
       if (n.kind == OpKind::Input) {
-        auto s = o.at("shape").get<std::vector<int>>();
-        if (s.size() != 3) throw UserError(wn + "shape must be [height, width, channels]");
-        n.out = {s[0], s[1], s[2]};
+        const json& s = o.at("shape");
+        if (!s.is_array() || s.size() != 3) throw UserError(wn + "shape must be [height, width, channels]");
+        n.out = {read_int(s[0], wn, "shape"), read_int(s[1], wn, "shape"), read_int(s[2], wn, "shape")};
       } else {
         if (!o.contains("inputs") || !o["inputs"].is_array())
           throw UserError(wn + "\"inputs\" must be an array of node names");
@@ -264,7 +264,14 @@ Graph graph_from_json_checked(const json& j, const std::string& where) {
       for (float s : g.normalization.stddev)
         if (!(s > 0)) throw UserError(file + "input_normalization std values must be > 0");
     }
-    if (j.contains("class_names")) g.class_names = j["class_names"].get<std::vector<std::string>>();
+    if (j.contains("class_names")) {
+      g.class_names = j["class_names"].get<std::vector<std::string>>();
+      const Shape& out = g.output_shape();
+      if (int64_t(g.class_names.size()) != out.elements())
+        throw UserError(file + "class_names has " + std::to_string(g.class_names.size()) + " names but the output '" +
+                        g.nodes[size_t(g.output)].name + "' has " + std::to_string(out.elements()) +
+                        " values; give one name per output (or remove class_names)");
+    }
   } catch (const json::exception& e) {
     throw UserError(file + "bad input_normalization or class_names: " + e.what());
   }
@@ -292,15 +299,32 @@ void save_graph(const std::string& path, const Graph& g) {
   write_file_atomic(path, graph_to_json(g).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
-Graph load_graph(const std::string& path) {
-  std::string text = read_file(path);
+json parse_json_text(const std::string& text, const std::string& where) {
+  // A key given twice in one object would silently take its last value: refused.
+  std::vector<std::set<std::string>> open_objects;
+  std::string duplicate;
+  json::parser_callback_t check = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) open_objects.emplace_back();
+    else if (event == json::parse_event_t::object_end && !open_objects.empty()) open_objects.pop_back();
+    else if (event == json::parse_event_t::key && !open_objects.empty() &&
+             !open_objects.back().insert(parsed.get<std::string>()).second && duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
   json j;
   try {
-    j = json::parse(text);
+    j = json::parse(text, check);
   } catch (const json::exception& e) {
-    throw UserError("'" + path + "' is not valid JSON: " + e.what());
+    throw UserError("'" + where + "' is not valid JSON: " + e.what());
   }
-  return graph_from_json(j, path);
+  if (!duplicate.empty())
+    throw UserError("'" + where + "': the key \"" + duplicate + "\" appears twice in one object; keep one (JSON readers "
+                    "disagree on which one counts)");
+  return j;
+}
+
+Graph load_graph(const std::string& path) {
+  return graph_from_json(parse_json_text(read_file(path), path), path);
 }
 
 }  // namespace mcuprune

@@ -90,26 +90,29 @@ void write_file_atomic(const std::string& path_in, const std::string& bytes) {
   }
 }
 
-bool is_stale_temporary(const std::string& file_name) {
-  // "<name>.tmp<pid>_<n>", as write_file_atomic makes them, whose writer is gone.
+bool is_stale_temporary(const std::string& file_name, const std::function<bool(const std::string&)>& ours) {
+  // "<name>.tmp<pid>_<n>" exactly as write_file_atomic makes them (a pid Linux can give, n
+  // below 100000), for a <name> this directory's writer writes, whose writer is gone.
   const size_t t = file_name.rfind(".tmp");
-  if (t == std::string::npos) return false;
+  if (t == std::string::npos || t == 0) return false;
   const std::string rest = file_name.substr(t + 4);
   const size_t u = rest.find('_');
-  if (u == std::string::npos || u == 0 || u + 1 >= rest.size() || u > 9) return false;
+  if (u == std::string::npos || u == 0 || u > 7 || u + 1 >= rest.size() || rest.size() - u - 1 > 5) return false;
   for (size_t k = 0; k < rest.size(); ++k)
     if (k != u && !std::isdigit(static_cast<unsigned char>(rest[k]))) return false;
   const long pid = std::stol(rest.substr(0, u));
+  constexpr long kPidMaxLimit = 4194304;  // PID_MAX_LIMIT of 64-bit Linux
+  if (pid < 1 || pid > kPidMaxLimit || (ours && !ours(file_name.substr(0, t)))) return false;
   return pid != long(::getpid()) && (::kill(pid_t(pid), 0) != 0 && errno == ESRCH);
 }
 
-int remove_stale_temporaries(const std::string& dir) {
+int remove_stale_temporaries(const std::string& dir, const std::function<bool(const std::string&)>& ours) {
   namespace fs = std::filesystem;
   std::error_code ec;
   int n = 0;
   if (!fs::is_directory(dir, ec)) return 0;
   for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_regular_file(ec) && is_stale_temporary(e.path().filename().string()) && fs::remove(e.path(), ec)) ++n;
+    if (e.is_regular_file(ec) && is_stale_temporary(e.path().filename().string(), ours) && fs::remove(e.path(), ec)) ++n;
   return n;
 }
 

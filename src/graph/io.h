@@ -3,6 +3,7 @@
 // half-written file, and whole-file reads with errors a user can act on.
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace mcuprune {
@@ -14,8 +15,10 @@ void write_file_atomic(const std::string& path, const std::string& bytes);
 
 // Whether a file name is a temporary file of write_file_atomic whose process is gone (a
 // killed run's leftover), and removing those in `dir` (returns how many).
-bool is_stale_temporary(const std::string& file_name);
-int remove_stale_temporaries(const std::string& dir);
+// `ours(name)`, when given, must accept the name the temporary was for ("model.json"): a
+// file of the user's that merely looks like a temporary is never removed.
+bool is_stale_temporary(const std::string& file_name, const std::function<bool(const std::string&)>& ours = {});
+int remove_stale_temporaries(const std::string& dir, const std::function<bool(const std::string&)>& ours = {});
 
 // Reads a whole file; throws UserError naming the file if it is missing or unreadable.
 std::string read_file(const std::string& path);

@@ -99,13 +99,58 @@ void write_holder(int fd, const std::string& command) {
 
 }  // namespace
 
+bool is_deploy_dir_entry(const std::string& name) {
+  for (const char* n : {"model", "app", "inputs.bin", "outputs.bin", "op_ticks.bin", "link.ld", "model.o",
+                        "firmware.elf", "model_host", "deploy_report.json"})
+    if (name == n) return true;
+  return false;
+}
+
+bool is_checkpoint_file(const std::string& name) {
+  auto has = [&](const char* prefix, const char* suffix) {
+    const std::string p(prefix), s(suffix);
+    return name.size() > p.size() + s.size() && name.rfind(p, 0) == 0 &&
+           name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  return name == "model.json" || name == "original.json" || name == "state.json" || name == "prune_state.json" ||
+         has("weights-", ".bin") || has("optimizer-", ".pt") || has("model-", ".json");
+}
+
+namespace {
+// Every entry of directory `dir` passes `ours` (its own temporaries included).
+bool all_entries(const fs::path& dir, bool (*ours)(const std::string&)) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!ours(name) && !is_stale_temporary(name, ours) && name != kLockFile) return false;
+  }
+  return !ec;
+}
+}  // namespace
+
 bool is_model_dir_entry(const std::string& name) {
-  static const char* const kNames[] = {"model.json",        "weights.bin",      "checkpoint",
-                                       "report.json",       "quant_report.json", "eval_report.json",
-                                       "deploy_report.json"};
+  static const char* const kNames[] = {"model.json", "weights.bin", "report.json", "quant_report.json",
+                                       "eval_report.json", "deploy_report.json"};
   for (const char* n : kNames)
     if (name == n) return true;
-  return name.rfind("deploy-", 0) == 0;  // deploy's default work directories
+  return name == "checkpoint" || is_deploy_work_dir_name(name);
+}
+
+bool is_deploy_work_dir_name(const std::string& name) {
+  // deploy's default work directories: deploy-<board>-qemu, deploy-<board>-host
+  auto ends = [&](const std::string& s) {
+    return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  return name.rfind("deploy-", 0) == 0 && (ends("-qemu") || ends("-host"));
+}
+
+bool model_dir_entry_is_ours(const std::string& dir, const std::string& name) {
+  if (!is_model_dir_entry(name)) return false;
+  const fs::path p = fs::path(dir) / name;
+  std::error_code ec;
+  if (name == "checkpoint") return !fs::is_directory(p, ec) ? false : all_entries(p, is_checkpoint_file);
+  if (is_deploy_work_dir_name(name)) return fs::is_directory(p, ec) && all_entries(p, is_deploy_dir_entry);
+  return fs::is_regular_file(fs::symlink_status(p, ec));
 }
 
 OutputDir::OutputDir(const std::string& path, const std::string& option, const std::string& command)
@@ -156,7 +201,7 @@ OutputDir::~OutputDir() {
     bool wrote = false;
     for (const auto& e : fs::directory_iterator(staging_, ec)) {
       const std::string name = e.path().filename().string();
-      wrote = wrote || (name != kLockFile && name != kStagingMarker && !is_stale_temporary(name));
+      wrote = wrote || (name != kLockFile && name != kStagingMarker && !is_stale_temporary(name, is_model_dir_entry));
     }
     if (!wrote) fs::remove_all(staging_, ec);
   }
@@ -188,7 +233,7 @@ std::vector<std::string> OutputDir::entries() const {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(path_, ec)) {
     const std::string name = e.path().filename().string();
-    if (name == kLockFile || name == kStagingMarker || is_stale_temporary(name)) continue;
+    if (name == kLockFile || name == kStagingMarker || is_stale_temporary(name, is_model_dir_entry)) continue;
     r.push_back(name);
   }
   return r;
@@ -208,16 +253,25 @@ void OutputDir::resume_staged_run() {
   staging_active_ = true;
 }
 
-void OutputDir::begin_replace(const std::function<bool(const std::string&)>& ours) {
+void OutputDir::begin_replace(const std::function<bool(const std::string&)>& ours, const std::string& writer) {
+  // The working directory cannot be swapped away (the exchange fails with EBUSY at the end):
+  // say so now, before any work.
+  std::error_code ec;
+  const fs::path here = fs::current_path(ec), target = fs::canonical(path_, ec);
+  if (!ec && !here.empty()) {
+    const auto rel = here.lexically_relative(target);
+    if (!rel.empty() && *rel.begin() != "..")
+      throw UserError(option_ + " " + in_quotes(path_) + " is (or holds) the current directory, which cannot be replaced "
+                      "while in use: run the command from outside it");
+  }
   for (const std::string& name : entries())
     if (!ours(name))
-      throw UserError(option_ + " " + in_quotes(path_) + " holds " + in_quotes(name) + ", which mcuprune does not write "
-                      "there; --force replaces only a directory of mcuprune's results: move " + in_quotes(name) +
-                      " away or give another directory");
+      throw UserError(option_ + " " + in_quotes(path_) + " holds " + in_quotes(name) + ", which " + writer +
+                      " does not write there; --force replaces only a directory that " + writer + " wrote: move " +
+                      in_quotes(name) + " away or give another directory");
   if (staging_.empty())
     throw UserError(option_ + " " + in_quotes(path_) + " cannot be replaced (it has no name of its own); give another " +
                     option_ + " directory");
-  std::error_code ec;
   if (fs::exists(fs::symlink_status(staging_, ec))) {
     std::string holder;
     const int fd = fs::is_directory(fs::symlink_status(staging_, ec)) ? try_lock(staging_, option_, staging_, holder) : -2;

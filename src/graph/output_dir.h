@@ -45,9 +45,10 @@ class OutputDir {
   void resume_staged_run();
 
   // Start replacing the directory: later writes go to a fresh staging directory; commit()
-  // swaps it in. `ours(name)` says whether an entry is one mcuprune writes in this kind of
-  // directory; any other entry refuses the replacement (UserError naming it).
-  void begin_replace(const std::function<bool(const std::string&)>& ours);
+  // swaps it in. `ours(name)` says whether an entry is one `writer` ("mcuprune", "a C export")
+  // writes in this kind of directory; any other entry refuses the replacement (UserError
+  // naming it and the writer).
+  void begin_replace(const std::function<bool(const std::string&)>& ours, const std::string& writer = "mcuprune");
 
   // Swaps a staged replacement into place and removes the old contents (no-op otherwise).
   void commit();
@@ -59,8 +60,17 @@ class OutputDir {
   void finish_interrupted_swap();
 };
 
-// Entries that a model directory (train, prune, quantize --out, import) may hold: its model,
+// Names that a model directory (train, prune, quantize --out, import) may hold: its model,
 // checkpoint and the reports and deploy work directories commands write into it.
 bool is_model_dir_entry(const std::string& name);
+// The same, and the entry's contents are mcuprune's too (a checkpoint/ that holds only
+// checkpoint files, a deploy-BOARD-qemu/ that holds only what deploy writes): what --force may
+// replace in directory `dir`.
+bool model_dir_entry_is_ours(const std::string& dir, const std::string& name);
+// deploy's default work directory names (deploy-BOARD-qemu, deploy-BOARD-host) and what
+// deploy writes into a work directory; the files of a train/prune checkpoint directory.
+bool is_deploy_work_dir_name(const std::string& name);
+bool is_deploy_dir_entry(const std::string& name);
+bool is_checkpoint_file(const std::string& name);
 
 }  // namespace mcuprune

@@ -4,6 +4,7 @@
 #include "nn/net.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 
 namespace mcuprune {
@@ -11,6 +12,10 @@ namespace mcuprune {
 namespace F = torch::nn::functional;
 
 namespace {
+
+// Submodules are registered under the node's index ("node12"), not its name: LibTorch refuses
+// names with a dot, which imported models use ("features.0"). ir_param_name maps back.
+std::string module_key(int node) { return "node" + std::to_string(node); }
 
 bool symmetric(const PadAmounts& p) { return p.top == p.bottom && p.left == p.right; }
 
@@ -54,16 +59,16 @@ NetImpl::NetImpl(const Graph& g) : graph_(g) {
                        .groups(dw ? in.c : 1)
                        .bias(nd.use_bias);
         if (symmetric(p)) opt.padding(std::vector<int64_t>{p.top, p.left});
-        convs_[i] = register_module(nd.name, torch::nn::Conv2d(opt));
+        convs_[i] = register_module(module_key(i), torch::nn::Conv2d(opt));
         break;
       }
       case OpKind::Dense:
         linears_[i] = register_module(
-            nd.name, torch::nn::Linear(torch::nn::LinearOptions(in.c, nd.out.c).bias(nd.use_bias)));
+            module_key(i), torch::nn::Linear(torch::nn::LinearOptions(in.c, nd.out.c).bias(nd.use_bias)));
         break;
       case OpKind::BatchNorm:
         bns_[i] = register_module(
-            nd.name, torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(in.c).eps(nd.bn_epsilon)));
+            module_key(i), torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(in.c).eps(nd.bn_epsilon)));
         break;
       default:
         break;
@@ -326,6 +331,18 @@ void NetImpl::load_weight_map(const WeightMap& w, const std::string& where) {
       t.copy_(s.view(t.sizes()));
     }
   }
+}
+
+std::string ir_param_name(const Graph& g, const std::string& torch_name) {
+  const size_t dot = torch_name.find('.');
+  const std::string module = torch_name.substr(0, dot);
+  std::string p = dot == std::string::npos ? std::string() : torch_name.substr(dot + 1);
+  if (module.rfind("node", 0) != 0) return torch_name;
+  const int i = std::atoi(module.c_str() + 4);
+  if (i < 0 || i >= int(g.nodes.size())) return torch_name;
+  const Node& n = g.nodes[size_t(i)];
+  if (n.kind == OpKind::BatchNorm) p = p == "weight" ? "gamma" : p == "bias" ? "beta" : p;
+  return n.name + "." + p;
 }
 
 }  // namespace mcuprune

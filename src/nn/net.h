@@ -69,4 +69,8 @@ struct NetImpl : torch::nn::Module {
 };
 TORCH_MODULE(Net);
 
+// The IR name of a parameter or buffer of a Net built from `g` ("node3.weight" ->
+// "conv1.weight", a BatchNorm's "weight"/"bias" -> "gamma"/"beta").
+std::string ir_param_name(const Graph& g, const std::string& torch_name);
+
 }  // namespace mcuprune

@@ -32,30 +32,53 @@ json train_config_to_json(const TrainConfig& c) {
 
 TrainConfig train_config_from_json(const json& j, const std::string& where) {
   TrainConfig c;
+  const std::string bad = "'" + where + "': bad training configuration: ";
+  // Each value with its own type: a seed of -1 or 1.7, or 2.9 epochs, is damage, not a value
+  // to wrap or truncate.
+  auto whole = [&](const char* key, int64_t lo, int64_t hi) {
+    const json& v = j.at(key);
+    if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(hi)))
+      throw UserError(bad + "\"" + key + "\" must be a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                      "], got " + v.dump());
+    return v.get<int64_t>();
+  };
+  auto number = [&](const char* key) {
+    const json& v = j.at(key);
+    if (!v.is_number()) throw UserError(bad + "\"" + key + "\" must be a number, got " + v.dump());
+    return v.get<double>();
+  };
+  constexpr int64_t kInt = 2147483647;
   try {
-    c.epochs = j.at("epochs");
-    c.batch_size = j.at("batch_size");
+    if (!j.is_object()) throw UserError(bad + "expected an object");
+    c.epochs = int(whole("epochs", 1, kInt));
+    c.batch_size = int(whole("batch_size", 2, kInt));
     c.optimizer = j.at("optimizer");
-    c.lr = j.at("lr");
-    c.momentum = j.at("momentum");
-    c.weight_decay = j.at("weight_decay");
+    c.lr = number("lr");
+    c.momentum = number("momentum");
+    c.weight_decay = number("weight_decay");
     c.schedule = j.at("schedule");
-    c.step_size = j.at("step_size");
-    c.step_gamma = j.at("step_gamma");
-    c.seed = j.at("seed");
-    c.threads = j.at("threads");
-    c.augmentation.crop_padding = j.at("augment_crop_padding");
-    c.augmentation.horizontal_flip = j.at("augment_flip");
+    c.step_size = int(whole("step_size", 1, kInt));
+    c.step_gamma = number("step_gamma");
+    const json& seed = j.at("seed");
+    if (!seed.is_number_unsigned()) throw UserError(bad + "\"seed\" must be a whole number >= 0, got " + seed.dump());
+    c.seed = seed.get<uint64_t>();
+    c.threads = int(whole("threads", 0, 256));
+    c.augmentation.crop_padding = int(whole("augment_crop_padding", 0, kInt));
+    c.augmentation.horizontal_flip = j.at("augment_flip").get<bool>();
     c.fake_quant = j.value("fake_quant", false);  // absent before quantisation-aware training existed
     c.dataset = j.at("dataset");
-    c.load.val_fraction = j.at("val_fraction");
+    c.load.val_fraction = number("val_fraction");
     c.load.seed = c.seed;
-    c.load.limit_train = j.at("limit_train");
-    c.load.limit_test = j.at("limit_test");
-    auto s = j.at("image_shape").get<std::vector<int>>();
-    if (s.size() == 3) c.load.image = {s[0], s[1], s[2]};
+    c.load.limit_train = int(whole("limit_train", 0, kInt));
+    c.load.limit_test = int(whole("limit_test", 0, kInt));
+    const json& shape = j.at("image_shape");
+    if (!shape.is_array() || shape.size() != 3) throw UserError(bad + "\"image_shape\" must be [height, width, channels]");
+    for (const json& d : shape)
+      if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > 65535)
+        throw UserError(bad + "\"image_shape\" must hold whole numbers in [0, 65535], got " + shape.dump());
+    c.load.image = {shape[0].get<int>(), shape[1].get<int>(), shape[2].get<int>()};
   } catch (const json::exception& e) {
-    throw UserError("'" + where + "': bad training configuration: " + e.what());
+    throw UserError(bad + e.what());
   }
   return c;
 }
@@ -70,8 +93,7 @@ void validate_train_config(const TrainConfig& c) {
   const char* lr_option = c.fake_quant ? "--qat-lr" : "--lr";
   if (!(c.lr > 0) || !std::isfinite(c.lr)) bad(std::string(lr_option) + " must be a finite number > 0 (e.g. 1e-3)");
   if (!(c.momentum >= 0 && c.momentum < 1)) bad("--momentum must be a number in [0, 1) (e.g. 0.9)");
-  if (!(c.weight_decay >= 0) || !std::isfinite(c.weight_decay))
-    bad("--weight-decay must be a finite number >= 0 (e.g. 5e-4)");
+  if (!(c.weight_decay >= 0 && c.weight_decay <= 1)) bad("--weight-decay must be a number in [0, 1] (e.g. 5e-4)");
   if (c.schedule != "cosine" && c.schedule != "step" && c.schedule != "constant")
     bad("--schedule must be cosine, step or constant, got '" + c.schedule + "'");
   if (c.step_size < 1) bad("--step-size must be >= 1");

@@ -77,6 +77,7 @@ InputNormalization normalization_of(const Graph& g, const Dataset& d) {
 }
 
 void check_data_fits(const Graph& g, const Dataset& d) {
+  g.check_classifier_output();
   const Shape& in = g.input_shape();
   if (in.h != d.height || in.w != d.width || in.c != d.channels)
     throw UserError("model '" + g.name + "' expects inputs of " + in.str() + " but dataset '" +
@@ -134,10 +135,10 @@ void check_finite_net(Net& net, const TrainConfig& cfg, int epoch) {
   torch::NoGradGuard no_grad;
   for (const auto& p : net->named_parameters())
     if (!torch::isfinite(p.value()).all().item<bool>())
-      throw UserError(diverged_message(cfg, epoch, "weights of '" + p.key() + "' are not finite (NaN or Inf)"));
+      throw UserError(diverged_message(cfg, epoch, "weights '" + ir_param_name(net->graph(), p.key()) + "' are not finite (NaN or Inf)"));
   for (const auto& p : net->named_buffers())
     if (p.value().is_floating_point() && !torch::isfinite(p.value()).all().item<bool>())
-      throw UserError(diverged_message(cfg, epoch, "statistics of '" + p.key() + "' are not finite (NaN or Inf)"));
+      throw UserError(diverged_message(cfg, epoch, "statistics '" + ir_param_name(net->graph(), p.key()) + "' are not finite (NaN or Inf)"));
 }
 
 EpochTotals train_epoch(Net& net, std::unique_ptr<torch::optim::Optimizer>& opt, const Dataset& train,
@@ -265,7 +266,7 @@ json read_state(const std::string& out_dir) {
   } catch (const json::exception& e) {
     throw UserError("checkpoint '" + path + "' is corrupt: " + e.what());
   }
-  if (s.value("format", "") != "mcuprune-checkpoint")
+  if (!s.is_object() || !s.contains("format") || s["format"] != "mcuprune-checkpoint")
     throw UserError("'" + path + "' is not an mcuprune checkpoint");
   return s;
 }
@@ -281,11 +282,17 @@ CheckpointInfo read_checkpoint(const std::string& out_dir) {
   const std::string where = (fs::path(checkpoint_dir(out_dir)) / "state.json").string();
   CheckpointInfo info;
   info.graph = load_graph((fs::path(checkpoint_dir(out_dir)) / "model.json").string());
-  info.config = train_config_from_json(s.at("config"), where);
-  info.epochs_completed = s.value("epochs_completed", 0);
-  info.interrupted = s.value("interrupted", false);
-  for (const auto& e : s.at("history")) info.history.push_back(epoch_stats_from_json(e));
-  info.extra = s.value("extra", json::object());
+  try {
+    info.config = train_config_from_json(s.at("config"), where);
+    const json& done = s.at("epochs_completed");
+    if (!done.is_number_unsigned()) throw UserError(where + " is damaged: epochs_completed must be a whole number >= 0");
+    info.epochs_completed = done.get<int>();
+    info.interrupted = s.value("interrupted", false);
+    for (const auto& e : s.at("history")) info.history.push_back(epoch_stats_from_json(e));
+    info.extra = s.value("extra", json::object());
+  } catch (const json::exception& e) {
+    throw UserError("checkpoint '" + where + "' is damaged (" + e.what() + "); start a new run (--force)");
+  }
   return info;
 }
 

@@ -26,7 +26,21 @@ json prune_config_to_json(const PruneConfig& c) {
 
 PruneConfig prune_config_from_json(const json& j, const std::string& where) {
   PruneConfig c;
+  const std::string bad = "'" + where + "': bad pruning configuration: ";
+  auto whole = [&](const char* key, int fallback, bool optional) {
+    if (optional && !j.contains(key)) return fallback;
+    const json& v = j.at(key);
+    if (!v.is_number_integer() || v.get<int64_t>() < -1 || v.get<int64_t>() > 2147483647)
+      throw UserError(bad + "\"" + key + "\" must be a whole number, got " + v.dump());
+    return v.get<int>();
+  };
+  auto number = [&](const char* key) {
+    const json& v = j.at(key);
+    if (!v.is_number()) throw UserError(bad + "\"" + key + "\" must be a number, got " + v.dump());
+    return v.get<double>();
+  };
   try {
+    if (!j.is_object()) throw UserError(bad + "expected an object");
     c.method = j.value("method", "diff");  // checkpoints from before --method were diff
     c.train = train_config_from_json(j.at("train"), where);
     c.board = j.at("board");
@@ -34,20 +48,20 @@ PruneConfig prune_config_from_json(const json& j, const std::string& where) {
     c.minimize = j.at("minimize").get<std::vector<std::string>>();
     c.runtime = j.at("runtime");
     c.inplace_add = j.at("inplace_add");
-    c.warmup_epochs = j.at("warmup_epochs");
-    c.prune_every = j.at("prune_every");
-    c.finetune_epochs = j.at("finetune_epochs");
+    c.warmup_epochs = whole("warmup_epochs", 0, false);
+    c.prune_every = whole("prune_every", 0, false);
+    c.finetune_epochs = whole("finetune_epochs", 0, false);
     c.importance = j.at("importance");
-    c.round_to = j.at("round_to");
-    c.min_width = j.at("min_width");
-    c.alpha_lr = j.at("alpha_lr");
-    c.temperature = j.at("temperature");
-    c.salience_decay = j.at("salience_decay");
+    c.round_to = whole("round_to", 0, false);
+    c.min_width = whole("min_width", 0, false);
+    c.alpha_lr = number("alpha_lr");
+    c.temperature = number("temperature");
+    c.salience_decay = number("salience_decay");
     c.norm = j.value("norm", "l2");
-    c.magnitude_steps = j.value("magnitude_steps", 4);
-    c.dpf_every = j.value("dpf_every", 16);
+    c.magnitude_steps = whole("magnitude_steps", 4, true);
+    c.dpf_every = whole("dpf_every", 16, true);
   } catch (const json::exception& e) {
-    throw UserError("'" + where + "': bad pruning configuration: " + e.what());
+    throw UserError(bad + e.what());
   }
   return c;
 }
@@ -91,7 +105,7 @@ void validate(const PruneConfig& c) {
   if (c.round_to < 1) bad("--round-to must be >= 1");
   if (c.min_width < 1) bad("--min-width must be >= 1");
   if (!(c.alpha_lr >= 0) || c.alpha_lr > 1) bad("--alpha-lr must be in [0, 1] (0: automatic)");
-  if (!(c.temperature > 0)) bad("--temperature must be > 0");
+  if (!(c.temperature > 0 && c.temperature <= 1000)) bad("--temperature must be a number in (0, 1000] (channels; 1 is usual)");
   if (!(c.salience_decay >= 0 && c.salience_decay < 1)) bad("salience decay must be in [0, 1)");
   if (c.method != "diff" && !c.minimize.empty())
     bad("--minimize works with --method diff only; the baselines need budgets (--board, --ram, --flash, "

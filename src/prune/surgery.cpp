@@ -11,14 +11,6 @@ namespace mcuprune::prune_detail {
 
 namespace {
 
-std::string ir_param_name(const Graph& g, const std::string& torch_name) {
-  size_t dot = torch_name.rfind('.');
-  std::string node = torch_name.substr(0, dot), p = torch_name.substr(dot + 1);
-  int i = g.find(node);
-  if (i >= 0 && g.nodes[size_t(i)].kind == OpKind::BatchNorm) p = p == "weight" ? "gamma" : "beta";
-  return node + "." + p;
-}
-
 WeightTensor to_wt(const torch::Tensor& t) {
   torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
   WeightTensor w;

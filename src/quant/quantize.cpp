@@ -260,6 +260,10 @@ QuantizedModel quantize_model(const FoldedModel& f, const std::vector<std::vecto
       continue;
     }
     float scale = std::max((hi[size_t(i)] - lo[size_t(i)]) / 255.0f, 1e-8f);
+    if (!std::isfinite(scale))
+      throw UserError("node '" + nd.name + "': its values range over [" + std::to_string(lo[size_t(i)]) + ", " +
+                      std::to_string(hi[size_t(i)]) + "], too wide for an int8 scale in float32; the model's weights are "
+                      "too large to quantise (retrain it, or check where its weights came from)");
     int32_t zp = int32_t(std::lround(-128.0 - lo[size_t(i)] / scale));
     q.activations[size_t(i)] = {scale, std::min(127, std::max(-128, zp))};
   }
@@ -291,9 +295,16 @@ QuantizedModel quantize_model(const FoldedModel& f, const std::vector<std::vecto
       double b = bias ? std::round(bias[c] / bs) : 0.0;
       L.bias.push_back(int32_t(std::min(2147483647.0, std::max(-2147483648.0, b))));
     }
-    for (int c = 0; c < groups; ++c)
-      L.output_multipliers.push_back(
-          quantize_multiplier(double(in.scale) * L.weight_scales[size_t(c)] / double(out.scale)));
+    for (int c = 0; c < groups; ++c) {
+      const double multiplier = double(in.scale) * L.weight_scales[size_t(c)] / double(out.scale);
+      if (!std::isfinite(L.weight_scales[size_t(c)]) || !std::isfinite(float(double(in.scale) * L.weight_scales[size_t(c)])) ||
+          !std::isfinite(multiplier))
+        throw UserError("node '" + nd.name + "': its weights (largest magnitude " +
+                        std::to_string(L.weight_scales[size_t(c)] * 127.0f) +
+                        ") are too large to quantise: a scale overflows float32; retrain the model, or check where its "
+                        "weights came from");
+      L.output_multipliers.push_back(quantize_multiplier(multiplier));
+    }
     q.layers[i] = std::move(L);
   }
   return q;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "graph/graph.h"
+#include "graph/graph_json.h"
 #include "graph/io.h"
 
 namespace mcuprune {
@@ -212,7 +213,18 @@ Board board_from_json(const json& j, const std::string& where, int depth) {
     if (depth >= kMaxBaseDepth)
       throw UserError(at + "its chain of \"base\" boards is longer than " + std::to_string(kMaxBaseDepth) +
                       " (does a board name itself as its base?)");
-    b = find_board_at_depth(j["base"].get<std::string>(), depth + 1);
+    // A base that is a file is found beside the file that names it (not in the working
+    // directory); errors name the file that refers to it.
+    std::string base = j["base"].get<std::string>();
+    bool builtin = false;
+    for (const auto& known : builtin_boards()) builtin = builtin || known.name == base;
+    const std::filesystem::path bp(base);
+    if (!builtin && bp.is_relative()) base = (std::filesystem::path(where).parent_path() / bp).string();
+    try {
+      b = find_board_at_depth(base, depth + 1);
+    } catch (const UserError& e) {
+      throw UserError(at + "its \"base\": " + e.what());
+    }
   }
   static const std::vector<std::string> keys = {
       "base", "name", "description", "core", "clock_mhz", "sram_bytes", "flash_bytes",
@@ -266,7 +278,10 @@ Board board_from_json(const json& j, const std::string& where, int depth) {
   if (!j.contains("name") || b.name.empty())
     throw UserError(at + "\"name\" is required (a board based on another needs a name of its own), e.g. "
                     "\"name\": \"my-board\"");
-  if (!(b.clock_mhz > 0) || !std::isfinite(b.clock_mhz)) throw UserError(at + "\"clock_mhz\" must be a finite number > 0");
+  // Bounds far beyond any microcontroller, so that no figure computed from them overflows.
+  if (!(b.clock_mhz > 0 && b.clock_mhz <= 1e4)) throw UserError(at + "\"clock_mhz\" must be a number in (0, 10000]");
+  if (b.sram_bytes > (int64_t(1) << 40) || b.flash_bytes > (int64_t(1) << 40))
+    throw UserError(at + "\"sram_bytes\" and \"flash_bytes\" must be at most 1 TiB");
   if (b.sram_bytes <= 0 || b.flash_bytes <= 0)
     throw UserError(at + "\"sram_bytes\" and \"flash_bytes\" must be > 0");
   if (b.reserved_ram_bytes < 0 || b.reserved_ram_bytes >= b.sram_bytes)
@@ -275,8 +290,10 @@ Board board_from_json(const json& j, const std::string& where, int depth) {
     throw UserError(at + "\"reserved_flash_bytes\" must be in [0, flash_bytes)");
   const LatencyCoefficients& k = b.latency;
   for (double v : {k.conv_cycles_per_mac, k.depthwise_cycles_per_mac, k.dense_cycles_per_mac,
-                   k.pool_cycles_per_op, k.eltwise_cycles_per_op, k.op_fixed_cycles})
-    if (!(v >= 0) || !std::isfinite(v)) throw UserError(at + "latency coefficients must be finite numbers >= 0");
+                   k.pool_cycles_per_op, k.eltwise_cycles_per_op})
+    if (!(v >= 0 && v <= 1e4)) throw UserError(at + "latency cycles per MAC or per operation must be numbers in [0, 10000]");
+  if (!(k.op_fixed_cycles >= 0 && k.op_fixed_cycles <= 1e9))
+    throw UserError(at + "\"op_fixed_cycles\" must be a number in [0, 1e9]");
   try {
     find_runtime(b.runtime);
   } catch (const UserError& e) {
@@ -294,9 +311,9 @@ Board find_board_at_depth(const std::string& name_or_path, int depth) {
   if (std::filesystem::is_regular_file(name_or_path)) {
     json j;
     try {
-      j = json::parse(read_file(name_or_path));
-    } catch (const json::exception& e) {
-      throw UserError("board file '" + name_or_path + "' is not valid JSON: " + e.what());
+      j = parse_json_text(read_file(name_or_path), name_or_path);
+    } catch (const UserError& e) {
+      throw UserError(std::string("board file ") + e.what());
     }
     return board_from_json(j, name_or_path, depth);
   }

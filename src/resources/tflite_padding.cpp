@@ -69,8 +69,7 @@ TflitePadding tflite_padding(const Graph& g, int i) {
     case OpKind::DepthwiseConv2D:
       return {TflitePadKind::PadOp, p};
     case OpKind::MaxPool:
-      if (p.top >= n.kernel_h || p.bottom >= n.kernel_h || p.left >= n.kernel_w || p.right >= n.kernel_w)
-        refuse(n, p, "some windows lie wholly in the padding");
+      // (No window lies wholly in the padding: Graph::infer_shapes refuses such pads.)
       // PAD fills with the zero point (real 0), which must never win over a real value.
       // PADV2 could fill with -128, but Arm NN, the TFLite runtime the exports are verified
       // with, does not run PADV2.

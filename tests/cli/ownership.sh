@@ -3,7 +3,7 @@
 # directory atomically (and only one mcuprune wrote), every writer needs --force to replace,
 # a diverged run writes no non-finite file, write errors are errors.
 source "$(dirname "$0")/lib.bash"
-M="$MCUPRUNE"
+M="$(readlink -f "$MCUPRUNE")"
 B=(--model tinycnn --dataset fashion-mnist --limit-test 64 --threads 1 --quiet)
 T=("${B[@]}" --limit-train 256)
 
@@ -44,6 +44,27 @@ $M train --resume "$WORK/k" --quiet >/dev/null 2>"$WORK/k.err"
 grep -q "continuing the run started with --force" "$WORK/k.err" && pass "--resume finds the staged run" || fail "--resume: $(cat "$WORK/k.err")"
 [ "$(json_get "$WORK/k/report.json" "['config']['limit_train']")" = 30000 ] && pass "the finished run replaced the old model" ||
   fail "the old model is still in place after --resume"
+
+# A user's own checkpoint/ or deploy-*/ folder, or a file that looks like a temporary, is theirs.
+mkdir -p "$WORK/mine/checkpoint" "$WORK/mine2/deploy-scripts" "$WORK/mine3"
+echo weights > "$WORK/mine/checkpoint/epoch9.pt"
+expect_error "a checkpoint/ with files mcuprune did not write is not removed" "'checkpoint', which mcuprune would write over" \
+  $M train "${T[@]}" --epochs 1 --out "$WORK/mine"
+[ -f "$WORK/mine/checkpoint/epoch9.pt" ] && pass "the user's checkpoint file is kept" || fail "the user's checkpoint file is gone"
+cp -r "$WORK/r/." "$WORK/mine2/"
+echo flash > "$WORK/mine2/deploy-scripts/flash.sh"
+expect_error "--force keeps a deploy-*/ folder mcuprune did not write" "'deploy-scripts', which mcuprune does not write" \
+  $M train "${T[@]}" --epochs 1 --out "$WORK/mine2" --force
+echo backup > "$WORK/mine3/backup.tmp999999999_1"
+$M train "${T[@]}" --epochs 1 --out "$WORK/mine3" >/dev/null 2>&1
+[ -f "$WORK/mine3/backup.tmp999999999_1" ] && pass "a file that looks like a temporary is kept" || fail "a user's .tmp file was removed"
+
+# Replacing the working directory, or writing the log into the directory being replaced.
+expect_error "--force on the current directory is refused before training" "the current directory" \
+  env -C "$WORK/r" "$M" train "${T[@]}" --epochs 1 --out . --force
+ls -A "$WORK" | grep -q "^.r.mcuprune-new" && fail "a refused --force left a staging directory" || pass "no staging directory after the refusal"
+expect_error "--log-json inside the directory --force replaces" "--log-json '$WORK/r/train.jsonl' is inside" \
+  $M train "${T[@]}" --epochs 1 --out "$WORK/r" --force --log-json "$WORK/r/train.jsonl"
 
 # --- every writer: --force to replace; links written through ---
 expect_error "models --save does not overwrite" "--save '$WORK/r/model.json' already exists" \

@@ -379,6 +379,40 @@ TEST(OnnxImportErrors, IntegerInputsAreRefused) {
   }
 }
 
+// A second graph input and a Dropout that says it trains are refused, naming what to change.
+TEST(OnnxImportErrors, SecondInputAndTrainingDropoutAreRefused) {
+  using test::Contains;
+  const std::string two = error_after([](ox::ModelProto& m) {
+    auto* extra = m.mutable_graph()->add_input();
+    *extra = m.graph().input(0);
+    extra->set_name("second");
+  });
+  EXPECT_TRUE(Contains(two, "the model has 2 inputs ('input_1:0', 'second')")) << two;
+  EXPECT_TRUE(Contains(two, "one image input")) << two;
+  for (bool constant : {true, false}) {
+    const std::string drop = error_after([constant](ox::ModelProto& m) {
+      auto& r = node_named(m, "r2_Relu");
+      r.set_op_type("Dropout");
+      r.add_input("");  // ratio: default
+      r.add_input("training_mode");
+      if (constant) {
+        auto* t = m.mutable_graph()->add_initializer();
+        t->set_name("training_mode");
+        t->set_data_type(ox::TensorProto::BOOL);
+        t->add_int32_data(1);
+      } else {  // not a constant: it could be true
+        auto* in = m.mutable_graph()->add_input();
+        *in = m.graph().input(0);
+        in->set_name("training_mode");
+      }
+    });
+    if (constant) {
+      EXPECT_TRUE(Contains(drop, "node 'r2_Relu' (Dropout)")) << drop;
+    }
+    EXPECT_TRUE(Contains(drop, constant ? "a Dropout in training mode" : "2 inputs")) << drop;
+  }
+}
+
 // Finite weights too large for float32 arithmetic, and BatchNorm statistics whose folding
 // overflows, are refused at import, naming the node (no NaN outputs later).
 TEST(OnnxImportErrors, WeightsThatOverflowFloat32AreRefused) {

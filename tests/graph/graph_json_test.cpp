@@ -556,5 +556,39 @@ TEST_F(GraphJsonFiles, LoadGraphFileErrors) {
   EXPECT_TRUE(Contains(msg, "'full'"));
 }
 
+// A key given twice in one object is refused (readers disagree on which counts), naming it;
+// class_names must give one name per output value.
+TEST_F(GraphJsonFiles, DuplicateKeysAndClassNameCount) {
+  write_text("dup.json", R"({"format": "mcuprune-model", "format": "x"})");
+  std::string msg = user_error_of([&] { load_graph(path("dup.json")); });
+  EXPECT_TRUE(Contains(msg, path("dup.json")));
+  EXPECT_TRUE(Contains(msg, "the key \"format\" appears twice in one object"));
+  // The same key in two different objects is fine.
+  EXPECT_NO_THROW(parse_json_text(R"({"a": {"k": 1}, "b": {"k": 2}, "k": 3})", "ok.json"));
+  EXPECT_TRUE(Contains(user_error_of([] { parse_json_text(R"({"a": [{"k": 1, "k": 2}]})", "nested.json"); }),
+                       "\"k\" appears twice"));
+
+  json j = small_model();
+  j["class_names"] = {"a", "b"};
+  msg = from_json_error(j);
+  EXPECT_TRUE(Contains(msg, "class_names has 2 names but the output 'fc' has 3 values")) << msg;
+  j["class_names"] = {"a", "b", "c"};
+  EXPECT_EQ(graph_from_json(j, "model.json").class_names.size(), 3u);
+}
+
+// A model whose output is a spatial map is not a classifier: commands that train or evaluate
+// refuse it with what to add.
+TEST(GraphJsonErrors, SpatialOutputIsNotAClassifier) {
+  json j = small_model();
+  j["nodes"].erase(4);  // fc
+  j["nodes"].erase(3);  // gap
+  j["output"] = "r1";
+  Graph g = graph_from_json(j, "model.json");
+  const std::string msg = user_error_of([&] { g.check_classifier_output(); });
+  EXPECT_TRUE(Contains(msg, "ends in 'r1', a 8x8x4 map")) << msg;
+  EXPECT_TRUE(Contains(msg, "global average pool"));
+  EXPECT_NO_THROW(graph_from_json(small_model(), "model.json").check_classifier_output());
+}
+
 }  // namespace
 }  // namespace mcuprune

@@ -631,5 +631,22 @@ TEST(ShapeErrors, TooManyNodesIsAClearError) {
   EXPECT_TRUE(Contains(user_error_of([&] { g.infer_shapes(); }), "10001 nodes; mcuprune handles up to 10000"));
 }
 
+// A pool window lying wholly in the padding has nothing to take: each side's padding must be
+// smaller than the window (explicit pads from an imported model).
+TEST(ShapeErrors, PoolPaddingAsLargeAsTheWindowIsRefused) {
+  for (OpKind kind : {OpKind::MaxPool, OpKind::AvgPool}) {
+    Node p = node("p", kind, {0});
+    p.kernel_h = p.kernel_w = 2;
+    p.stride_h = p.stride_w = 2;
+    p.padding = Padding::Explicit;
+    p.pad_top = 2;
+    Graph g = graph_of({8, 8, 1}, {p});
+    const std::string msg = user_error_of([&] { g.infer_shapes(); });
+    EXPECT_TRUE(Contains(msg, "padding (top 2, bottom 0, left 0, right 0) must be smaller than the 2x2 pool window")) << msg;
+    g.nodes[1].pad_top = g.nodes[1].pad_bottom = g.nodes[1].pad_left = g.nodes[1].pad_right = 1;
+    EXPECT_NO_THROW(g.infer_shapes());
+  }
+}
+
 }  // namespace
 }  // namespace mcuprune

@@ -514,6 +514,12 @@ TEST_F(WeightsIoFiles, StaleTemporariesOfDeadProcessesAreRemoved) {
   EXPECT_EQ(remove_stale_temporaries(dir_.string()), 1);
   EXPECT_FALSE(fs::exists(path("model.json.tmp999999_42")));
   EXPECT_TRUE(fs::exists(path("notes.tmp.txt")));
+  // A user's file that merely looks like one: a pid no Linux gives, or a name the
+  // directory's writer does not write.
+  EXPECT_FALSE(is_stale_temporary("backup.tmp999999999_1"));
+  auto model_files = [](const std::string& base) { return base == "model.json"; };
+  EXPECT_FALSE(is_stale_temporary("notes.tmp999999_1", model_files));
+  EXPECT_TRUE(is_stale_temporary("model.json.tmp999999_1", model_files));
 }
 
 }  // namespace

@@ -114,5 +114,30 @@ TEST(Net, WeightMapRoundTripIsExact) {
   for (const auto& [name, t] : wa) EXPECT_EQ(t.data, wb.at(name).data) << name;
 }
 
+// Node names with dots (as imported PyTorch models have: "features.0") build a Net; its
+// parameters are registered by node index and ir_param_name maps them back to IR names.
+TEST(Net, DottedNodeNamesBuildAndMapBack) {
+  GraphBuilder b("dots", {8, 8, 1});
+  int c = b.conv(b.input(), 4, 3, 1, Padding::Same, "features.0", false);
+  c = b.batchnorm(c, "features.1");
+  b.dense(b.flatten(b.global_avgpool(b.relu(c, "features.2"))), 3, "classifier.1");
+  Graph g = b.finish();
+  Net net(g);
+  WeightMap w = net->weight_map();
+  EXPECT_EQ(w.count("features.0.weight"), 1u);
+  EXPECT_EQ(w.count("features.1.gamma"), 1u);
+  EXPECT_EQ(w.count("classifier.1.bias"), 1u);
+  bool saw_bn = false;
+  for (const auto& p : net->named_parameters()) {
+    const std::string ir = ir_param_name(g, p.key());
+    EXPECT_EQ(w.count(ir), 1u) << p.key() << " -> " << ir;
+    saw_bn = saw_bn || ir == "features.1.beta";
+  }
+  EXPECT_TRUE(saw_bn);
+  net->load_weight_map(w, "test");
+  torch::NoGradGuard ng;
+  EXPECT_EQ(net->forward(torch::ones({2, 1, 8, 8})).numel(), 6);
+}
+
 }  // namespace
 }  // namespace mcuprune

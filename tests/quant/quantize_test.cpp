@@ -227,5 +227,24 @@ TEST(FloatForward, BatchNormFoldingThatOverflowsIsRefused) {
   }
 }
 
+// Weights too large for an int8 scale in float32 (finite, and the float pass does not overflow
+// on the calibration data) are refused naming the node, not turned into inf multipliers.
+TEST(Quantize, ScalesThatOverflowFloat32AreRefused) {
+  GraphBuilder b("big", {2, 2, 1});
+  b.dense(b.flatten(b.input()), 2, "fc");
+  Graph g = b.finish();
+  std::mt19937_64 rng(2);
+  WeightMap w = random_weights(g, rng);
+  for (float& v : w.at("fc.weight").data) v = 3e38f;
+  // A calibration input of 1e30 in one pixel: the input scale is ~4e27, times a weight scale of
+  // ~2.4e36 overflows float32.
+  std::vector<float> x(4, 0.0f);
+  x[0] = 1e30f;
+  std::vector<float> zero(4, 0.0f);
+  const std::string msg = test::user_error_of([&] { quantize_model(fold_for_inference(g, w), {zero, x}); });
+  EXPECT_TRUE(test::Contains(msg, "fc")) << msg;
+  EXPECT_TRUE(test::Contains(msg, "float32")) << msg;
+}
+
 }  // namespace
 }  // namespace mcuprune

@@ -237,7 +237,7 @@ TEST(BoardJson, Errors) {
     j["latency"] = {{"dense_cycles_per_mac", -1.0}};
     std::string msg = user_error_of([&] { board_from_json(j, "neg.json"); });
     EXPECT_TRUE(Contains(msg, "neg.json"));
-    EXPECT_TRUE(Contains(msg, ">= 0"));
+    EXPECT_TRUE(Contains(msg, "in [0, 10000]"));
   }
   {
     json j = minimal();
@@ -340,6 +340,34 @@ TEST(BoardJson, BaseCyclesAreRefused) {
   std::ofstream(p) << "{\"name\": \"big\", \"clock_mhz\": 1e400}";
   EXPECT_TRUE(test::Contains(test::user_error_of([&] { find_board(p.string()); }), "not valid JSON"));
   fs::remove(p);
+}
+
+// Bounds far beyond any MCU keep every derived figure finite; a relative "base" file is found
+// beside the board file that names it, not in the working directory.
+TEST_F(TempDir, BoundsAndBaseBesideTheFile) {
+  const auto error_with = [&](const char* key, json value) {
+    json j = minimal();
+    j[key] = std::move(value);
+    return user_error_of([&] { board_from_json(j, "b.json"); });
+  };
+  EXPECT_TRUE(Contains(error_with("clock_mhz", 1e5), "\"clock_mhz\" must be a number in (0, 10000]"));
+  EXPECT_TRUE(Contains(error_with("sram_bytes", int64_t(1) << 41), "at most 1 TiB"));
+  EXPECT_TRUE(Contains(error_with("latency", json{{"op_fixed_cycles", 1e10}}), "\"op_fixed_cycles\" must be a number in [0, 1e9]"));
+  EXPECT_TRUE(Contains(error_with("latency", json{{"conv_cycles_per_mac", 1e5}}), "in [0, 10000]"));
+
+  std::filesystem::create_directories(dir_ / "boards");
+  write("boards/parent.json", R"({"base": "nucleo-f746zg", "name": "parent", "clock_mhz": 100})");
+  const std::string child = write("boards/child.json", R"({"base": "parent.json", "name": "child"})");
+  Board b = find_board(child);
+  EXPECT_EQ(b.name, "child");
+  EXPECT_DOUBLE_EQ(b.clock_mhz, 100);
+  const std::string orphan = write("orphan.json", R"({"base": "nowhere.json", "name": "orphan"})");
+  const std::string msg = user_error_of([&] { find_board(orphan); });
+  EXPECT_TRUE(Contains(msg, orphan)) << msg;
+  EXPECT_TRUE(Contains(msg, "its \"base\"")) << msg;
+  // A key given twice is refused.
+  const std::string dup = write("dup.json", R"({"name": "a", "name": "b", "base": "nucleo-f746zg"})");
+  EXPECT_TRUE(Contains(user_error_of([&] { find_board(dup); }), "\"name\" appears twice"));
 }
 
 }  // namespace
