@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace mcuprune {
 
@@ -49,7 +50,20 @@ int make_divisible(double v, int divisor = 8) {
   return r;
 }
 
-int scaled(int base, double width) { return std::max(1, int(std::lround(base * width))); }
+// What scaled() did while one model was built: a width that leaves every layer at its floor
+// of one channel is refused (zoo_build) rather than quietly giving a model of 1-channel layers.
+struct ScaledLog {
+  int calls = 0, floored = 0;
+  int widest = 0;  // the widest base width scaled
+};
+thread_local ScaledLog scaled_log;
+
+int scaled(int base, double width) {
+  ++scaled_log.calls;
+  scaled_log.widest = std::max(scaled_log.widest, base);
+  if (base * width < 1.5) ++scaled_log.floored;
+  return std::max(1, int(std::lround(base * width)));
+}
 
 Graph build_tinycnn(const ZooOptions& o) {
   GraphBuilder b("tinycnn", o.input);
@@ -213,11 +227,21 @@ Graph zoo_build(const std::string& name, const ZooOptions& opt) {
   if (!(opt.width >= 0 && opt.width <= 16)) throw UserError("width multiplier must be a number in (0, 16]");
   if (opt.depth != 0 && name != "vgg")
     throw UserError("--depth applies only to vgg, not to " + name);
-  if (name == "tinycnn") return build_tinycnn(opt);
-  if (name == "vgg") return build_vgg(opt);
-  if (name == "mobilenetv2") return build_mobilenetv2(opt);
-  if (name == "resnet8") return build_resnet8(opt);
-  return build_dscnn(opt);
+  scaled_log = {};
+  Graph g = name == "tinycnn"       ? build_tinycnn(opt)
+            : name == "vgg"         ? build_vgg(opt)
+            : name == "mobilenetv2" ? build_mobilenetv2(opt)
+            : name == "resnet8"     ? build_resnet8(opt)
+                                    : build_dscnn(opt);
+  if (opt.width > 0 && scaled_log.calls > 0 && scaled_log.floored == scaled_log.calls) {
+    char smallest[32], given[32];
+    std::snprintf(smallest, sizeof smallest, "%.3g", 1.5 / scaled_log.widest);
+    std::snprintf(given, sizeof given, "%g", opt.width);
+    throw UserError("width multiplier " + std::string(given) + " leaves every layer of " + name +
+                    " with a single channel; use a width of at least " + smallest +
+                    " (its widest layer has " + std::to_string(scaled_log.widest) + " channels at width 1)");
+  }
+  return g;
 }
 
 }  // namespace mcuprune

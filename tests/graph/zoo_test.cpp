@@ -303,6 +303,12 @@ TEST(ZooOpts, WidthAndDepth) {
   Graph v = build("vgg", {32, 32, 3}, 10, 0.5);
   EXPECT_EQ(node(v, "conv1_1").out.c, 32);
   EXPECT_EQ(node(v, "fc1").out.c, 256);
+  // A width that leaves every layer at one channel is refused, naming the smallest useful one
+  // (vgg's widest layer has 512 channels at width 1: 1.5 / 512 = 0.00293).
+  const std::string tiny = test::user_error_of([] { build("vgg", {32, 32, 3}, 10, 1e-300); });
+  EXPECT_TRUE(test::Contains(tiny, "width multiplier 1e-300 leaves every layer of vgg with a single channel")) << tiny;
+  EXPECT_TRUE(test::Contains(tiny, "at least 0.00293")) << tiny;
+  EXPECT_EQ(node(build("vgg", {32, 32, 3}, 10, 0.006), "fc1").out.c, 3);  // some layer above 1: accepted
   // Explicitly passing the default gives the default model.
   EXPECT_EQ(graph_params(build("vgg", {32, 32, 3}, 10, 0.25, 16)),
             graph_params(build("vgg", {32, 32, 3}, 10)));
