@@ -268,6 +268,9 @@ json read_state(const std::string& out_dir) {
   }
   if (!s.is_object() || !s.contains("format") || s["format"] != "mcuprune-checkpoint")
     throw UserError("'" + path + "' is not an mcuprune checkpoint");
+  if (s.value("version", json(0)) != json(1))
+    throw UserError("checkpoint '" + path + "' was written by another version of mcuprune (format version " +
+                    s.value("version", json(0)).dump() + ", this one reads 1); start a new run (--force, or another --out)");
   return s;
 }
 

@@ -93,6 +93,10 @@ expect_error "a negative seed in the checkpoint is not wrapped" "\"seed\" must b
 cp "$WORK/state.orig" "$state"
 /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); del d['config']; json.dump(d,open(sys.argv[1],'w'))" "$state"
 expect_error "a checkpoint without its configuration" "is damaged" $M train --resume "$WORK/dmg" --epochs 2
+cp "$WORK/state.orig" "$state"
+/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d['version']=2; json.dump(d,open(sys.argv[1],'w'))" "$state"
+expect_error "a checkpoint of another format version" "was written by another version of mcuprune (format version 2" \
+  $M train --resume "$WORK/dmg" --epochs 2
 echo '[1, 2]' > "$state"
 expect_error "a checkpoint that is not an object" "is not an mcuprune checkpoint" $M train --resume "$WORK/dmg" --epochs 2
 expect_error "--latency-ms 0 is not 'no budget'" "--latency-ms must be a number of milliseconds > 0" \
