@@ -219,6 +219,10 @@ void add_prune_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--importance", args->cfg.importance, "taylor, l1, l2, bn or random")->capture_default_str();
   c->add_option("--round-to", args->cfg.round_to, "keep widths at multiples of N")->capture_default_str();
+  c->add_option("--pad-channels", args->cfg.pad_channels,
+                "while training, pad each pruned layer with zero channels up to a multiple of N (faster convolutions; "
+                "the zero channels stay zero and are not in the result); 1: off")
+      ->capture_default_str();
   c->add_option("--min-width", args->cfg.min_width, "narrowest a group may become")->capture_default_str();
   c->add_option("--alpha-lr", args->cfg.alpha_lr, "diff: largest width change per step (0: 6 / steps of the pruning phase)")
       ->capture_default_str();

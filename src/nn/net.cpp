@@ -34,8 +34,10 @@ torch::Tensor apply_activation(torch::Tensor x, Activation a) {
 
 }  // namespace
 
-NetImpl::NetImpl(const Graph& g) : graph_(g) {
-  graph_.infer_shapes();
+NetImpl::NetImpl(const Graph& g, int pad_to) : logical_(g) {
+  logical_.infer_shapes();
+  graph_ = logical_;
+  if (pad_to > 1) build_padding(pad_to);
   const int n = int(graph_.nodes.size());
   convs_.assign(n, nullptr);
   linears_.assign(n, nullptr);
@@ -76,6 +78,106 @@ NetImpl::NetImpl(const Graph& g) : graph_(g) {
   }
 }
 
+void NetImpl::build_padding(int pad_to) {
+  const ChannelGroups exact = find_channel_groups(logical_);
+  Graph padded = logical_;
+  std::vector<std::pair<int, int>> groups;  // padded group id, exact width
+  for (const ChannelGroup& grp : exact.groups) {
+    const int wide = (grp.channels + pad_to - 1) / pad_to * pad_to;
+    if (!grp.prunable || wide == grp.channels || wide > Graph::kMaxDim) continue;
+    for (int p : grp.producers) padded.nodes[size_t(p)].out_channels += wide - grp.channels;
+    groups.emplace_back(grp.id, grp.channels);
+    padding_channels_ += wide - grp.channels;
+  }
+  if (groups.empty()) return;
+  try {
+    padded.infer_shapes();
+  } catch (const UserError&) {  // a padded tensor beyond the graph's limits: train it exact
+    padding_channels_ = 0;
+    return;
+  }
+  // Where each exact element sits in the padded tensors: the padded graph's parameters are
+  // filled with their own flat indices and cut back to the exact widths by the surgery that
+  // pruning uses (keeping each padded group's first channels). Indices travel as two floats
+  // (index / 4096 and index % 4096), each exact in float for tensors of up to 2^36 elements.
+  constexpr int64_t kSplit = 4096;
+  WeightMap hi, lo;
+  for (const auto& [name, shape] : expected_weight_shapes(padded)) {
+    WeightTensor h, l;
+    h.shape = l.shape = shape;
+    const int64_t n = h.numel();
+    h.data.resize(size_t(n));
+    l.data.resize(size_t(n));
+    for (int64_t k = 0; k < n; ++k) h.data[size_t(k)] = float(k / kSplit), l.data[size_t(k)] = float(k % kSplit);
+    hi[name] = std::move(h);
+    lo[name] = std::move(l);
+  }
+  Graph cur = padded;
+  for (const auto& [id, width] : groups) {
+    const ChannelGroups cg = find_channel_groups(cur);
+    std::vector<int> keep(static_cast<size_t>(width));
+    for (int k = 0; k < width; ++k) keep[size_t(k)] = k;
+    prune_group(cur, cg, id, keep, &lo);
+    cur = prune_group(cur, cg, id, keep, &hi);
+  }
+  check_weights_match(logical_, hi, "channel padding");
+  for (const auto& [name, h] : hi) {
+    std::vector<int64_t>& idx = padded_index_[name];
+    const WeightTensor& l = lo.at(name);
+    idx.resize(h.data.size());
+    for (size_t k = 0; k < idx.size(); ++k) idx[k] = int64_t(h.data[k]) * kSplit + int64_t(l.data[k]);
+  }
+  // Gates: each exact input feature of a conv/dense goes to the same channel of its segment in
+  // the padded layout (after a flatten, per position).
+  const ChannelGroups wide = find_channel_groups(padded);
+  for (size_t i = 0; i < padded.nodes.size(); ++i) {
+    const Node& nd = padded.nodes[i];
+    if ((nd.kind != OpKind::Conv2D && nd.kind != OpKind::Dense) || nd.inputs.empty()) continue;
+    const ChannelLayout& le = exact.layout[size_t(nd.inputs[0])];
+    const ChannelLayout& lp = wide.layout[size_t(nd.inputs[0])];
+    if (le.channels == lp.channels) continue;
+    std::vector<int64_t> idx;
+    for (int pos = 0; pos < le.repeat; ++pos)
+      for (size_t k = 0; k < le.segments.size(); ++k)
+        for (int j = 0; j < le.segments[k].count; ++j)
+          idx.push_back(int64_t(pos) * lp.channels + lp.segments[k].offset + j);
+    gate_index_[int(i)] = torch::tensor(idx, torch::kLong);
+    padded_inputs_[int(i)] = int64_t(lp.channels) * lp.repeat;
+  }
+  graph_ = padded;
+}
+
+WeightTensor NetImpl::to_exact(const std::string& ir_name, const torch::Tensor& padded) const {
+  torch::Tensor c = padded.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  WeightTensor w;
+  const auto it = padded_index_.find(ir_name);
+  if (it == padded_index_.end()) {
+    w.shape.assign(c.sizes().begin(), c.sizes().end());
+    w.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    return w;
+  }
+  for (const auto& [name, shape] : expected_weight_shapes(logical_))
+    if (name == ir_name) w.shape = shape;
+  const float* p = c.data_ptr<float>();
+  w.data.reserve(it->second.size());
+  for (int64_t k : it->second) w.data.push_back(p[k]);
+  return w;
+}
+
+torch::Tensor NetImpl::to_padded(const std::string& ir_name, const WeightTensor& exact) const {
+  torch::Tensor e = torch::from_blob(const_cast<float*>(exact.data.data()), {exact.numel()}, torch::kFloat);
+  const auto it = padded_index_.find(ir_name);
+  if (it == padded_index_.end()) return e.clone().view(exact.shape);
+  std::vector<int64_t> shape;
+  for (const auto& [name, s] : expected_weight_shapes(graph_))
+    if (name == ir_name) shape = s;
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  torch::Tensor out = torch::zeros({n}, torch::kFloat);
+  out.index_copy_(0, torch::tensor(it->second, torch::kLong), e);
+  return out.view(shape);
+}
+
 torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
   const int n = int(graph_.nodes.size());
   int out_node = graph_.output;
@@ -95,11 +197,21 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
       case OpKind::DepthwiseConv2D: {
         PadAmounts p = Graph::pad_amounts(nd, in);
         torch::Tensor t = symmetric(p) ? a : pad_input(a, p, 0.0);
+        torch::Tensor weight_gate;  // a gate on the weights' input channels (see below)
         if (nd.kind == OpKind::Conv2D && !gate_masks_.empty()) {
           torch::Tensor gv = gate_vector(i);
-          if (gv.defined()) t = apply_gate(t, gv.view({1, -1, 1, 1}));
+          // conv(x * g) = conv with the weights' input channels times g, in value and in every
+          // gradient; the weights are far smaller than the activations, so gating them is
+          // cheap. Straight-through gates (and fake quantisation) gate the activations.
+          if (gv.defined() && !gate_straight_through_ && !fake_quant_) weight_gate = gv.view({1, -1, 1, 1});
+          else if (gv.defined()) t = apply_gate(t, gv.view({1, -1, 1, 1}));
         }
-        if (fake_quant_) {
+        if (weight_gate.defined()) {
+          const auto& c = convs_[i];
+          const std::vector<int64_t> pad = symmetric(p) ? std::vector<int64_t>{p.top, p.left} : std::vector<int64_t>{0, 0};
+          y = torch::conv2d(t, c->weight * weight_gate, nd.use_bias ? c->bias : torch::Tensor(), {nd.stride_h, nd.stride_w},
+                            pad, {nd.dilation_h, nd.dilation_w}, 1);
+        } else if (fake_quant_) {
           const auto& c = convs_[i];
           const std::vector<int64_t> pad = symmetric(p) ? std::vector<int64_t>{p.top, p.left} : std::vector<int64_t>{0, 0};
           y = torch::conv2d(t, fake_quant_weight(c->weight, true), nd.use_bias ? c->bias : torch::Tensor(),
@@ -113,13 +225,18 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
       }
       case OpKind::Dense: {
         torch::Tensor t = a.flatten(1);
+        torch::Tensor weight_gate;
         if (!gate_masks_.empty()) {
           torch::Tensor gv = gate_vector(i);
-          if (gv.defined()) t = apply_gate(t, gv.view({1, -1}));
+          if (gv.defined() && !gate_straight_through_ && !fake_quant_) weight_gate = gv.view({1, -1});
+          else if (gv.defined()) t = apply_gate(t, gv.view({1, -1}));
         }
         auto& l = linears_[i];
-        y = fake_quant_ ? torch::linear(t, fake_quant_weight(l->weight, false), nd.use_bias ? l->bias : torch::Tensor())
-                        : l->forward(t);
+        if (weight_gate.defined())
+          y = torch::linear(t, l->weight * weight_gate, nd.use_bias ? l->bias : torch::Tensor());
+        else
+          y = fake_quant_ ? torch::linear(t, fake_quant_weight(l->weight, false), nd.use_bias ? l->bias : torch::Tensor())
+                          : l->forward(t);
         y = apply_activation(y, nd.activation).view({a.size(0), nd.out.c, 1, 1});
         break;
       }
@@ -219,7 +336,11 @@ torch::Tensor NetImpl::gate_vector(int node) {
   }
   torch::Tensor v = torch::cat(parts);
   // After a flatten the features are position-major (HWC): repeat per position.
-  return l.repeat > 1 ? v.repeat({l.repeat}) : v;
+  if (l.repeat > 1) v = v.repeat({l.repeat});
+  const auto it = gate_index_.find(node);
+  if (it == gate_index_.end()) return v;
+  // Padded net: the added input channels are zero whatever their gate; 0 keeps it plain.
+  return torch::zeros({padded_inputs_.at(node)}, v.options()).index_copy(0, it->second, v);
 }
 
 void NetImpl::set_fake_quant(bool on) {
@@ -308,10 +429,8 @@ WeightMap NetImpl::weight_map() const {
   for (int i = 0; i < int(graph_.nodes.size()); ++i) {
     for (const torch::Tensor& t : node_params(i)) {
       const auto& [name, shape] = expected.at(k++);
-      torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
-      WeightTensor wt;
-      wt.shape = shape;
-      wt.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+      WeightTensor wt = to_exact(name, t);
+      if (!padded_index_.count(name)) wt.shape = shape;
       w[name] = std::move(wt);
     }
   }
@@ -319,16 +438,14 @@ WeightMap NetImpl::weight_map() const {
 }
 
 void NetImpl::load_weight_map(const WeightMap& w, const std::string& where) {
-  check_weights_match(graph_, w, where);
+  check_weights_match(logical_, w, where);
   auto expected = expected_weight_shapes(graph_);
   size_t k = 0;
   torch::NoGradGuard no_grad;
   for (int i = 0; i < int(graph_.nodes.size()); ++i) {
     for (torch::Tensor t : node_params(i)) {
-      const WeightTensor& src = w.at(expected.at(k++).first);
-      torch::Tensor s = torch::from_blob(const_cast<float*>(src.data.data()), {src.numel()},
-                                         torch::kFloat);
-      t.copy_(s.view(t.sizes()));
+      const std::string& name = expected.at(k++).first;
+      t.copy_(to_padded(name, w.at(name)).view(t.sizes()));
     }
   }
 }

@@ -12,7 +12,14 @@
 namespace mcuprune {
 
 struct NetImpl : torch::nn::Module {
-  explicit NetImpl(const Graph& g);
+  // pad_to > 1: every prunable channel group (graph/channel_groups.h) whose width is not a
+  // multiple of pad_to is trained with zero channels added up to the next multiple. LibTorch's
+  // CPU convolutions run up to several times faster at such widths (bench/results/width_speed.md).
+  // The added channels have zero weights in and out, so they are zero in every forward pass,
+  // their gradients are zero and they stay zero under SGD, Adam and weight decay: the network
+  // computes the same function as the exact one. Everything outside sees the exact graph:
+  // graph(), weight_map() and load_weight_map() are in its shapes.
+  explicit NetImpl(const Graph& g, int pad_to = 1);
 
   // x: [N, C, H, W] float. Returns the graph output as [N, classes]. When `logits` is
   // true and the output node is a softmax, its input is returned instead (for the loss).
@@ -22,7 +29,13 @@ struct NetImpl : torch::nn::Module {
   void load_weight_map(const WeightMap& w, const std::string& where);
   WeightMap weight_map() const;
 
-  const Graph& graph() const { return graph_; }
+  const Graph& graph() const { return logical_; }
+  // Channels added by pad_to over all padded groups (0: the net is the exact graph).
+  int64_t padding_channels() const { return padding_channels_; }
+  // A tensor shaped like parameter `ir_name` of the padded net (e.g. an optimizer's moment
+  // buffer) in the exact graph's shape, and back (the added channels get zeros).
+  WeightTensor to_exact(const std::string& ir_name, const torch::Tensor& padded) const;
+  torch::Tensor to_padded(const std::string& ir_name, const WeightTensor& exact) const;
 
   // Channel gates for pruning: masks[g] (a [C_g] tensor, or undefined for no gate)
   // multiplies group g's channels where conv/dense layers read them, i.e. exactly where
@@ -49,7 +62,15 @@ struct NetImpl : torch::nn::Module {
   bool fake_quant() const { return fake_quant_; }
 
  private:
-  Graph graph_;
+  Graph logical_;  // the graph as given
+  Graph graph_;    // the graph the modules are built from (logical_ with padded widths)
+  int64_t padding_channels_ = 0;
+  // For padded nets: per parameter or buffer (IR name), each exact element's flat index in
+  // the padded tensor; per gated consumer node, each exact input feature's padded index.
+  std::map<std::string, std::vector<int64_t>> padded_index_;
+  std::map<int, torch::Tensor> gate_index_;
+  std::map<int, int64_t> padded_inputs_;
+  void build_padding(int pad_to);
   // Per node; null for nodes of another kind.
   std::vector<torch::nn::Conv2d> convs_;
   std::vector<torch::nn::Linear> linears_;

@@ -126,7 +126,7 @@ void restore_state(const std::string& out_dir, const PruneConfig& cfg, State& s,
     s.graph = load_graph((fs::path(dir) / file["model"]).string());
     if (s.graph.input_shape() != original.input_shape() || s.graph.output_shape() != original.output_shape())
       throw inconsistent("the pruned model's input or output differs from the original's");
-    s.net = Net(s.graph);
+    s.net = Net(s.graph, cfg.pad_channels);
     s.net->load_weight_map(load_weights((fs::path(dir) / file["weights"]).string()), dir);
     s.opt = make_optimizer(cfg.train, s.net);
     const std::string opath = (fs::path(dir) / file["optimizer"]).string();

@@ -19,7 +19,8 @@ json prune_config_to_json(const PruneConfig& c) {
           {"minimize", c.minimize}, {"runtime", c.runtime}, {"inplace_add", c.inplace_add},
           {"warmup_epochs", c.warmup_epochs}, {"prune_every", c.prune_every},
           {"finetune_epochs", c.finetune_epochs}, {"importance", c.importance},
-          {"round_to", c.round_to}, {"min_width", c.min_width}, {"alpha_lr", c.alpha_lr},
+          {"round_to", c.round_to}, {"min_width", c.min_width}, {"pad_channels", c.pad_channels},
+          {"alpha_lr", c.alpha_lr},
           {"temperature", c.temperature}, {"salience_decay", c.salience_decay},
           {"norm", c.norm}, {"magnitude_steps", c.magnitude_steps}, {"dpf_every", c.dpf_every}};
 }
@@ -54,6 +55,7 @@ PruneConfig prune_config_from_json(const json& j, const std::string& where) {
     c.importance = j.at("importance");
     c.round_to = whole("round_to", 0, false);
     c.min_width = whole("min_width", 0, false);
+    c.pad_channels = whole("pad_channels", 1, true);  // runs from before padding trained exact widths
     c.alpha_lr = number("alpha_lr");
     c.temperature = number("temperature");
     c.salience_decay = number("salience_decay");
@@ -104,6 +106,7 @@ void validate(const PruneConfig& c) {
         std::to_string(most_finetune) + " (or -1: a quarter of the epochs), or more --epochs");
   if (c.round_to < 1) bad("--round-to must be >= 1");
   if (c.min_width < 1) bad("--min-width must be >= 1");
+  if (c.pad_channels < 1 || c.pad_channels > 256) bad("--pad-channels must be in [1, 256] (1: no padding)");
   if (!(c.alpha_lr >= 0) || c.alpha_lr > 1) bad("--alpha-lr must be in [0, 1] (0: automatic)");
   if (!(c.temperature > 0 && c.temperature <= 1000)) bad("--temperature must be a number in (0, 1000] (channels; 1 is usual)");
   if (!(c.salience_decay >= 0 && c.salience_decay < 1)) bad("salience decay must be in [0, 1)");

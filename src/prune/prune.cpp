@@ -102,7 +102,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
   } else {
     check_prune_feasible(original, cfg);
     s.graph = original;
-    s.net = Net(s.graph);
+    s.net = Net(s.graph, cfg.pad_channels);
     if (init) s.net->load_weight_map(*init, "initial weights");
     s.opt = make_optimizer(cfg.train, s.net);
     s.groups = find_channel_groups(s.graph, cfg.min_width, cfg.round_to);

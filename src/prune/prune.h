@@ -32,6 +32,7 @@ struct PruneConfig {
   int finetune_epochs = -1;        // epochs reserved for fine-tuning at the end (-1: auto)
   std::string importance = "taylor";  // taylor | l1 | l2 | bn | random
   int round_to = 1, min_width = 1;
+  int pad_channels = 8;            // train pruned widths padded with zero channels to multiples of N (1: off)
   double alpha_lr = 0;             // diff: largest width change per step (0: 6 / pruning steps)
   double temperature = 1.0;        // soft-mask temperature, in channels
   double salience_decay = 0.9;     // EMA decay of the salience

@@ -11,18 +11,6 @@ namespace mcuprune::prune_detail {
 
 namespace {
 
-WeightTensor to_wt(const torch::Tensor& t) {
-  torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
-  WeightTensor w;
-  w.shape.assign(c.sizes().begin(), c.sizes().end());
-  w.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-  return w;
-}
-
-torch::Tensor from_wt(const WeightTensor& w) {
-  return torch::from_blob(const_cast<float*>(w.data.data()), w.shape, torch::kFloat).clone();
-}
-
 struct ParamState {
   int64_t step = 0;
   std::vector<WeightTensor> tensors;  // Adam: exp_avg, exp_avg_sq; SGD: momentum_buffer
@@ -35,13 +23,14 @@ std::map<std::string, ParamState> export_state(Net& net, torch::optim::Optimizer
     auto it = state.find(c10::guts::to_string(item.value().unsafeGetTensorImpl()));
     if (it == state.end()) continue;
     ParamState ps;
+    const std::string name = ir_param_name(g, item.key());
     if (auto* a = dynamic_cast<torch::optim::AdamParamState*>(it->second.get())) {
       ps.step = a->step();
-      ps.tensors = {to_wt(a->exp_avg()), to_wt(a->exp_avg_sq())};
+      ps.tensors = {net->to_exact(name, a->exp_avg()), net->to_exact(name, a->exp_avg_sq())};
     } else if (auto* s = dynamic_cast<torch::optim::SGDParamState*>(it->second.get())) {
-      if (s->momentum_buffer().defined()) ps.tensors = {to_wt(s->momentum_buffer())};
+      if (s->momentum_buffer().defined()) ps.tensors = {net->to_exact(name, s->momentum_buffer())};
     }
-    r[ir_param_name(g, item.key())] = std::move(ps);
+    r[name] = std::move(ps);
   }
   return r;
 }
@@ -50,18 +39,19 @@ void import_state(Net& net, torch::optim::Optimizer& opt, const Graph& g,
                   const std::map<std::string, ParamState>& st, const std::string& kind) {
   auto& state = opt.state();
   for (const auto& item : net->named_parameters()) {
-    auto it = st.find(ir_param_name(g, item.key()));
+    const std::string name = ir_param_name(g, item.key());
+    auto it = st.find(name);
     if (it == st.end() || it->second.tensors.empty()) continue;
     std::string key = c10::guts::to_string(item.value().unsafeGetTensorImpl());
     if (kind == "adam") {
       auto a = std::make_unique<torch::optim::AdamParamState>();
       a->step(it->second.step);
-      a->exp_avg(from_wt(it->second.tensors[0]));
-      a->exp_avg_sq(from_wt(it->second.tensors[1]));
+      a->exp_avg(net->to_padded(name, it->second.tensors[0]));
+      a->exp_avg_sq(net->to_padded(name, it->second.tensors[1]));
       state[key] = std::move(a);
     } else {
       auto s = std::make_unique<torch::optim::SGDParamState>();
-      s->momentum_buffer(from_wt(it->second.tensors[0]));
+      s->momentum_buffer(net->to_padded(name, it->second.tensors[0]));
       state[key] = std::move(s);
     }
   }
@@ -90,7 +80,7 @@ bool remove_channels(State& s, const std::vector<int>& targets, const PruneConfi
     s.salience[k] = new_sal;
   }
   s.graph = g;
-  s.net = Net(g);
+  s.net = Net(g, c.pad_channels);
   s.net->load_weight_map(w, "pruned weights");
   s.net->train();
   s.opt = detail::make_optimizer(c.train, s.net);

@@ -2,8 +2,11 @@
 // bottom/right), HWC flatten order, average pools that exclude padding, and a lossless
 // weight map round trip. Expected values are worked out by hand in the comments.
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <torch/torch.h>
 
+#include "graph/channel_groups.h"
 #include "graph/zoo.h"
 #include "nn/net.h"
 
@@ -137,6 +140,118 @@ TEST(Net, DottedNodeNamesBuildAndMapBack) {
   net->load_weight_map(w, "test");
   torch::NoGradGuard ng;
   EXPECT_EQ(net->forward(torch::ones({2, 1, 8, 8})).numel(), 6);
+}
+
+// Channel padding (NetImpl(g, pad_to)): a model with odd widths through a residual add, a
+// depthwise conv, a concat and a flatten into dense layers, trained padded to multiples of 8,
+// computes what the exact net computes (forward, gradients, gated forward, a few Adam steps
+// with weight decay), and its added channels stay exactly zero.
+Graph odd_model() {
+  GraphBuilder b("odd", {8, 8, 1});
+  int c1 = b.relu(b.batchnorm(b.conv(b.input(), 5, 3, 1, Padding::Same, "c1", false), "bn1"), "r1");
+  int c2 = b.conv(c1, 5, 3, 1, Padding::Same, "c2");
+  int a = b.add({c1, c2}, "add");
+  int dw = b.depthwise(a, 3, 1, Padding::Same, "dw");
+  int c3 = b.conv(dw, 3, 1, 1, Padding::Same, "c3");
+  int cat = b.concat({a, c3}, "cat");
+  int c4 = b.relu(b.conv(cat, 7, 3, 2, Padding::Same, "c4"), "r4");
+  int f1 = b.relu(b.dense(b.flatten(c4, "flat"), 5, "fc1"), "r5");
+  b.dense(f1, 4, "logits");
+  return b.finish();
+}
+
+double padded_abs_sum(Net& net) {
+  double s = 0;
+  for (const auto& p : net->parameters()) s += p.detach().abs().sum().item<double>();
+  return s;
+}
+
+double exact_abs_sum(Net& net) {
+  double s = 0;
+  for (const auto& [name, t] : net->weight_map())
+    if (name.find("running_") == std::string::npos)
+      for (float v : t.data) s += std::fabs(double(v));
+  return s;
+}
+
+TEST(NetPadding, PaddedNetComputesTheExactFunctionAndItsPaddingStaysZero) {
+  const Graph g = odd_model();
+  torch::manual_seed(7);
+  Net exact(g);
+  Net padded(g, 8);
+  EXPECT_EQ(exact->padding_channels(), 0);
+  // Groups: c1/c2/add/dw 5 -> 8, c3 3 -> 8, c4 7 -> 8, fc1 5 -> 8 (logits keep 4).
+  EXPECT_EQ(padded->padding_channels(), 3 + 5 + 1 + 3);
+  EXPECT_EQ(padded->graph().nodes[size_t(g.find("c1"))].out.c, 5);  // the outside sees the exact graph
+  const WeightMap w = exact->weight_map();
+  padded->load_weight_map(w, "test");
+  const WeightMap back = padded->weight_map();
+  ASSERT_EQ(back.size(), w.size());
+  for (const auto& [name, t] : w) {
+    EXPECT_EQ(back.at(name).shape, t.shape) << name;
+    EXPECT_EQ(back.at(name).data, t.data) << name;
+  }
+  torch::manual_seed(8);
+  const torch::Tensor x = torch::randn({6, 1, 8, 8});
+  const torch::Tensor dy = torch::randn({6, 4});
+  for (bool training : {false, true}) {
+    exact->train(training);
+    padded->train(training);
+    torch::Tensor ye = exact->forward(x), yp = padded->forward(x);
+    EXPECT_LT((ye - yp).abs().max().item<double>(), 1e-5) << training;
+  }
+  // Gradients of the same loss, compared in the exact shapes; none on the added channels.
+  exact->zero_grad();
+  padded->zero_grad();
+  (exact->forward(x) * dy).sum().backward();
+  (padded->forward(x) * dy).sum().backward();
+  auto pe = exact->named_parameters(), pp = padded->named_parameters();
+  for (const auto& item : pe) {
+    const std::string name = ir_param_name(g, item.key());
+    const WeightTensor ge = exact->to_exact(name, item.value().grad());
+    const torch::Tensor gp_full = pp[item.key()].grad();
+    const WeightTensor gp = padded->to_exact(name, gp_full);
+    ASSERT_EQ(ge.data.size(), gp.data.size()) << name;
+    double worst = 0, exact_sum = 0;
+    for (size_t k = 0; k < ge.data.size(); ++k) {
+      worst = std::max(worst, double(std::fabs(ge.data[k] - gp.data[k])));
+      exact_sum += std::fabs(double(gp.data[k]));
+    }
+    EXPECT_LT(worst, 1e-4) << name;
+    EXPECT_NEAR(gp_full.abs().sum().item<double>(), exact_sum, 1e-6 * (1 + exact_sum)) << name << ": gradient on an added channel";
+  }
+  // Gates in the exact widths act on the padded net as on the exact one.
+  ChannelGroups cg = find_channel_groups(g);
+  std::vector<torch::Tensor> masks(cg.groups.size());
+  for (const ChannelGroup& grp : cg.groups)
+    if (grp.prunable) masks[size_t(grp.id)] = torch::rand({grp.channels});
+  exact->set_gates(cg, masks);
+  padded->set_gates(cg, masks);
+  exact->eval();
+  padded->eval();
+  {
+    torch::NoGradGuard ng;
+    EXPECT_LT((exact->forward(x) - padded->forward(x)).abs().max().item<double>(), 1e-5);
+  }
+  exact->clear_gates();
+  padded->clear_gates();
+  // Adam with weight decay: the two nets stay together and the padding stays zero.
+  exact->train();
+  padded->train();
+  torch::optim::Adam oe(exact->parameters(), torch::optim::AdamOptions(0.01).weight_decay(1e-3));
+  torch::optim::Adam op(padded->parameters(), torch::optim::AdamOptions(0.01).weight_decay(1e-3));
+  for (int step = 0; step < 5; ++step) {
+    oe.zero_grad();
+    op.zero_grad();
+    (exact->forward(x) * dy).sum().backward();
+    (padded->forward(x) * dy).sum().backward();
+    oe.step();
+    op.step();
+  }
+  const WeightMap we = exact->weight_map(), wp = padded->weight_map();
+  for (const auto& [name, t] : we)
+    for (size_t k = 0; k < t.data.size(); ++k) ASSERT_NEAR(wp.at(name).data[k], t.data[k], 1e-3) << name << "[" << k << "]";
+  EXPECT_NEAR(padded_abs_sum(padded), exact_abs_sum(padded), 1e-6 * exact_abs_sum(padded));
 }
 
 }  // namespace
