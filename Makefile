@@ -68,7 +68,8 @@ fuzz: build-fuzz
 # pruning methods on less data and fewer epochs (under 25 min on 2 cores): RESULTS.md;
 # `bench-full` is the same comparison at full scale: RESULTS-full.md. DATA=path uses another
 # dataset (CIFAR-10 binary batches or an image folder). Both continue an interrupted run.
-# bench-misc: training throughput and the optimal operator order (minutes); bench-prune (vgg
+# bench-misc: training throughput, the optimal operator order, training speed at exact vs
+# padded widths and prune vs train wall time (minutes); bench-prune (vgg
 # unpruned vs pruned, about 15 min at EPOCHS=6) and bench-quant (int8 vs float for three
 # models, about 20 min, then their .tflite exports run by Arm NN, about 10 min); bench-deploy
 # (the C runtime on QEMU, every zoo model).
@@ -81,6 +82,8 @@ bench-full: build
 bench-misc: build
 	@bash bench/train_throughput.sh $(BUILD)
 	@bash bench/optimal_order.sh $(BUILD)
+	@bash bench/width_speed.sh $(BUILD)
+	@bash bench/prune_speed.sh $(BUILD)
 
 bench-prune: build
 	@bash bench/prune_vgg.sh
