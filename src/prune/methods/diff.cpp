@@ -44,6 +44,7 @@ constexpr double kTaskWeight = 0.5;     // rho
 constexpr double kThinChannels = 4.0;   // width (channels) at which a group moves at half pace
 constexpr double kDualStep = 0.05;      // multiplicative dual ascent step
 constexpr double kSlackMargin = 0.002;  // aim just under the budget, so rounding cannot overshoot
+constexpr int64_t kWarmupSalienceEvery = 4;  // warm-up steps per Taylor salience measurement
 
 // The largest entry's magnitude (0 for an all-zero vector).
 double max_abs(const torch::Tensor& t) { return t.numel() ? t.abs().max().item<double>() : 0.0; }
@@ -67,6 +68,9 @@ class DiffMethod : public Method {
     const bool taylor = c_.importance == "taylor";
     masks_.assign(s.groups.groups.size(), torch::Tensor());
     if (!active_ && !taylor) return s.net->clear_gates();
+    // Before the pruning phase the gates only measure salience: every few steps is enough
+    // (the running average then spans more steps), and the other steps train at full speed.
+    if (!active_ && s.global_step % kWarmupSalienceEvery != 0) return s.net->clear_gates();
     alpha_leaf_ = alpha_.to(torch::kFloat).requires_grad_(active_);
     for (const ChannelGroup& grp : s.groups.groups) {
       if (!grp.prunable) continue;
@@ -87,6 +91,7 @@ class DiffMethod : public Method {
     if (active_) step_widths(s, ctx);
     if (c_.importance == "taylor") {
       const float d = salience_seen_ ? float(c_.salience_decay) : 0.0f;
+      bool updated = false;
       for (const ChannelGroup& grp : s.groups.groups) {
         const torch::Tensor& m = masks_[size_t(grp.id)];
         if (!grp.prunable || !m.defined() || !m.grad().defined()) continue;
@@ -94,8 +99,9 @@ class DiffMethod : public Method {
         auto& sal = s.salience[size_t(grp.id)];
         const float* pv = v.data_ptr<float>();
         for (size_t k = 0; k < sal.size(); ++k) sal[k] = d * sal[k] + (1 - d) * pv[k];
+        updated = true;
       }
-      salience_seen_ = true;
+      salience_seen_ = salience_seen_ || updated;
     }
   }
 
