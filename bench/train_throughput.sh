@@ -17,8 +17,7 @@ THREADS_LIST="${THREADS_LIST:-1 $(nproc)}"
 [ -x "$M" ] || { echo "bench: $M not built; run 'make' first" >&2; exit 1; }
 $PY -c "import torch" 2>/dev/null || { echo "bench: Debian's python3-torch is missing; run scripts/install-deps.sh" >&2; exit 1; }
 mkdir -p bench/results bench/work
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-sps() { grep -o '"samples_per_second": *[0-9.e+]*' | grep -o '[0-9.e+]*$'; }
+source bench/lib.sh  # median, sps
 rows=()
 json="["
 for model in vgg resnet8; do

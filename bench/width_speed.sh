@@ -20,8 +20,7 @@ MODELS="${MODELS:-vgg resnet8}"
 WIDTHS="${WIDTHS:-0.3 0.55 0.8}"   # fractions of the default width: odd channel counts
 [ -x "$M" ] || { echo "bench: $M not built; run 'make' first" >&2; exit 1; }
 mkdir -p bench/results bench/work
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-sps() { grep -o '"samples_per_second": *[0-9.e+]*' | grep -o '[0-9.e+]*$'; }
+source bench/lib.sh  # median, sps
 default_width() { $M models --json | $PY -c "import json,sys; print(next(e['default_width'] for e in json.load(sys.stdin) if e['name']=='$1'))"; }
 rows=()
 json="["

@@ -101,8 +101,9 @@ void NetImpl::build_padding(int pad_to) {
   // pruning uses (keeping each padded group's first channels). Indices travel as two floats
   // (index / 4096 and index % 4096), each exact in float for tensors of up to 2^36 elements.
   constexpr int64_t kSplit = 4096;
+  const auto padded_shapes = expected_weight_shapes(padded);
   WeightMap hi, lo;
-  for (const auto& [name, shape] : expected_weight_shapes(padded)) {
+  for (const auto& [name, shape] : padded_shapes) {
     WeightTensor h, l;
     h.shape = l.shape = shape;
     const int64_t n = h.numel();
@@ -121,11 +122,11 @@ void NetImpl::build_padding(int pad_to) {
     cur = prune_group(cur, cg, id, keep, &hi);
   }
   check_weights_match(logical_, hi, "channel padding");
-  for (const auto& [name, h] : hi) {
-    std::vector<int64_t>& idx = padded_index_[name];
-    const WeightTensor& l = lo.at(name);
-    idx.resize(h.data.size());
+  for (const auto& [name, shape] : padded_shapes) {
+    const WeightTensor &h = hi.at(name), &l = lo.at(name);
+    std::vector<int64_t> idx(h.data.size());
     for (size_t k = 0; k < idx.size(); ++k) idx[k] = int64_t(h.data[k]) * kSplit + int64_t(l.data[k]);
+    padded_index_[name] = {h.shape, shape, torch::tensor(idx, torch::kLong)};
   }
   // Gates: each exact input feature of a conv/dense goes to the same channel of its segment in
   // the padded layout (after a flatten, per position).
@@ -151,16 +152,9 @@ WeightTensor NetImpl::to_exact(const std::string& ir_name, const torch::Tensor& 
   torch::Tensor c = padded.detach().to(torch::kCPU, torch::kFloat).contiguous();
   WeightTensor w;
   const auto it = padded_index_.find(ir_name);
-  if (it == padded_index_.end()) {
-    w.shape.assign(c.sizes().begin(), c.sizes().end());
-    w.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-    return w;
-  }
-  for (const auto& [name, shape] : expected_weight_shapes(logical_))
-    if (name == ir_name) w.shape = shape;
-  const float* p = c.data_ptr<float>();
-  w.data.reserve(it->second.size());
-  for (int64_t k : it->second) w.data.push_back(p[k]);
+  if (it != padded_index_.end()) c = c.view(-1).index_select(0, it->second.index);
+  w.shape = it != padded_index_.end() ? it->second.exact_shape : std::vector<int64_t>(c.sizes().begin(), c.sizes().end());
+  w.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
   return w;
 }
 
@@ -168,14 +162,10 @@ torch::Tensor NetImpl::to_padded(const std::string& ir_name, const WeightTensor&
   torch::Tensor e = torch::from_blob(const_cast<float*>(exact.data.data()), {exact.numel()}, torch::kFloat);
   const auto it = padded_index_.find(ir_name);
   if (it == padded_index_.end()) return e.clone().view(exact.shape);
-  std::vector<int64_t> shape;
-  for (const auto& [name, s] : expected_weight_shapes(graph_))
-    if (name == ir_name) shape = s;
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  torch::Tensor out = torch::zeros({n}, torch::kFloat);
-  out.index_copy_(0, torch::tensor(it->second, torch::kLong), e);
-  return out.view(shape);
+  const PaddedParam& p = it->second;
+  torch::Tensor out = torch::zeros(p.padded_shape, torch::kFloat);
+  out.view(-1).index_copy_(0, p.index, e);
+  return out;
 }
 
 torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
@@ -206,19 +196,16 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
           if (gv.defined() && !gate_straight_through_ && !fake_quant_) weight_gate = gv.view({1, -1, 1, 1});
           else if (gv.defined()) t = apply_gate(t, gv.view({1, -1, 1, 1}));
         }
-        if (weight_gate.defined()) {
-          const auto& c = convs_[i];
+        auto& c = convs_[i];
+        const torch::Tensor w = weight_gate.defined() ? c->weight * weight_gate
+                                : fake_quant_         ? fake_quant_weight(c->weight, true)
+                                                      : torch::Tensor();
+        if (w.defined()) {
           const std::vector<int64_t> pad = symmetric(p) ? std::vector<int64_t>{p.top, p.left} : std::vector<int64_t>{0, 0};
-          y = torch::conv2d(t, c->weight * weight_gate, nd.use_bias ? c->bias : torch::Tensor(), {nd.stride_h, nd.stride_w},
-                            pad, {nd.dilation_h, nd.dilation_w}, 1);
-        } else if (fake_quant_) {
-          const auto& c = convs_[i];
-          const std::vector<int64_t> pad = symmetric(p) ? std::vector<int64_t>{p.top, p.left} : std::vector<int64_t>{0, 0};
-          y = torch::conv2d(t, fake_quant_weight(c->weight, true), nd.use_bias ? c->bias : torch::Tensor(),
-                            {nd.stride_h, nd.stride_w}, pad, {nd.dilation_h, nd.dilation_w},
-                            nd.kind == OpKind::DepthwiseConv2D ? in.c : 1);
+          y = torch::conv2d(t, w, nd.use_bias ? c->bias : torch::Tensor(), {nd.stride_h, nd.stride_w}, pad,
+                            {nd.dilation_h, nd.dilation_w}, nd.kind == OpKind::DepthwiseConv2D ? in.c : 1);
         } else {
-          y = convs_[i]->forward(t);
+          y = c->forward(t);
         }
         y = apply_activation(y, nd.activation);
         break;
@@ -232,11 +219,10 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
           else if (gv.defined()) t = apply_gate(t, gv.view({1, -1}));
         }
         auto& l = linears_[i];
-        if (weight_gate.defined())
-          y = torch::linear(t, l->weight * weight_gate, nd.use_bias ? l->bias : torch::Tensor());
-        else
-          y = fake_quant_ ? torch::linear(t, fake_quant_weight(l->weight, false), nd.use_bias ? l->bias : torch::Tensor())
-                          : l->forward(t);
+        const torch::Tensor w = weight_gate.defined() ? l->weight * weight_gate
+                                : fake_quant_         ? fake_quant_weight(l->weight, false)
+                                                      : torch::Tensor();
+        y = w.defined() ? torch::linear(t, w, nd.use_bias ? l->bias : torch::Tensor()) : l->forward(t);
         y = apply_activation(y, nd.activation).view({a.size(0), nd.out.c, 1, 1});
         break;
       }
@@ -430,7 +416,7 @@ WeightMap NetImpl::weight_map() const {
     for (const torch::Tensor& t : node_params(i)) {
       const auto& [name, shape] = expected.at(k++);
       WeightTensor wt = to_exact(name, t);
-      if (!padded_index_.count(name)) wt.shape = shape;
+      if (!padded_index_.count(name)) wt.shape = shape;  // the IR's shape (e.g. a dense layer's)
       w[name] = std::move(wt);
     }
   }

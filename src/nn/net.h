@@ -67,7 +67,11 @@ struct NetImpl : torch::nn::Module {
   int64_t padding_channels_ = 0;
   // For padded nets: per parameter or buffer (IR name), each exact element's flat index in
   // the padded tensor; per gated consumer node, each exact input feature's padded index.
-  std::map<std::string, std::vector<int64_t>> padded_index_;
+  struct PaddedParam {
+    std::vector<int64_t> exact_shape, padded_shape;
+    torch::Tensor index;  // int64, one entry per exact element
+  };
+  std::map<std::string, PaddedParam> padded_index_;
   std::map<int, torch::Tensor> gate_index_;
   std::map<int, int64_t> padded_inputs_;
   void build_padding(int pad_to);

@@ -227,23 +227,31 @@ TEST(FloatForward, BatchNormFoldingThatOverflowsIsRefused) {
   }
 }
 
-// Weights too large for an int8 scale in float32 (finite, and the float pass does not overflow
-// on the calibration data) are refused naming the node, not turned into inf multipliers.
+// Scales that overflow float32 while the float pass itself stays finite are refused naming the
+// node, not turned into infinite scales or multipliers: an input range wider than float32's
+// (values of -3e38 and 3e38), and weights of 3e38 reading an input that ranges to 1e30 only
+// where those weights are zero (input scale ~4e27 times weight scale ~2.4e36).
 TEST(Quantize, ScalesThatOverflowFloat32AreRefused) {
   GraphBuilder b("big", {2, 2, 1});
   b.dense(b.flatten(b.input()), 2, "fc");
   Graph g = b.finish();
   std::mt19937_64 rng(2);
   WeightMap w = random_weights(g, rng);
-  for (float& v : w.at("fc.weight").data) v = 3e38f;
-  // A calibration input of 1e30 in one pixel: the input scale is ~4e27, times a weight scale of
-  // ~2.4e36 overflows float32.
-  std::vector<float> x(4, 0.0f);
+  const std::vector<float> zero(4, 0.0f);
+  std::vector<float> wide = zero;
+  wide[0] = -3e38f, wide[1] = 3e38f;
+  for (float& v : w.at("fc.weight").data) v = 0.0f;  // the float pass stays finite
+  std::string msg = test::user_error_of([&] { quantize_model(fold_for_inference(g, w), {zero, wide}); });
+  EXPECT_TRUE(test::Contains(msg, "node 'input': its values range over")) << msg;
+  EXPECT_TRUE(test::Contains(msg, "too wide for an int8 scale in float32")) << msg;
+
+  auto& fw = w.at("fc.weight");  // [2 outputs, 4 inputs]
+  for (size_t k = 0; k < fw.data.size(); ++k) fw.data[k] = k % 4 == 0 ? 0.0f : 3e38f;
+  std::vector<float> x = zero;
   x[0] = 1e30f;
-  std::vector<float> zero(4, 0.0f);
-  const std::string msg = test::user_error_of([&] { quantize_model(fold_for_inference(g, w), {zero, x}); });
-  EXPECT_TRUE(test::Contains(msg, "fc")) << msg;
-  EXPECT_TRUE(test::Contains(msg, "float32")) << msg;
+  msg = test::user_error_of([&] { quantize_model(fold_for_inference(g, w), {zero, x}); });
+  EXPECT_TRUE(test::Contains(msg, "node 'fc': its weights (largest magnitude")) << msg;
+  EXPECT_TRUE(test::Contains(msg, "are too large to quantise: a scale overflows float32")) << msg;
 }
 
 }  // namespace
