@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MCUPRUNE = $(BUILD)/mcuprune
 
-.PHONY: all deps build build-cli build-fuzz demo test test-sanitize fuzz bench bench-full bench-misc bench-prune bench-quant bench-deploy clean
+.PHONY: all deps build build-cli build-fuzz demo test test-sanitize fuzz bench bench-standard bench-full bench-misc bench-prune bench-quant bench-deploy clean
 
 all: build
 
@@ -75,6 +75,9 @@ fuzz: build-fuzz
 # (the C runtime on QEMU, every zoo model).
 bench: build
 	@/usr/bin/python3 bench/methods.py --mode quick --build $(BUILD) $(if $(DATA),--data $(DATA))
+
+bench-standard: build
+	@/usr/bin/python3 bench/methods.py --mode standard --build $(BUILD) $(if $(DATA),--data $(DATA))
 
 bench-full: build
 	@/usr/bin/python3 bench/methods.py --mode full --build $(BUILD) $(if $(DATA),--data $(DATA))

@@ -19,6 +19,7 @@ import json
 import math
 import os
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -49,12 +50,17 @@ INT8_WARNING_POINTS = 1.0         # list runs whose int8 accuracy is this far be
 QAT_EPOCHS = 1                    # ... and fine-tune those with quantisation-aware training
 
 MODE_DEFAULTS = {
-    "quick": {"models": "vgg,resnet8", "epochs": 3, "limit_train": 6000, "limit_test": 2000, "val_fraction": 0.02,
-              "int8_test": 500,
-              "seeds": 3, "levels": "f446re,tight,ram4,flash4,flash16,flash64", "methods": ",".join(ALL_METHODS)},
+    "quick": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": 6000, "limit_test": 2000, "val_fraction": 0.02,
+              "int8_test": 500, "seeds": 3, "baseline_seeds": 3,
+              "levels": "f446re,tight,ram4,flash4,flash16,flash64", "methods": ",".join(ALL_METHODS)},
+    # Full data, the paper's two evaluation models and resnet8, four levels, diff against the
+    # two baselines a user would try first; sized to fit 2.5 hours on 2 cores (docs/benchmark.md).
+    "standard": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": 0, "limit_test": 0,
+                 "val_fraction": 0.05, "int8_test": 2000, "seeds": 2, "baseline_seeds": 1,
+                 "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude"},
     "full": {"models": "vgg,resnet8,mobilenetv2,vgg-w1,mobilenetv2-w1", "epochs": 10,
-             "limit_train": 0, "limit_test": 0, "val_fraction": 0.1, "int8_test": 0, "seeds": 3, "levels": ",".join(ALL_LEVELS),
-             "methods": ",".join(ALL_METHODS)},
+             "limit_train": 0, "limit_test": 0, "val_fraction": 0.1, "int8_test": 0, "seeds": 3, "baseline_seeds": 3,
+             "levels": ",".join(ALL_LEVELS), "methods": ",".join(ALL_METHODS)},
 }
 # Settings that change what a run computes: a WORK directory holds runs of one value of each.
 RUN_DEFINING_SETTINGS = ["data", "epochs", "limit_train", "limit_test", "val_fraction", "int8_test",
@@ -86,7 +92,8 @@ class Settings:
     limit_test: int    # 0: the whole test set
     val_fraction: float  # validation share of the training set (reported, used for nothing else)
     int8_test: int     # test samples of the int8-vs-float comparison (0: as limit_test)
-    seeds: int
+    seeds: int         # seeds of diff and the unpruned training
+    baseline_seeds: int  # seeds of each model's best baseline (the others run seed 1 only)
     methods: list
     levels: list
     threads: int       # None: mcuprune's default (every core)
@@ -122,7 +129,8 @@ def parse_settings(argv):
                     "models, budget levels and seeds; writes bench/results/RESULTS.md, a CSV "
                     "and plots (docs/benchmark.md).")
     parser.add_argument("--mode", choices=sorted(MODE_DEFAULTS), default="quick",
-                        help="quick (make bench) or full (make bench-full): sets the defaults below")
+                        help="quick (make bench), standard (make bench-standard) or full (make bench-full): "
+                             "sets the defaults below")
     parser.add_argument("--build", default=str(REPO_ROOT / "build"), help="build directory holding mcuprune")
     parser.add_argument("--data", default="fashion-mnist",
                         help="fashion-mnist, mnist, or a path (IDX dir, CIFAR-10 binary dir, image folder)")
@@ -135,7 +143,9 @@ def parse_settings(argv):
     parser.add_argument("--limit-test", type=int, help="test samples (0: all)")
     parser.add_argument("--val-fraction", type=float, help="validation share of the training set")
     parser.add_argument("--int8-test", type=int, help="test samples for the int8 vs float comparison (0: as --limit-test)")
-    parser.add_argument("--seeds", type=int, help="seeds for diff, the best baseline and unpruned")
+    parser.add_argument("--seeds", type=int, help="seeds for diff and the unpruned training")
+    parser.add_argument("--baseline-seeds", type=int,
+                        help="seeds for each model's best baseline (the other baselines run seed 1 only)")
     parser.add_argument("--methods", help="comma list of: " + ",".join(ALL_METHODS))
     parser.add_argument("--levels", help="comma list of: f746zg, f446re, tight, flashK, ramK (K = divisor)")
     parser.add_argument("--threads", type=int, help="--threads for mcuprune (default: its own, all cores)")
@@ -158,6 +168,7 @@ def parse_settings(argv):
     if not models or not methods or not levels:
         parser.error("--models, --methods and --levels need at least one name each")
     epochs, seeds = pick(args.epochs, "epochs"), pick(args.seeds, "seeds")
+    baseline_seeds = pick(args.baseline_seeds, "baseline_seeds")
     limit_train, limit_test = pick(args.limit_train, "limit_train"), pick(args.limit_test, "limit_test")
     val_fraction = pick(args.val_fraction, "val_fraction")
     int8_test = pick(args.int8_test, "int8_test")
@@ -165,6 +176,8 @@ def parse_settings(argv):
         parser.error("--int8-test must be >= 0")
     if not 0 < val_fraction < 1:
         parser.error("--val-fraction must be in (0, 1)")
+    if baseline_seeds < 1 or baseline_seeds > seeds:
+        parser.error("--baseline-seeds must be in [1, --seeds]")
     if epochs < 1 or seeds < 1 or limit_train < 0 or limit_test < 0 or args.calibration_samples < 1:
         parser.error("--epochs, --seeds and --calibration-samples must be >= 1; limits >= 0")
 
@@ -177,13 +190,14 @@ def parse_settings(argv):
 
     explicit = ["--mode", args.mode, "--data", args.data, "--models", ",".join(models),
                 "--epochs", str(epochs), "--limit-train", str(limit_train), "--limit-test", str(limit_test),
-                "--val-fraction", str(val_fraction), "--int8-test", str(int8_test), "--seeds", str(seeds), "--methods", ",".join(methods), "--levels", ",".join(levels),
+                "--val-fraction", str(val_fraction), "--int8-test", str(int8_test), "--seeds", str(seeds),
+                "--baseline-seeds", str(baseline_seeds), "--methods", ",".join(methods), "--levels", ",".join(levels),
                 "--calibration-samples", str(args.calibration_samples)]
     if args.threads is not None:
         explicit += ["--threads", str(args.threads)]
     command_line = " ".join([PYTHON, "bench/methods.py"] + [shlex.quote(a) for a in explicit])
-    tuned = [args.models, args.epochs, args.limit_train, args.limit_test, args.val_fraction, args.int8_test, args.seeds, args.methods, args.levels,
-             args.threads]
+    tuned = [args.models, args.epochs, args.limit_train, args.limit_test, args.val_fraction, args.int8_test, args.seeds, args.baseline_seeds, args.methods,
+             args.levels, args.threads]
     if all(option is None for option in tuned) and args.calibration_samples == 200:
         target = "bench" if args.mode == "quick" else f"bench-{args.mode}"
         data_option = "" if args.data == "fashion-mnist" else f" DATA={shlex.quote(args.data)}"
@@ -191,6 +205,7 @@ def parse_settings(argv):
     return Settings(mode=args.mode, mcuprune=Path(args.build).resolve() / "mcuprune", data=data, work=work,
                     results=Path(args.results).resolve(), models=[parse_model_spec(m) for m in models],
                     epochs=epochs, limit_train=limit_train, limit_test=limit_test, val_fraction=val_fraction, int8_test=int8_test, seeds=seeds,
+                    baseline_seeds=baseline_seeds,
                     methods=methods, levels=levels, threads=args.threads,
                     calibration_samples=args.calibration_samples, command_line=command_line)
 
@@ -231,6 +246,7 @@ class CommandResult:
     stderr: str
     wall_s: float
     interrupted: bool = False
+    cpu_s: float = None   # user + system CPU time of the child (getrusage; runs are sequential)
 
     def failure_reason(self):
         """The last line of stderr without mcuprune's prefix (its errors are one line)."""
@@ -252,6 +268,7 @@ def call_mcuprune(settings, args, log_path=None):
     exits at once on a second). The caller records the result, then raise_if_interrupted()."""
     command = [str(settings.mcuprune)] + [str(a) for a in args]
     start = time.monotonic()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     interrupted = False
@@ -265,7 +282,9 @@ def call_mcuprune(settings, args, log_path=None):
                 process.send_signal(signal.SIGINT)
                 print("\ninterrupted: waiting for mcuprune to save its checkpoint ...", flush=True)
     interrupted = interrupted or process.returncode in (130, -signal.SIGINT)
-    result = CommandResult(process.returncode, stdout, stderr, time.monotonic() - start, interrupted)
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (children_after.ru_utime - children_before.ru_utime) + (children_after.ru_stime - children_before.ru_stime)
+    result = CommandResult(process.returncode, stdout, stderr, time.monotonic() - start, interrupted, cpu_s)
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "a") as log:
@@ -322,6 +341,7 @@ class Run:
     reused: bool = False
     resumed: bool = False
     wall_s: float = None      # the report's wall_time_s; the driver's sum over attempts if resumed
+    cpu_s: float = None       # CPU time of the process (all attempts), from the driver's getrusage
     report: dict = None
     quant: dict = None
     qat: dict = None          # the "qat" part of run.directory/qat/quant_report.json, where QAT ran
@@ -392,6 +412,7 @@ def train_or_prune(settings, run, subcommand, fresh_args):
             kind, attempts = "fresh", []
         result = call_mcuprune(settings, args, run.directory / "driver.log")
         attempts.append({"kind": kind, "returncode": result.returncode, "wall_s": round(result.wall_s, 3),
+                         "cpu_s": round(result.cpu_s, 3),
                          "reason": "" if result.returncode == 0 else result.failure_reason()})
         attempts_path(run).write_text(json.dumps(attempts, indent=2) + "\n")
         result.raise_if_interrupted()
@@ -405,6 +426,8 @@ def train_or_prune(settings, run, subcommand, fresh_args):
     attempts = read_json(attempts_path(run)) or []
     run.resumed = any(a["kind"] == "resume" for a in attempts)
     run.wall_s = sum(a["wall_s"] for a in attempts) if run.resumed else run.report.get("wall_time_s")
+    if attempts and all(a.get("cpu_s") is not None for a in attempts):
+        run.cpu_s = sum(a["cpu_s"] for a in attempts)  # includes loading and writing: driver-side
     if subcommand == "prune":
         run.resources = lookup(run.report, "resources.after")
         met = run.report.get("budgets_met")
@@ -688,11 +711,15 @@ def run_benchmark(settings):
             continue
         repeated = [m for m in settings.methods if m in (PROPOSED_METHOD, state.best_baseline)]
         seeds = "seed 2" if settings.seeds == 2 else f"seeds 2..{settings.seeds}"
-        print(f"{state.name}: {seeds} of unpruned, {', '.join(repeated)}", flush=True)
+        baseline = (f" ({state.best_baseline} up to seed {settings.baseline_seeds})"
+                    if state.best_baseline in repeated and settings.baseline_seeds < settings.seeds else "")
+        print(f"{state.name}: {seeds} of unpruned, {', '.join(repeated)}{baseline}", flush=True)
         for seed in range(2, settings.seeds + 1):
             train_unpruned(settings, state, seed)
             for level in state.active_levels:
                 for method in repeated:
+                    if method != PROPOSED_METHOD and seed > settings.baseline_seeds:
+                        continue
                     if not budget_unreachable(state.runs.get((level.name, method, 1))):
                         prune_run(settings, state, level, method, seed)
     return states
@@ -779,20 +806,45 @@ def claim_reduction(state):
     return best, floor_factor, smallest_drop
 
 
+@dataclass
+class TimeRatio:
+    level: str
+    seed: int
+    wall: float   # wall(diff) / wall(unpruned), same seed
+    cpu: float    # the same with CPU time (None where a run predates its recording)
+
+
 def claim_time(state):
-    """(b): per level, the mean over seeds of wall(diff, seed s) / wall(unpruned, seed s)."""
-    ratios = {}
+    """(b): per diff run, its wall time over the unpruned training's of the same seed (and the
+    same with CPU time, which other load on the machine disturbs less)."""
+    ratios = []
     resumed = False
     for level in state.active_levels:
-        per_seed = []
         for run in trained(state.cell(level.name, PROPOSED_METHOD)):
             reference = state.unpruned.get(run.seed)
             if reference and reference.wall_s and run.wall_s is not None:
-                per_seed.append(run.wall_s / reference.wall_s)
+                cpu = run.cpu_s / reference.cpu_s if run.cpu_s and reference.cpu_s else None
+                ratios.append(TimeRatio(level.name, run.seed, run.wall_s / reference.wall_s, cpu))
                 resumed = resumed or run.resumed or reference.resumed
-        if per_seed:
-            ratios[level.name] = statistics.mean(per_seed)
     return ratios, resumed
+
+
+def time_claim_line(state):
+    """One line of claim (b): reproduced when every diff run is at most PAPER_TIME_RATIO."""
+    ratios, resumed = claim_time(state)
+    if not ratios:
+        return f"- {state.name}: no diff run: not measured"
+    worst = max(ratios, key=lambda r: r.wall)
+    per_level = ", ".join(f"{level} {statistics.median(r.wall for r in ratios if r.level == level):.2f}"
+                          for level in dict.fromkeys(r.level for r in ratios))
+    walls = [r.wall for r in ratios]
+    cpus = [r.cpu for r in ratios if r.cpu is not None]
+    cpu = (f"; CPU time: median {statistics.median(cpus):.2f}x, max {max(cpus):.2f}x" if cpus else "")
+    over = sum(w > PAPER_TIME_RATIO for w in walls)
+    note = " (some runs were resumed: their time is the sum of the driver's attempts)" if resumed else ""
+    return (f"- {state.name}: {len(walls)} runs, median {statistics.median(walls):.2f}x, max {worst.wall:.2f}x "
+            f"at {worst.level} s{worst.seed}, {over} above {PAPER_TIME_RATIO:g}x (per level median: {per_level}){cpu}"
+            f"{note}: {verdict(over == 0)}")
 
 
 def pareto_frontier(points, resource_key):
@@ -906,21 +958,11 @@ def claims_section(settings, states):
     lines.append("")
 
     lines += [f"**(b) Time: a pruning run costs at most {PAPER_TIME_RATIO:g}x the unpruned training** "
-              "(wall time of diff / wall time of the unpruned training of the same seed, same epochs; "
-              "reproduced when the largest level's ratio is at most 1).", ""]
+              "(wall time of each diff run / wall time of the unpruned training of the same seed, same epochs "
+              "and threads; reproduced when every run's ratio is at most 1; the CPU-time ratios, less "
+              "disturbed by other load on the machine, are shown beside).", ""]
     for state in states:
-        if skip_line := model_skip_line(state):
-            lines.append(skip_line)
-            continue
-        ratios, resumed = claim_time(state)
-        if not ratios:
-            lines.append(f"- {state.name}: no diff run: not measured")
-            continue
-        worst = max(ratios, key=ratios.get)
-        per_level = ", ".join(f"{lvl} {r:.2f}" for lvl, r in ratios.items())
-        note = " (some runs were resumed: their time is the sum of the driver's attempts)" if resumed else ""
-        lines.append(f"- {state.name}: mean {statistics.mean(ratios.values()):.2f}x, max {ratios[worst]:.2f}x "
-                     f"at {worst} ({per_level}){note}: {verdict(ratios[worst] <= PAPER_TIME_RATIO)}")
+        lines.append(model_skip_line(state) or time_claim_line(state))
     lines.append("")
 
     lines += [f"**(c) At equal accuracy, up to {PAPER_PARETO_RATIO:g}x less resource than the best baseline** "
@@ -1128,8 +1170,8 @@ def settings_section(settings, states, duration_s, plot_note):
     lines = ["## Settings", "",
              f"- mode: {settings.mode}; data: {settings.data}; {limits}",
              f"- epochs: {settings.epochs} for every run; seeds: 1 for every method"
-             + (f", 2..{settings.seeds} also for diff, each model's best baseline and the unpruned training"
-                if settings.seeds > 1 else ""),
+             + (f", 2..{settings.seeds} also for diff and the unpruned training" if settings.seeds > 1 else "")
+             + (f", 2..{settings.baseline_seeds} for each model's best baseline" if settings.baseline_seeds > 1 else ""),
              f"- methods: {', '.join(settings.methods)}; levels: {', '.join(settings.levels)}; "
              f"int8: {settings.calibration_samples} calibration samples, compared with float on the first "
              f"{settings.int8_test or settings.limit_test or 'all'} test samples",

@@ -231,6 +231,16 @@ void add_prune_command(CLI::App& app) {
   c->add_option("--magnitude-steps", args->cfg.magnitude_steps, "magnitude: removal steps over the pruning phase")
       ->capture_default_str();
   c->add_option("--dpf-every", args->cfg.dpf_every, "dpf: steps between mask updates")->capture_default_str();
+  c->add_option("--salience-decay", args->cfg.salience_decay,
+                "diff: decay of the salience's moving average per step (closer to 1: a longer window)")
+      ->capture_default_str();
+  c->add_option("--distill", args->cfg.distill,
+                "weight of distillation from the network at the end of the warm-up (0: off; e.g. 0.5)")
+      ->capture_default_str();
+  c->add_option("--distill-temperature", args->cfg.distill_temperature, "distillation softmax temperature")
+      ->capture_default_str();
+  c->add_flag("--lr-rewarm", args->cfg.lr_rewarm,
+              "once pruning ends, restart a cosine learning rate from the pruning phase's first rate");
   c->add_option("--out", args->out, "output directory (pruned model, checkpoint, report.json)");
   c->add_option("--resume", args->resume, "continue the interrupted run in this directory");
   c->add_flag("--quiet", args->output.quiet, "no progress output");

@@ -33,9 +33,20 @@ EvalResult evaluate_net(Net& net, const Dataset& d, const InputNormalization& no
 // augmentation, the learning-rate schedule, cross-entropy, the optimizer step and the
 // progress bar. `net` and `opt` are read again at every step, so a hook may replace them
 // (pruning surgery does). Stops early when a stop is requested (Ctrl-C).
+// The samples of one batch: rows order[begin, end) of the training set.
+struct BatchRows {
+  const std::vector<size_t>& order;
+  size_t begin, end;
+};
 struct EpochHooks {
   std::function<void(int64_t step)> before_forward;  // optional
   std::function<void(int64_t step)> after_step;      // optional: after the optimizer step
+  // optional: the training loss of a batch in place of cross-entropy (x: the inputs)
+  std::function<torch::Tensor(const torch::Tensor& logits, const torch::Tensor& y, const torch::Tensor& x,
+                              const BatchRows& rows)>
+      loss;
+  // optional: the learning rate of a step, given the schedule's
+  std::function<double(int64_t step, double scheduled)> lr;
 };
 struct EpochTotals {
   double loss_sum = 0;  // summed over samples

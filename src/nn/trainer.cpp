@@ -156,12 +156,14 @@ EpochTotals train_epoch(Net& net, std::unique_ptr<torch::optim::Optimizer>& opt,
     size_t b = size_t(step) * bs, e = std::min(train.size(), b + bs);
     if (e - b < 2) break;  // BatchNorm cannot train on a single sample
     t.lr = lr_at(cfg, epoch, step, steps);
+    if (hooks.lr) t.lr = hooks.lr(step, t.lr);
     set_lr(*opt, t.lr);
     auto [x, y] = make_batch(train, order, b, e, norm, &cfg.augmentation, &aug_rng);
     if (hooks.before_forward) hooks.before_forward(step);
     opt->zero_grad();
     torch::Tensor logits = net->forward(x, true);
-    torch::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+    torch::Tensor loss = hooks.loss ? hooks.loss(logits, y, x, BatchRows{order, b, e})
+                                    : torch::nn::functional::cross_entropy(logits, y);
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value))
       throw UserError(diverged_message(cfg, epoch, "the loss of step " + std::to_string(step + 1) + " is " +

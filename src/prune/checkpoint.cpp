@@ -27,6 +27,7 @@ namespace {
 constexpr int kStateVersion = 3;
 constexpr const char* kStateFile = "prune_state.json";
 constexpr const char* kOriginalFile = "original.json";
+constexpr const char* kTeacherFile = "teacher.json";
 }  // namespace
 
 std::string ckpt_dir(const std::string& out) { return (fs::path(out) / "checkpoint").string(); }
@@ -36,7 +37,7 @@ void save_state(const std::string& out, State& s, Method& m, const Graph& origin
   const std::string dir = ckpt_dir(out);
   fs::create_directories(dir);
   const std::string tag = checkpoint_tag(dir, "e" + std::to_string(epochs_completed) + (interrupted ? "i" : ""),
-                                         {"model-", "weights-", "optimizer-"});
+                                         {"model-", "weights-", "optimizer-", "teacher-"});
   const std::string mfile = "model-" + tag + ".json", wfile = "weights-" + tag + ".bin",
                     ofile = "optimizer-" + tag + ".pt";
   save_graph((fs::path(dir) / mfile).string(), s.graph);
@@ -45,6 +46,15 @@ void save_state(const std::string& out, State& s, Method& m, const Graph& origin
   std::ostringstream os;
   torch::save(*s.opt, os);
   write_file_atomic((fs::path(dir) / ofile).string(), os.str());
+  std::vector<std::string> files = {mfile, kOriginalFile, wfile, ofile};
+  json teacher = nullptr;
+  if (s.teacher) {  // --distill, from the end of the warm-up on
+    const std::string tfile = "teacher-" + tag + ".bin";
+    save_graph((fs::path(dir) / kTeacherFile).string(), s.teacher_graph);
+    save_weights((fs::path(dir) / tfile).string(), s.teacher->weight_map());
+    teacher = {{"model", kTeacherFile}, {"weights", tfile}};
+    files.insert(files.end(), {kTeacherFile, tfile});
+  }
   json method_state = m.save();
   json h = json::array(), fb = json::array();
   for (const auto& e : hist) h.push_back(prune_epoch_to_json(e));
@@ -54,10 +64,11 @@ void save_state(const std::string& out, State& s, Method& m, const Graph& origin
                 {"model", mfile}, {"original", kOriginalFile},
                 {"weights", wfile}, {"optimizer", ofile}, {"salience", s.salience},
                 {"pruning_done", s.pruning_done}, {"global_step", s.global_step}, {"initial", s.initial},
-                {"method_state", method_state}, {"fallbacks", fb},
+                {"method_state", method_state}, {"fallbacks", fb}, {"teacher", teacher},
+                {"rewarm_from", s.rewarm_from},
                 {"config", prune_config_to_json(c)}, {"history", h}};
   // The manifest last; the previous checkpoint's files go only once it is in place.
-  commit_checkpoint(dir, kStateFile, state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", {mfile, kOriginalFile, wfile, ofile});
+  commit_checkpoint(dir, kStateFile, state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", files);
 }
 
 bool has_checkpoint(const std::string& out) { return fs::exists(fs::path(ckpt_dir(out)) / kStateFile); }
@@ -101,6 +112,7 @@ PruneEpoch epoch_from_json(const json& e) {
   p.lambda = e.at("lambda");
   p.seconds = e.at("seconds");
   p.channels = e.at("channels");
+  p.lr = e.value("lr", 0.0);  // absent before --lr-rewarm
   p.pruning_done = e.at("pruning_done");
   p.resources = resource_use_from_json(e.at("resources"));
   if (e.contains("time_s")) p.time_s = e.at("time_s").get<std::map<std::string, double>>();  // absent before 0.1.1
@@ -121,7 +133,16 @@ void restore_state(const std::string& out_dir, const PruneConfig& cfg, State& s,
       file[k] = j.at(k).get<std::string>();
       check_checkpoint_file_name(file[k], where);
     }
-    clean_checkpoint_dir(dir, kStateFile, {file["model"], file["original"], file["weights"], file["optimizer"]});
+    std::vector<std::string> keep = {file["model"], file["original"], file["weights"], file["optimizer"]};
+    const json teacher = j.value("teacher", json());  // absent in runs from before --distill
+    if (!teacher.is_null()) {
+      for (const char* k : {"model", "weights"}) {
+        file[std::string("teacher_") + k] = teacher.at(k).get<std::string>();
+        check_checkpoint_file_name(file[std::string("teacher_") + k], where);
+        keep.push_back(file[std::string("teacher_") + k]);
+      }
+    }
+    clean_checkpoint_dir(dir, kStateFile, keep);
     original = load_graph((fs::path(dir) / file["original"]).string());
     s.graph = load_graph((fs::path(dir) / file["model"]).string());
     if (s.graph.input_shape() != original.input_shape() || s.graph.output_shape() != original.output_shape())
@@ -136,6 +157,16 @@ void restore_state(const std::string& out_dir, const PruneConfig& cfg, State& s,
       throw UserError("cannot load the optimizer state '" + opath + "' (damaged?): " + first_line(e.what()) +
                       "; start a new run in another --out directory");
     }
+    if (!teacher.is_null()) {
+      s.teacher_graph = load_graph((fs::path(dir) / file["teacher_model"]).string());
+      if (s.teacher_graph.input_shape() != original.input_shape() || s.teacher_graph.output_shape() != original.output_shape())
+        throw inconsistent("the teacher's input or output differs from the original's");
+      s.teacher = Net(s.teacher_graph, cfg.pad_channels);
+      s.teacher->load_weight_map(load_weights((fs::path(dir) / file["teacher_weights"]).string()), dir);
+      s.teacher->eval();
+    }
+    s.rewarm_from = j.value("rewarm_from", int64_t(-1));
+    if (s.rewarm_from < -1) throw inconsistent("rewarm_from is below -1");
     s.groups = find_channel_groups(s.graph, cfg.min_width, cfg.round_to);
     s.salience = j.at("salience").get<std::vector<std::vector<float>>>();
     if (s.salience.size() != s.groups.groups.size())
@@ -177,7 +208,7 @@ void restore_state(const std::string& out_dir, const PruneConfig& cfg, State& s,
 json prune_epoch_to_json(const PruneEpoch& e) {
   return {{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
           {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"lambda", e.lambda},
-          {"seconds", e.seconds}, {"channels", e.channels}, {"pruning_done", e.pruning_done},
+          {"seconds", e.seconds}, {"lr", e.lr}, {"channels", e.channels}, {"pruning_done", e.pruning_done},
           {"resources", resource_use_to_json(e.resources)}, {"time_s", e.time_s}};
 }
 

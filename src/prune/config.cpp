@@ -22,7 +22,8 @@ json prune_config_to_json(const PruneConfig& c) {
           {"round_to", c.round_to}, {"min_width", c.min_width}, {"pad_channels", c.pad_channels},
           {"alpha_lr", c.alpha_lr},
           {"temperature", c.temperature}, {"salience_decay", c.salience_decay},
-          {"norm", c.norm}, {"magnitude_steps", c.magnitude_steps}, {"dpf_every", c.dpf_every}};
+          {"norm", c.norm}, {"magnitude_steps", c.magnitude_steps}, {"dpf_every", c.dpf_every},
+          {"distill", c.distill}, {"distill_temperature", c.distill_temperature}, {"lr_rewarm", c.lr_rewarm}};
 }
 
 PruneConfig prune_config_from_json(const json& j, const std::string& where) {
@@ -62,6 +63,10 @@ PruneConfig prune_config_from_json(const json& j, const std::string& where) {
     c.norm = j.value("norm", "l2");
     c.magnitude_steps = whole("magnitude_steps", 4, true);
     c.dpf_every = whole("dpf_every", 16, true);
+    // Runs from before distillation and re-warming had neither.
+    if (j.contains("distill")) c.distill = number("distill");
+    if (j.contains("distill_temperature")) c.distill_temperature = number("distill_temperature");
+    c.lr_rewarm = j.value("lr_rewarm", false);
   } catch (const json::exception& e) {
     throw UserError(bad + e.what());
   }
@@ -109,7 +114,13 @@ void validate(const PruneConfig& c) {
   if (c.pad_channels < 1 || c.pad_channels > 256) bad("--pad-channels must be in [1, 256] (1: no padding)");
   if (!(c.alpha_lr >= 0) || c.alpha_lr > 1) bad("--alpha-lr must be in [0, 1] (0: automatic)");
   if (!(c.temperature > 0 && c.temperature <= 1000)) bad("--temperature must be a number in (0, 1000] (channels; 1 is usual)");
-  if (!(c.salience_decay >= 0 && c.salience_decay < 1)) bad("salience decay must be in [0, 1)");
+  if (!(c.salience_decay >= 0 && c.salience_decay < 1)) bad("--salience-decay must be in [0, 1)");
+  if (!(c.distill >= 0 && c.distill <= 1)) bad("--distill must be in [0, 1] (the distillation loss's weight; 0: off)");
+  if (!(c.distill_temperature > 0 && c.distill_temperature <= 100))
+    bad("--distill-temperature must be in (0, 100] (4 is usual)");
+  if (c.distill > 0 && c.warmup_epochs == 0)
+    bad("--distill needs a warm-up (its teacher is the network at the end of the warm-up): give --warmup-epochs 1 "
+        "or more (with --epochs 2 or more), or --distill 0");
   if (c.method != "diff" && !c.minimize.empty())
     bad("--minimize works with --method diff only; the baselines need budgets (--board, --ram, --flash, "
         "--macs, --latency-ms)");

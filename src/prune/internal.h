@@ -68,6 +68,11 @@ struct State {
   int64_t global_step = 0;
   double initial[4] = {0, 0, 0, 0};  // exact resources of the original model
   std::vector<FallbackRecord> fallbacks;
+  // --distill: the network at the end of the warm-up (architecture and weights; eval mode).
+  Graph teacher_graph;
+  Net teacher{nullptr};
+  // --lr-rewarm: the global step at which pruning ended (-1: not yet, or no re-warming).
+  int64_t rewarm_from = -1;
 };
 
 // Removes channels so that group g keeps targets[g] of them, the highest-salience ones:
@@ -146,6 +151,11 @@ class Method {
 };
 
 std::unique_ptr<Method> make_method(const PruneConfig& c, const Target& t);
+
+// --distill's loss: (1 - alpha) * cross-entropy(logits, y) + alpha * T^2 *
+// KL(softmax(teacher / T) || softmax(logits / T)), the KL term averaged over the batch.
+torch::Tensor distillation_loss(const torch::Tensor& logits, const torch::Tensor& y, const torch::Tensor& teacher,
+                                double alpha, double temperature);
 
 // The methods, one file each under methods/.
 std::unique_ptr<Method> make_diff_method(const PruneConfig& c, const Target& t, bool mcu_aware);

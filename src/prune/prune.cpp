@@ -35,7 +35,45 @@ int64_t prunable_channels(const ChannelGroups& cg) {
   return n;
 }
 
+// --distill: the teacher is the network as it stands now (the end of the warm-up).
+void make_teacher(State& s, const PruneConfig& cfg) {
+  s.teacher_graph = s.graph;
+  s.teacher = Net(s.teacher_graph, cfg.pad_channels);
+  s.teacher->load_weight_map(s.net->weight_map(), "the teacher (the network at the end of the warm-up)");
+  s.teacher->eval();
+}
+
+// The teacher's logits for every training sample, in the dataset's order (one inference pass:
+// the teacher's inputs are the same in every epoch). Undefined with augmentation, where each
+// batch's inputs differ and go through the teacher as they come.
+torch::Tensor teacher_logits(Net& teacher, const Dataset& train, const InputNormalization& norm, const TrainConfig& c) {
+  if (c.augmentation.enabled()) return {};
+  torch::NoGradGuard no_grad;
+  teacher->eval();
+  std::vector<size_t> idx(train.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::vector<torch::Tensor> parts;
+  for (size_t b = 0; b < train.size(); b += 256) {
+    auto [x, y] = make_batch(train, idx, b, std::min(train.size(), b + 256), norm, nullptr, nullptr);
+    parts.push_back(teacher->forward(x, true));
+  }
+  return torch::cat(parts);
+}
+
 }  // namespace
+
+namespace prune_detail {
+
+torch::Tensor distillation_loss(const torch::Tensor& logits, const torch::Tensor& y, const torch::Tensor& teacher,
+                                double alpha, double temperature) {
+  const torch::Tensor ce = torch::nn::functional::cross_entropy(logits, y);
+  const torch::Tensor log_p_student = torch::log_softmax(logits / temperature, 1);
+  const torch::Tensor log_p_teacher = torch::log_softmax(teacher / temperature, 1);
+  const torch::Tensor kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(1).mean();
+  return (1 - alpha) * ce + alpha * temperature * temperature * kl;
+}
+
+}  // namespace prune_detail
 
 void check_prune_feasible(const Graph& g, const PruneConfig& cfg_in) {
   PruneConfig cfg = cfg_in;
@@ -128,6 +166,14 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
   ctx.prune_end_epoch = std::max(cfg.warmup_epochs + 1, cfg.train.epochs - finetune);
   auto t0 = std::chrono::steady_clock::now();
   result.epochs_completed = start_epoch;
+  torch::Tensor cached_teacher_logits;  // --distill without augmentation: per training sample
+  // --lr-rewarm: a fresh cosine from the pruning phase's first rate once pruning has ended.
+  const double rewarm_peak = lr_at(cfg.train, cfg.warmup_epochs, 0, ctx.steps_per_epoch);
+  const int64_t total_steps = int64_t(cfg.train.epochs) * ctx.steps_per_epoch;
+  auto end_pruning = [&] {
+    s.pruning_done = true;
+    if (cfg.lr_rewarm && s.rewarm_from < 0 && s.global_step > 0) s.rewarm_from = s.global_step;
+  };
 
   for (int epoch = start_epoch; epoch < cfg.train.epochs; ++epoch) {
     EpochProgress bar(epoch + 1, cfg.train.epochs, int64_t(train.size()), out.quiet);
@@ -138,7 +184,33 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
       f();
       time_s[what] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     };
+    if (cfg.distill > 0 && epoch >= cfg.warmup_epochs) {
+      if (!s.teacher) make_teacher(s, cfg);
+      if (!cached_teacher_logits.defined() && !cfg.train.augmentation.enabled())
+        timed("distill", [&] { cached_teacher_logits = teacher_logits(s.teacher, train, original.normalization, cfg.train); });
+    }
     EpochHooks hooks;
+    if (s.teacher) {
+      hooks.loss = [&](const torch::Tensor& logits, const torch::Tensor& y, const torch::Tensor& x, const BatchRows& rows) {
+        torch::Tensor teacher;
+        if (cached_teacher_logits.defined()) {
+          std::vector<int64_t> index(rows.order.begin() + std::ptrdiff_t(rows.begin), rows.order.begin() + std::ptrdiff_t(rows.end));
+          teacher = cached_teacher_logits.index_select(0, torch::tensor(index, torch::kInt64));
+        } else {
+          timed("distill", [&] {
+            torch::NoGradGuard no_grad;
+            teacher = s.teacher->forward(x, true);
+          });
+        }
+        return distillation_loss(logits, y, teacher, cfg.distill, cfg.distill_temperature);
+      };
+    }
+    if (cfg.lr_rewarm)
+      hooks.lr = [&](int64_t, double scheduled) {
+        if (s.rewarm_from < 0) return scheduled;
+        const double progress = double(s.global_step - s.rewarm_from) / double(std::max<int64_t>(1, total_steps - s.rewarm_from));
+        return rewarm_peak * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress)));
+      };
     hooks.before_forward = [&](int64_t step) {
       ctx.step = step;
       timed("gates", [&] {
@@ -155,7 +227,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
         // With budgets, pruning ends once they hold; --minimize alone prunes for the whole
         // pruning phase.
         if (method->stops_when_budgets_met() && target.budgets.any() && meets(exact_of(s.graph, target), target.budgets)) {
-          s.pruning_done = true;
+          end_pruning();
           s.net->clear_gates();
         }
       }
@@ -176,13 +248,14 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
         fallback_fit(s, cfg, target, epoch + 1, *method);
         if (!out.quiet) std::fprintf(stderr, "\nFALLBACK %s: %s\n", s.fallbacks.back().kind.c_str(), s.fallbacks.back().detail.c_str());
       }
-      s.pruning_done = true;
+      end_pruning();
     }
     if (s.pruning_done) s.net->clear_gates();
     else method->validation_gates(s);
     PruneEpoch pe;
     pe.epoch = epoch + 1;
     pe.seconds = bar.elapsed_seconds();
+    pe.lr = t.lr;
     pe.train_loss = t.seen ? t.loss_sum / double(t.seen) : 0;
     pe.train_accuracy = t.seen ? double(t.correct) / double(t.seen) : 0;
     check_finite_net(s.net, cfg.train, epoch);  // before validation, which would fail on it less clearly

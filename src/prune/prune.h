@@ -39,6 +39,14 @@ struct PruneConfig {
   std::string norm = "l2";         // magnitude, dpf: channel norm (l1 | l2)
   int magnitude_steps = 4;         // magnitude: removal steps over the pruning phase
   int dpf_every = 16;              // dpf: steps between mask updates
+  // Distillation from the network as it stood at the end of the warm-up (the teacher): the
+  // loss is (1 - distill) * cross-entropy + distill * T^2 * KL(teacher || student) at
+  // temperature T = distill_temperature. 0: off.
+  double distill = 0;
+  double distill_temperature = 4;
+  // Learning-rate re-warming: once pruning ends, the rest of the run follows a fresh cosine
+  // from the learning rate the pruning phase started with, down to 0 at the last step.
+  bool lr_rewarm = false;
 };
 nlohmann::json prune_config_to_json(const PruneConfig& c);
 PruneConfig prune_config_from_json(const nlohmann::json& j, const std::string& where);
@@ -56,12 +64,14 @@ struct PruneEpoch {
   int epoch = 0;
   double train_loss = 0, train_accuracy = 0, val_loss = 0, val_accuracy = 0;
   double lambda = 0, seconds = 0;
+  double lr = 0;  // the learning rate of the epoch's last step
   int64_t channels = 0;  // sum of the prunable groups' widths
   bool pruning_done = false;
   ResourceUse resources;
   // Where the epoch's wall time went, in seconds. Within `seconds` (the training pass):
   // "gates" (masks before each forward), "method" (the method's step after each optimizer
-  // step: widths, salience), "surgery" (re-ranking and channel removal); the rest of
+  // step: widths, salience), "surgery" (re-ranking and channel removal), "distill" (--distill:
+  // the teacher's logits, once, or per batch with augmentation); the rest of
   // `seconds` is the training itself (batches, forward, backward, optimizer). After it:
   // "validation" and "checkpoint".
   std::map<std::string, double> time_s;

@@ -21,6 +21,10 @@ expect_error "resume without checkpoint" "no checkpoint" \
 expect_error "resume rejects changed options" "--lr cannot be given with --resume" \
   $M train --resume "$WORK" --lr 0.1
 expect_error "no command" "give a command" $M
+expect_error "distillation weight out of range" "--distill must be in [0, 1]" \
+  $M prune --model tinycnn --dataset fashion-mnist --flash 20KiB --distill 2 --out "$WORK/h"
+expect_error "distillation needs a warm-up" "--distill needs a warm-up" \
+  $M prune --model tinycnn --dataset fashion-mnist --flash 20KiB --distill 0.5 --warmup-epochs 0 --out "$WORK/i"
 echo '{"format":"mcuprune-model","version":1,"nodes":[{"name":"input","op":"input","shape":[28,28,1]},{"name":"c","op":"conv2d","inputs":["input"],"out_channels":4,"kernel":3,"padding":"same","colour":1}]}' > "$WORK/typo.json"
 expect_error "typo in a model file names node and key" "node 'c': unknown key 'colour'" \
   $M train --model "$WORK/typo.json" --dataset fashion-mnist --out "$WORK/f"

@@ -12,6 +12,7 @@
 #include "graph/channel_groups.h"
 #include "graph/zoo.h"
 #include "nn/net.h"
+#include "prune/internal.h"
 #include "prune/prune.h"
 
 namespace mcuprune {
@@ -202,6 +203,69 @@ TEST(Prune, CheckpointOfAnotherFormatVersionIsAClearError) {
   std::string msg = user_error_of([&] { prune_model(g, nullptr, data, c3, dir.path.string(), true, quiet()); });
   EXPECT_TRUE(Contains(msg, "another version of mcuprune (format version 1")) << msg;
   EXPECT_TRUE(Contains(msg, "start a new run")) << msg;
+}
+
+TEST(Distillation, LossIsCrossEntropyWhenTheTeacherAgreesAndPullsTowardTheTeacher) {
+  torch::manual_seed(5);
+  torch::Tensor logits = torch::randn({6, 4}, torch::requires_grad());
+  torch::Tensor y = torch::tensor({0, 1, 2, 3, 0, 1}, torch::kInt64);
+  const double ce = torch::nn::functional::cross_entropy(logits, y).item<double>();
+  // A teacher that agrees with the student adds nothing: (1 - alpha) * CE.
+  EXPECT_NEAR(prune_detail::distillation_loss(logits, y, logits.detach(), 0.5, 4).item<double>(), 0.5 * ce, 1e-6);
+  EXPECT_NEAR(prune_detail::distillation_loss(logits, y, torch::randn({6, 4}), 0, 4).item<double>(), ce, 1e-6);
+  // With alpha 1 only the teacher counts: the gradient moves the student's soft outputs toward it.
+  torch::Tensor teacher = torch::randn({6, 4}) * 3;
+  torch::Tensor loss = prune_detail::distillation_loss(logits, y, teacher, 1, 2);
+  EXPECT_GT(loss.item<double>(), 0);
+  loss.backward();
+  torch::Tensor moved = (logits - 0.5 * logits.grad()).detach();
+  auto kl = [&](const torch::Tensor& s) {
+    torch::Tensor lt = torch::log_softmax(teacher / 2, 1), ls = torch::log_softmax(s / 2, 1);
+    return (lt.exp() * (lt - ls)).sum(1).mean().item<double>();
+  };
+  EXPECT_LT(kl(moved), kl(logits.detach()));
+}
+
+TEST(Prune, DistillationAndRewarmingCheckpointTheirStateAndResume) {
+  DatasetSplits data = synthetic(12, 3);
+  Graph g = model();
+  PruneConfig c = config(4);
+  c.finetune_epochs = 2;
+  c.budgets[Resource::Macs] = double(exact(g).macs / 2);
+  PruneConfig plain = c;
+  c.distill = 0.5;
+  c.lr_rewarm = true;
+  // Without re-warming the rate follows one cosine: at the end of epoch 3 it is lower than
+  // the re-warmed one (pruning ends in epoch 2, and the fresh cosine starts from the rate of
+  // the pruning phase's start).
+  TempDir plain_dir;
+  PruneResult p = prune_model(g, nullptr, data, plain, plain_dir.path.string(), false, quiet());
+  // Two epochs, then resume to four: the teacher and the re-warm step come from the checkpoint.
+  PruneConfig c2 = c;
+  c2.train.epochs = 2;
+  c2.finetune_epochs = 0;
+  TempDir dir;
+  PruneResult first = prune_model(g, nullptr, data, c2, dir.path.string(), false, quiet());
+  ASSERT_TRUE(first.budgets_met);
+  std::ifstream state_file(dir.path / "checkpoint" / "prune_state.json");
+  const nlohmann::json state = nlohmann::json::parse(state_file);
+  ASSERT_TRUE(state.at("teacher").is_object());
+  EXPECT_TRUE(fs::exists(dir.path / "checkpoint" / state["teacher"]["weights"].get<std::string>()));
+  EXPECT_TRUE(fs::exists(dir.path / "checkpoint" / "teacher.json"));
+  EXPECT_GT(state.at("rewarm_from").get<int64_t>(), 0);
+  EXPECT_GT(first.history[1].time_s.at("distill"), 0.0);  // the teacher's logits, once
+  PruneConfig c4 = read_prune_config(dir.path.string());
+  EXPECT_EQ(c4.distill, 0.5);
+  EXPECT_TRUE(c4.lr_rewarm);
+  c4.train.epochs = 4;
+  c4.finetune_epochs = 2;
+  PruneResult r = prune_model(g, nullptr, data, c4, dir.path.string(), true, quiet());
+  ASSERT_EQ(r.history.size(), 4u);
+  EXPECT_TRUE(r.budgets_met);
+  EXPECT_EQ(r.history[2].time_s.count("distill"), 1u);  // the cache is rebuilt from the saved teacher
+  ASSERT_EQ(p.history.size(), 4u);
+  EXPECT_GT(r.history[2].lr, p.history[2].lr * 1.2);
+  EXPECT_LT(r.history[3].lr, r.history[2].lr);
 }
 
 }  // namespace
