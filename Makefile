@@ -65,11 +65,13 @@ fuzz: build-fuzz
 	done
 
 # Benchmarks write their tables to bench/results/ (docs/benchmark.md). `bench` compares the
-# pruning methods on less data and fewer epochs (under 25 min on 2 cores): RESULTS.md;
-# `bench-full` is the same comparison at full scale: RESULTS-full.md. DATA=path uses another
+# pruning methods on less data and fewer epochs (23 min on 2 cores for vgg and resnet8, before
+# mobilenetv2 joined): RESULTS.md;
+# `bench-standard` runs it on full data with fewer levels and methods (2.5 hours):
+# RESULTS-standard.md; `bench-full` is the same comparison at full scale: RESULTS-full.md. DATA=path uses another
 # dataset (CIFAR-10 binary batches or an image folder). Both continue an interrupted run.
 # bench-misc: training throughput, the optimal operator order, training speed at exact vs
-# padded widths and prune vs train wall time (minutes); bench-prune (vgg
+# padded widths, prune vs train wall time and the accuracy ideas at 4x (about 20 min); bench-prune (vgg
 # unpruned vs pruned, about 15 min at EPOCHS=6) and bench-quant (int8 vs float for three
 # models, about 20 min, then their .tflite exports run by Arm NN, about 10 min); bench-deploy
 # (the C runtime on QEMU, every zoo model).
@@ -87,6 +89,7 @@ bench-misc: build
 	@bash bench/optimal_order.sh $(BUILD)
 	@bash bench/width_speed.sh $(BUILD)
 	@bash bench/prune_speed.sh $(BUILD)
+	@bash bench/prune_ideas.sh $(BUILD)
 
 bench-prune: build
 	@bash bench/prune_vgg.sh

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Accuracy at 4x (issue: the method's third round): each idea against the default diff run,
+# at the two levels where diff lost most (resnet8 and vgg at 1/4 of their RAM) and at 1/4 of
+# resnet8's flash. Ideas: --distill 0.5 (from the network at the end of the warm-up),
+# --lr-rewarm, --salience-decay 0.99 (a longer salience window), and a longer, more
+# gradual pruning phase (--alpha-lr at half its automatic value with no fine-tuning epoch
+# reserved: pruning may run to the end). Each variant runs with SEEDS seeds; the table gives
+# the mean and the spread of the test accuracy, and the wall time over the default run's.
+# Writes bench/results/prune_ideas.md.
+# Usage: bench/prune_ideas.sh [build dir]   (env: EPOCHS, LIMIT, SEEDS, THREADS)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+BUILD="${1:-build}"
+M="$(readlink -f "$BUILD/mcuprune")"
+PY=/usr/bin/python3
+EPOCHS="${EPOCHS:-3}"
+LIMIT="${LIMIT:-12000}"
+SEEDS="${SEEDS:-2}"
+THREADS="${THREADS:-$(nproc)}"
+[ -x "$M" ] || { echo "bench: $M not built; run 'make' first" >&2; exit 1; }
+W=bench/work/prune_ideas
+rm -rf "$W"; mkdir -p "$W" bench/results
+C=(--dataset fashion-mnist --epochs "$EPOCHS" --limit-train "$LIMIT" --limit-test 2000 --val-fraction 0.02
+   --threads "$THREADS" --quiet)
+total() { $M profile --model "$1" --json 2>/dev/null | $PY -c "import json,sys; print(json.load(sys.stdin)['totals']['$2'])"; }
+acc() { $PY -c "import json; print(json.load(open('$1/report.json'))['accuracy']['test'])"; }
+secs() { $PY -c "import json; print(json.load(open('$1/report.json'))['wall_time_s'])"; }
+stats() { $PY -c "
+import statistics, sys
+v = [100 * float(x) for x in sys.argv[1:]]
+print('%.2f | %s' % (statistics.mean(v), ' / '.join('%.1f' % x for x in v)))" "$@"; }
+declare -A IDEA=(
+  [default]=""
+  [distill]="--distill 0.5"
+  [rewarm]="--lr-rewarm"
+  [salience-window]="--salience-decay 0.99"
+  [gradual]="--finetune-epochs 0"
+)
+ORDER=(default distill rewarm salience-window gradual)
+rows=()
+for spec in "resnet8 ram4" "vgg ram4" "resnet8 flash4"; do
+  set -- $spec; model=$1; level=$2
+  if [ "$level" = flash4 ]; then budget=(--flash "$(( $(total "$model" flash_bytes) / 4 ))")
+  else budget=(--ram "$(( $(total "$model" ram_bytes) / 4 ))"); fi
+  accs=()
+  for seed in $(seq 1 "$SEEDS"); do
+    $M train --model "$model" "${C[@]}" --seed "$seed" --out "$W/$model-unpruned-s$seed"
+    accs+=("$(acc "$W/$model-unpruned-s$seed")")
+  done
+  rows+=("| $model | $level | unpruned | $(stats "${accs[@]}") | - |")
+  base_s=""
+  for idea in "${ORDER[@]}"; do
+    accs=(); walls=()
+    for seed in $(seq 1 "$SEEDS"); do
+      out="$W/$model-$level-$idea-s$seed"
+      $M prune --model "$model" "${C[@]}" --seed "$seed" "${budget[@]}" ${IDEA[$idea]} --out "$out"
+      accs+=("$(acc "$out")"); walls+=("$(secs "$out")")
+    done
+    s=$(printf '%s\n' "${walls[@]}" | median)
+    [ -n "$base_s" ] || base_s="$s"
+    ratio=$(awk -v a="$s" -v b="$base_s" 'BEGIN {printf "%.2f", a / b}')
+    echo "$model $level $idea: $(stats "${accs[@]}"), wall ${ratio}x the default" >&2
+    rows+=("| $model | $level | $idea \`${IDEA[$idea]}\` | $(stats "${accs[@]}") | $ratio |")
+  done
+done
+{
+  echo "# Accuracy at 4x: each idea against the default diff run"
+  echo
+  echo "Fashion-MNIST, $LIMIT training samples, first 2000 test samples, $EPOCHS epochs, seeds 1..$SEEDS, $THREADS threads, $(date -u +%Y-%m-%d)."
+  echo "Command: bench/prune_ideas.sh. Test accuracy in %: the mean over the seeds, then each seed's. Wall: the median"
+  echo "prune wall time over the default diff run's (same model and level)."
+  echo
+  echo "| model | level | run | mean acc % | per seed | wall vs default |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+} > bench/results/prune_ideas.md
+echo "wrote bench/results/prune_ideas.md" >&2
