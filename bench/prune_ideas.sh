@@ -6,7 +6,8 @@
 # gradual pruning phase (--alpha-lr at half its automatic value with no fine-tuning epoch
 # reserved: pruning may run to the end). Each variant runs with SEEDS seeds; the table gives
 # the mean and the spread of the test accuracy, and the wall time over the default run's.
-# Writes bench/results/prune_ideas.md.
+# Writes bench/results/prune_ideas.md. Runs that finished (bench/work/prune_ideas/*/report.json)
+# are reused; delete that folder to measure afresh.
 # Usage: bench/prune_ideas.sh [build dir]   (env: EPOCHS, LIMIT, SEEDS, THREADS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,8 @@ SEEDS="${SEEDS:-2}"
 THREADS="${THREADS:-$(nproc)}"
 [ -x "$M" ] || { echo "bench: $M not built; run 'make' first" >&2; exit 1; }
 W=bench/work/prune_ideas
-rm -rf "$W"; mkdir -p "$W" bench/results
+mkdir -p "$W" bench/results  # finished runs (a report.json) are reused: rerun to continue
+run() { local out="${@: -1}"; [ -f "$out/report.json" ] || { rm -rf "$out"; "$M" "$@"; }; }
 C=(--dataset fashion-mnist --epochs "$EPOCHS" --limit-train "$LIMIT" --limit-test 2000 --val-fraction 0.02
    --threads "$THREADS" --quiet)
 total() { $M profile --model "$1" --json 2>/dev/null | $PY -c "import json,sys; print(json.load(sys.stdin)['totals']['$2'])"; }
@@ -45,7 +47,7 @@ for spec in "resnet8 ram4" "vgg ram4" "resnet8 flash4"; do
   else budget=(--ram "$(( $(total "$model" ram_bytes) / 4 ))"); fi
   accs=()
   for seed in $(seq 1 "$SEEDS"); do
-    $M train --model "$model" "${C[@]}" --seed "$seed" --out "$W/$model-unpruned-s$seed"
+    run train --model "$model" "${C[@]}" --seed "$seed" --out "$W/$model-unpruned-s$seed"
     accs+=("$(acc "$W/$model-unpruned-s$seed")")
   done
   rows+=("| $model | $level | unpruned | $(stats "${accs[@]}") | - |")
@@ -54,7 +56,7 @@ for spec in "resnet8 ram4" "vgg ram4" "resnet8 flash4"; do
     accs=(); walls=()
     for seed in $(seq 1 "$SEEDS"); do
       out="$W/$model-$level-$idea-s$seed"
-      $M prune --model "$model" "${C[@]}" --seed "$seed" "${budget[@]}" ${IDEA[$idea]} --out "$out"
+      run prune --model "$model" "${C[@]}" --seed "$seed" "${budget[@]}" ${IDEA[$idea]} --out "$out"
       accs+=("$(acc "$out")"); walls+=("$(secs "$out")")
     done
     s=$(printf '%s\n' "${walls[@]}" | median)
