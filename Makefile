@@ -67,7 +67,7 @@ fuzz: build-fuzz
 # Benchmarks write their tables to bench/results/ (docs/benchmark.md). `bench` compares the
 # pruning methods on less data and fewer epochs (23 min on 2 cores for vgg and resnet8, before
 # mobilenetv2 joined): RESULTS.md;
-# `bench-standard` runs it on full data with fewer levels and methods (2.5 hours):
+# `bench-standard` runs it on full data with fewer levels and methods (target 2.5 hours, not yet met):
 # RESULTS-standard.md; `bench-full` is the same comparison at full scale: RESULTS-full.md. DATA=path uses another
 # dataset (CIFAR-10 binary batches or an image folder). Both continue an interrupted run.
 # bench-misc: training throughput, the optimal operator order, training speed at exact vs
