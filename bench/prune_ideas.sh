@@ -25,7 +25,6 @@ mkdir -p "$W" bench/results  # finished runs (a report.json) are reused: rerun t
 run() { local out="${@: -1}"; [ -f "$out/report.json" ] || { rm -rf "$out"; "$M" "$@"; }; }
 C=(--dataset fashion-mnist --epochs "$EPOCHS" --limit-train "$LIMIT" --limit-test 2000 --val-fraction 0.02
    --threads "$THREADS" --quiet)
-total() { $M profile --model "$1" --json 2>/dev/null | $PY -c "import json,sys; print(json.load(sys.stdin)['totals']['$2'])"; }
 acc() { $PY -c "import json; print(json.load(open('$1/report.json'))['accuracy']['test'])"; }
 secs() { $PY -c "import json; print(json.load(open('$1/report.json'))['wall_time_s'])"; }
 stats() { $PY -c "
@@ -43,8 +42,7 @@ ORDER=(default distill rewarm salience-window gradual)
 rows=()
 for spec in "resnet8 ram4" "vgg ram4" "resnet8 flash4"; do
   set -- $spec; model=$1; level=$2
-  if [ "$level" = flash4 ]; then budget=(--flash "$(( $(total "$model" flash_bytes) / 4 ))")
-  else budget=(--ram "$(( $(total "$model" ram_bytes) / 4 ))"); fi
+  read -r -a budget <<< "$(level_budget "$model" "$level")"
   accs=()
   for seed in $(seq 1 "$SEEDS"); do
     run train --model "$model" "${C[@]}" --seed "$seed" --out "$W/$model-unpruned-s$seed"

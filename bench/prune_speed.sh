@@ -15,18 +15,17 @@ LIMIT="${LIMIT:-6000}"
 THREADS="${THREADS:-$(nproc)}"
 SEED="${SEED:-1}"
 [ -x "$M" ] || { echo "bench: $M not built; run 'make' first" >&2; exit 1; }
+source bench/lib.sh  # level_budget
 W=bench/work/prune_speed
 rm -rf "$W"; mkdir -p "$W" bench/results
 C=(--dataset fashion-mnist --epochs "$EPOCHS" --limit-train "$LIMIT" --limit-test 2000 --val-fraction 0.02
    --threads "$THREADS" --seed "$SEED" --quiet)
 wall() { local s e; s=$(date +%s.%N); "$@" > /dev/null 2>&1; e=$(date +%s.%N); awk -v s="$s" -v e="$e" 'BEGIN {printf "%.2f", e - s}'; }
-total() { $M profile --model "$1" --json 2>/dev/null | $PY -c "import json,sys; print(json.load(sys.stdin)['totals']['$2'])"; }
 acc() { $PY -c "import json; print('%.4f' % json.load(open('$1/report.json'))['accuracy']['test'])"; }
 rows=()
 for spec in "vgg flash4" "resnet8 ram4"; do
   set -- $spec; model=$1; level=$2
-  if [ "$level" = flash4 ]; then budget=(--flash "$(( $(total "$model" flash_bytes) / 4 ))")
-  else budget=(--ram "$(( $(total "$model" ram_bytes) / 4 ))"); fi
+  read -r -a budget <<< "$(level_budget "$model" "$level")"
   t=$(wall "$M" train --model "$model" "${C[@]}" --out "$W/$model-train")
   p8=$(wall "$M" prune --model "$model" "${C[@]}" "${budget[@]}" --pad-channels 8 --out "$W/$model-pad8")
   p1=$(wall "$M" prune --model "$model" "${C[@]}" "${budget[@]}" --pad-channels 1 --out "$W/$model-pad1")
