@@ -239,8 +239,9 @@ void add_prune_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--distill-temperature", args->cfg.distill_temperature, "distillation softmax temperature")
       ->capture_default_str();
-  c->add_flag("--lr-rewarm", args->cfg.lr_rewarm,
-              "once pruning ends, restart a cosine learning rate from the pruning phase's first rate");
+  c->add_flag("--lr-rewarm,!--no-lr-rewarm", args->cfg.lr_rewarm,
+              "once pruning ends, restart a cosine learning rate from the pruning phase's first rate "
+              "(default; --no-lr-rewarm: keep the run's own cosine)");
   c->add_option("--out", args->out, "output directory (pruned model, checkpoint, report.json)");
   c->add_option("--resume", args->resume, "continue the interrupted run in this directory");
   c->add_flag("--quiet", args->output.quiet, "no progress output");

@@ -66,7 +66,7 @@ PruneConfig prune_config_from_json(const json& j, const std::string& where) {
     // Runs from before distillation and re-warming had neither.
     if (j.contains("distill")) c.distill = number("distill");
     if (j.contains("distill_temperature")) c.distill_temperature = number("distill_temperature");
-    c.lr_rewarm = j.value("lr_rewarm", false);
+    c.lr_rewarm = j.value("lr_rewarm", false);  // absent: a run from before re-warming existed
   } catch (const json::exception& e) {
     throw UserError(bad + e.what());
   }

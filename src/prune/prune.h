@@ -45,8 +45,9 @@ struct PruneConfig {
   double distill = 0;
   double distill_temperature = 4;
   // Learning-rate re-warming: once pruning ends, the rest of the run follows a fresh cosine
-  // from the learning rate the pruning phase started with, down to 0 at the last step.
-  bool lr_rewarm = false;
+  // from the learning rate the pruning phase started with, down to 0 at the last step. On by
+  // default: it won every paired comparison in bench/results/prune_ideas.md.
+  bool lr_rewarm = true;
 };
 nlohmann::json prune_config_to_json(const PruneConfig& c);
 PruneConfig prune_config_from_json(const nlohmann::json& j, const std::string& where);

@@ -232,9 +232,10 @@ TEST(Prune, DistillationAndRewarmingCheckpointTheirStateAndResume) {
   PruneConfig c = config(4);
   c.finetune_epochs = 2;
   c.budgets[Resource::Macs] = double(exact(g).macs / 2);
+  EXPECT_TRUE(c.lr_rewarm);  // the default
   PruneConfig plain = c;
+  plain.lr_rewarm = false;
   c.distill = 0.5;
-  c.lr_rewarm = true;
   // Without re-warming the rate follows one cosine: at the end of epoch 3 it is lower than
   // the re-warmed one (pruning ends in epoch 2, and the fresh cosine starts from the rate of
   // the pruning phase's start).
