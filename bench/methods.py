@@ -76,6 +76,10 @@ class Interrupted(Exception):
     """Ctrl-C or SIGTERM: the running mcuprune was asked to checkpoint and has exited."""
 
 
+class Paused(Exception):
+    """WORK/PAUSE existed when the next mcuprune was about to start (a clean stop between runs)."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Settings and the plan
 
@@ -266,7 +270,13 @@ class CommandResult:
 def call_mcuprune(settings, args, log_path=None):
     """Runs BUILD/mcuprune ARGS and waits. The child gets its own session, so a Ctrl-C reaches
     only this driver, which forwards exactly one SIGINT (mcuprune checkpoints on the first and
-    exits at once on a second). The caller records the result, then raise_if_interrupted()."""
+    exits at once on a second). The caller records the result, then raise_if_interrupted().
+    A file WORK/PAUSE stops the driver here, between two runs, so that no run's time includes
+    a lost partial epoch; the file is removed, and the same command continues later."""
+    pause = settings.work / "PAUSE"
+    if pause.exists():
+        pause.unlink()
+        raise Paused()
     command = [str(settings.mcuprune)] + [str(a) for a in args]
     start = time.monotonic()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -1469,6 +1479,10 @@ def main(argv):
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to continue", file=sys.stderr)
         return 130
+    except Paused:
+        print(f"paused between two runs ({display_path(settings.work / 'PAUSE')} was there): run the same "
+              "command again to continue", file=sys.stderr)
+        return 3
     except BenchmarkError as error:
         print(f"bench/methods.py: error: {error}", file=sys.stderr)
         return 1
