@@ -14,7 +14,8 @@ namespace {
 struct ProfileArgs {
   ModelSpec model;
   std::string board = "nucleo-f446re", order = "optimal", runtime;
-  std::string reserve_ram, reserve_flash;
+  std::string reserve_ram, reserve_flash, patch = "none";
+  double patch_max_overhead = 0.2;
   BudgetOptions budgets;
   bool inplace_add = false, json_out = false, no_timeline = false;
 };
@@ -34,6 +35,8 @@ void run_profile(const ProfileArgs& a) {
   o.inplace_add = a.inplace_add;
   o.runtime = a.runtime;
   o.budgets = parse_budgets(a.budgets);
+  o.patch = a.patch;
+  o.patch_max_overhead = a.patch_max_overhead;
   Profile p = profile_graph(m.graph, board, o);
   if (a.json_out) {
     std::printf("%s\n", profile_to_json(p).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
@@ -73,7 +76,9 @@ void add_profile_command(CLI::App& app) {
       "Examples:\n"
       "  mcuprune profile --model resnet8 --input 32x32x3 --board nucleo-f446re\n"
       "  mcuprune profile --model runs/tiny --board rp2040 --order given --json\n"
-      "  mcuprune profile --model mobilenetv2 --input 32x32x3 --ram 64KiB --flash 256KiB --macs 5M\n");
+      "  mcuprune profile --model mobilenetv2 --input 32x32x3 --ram 64KiB --flash 256KiB --macs 5M\n"
+      "  mcuprune profile --model vgg --runtime mcuprune --patch auto     # first stage in patches\n"
+      "  mcuprune profile --model vgg --runtime mcuprune --patch 4x4@pool1\n");
   c->add_option("--model", args->model.model, "zoo name, model directory or .json file")->required();
   c->add_option("--input", args->model.input, "input shape HxWxC for zoo models (default 28x28x1)");
   c->add_option("--classes", args->model.classes, "classes for zoo models (default 10)");
@@ -86,6 +91,15 @@ void add_profile_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--runtime", args->runtime, "cmsis-nn, reference, tflm, tflm-cmsis-nn or mcuprune (default: the board's)");
   c->add_flag("--inplace-add", args->inplace_add, "ADD writes over an input that dies there");
+  c->add_option("--patch", args->patch,
+                "patch-based execution of the first stage: none, auto (lowest peak within "
+                "--patch-max-overhead) or RxC@TENSOR (a grid of R x C patches of the stage ending at TENSOR); "
+                "runtime mcuprune only")
+      ->capture_default_str();
+  c->add_option("--patch-max-overhead", args->patch_max_overhead,
+                "--patch auto: the most extra MACs a plan may cost, as a fraction of layer by layer's")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
   c->add_option("--reserve-ram", args->reserve_ram, "RAM the application keeps (default: the board's)");
   c->add_option("--reserve-flash", args->reserve_flash, "flash the application keeps (default: the board's)");
   add_budget_options(c, args->budgets, "RAM budget in bytes, KiB or MiB (e.g. 64KiB) instead of the board's");

@@ -152,6 +152,7 @@ const std::vector<RuntimeProfile>& builtin_runtimes() {
     mp.tensor_ram_bytes = 0;
     mp.flash_requant_bytes_per_channel = 8;
     mp.tflite_format = false;
+    mp.patch_execution = true;
     // TFLite Micro itself: RAM simulated from its allocation rules (resources/tflm.h).
     RuntimeProfile tflm = ref;
     tflm.name = "tflm";

@@ -61,6 +61,8 @@ struct RuntimeProfile {
   // PAD operator with its own tensor, and what TFLite cannot express is refused
   // (resources/tflite_padding.h). False for mcuprune's C runtime, which pads in the kernels.
   bool tflite_format = true;
+  // The runtime can run a patch stage (resources/patch.h): mcuprune's C runtime.
+  bool patch_execution = false;
 };
 
 const std::vector<Board>& builtin_boards();

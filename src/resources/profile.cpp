@@ -65,6 +65,36 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
   p.element_ops = costs.element_ops;
   p.persistent_ram_bytes = costs.persistent_ram_bytes;
   p.latency_ms = costs.latency_ms;
+  const PatchSpec spec = parse_patch_spec(opt.patch);
+  if (spec.kind != PatchSpec::None && !p.runtime.patch_execution) {
+    p.patch_note = "runtime '" + p.runtime.name + "' executes layer by layer (it has no patch stages): --patch " +
+                   opt.patch + " not used (--runtime mcuprune runs them)";
+  } else if (spec.kind == PatchSpec::Fixed) {
+    const int cut = find_cut_tensor(d, spec.tensor);
+    p.patch = patch_figures(d, patch_geometry(d, cut, spec.rows, spec.cols), p.runtime, board, opt.inplace_add);
+  } else if (spec.kind == PatchSpec::Auto) {
+    if (!(opt.patch_max_overhead >= 0)) throw UserError("--patch-max-overhead must be a number >= 0");
+    PatchSearch ps = best_patch_plan(d, p.runtime, board, opt.inplace_add, opt.patch_max_overhead, p.used.peak_bytes);
+    p.patch_cuts_tried = ps.cuts_tried;
+    p.patch_plans_tried = ps.plans_tried;
+    if (ps.found) {
+      p.patch = std::move(ps.best);
+    } else {
+      char why[256];
+      std::snprintf(why, sizeof why,
+                    "--patch auto: none of %d plans over %d stage cuts lowers the peak below layer by layer's %lld B "
+                    "within +%.0f%% MACs; the model runs layer by layer",
+                    ps.plans_tried, ps.cuts_tried, (long long)p.used.peak_bytes, 100 * opt.patch_max_overhead);
+      p.patch_note = why;
+    }
+  }
+  if (p.patch) {
+    p.used = p.patch->schedule;
+    p.macs = p.patch->macs;
+    p.element_ops = p.patch->element_ops;
+    p.latency_ms = p.patch->latency_ms;
+    p.flash_bytes += p.patch->table_bytes;
+  }
   if (p.runtime.tflm_arena) {
     const TflmArena ta = tflm_arena(d, p.used.order, scratch, p.runtime.im2col_scratch, /*pointer_bytes=*/4);
     p.tflm_head_bytes = ta.head_bytes;
@@ -92,6 +122,14 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
     r.element_ops = c.element_ops;
     r.scratch_bytes = c.scratch_bytes;
     r.latency_ms = costs.op_latency_ms[o];
+    const bool patched = p.patch && p.patch->geometry.op_area[size_t(o)] > 0;
+    if (patched) {
+      const OpCosts<int64_t> pc = patched_op_costs(d, p.patch->geometry, o, c);
+      r.patched = true;
+      r.macs = pc.macs;
+      r.element_ops = pc.element_ops;
+      r.latency_ms = p.patch->op_latency_ms[size_t(o)];
+    }
     r.live_bytes = p.used.step_bytes[s];
     r.bottleneck = int(s) == p.used.bottleneck_step;
     auto last_step = [&](size_t t) {
@@ -105,11 +143,33 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
     if (opt.inplace_add && op.kind == DeployedKind::Add)
       for (int in : op.inputs)
         reuse = reuse || (last_step(size_t(in)) == int(s) && !d.tensors[in].is_model_output);
-    for (size_t t = 0; t < d.tensors.size(); ++t) {
-      const DeployedTensor& tt = d.tensors[t];
-      int first = tt.producer < 0 ? 0 : pos[tt.producer];
-      if (reuse && int(t) == op.output) continue;
-      if (first <= int(s) && int(s) <= last_step(t)) r.live_tensors.push_back(int(t));
+    auto live = [&](int t, int64_t bytes, bool window) {
+      r.live_tensors.push_back(t);
+      r.live_bytes_of.push_back(bytes);
+      r.live_window.push_back(window);
+    };
+    if (patched) {  // one patch's buffers (the rule of patch_stage_steps), the input and the cut whole
+      const PatchGeometry& g = p.patch->geometry;
+      const int in = d.input_tensor;
+      live(in, costs.tensor_bytes[size_t(in)], false);
+      for (size_t t = 0; t < d.tensors.size(); ++t) {
+        const bool copy = (int(t) == in || int(t) == g.cut) && g.copy_windows();
+        if (!(g.in_stage[t] && int(t) != g.cut) && !copy) continue;
+        const DeployedTensor& tt = d.tensors[t];
+        int first = tt.producer < 0 ? 0 : pos[tt.producer], last = first;
+        for (int cns : tt.consumers)
+          if (g.op_area[size_t(cns)] > 0) last = std::max(last, pos[cns]);
+        if (int(t) == g.cut && copy) last = int(g.stage_ops.size()) - 1;
+        if (first <= int(s) && int(s) <= last) live(int(t), ch[t] * g.window_area[t], true);
+      }
+      live(g.cut, costs.tensor_bytes[size_t(g.cut)], false);
+    } else {
+      for (size_t t = 0; t < d.tensors.size(); ++t) {
+        const DeployedTensor& tt = d.tensors[t];
+        int first = tt.producer < 0 ? 0 : pos[tt.producer];
+        if (reuse && int(t) == op.output) continue;
+        if (first <= int(s) && int(s) <= last_step(t)) live(int(t), costs.tensor_bytes[t], false);
+      }
     }
     p.rows.push_back(r);
   }
@@ -123,7 +183,8 @@ json profile_to_json(const Profile& p) {
   json ops = json::array();
   for (const OpRow& r : p.rows) {
     json live = json::array();
-    for (int t : r.live_tensors) live.push_back(d.tensors[t].name);
+    for (size_t k = 0; k < r.live_tensors.size(); ++k)
+      live.push_back(d.tensors[r.live_tensors[k]].name + (r.live_window[k] ? " (patch window)" : ""));
     ops.push_back({{"name", r.name},
                    {"op", r.kind},
                    {"fused", r.fused},
@@ -136,7 +197,29 @@ json profile_to_json(const Profile& p) {
                    {"latency_ms", r.latency_ms},
                    {"live_bytes", r.live_bytes},
                    {"live_tensors", live},
+                   {"live_tensor_bytes", r.live_bytes_of},
+                   {"patched", r.patched},
                    {"bottleneck", r.bottleneck}});
+  }
+  json patch = nullptr;
+  if (p.patch) {
+    const PatchFigures& f = *p.patch;
+    const PatchGeometry& g = f.geometry;
+    json stage = json::array();
+    for (int o : g.stage_ops) stage.push_back(d.ops[size_t(o)].name);
+    patch = {{"cut", d.tensors[size_t(g.cut)].name},
+             {"rows", g.rows},
+             {"cols", g.cols},
+             {"stage", stage},
+             {"stage_peak_bytes", f.stage_peak},
+             {"rest_peak_bytes", f.rest_peak},
+             {"peak_bytes", f.peak_bytes},
+             {"layer_by_layer_peak_bytes", p.optimal.peak_bytes},
+             {"macs", f.macs},
+             {"layer_by_layer_macs", f.layer_macs},
+             {"mac_overhead", f.mac_overhead()},
+             {"table_bytes", f.table_bytes},
+             {"window_copies", g.copy_windows()}};
   }
   auto order_names = [&](const MemorySchedule& s) {
     json o = json::array();
@@ -173,6 +256,9 @@ json profile_to_json(const Profile& p) {
           {"optimal_search_states", p.optimal.states_explored},
           {"optimal_search_complete", p.optimal.search_complete},
           {"optimal_search_ms", p.optimal_search_ms},
+          {"patch_request", p.options.patch},
+          {"patch", patch},
+          {"patch_note", p.patch_note},
           {"budgets", budgets},
           {"fits", p.fits()}};
 }
@@ -194,7 +280,7 @@ std::string profile_table(const Profile& p) {
     std::snprintf(line, sizeof line, "%-3d %-20.20s %-17s %-10s %9lld %10lld %11lld %9.3f %10lld%s\n",
                   ++k, r.name.c_str(), r.kind.c_str(), r.out.str().c_str(), (long long)r.params,
                   (long long)r.flash_bytes, (long long)r.macs, r.latency_ms,
-                  (long long)r.live_bytes, r.bottleneck ? "  <- peak" : "");
+                  (long long)r.live_bytes, r.bottleneck ? "  <- peak" : r.patched ? "  (patch stage)" : "");
     s << line;
   }
   std::snprintf(line, sizeof line, "%-3s %-20s %-17s %-10s %9lld %10lld %11lld %9.3f %10lld\n", "",
@@ -215,6 +301,26 @@ std::string profile_table(const Profile& p) {
                 format_bytes(p.given.peak_bytes).c_str(), format_bytes(p.optimal.peak_bytes).c_str(),
                 format_bytes(p.ram_bytes()).c_str(), format_bytes(p.persistent_ram_bytes).c_str());
   s << line;
+  if (p.patch) {
+    const PatchFigures& f = *p.patch;
+    const PatchGeometry& g = f.geometry;
+    std::snprintf(line, sizeof line,
+                  "patch stage: %zu operators up to '%s', %dx%d patches%s: stage peak %s (one patch's buffers, the "
+                  "input and '%s' whole), rest %s; layer by layer %s (%.2fx lower); MACs %+.1f%%; plan tables %s\n",
+                  g.stage_ops.size(), p.deployed.tensors[size_t(g.cut)].name.c_str(), g.rows, g.cols,
+                  g.copy_windows() ? " (windows copied in and out)" : " (row strips, in place)",
+                  format_bytes(f.stage_peak).c_str(), p.deployed.tensors[size_t(g.cut)].name.c_str(),
+                  format_bytes(f.rest_peak).c_str(), format_bytes(p.optimal.peak_bytes).c_str(),
+                  double(p.optimal.peak_bytes) / double(std::max<int64_t>(1, f.peak_bytes)), 100 * f.mac_overhead(),
+                  format_bytes(f.table_bytes).c_str());
+    s << line;
+    if (p.patch_plans_tried > 0) {
+      std::snprintf(line, sizeof line, "  (--patch auto: the lowest peak of %d plans over %d stage cuts within +%.0f%% MACs)\n",
+                    p.patch_plans_tried, p.patch_cuts_tried, 100 * p.options.patch_max_overhead);
+      s << line;
+    }
+  }
+  if (!p.patch_note.empty()) s << "note: " << p.patch_note << "\n";
   if (!p.optimal.search_complete) {
     std::snprintf(line, sizeof line,
                   "note: the optimal-order search stopped at its bound of %lld states (a wide graph); the "
@@ -255,17 +361,20 @@ std::string memory_timeline(const Profile& p, int width) {
   const DeployedGraph& d = p.deployed;
   std::ostringstream s;
   const double peak = double(std::max<int64_t>(1, p.used.peak_bytes));
-  s << "memory timeline (each letter is one live tensor; scale: " << width << " columns = "
+  s << "memory timeline (each letter is one live tensor" << (p.patch ? ", upper case: one patch's window of it" : "")
+    << "; scale: " << width << " columns = "
     << format_bytes(p.used.peak_bytes) << ")\n";
   char line[256];
   int k = 0;
   for (const OpRow& r : p.rows) {
     std::string bar, names;
-    for (int t : r.live_tensors) {
-      char letter = char('a' + t % 26);
-      int cols = int(std::lround(width * double(d.tensors[t].bytes()) / peak));
+    for (size_t k = 0; k < r.live_tensors.size(); ++k) {
+      const int t = r.live_tensors[k];
+      const bool window = r.live_window[k];  // a patch window: its letter in upper case
+      char letter = char((window ? 'A' : 'a') + t % 26);
+      int cols = int(std::lround(width * double(r.live_bytes_of[k]) / peak));
       bar += std::string(size_t(std::max(cols, 1)), letter);
-      names += std::string(names.empty() ? "" : " ") + letter + "=" + d.tensors[t].name;
+      names += std::string(names.empty() ? "" : " ") + letter + "=" + d.tensors[t].name + (window ? " (window)" : "");
     }
     if (r.scratch_bytes > 0) {
       int cols = int(std::lround(width * double(r.scratch_bytes) / peak));

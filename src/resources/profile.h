@@ -16,6 +16,7 @@
 #include "resources/budget.h"
 #include "resources/deployed.h"
 #include "resources/memory.h"
+#include "resources/patch.h"
 
 namespace mcuprune {
 
@@ -28,6 +29,10 @@ struct ProfileOptions {
   // The model is written in a format whose conv/pool operators pad themselves (ONNX, C
   // source): no PAD operators even under a TFLite runtime (RuntimeProfile::tflite_format).
   bool native_padding = false;
+  // Patch-based execution of the first stage (resources/patch.h): "none", "auto" or
+  // "RxC@TENSOR"; auto keeps MACs within (1 + patch_max_overhead) x layer by layer.
+  std::string patch = "none";
+  double patch_max_overhead = 0.2;
 };
 
 // The budgets in force: explicit ones, plus the board's RAM and flash where not given
@@ -43,6 +48,9 @@ struct OpRow {
   double latency_ms = 0;
   int64_t live_bytes = 0;              // memory at this step
   std::vector<int> live_tensors;       // tensors live at this step
+  std::vector<int64_t> live_bytes_of;  // their bytes (a patch window: the window's buffer)
+  std::vector<char> live_window;       // whether each is a patch window (else the whole tensor)
+  bool patched = false;                // runs in the patch stage: figures for all patches, live for one
   bool bottleneck = false;
 };
 
@@ -61,6 +69,10 @@ struct Profile {
   std::vector<std::pair<std::string, int64_t>> tflm_tail_items;
   int64_t ram_bytes() const { return std::max(used.peak_bytes, tflm_head_bytes) + persistent_ram_bytes; }
   MemorySchedule given, optimal, used;  // `used` is the one the rows follow
+  // With a patch plan, `used` is the plan's schedule; given and optimal stay layer by layer.
+  std::optional<PatchFigures> patch;
+  std::string patch_note;               // why no plan is used, when one was asked for
+  int patch_cuts_tried = 0, patch_plans_tried = 0;
   double optimal_search_ms = 0;          // wall time of the optimal-order search
   std::vector<BudgetCheck> budgets;
   bool fits() const;
