@@ -90,6 +90,7 @@ bench-misc: build
 	@bash bench/width_speed.sh $(BUILD)
 	@bash bench/prune_speed.sh $(BUILD)
 	@bash bench/prune_ideas.sh $(BUILD)
+	@bash bench/patch_peak.sh $(BUILD)
 
 bench-prune: build
 	@bash bench/prune_vgg.sh

@@ -54,6 +54,16 @@ void print_summary(const PruneConfig& cfg, const Profile& before, const Profile&
   std::printf("bottleneck operator: %s -> %s\n",
               before.deployed.ops[before.used.order[before.used.bottleneck_step]].name.c_str(),
               after.deployed.ops[after.used.order[after.used.bottleneck_step]].name.c_str());
+  auto plan = [](const Profile& p) {
+    if (!p.patch) return std::string("layer by layer");
+    const PatchGeometry& g = p.patch->geometry;
+    return std::to_string(g.rows) + "x" + std::to_string(g.cols) + " patches up to '" +
+           p.deployed.tensors[size_t(g.cut)].name + "'";
+  };
+  if (before.patch || after.patch)
+    std::printf("first stage: %s -> %s (peak layer by layer: %s -> %s)\n", plan(before).c_str(), plan(after).c_str(),
+                format_bytes(before.optimal.peak_bytes).c_str(), format_bytes(after.optimal.peak_bytes).c_str());
+  if (!after.patch_note.empty()) std::printf("note: %s\n", after.patch_note.c_str());
   if (test_before) std::printf("test accuracy: %.4f before, %.4f after pruning\n", *test_before, test.accuracy);
   else std::printf("test accuracy: %.4f\n", test.accuracy);
   if (fallbacks.empty()) std::printf("fallbacks used: none\n");
@@ -164,6 +174,9 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
                  {"board", board.name},
                  {"resources", {{"before", profile_to_json(before).at("totals")},
                                 {"after", profile_to_json(after).at("totals")}}},
+                 {"patch", {{"before", profile_to_json(before).at("patch")},
+                            {"after", profile_to_json(after).at("patch")},
+                            {"note", after.patch_note}}},
                  {"budgets", budgets},
                  {"budgets_met", after.fits()},
                  {"groups", groups},
@@ -213,6 +226,14 @@ void add_prune_command(CLI::App& app) {
   c->add_option("--minimize", args->cfg.minimize, "resources to shrink without a budget: ram flash macs latency");
   c->add_option("--runtime", args->cfg.runtime, "cmsis-nn, reference, tflm, tflm-cmsis-nn or mcuprune (default: the board's)");
   c->add_flag("--inplace-add", args->cfg.inplace_add, "model in-place ADD");
+  c->add_option("--patch", args->cfg.patch,
+                "patch-based execution of the first stage where the runtime runs it (--runtime mcuprune): "
+                "auto (the best plan, re-planned after every surgery), none, or RxC@TENSOR")
+      ->capture_default_str();
+  c->add_option("--patch-max-overhead", args->cfg.patch_max_overhead,
+                "--patch auto: the most extra MACs a plan may cost, as a fraction of layer by layer's")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
   c->add_option("--warmup-epochs", args->cfg.warmup_epochs, "epochs before pruning starts (default: 1, or 0 with --epochs 1)");
   c->add_option("--prune-every", args->cfg.prune_every, "steps between channel removals")->capture_default_str();
   c->add_option("--finetune-epochs", args->cfg.finetune_epochs, "epochs kept for fine-tuning (-1: a quarter)")

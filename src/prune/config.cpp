@@ -17,6 +17,7 @@ json prune_config_to_json(const PruneConfig& c) {
   return {{"method", c.method}, {"train", train_config_to_json(c.train)}, {"board", c.board},
           {"budgets", budgets_to_json(c.budgets)},
           {"minimize", c.minimize}, {"runtime", c.runtime}, {"inplace_add", c.inplace_add},
+          {"patch", c.patch}, {"patch_max_overhead", c.patch_max_overhead},
           {"warmup_epochs", c.warmup_epochs}, {"prune_every", c.prune_every},
           {"finetune_epochs", c.finetune_epochs}, {"importance", c.importance},
           {"round_to", c.round_to}, {"min_width", c.min_width}, {"pad_channels", c.pad_channels},
@@ -66,7 +67,10 @@ PruneConfig prune_config_from_json(const json& j, const std::string& where) {
     // Runs from before distillation and re-warming had neither.
     if (j.contains("distill")) c.distill = number("distill");
     if (j.contains("distill_temperature")) c.distill_temperature = number("distill_temperature");
-    c.lr_rewarm = j.value("lr_rewarm", false);  // absent: a run from before re-warming existed
+    c.lr_rewarm = j.value("lr_rewarm", false);
+    // Runs from before patch plans ran layer by layer.
+    c.patch = j.value("patch", std::string("none"));
+    if (j.contains("patch_max_overhead")) c.patch_max_overhead = number("patch_max_overhead");  // absent: a run from before re-warming existed
   } catch (const json::exception& e) {
     throw UserError(bad + e.what());
   }
@@ -79,6 +83,11 @@ ProfileOptions profile_options(const PruneConfig& c) {
   o.runtime = c.runtime;
   o.budgets = c.budgets;
   o.board_budgets = !c.board.empty();  // without a board only explicit budgets apply
+  const Board board = find_board(c.board.empty() ? "nucleo-f446re" : c.board);
+  if (find_runtime(c.runtime.empty() ? board.runtime : c.runtime).patch_execution) {
+    o.patch = c.patch;
+    o.patch_max_overhead = c.patch_max_overhead;
+  }
   return o;
 }
 

@@ -16,6 +16,7 @@
 #include "graph/channel_groups.h"
 #include "nn/net.h"
 #include "prune/prune.h"
+#include "resources/patch.h"
 
 namespace mcuprune::prune_detail {
 
@@ -24,6 +25,8 @@ struct Target {
   Board board;
   std::string runtime;
   bool inplace_add = false;
+  std::string patch = "none";  // as ProfileOptions::patch: "none" where the runtime cannot run patches
+  double patch_max_overhead = 0.2;
   Budgets budgets;  // in force: the explicit ones and the board's RAM and flash
   std::array<bool, kResourceCount> minimize{};  // by Resource
 };
@@ -45,7 +48,8 @@ std::vector<int> current_widths(const ChannelGroups& cg);
 struct SoftModel {
   std::shared_ptr<Graph> graph;
   DeployedGraph d;
-  std::vector<int> order;       // exact optimal order of the current architecture
+  std::vector<int> order;       // exact optimal order of the current architecture (with a plan: the plan's)
+  std::optional<PatchGeometry> patch;  // the current architecture's patch plan, if any
   std::vector<int> free_group;  // per free tensor: its prunable group, or -1
   std::vector<int64_t> free_exact;
 };

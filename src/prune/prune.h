@@ -27,6 +27,11 @@ struct PruneConfig {
   std::vector<std::string> minimize;  // resources to shrink without a budget: ram flash macs latency
   std::string runtime;             // empty: the board's
   bool inplace_add = false;
+  // Patch-based execution of the first stage (resources/patch.h), where the runtime runs it
+  // (mcuprune's): "auto" (the best plan, re-planned after every surgery), "none" or
+  // "RxC@TENSOR". Runtimes without patch stages run layer by layer whatever this says.
+  std::string patch = "auto";
+  double patch_max_overhead = 0.2;
   int warmup_epochs = -1;          // train (and collect salience) before pruning starts (-1: 1, or 0 for 1 epoch)
   int prune_every = 50;            // steps between physical removals
   int finetune_epochs = -1;        // epochs reserved for fine-tuning at the end (-1: auto)

@@ -3,6 +3,7 @@
 // the exact optimal operator order of the current (integer) architecture.
 #include "nn/soft_resources.h"
 #include "prune/internal.h"
+#include "resources/profile.h"
 
 namespace mcuprune::prune_detail {
 
@@ -16,7 +17,20 @@ SoftModel build_soft(const Graph& g, const ChannelGroups& cg, const Target& t) {
   auto costs = graph_costs(m.d, ch, rt, t.board);
   std::vector<int64_t> scratch;
   for (const auto& c : costs.ops) scratch.push_back(c.scratch_bytes);
-  m.order = schedule_optimal(m.d, costs.tensor_bytes, scratch, t.inplace_add).order;
+  if (t.patch != "none") {  // the plan the exact model uses for this architecture
+    ProfileOptions o;
+    o.runtime = t.runtime;
+    o.inplace_add = t.inplace_add;
+    o.patch = t.patch;
+    o.patch_max_overhead = t.patch_max_overhead;
+    o.board_budgets = false;
+    const Profile p = profile_graph(g, t.board, o);
+    if (p.patch) {
+      m.patch = p.patch->geometry;
+      m.order = p.patch->schedule.order;
+    }
+  }
+  if (!m.patch) m.order = schedule_optimal(m.d, costs.tensor_bytes, scratch, t.inplace_add).order;
   for (int tensor : free_channel_tensors(m.d)) {
     int producer = m.d.tensors[size_t(tensor)].producer;
     int grp = -1;
@@ -40,12 +54,24 @@ SoftResources soft_resources(const SoftModel& m, const std::vector<torch::Tensor
   auto costs = graph_costs(m.d, ch, rt, t.board);
   std::vector<torch::Tensor> scratch;
   for (const auto& c : costs.ops) scratch.push_back(c.scratch_bytes);
-  auto mem = order_memory(m.d, m.order, costs.tensor_bytes, scratch, t.inplace_add);
   SoftResources r;
-  r.value[int(Resource::Ram)] = mem.peak_bytes + costs.persistent_ram_bytes;
-  r.value[int(Resource::Flash)] = costs.flash_bytes;
-  r.value[int(Resource::Macs)] = costs.macs;
-  r.value[int(Resource::Latency)] = costs.latency_ms;
+  if (!m.patch) {
+    auto mem = order_memory(m.d, m.order, costs.tensor_bytes, scratch, t.inplace_add);
+    r.value[int(Resource::Ram)] = mem.peak_bytes + costs.persistent_ram_bytes;
+    r.value[int(Resource::Flash)] = costs.flash_bytes;
+    r.value[int(Resource::Macs)] = costs.macs;
+    r.value[int(Resource::Latency)] = costs.latency_ms;
+  } else {
+    // The plan's figures at soft widths (resources/patch.h), by the exact model's templates.
+    const PatchGeometry& g = *m.patch;
+    const torch::Tensor peak = patched_peak(m.d, g, m.order, ch, costs.tensor_bytes, scratch, t.inplace_add);
+    const PatchedTotals<torch::Tensor> tot = patched_totals(m.d, g, ch, costs.ops, t.board);
+    const torch::Tensor macs = tot.macs, latency = tot.latency_ms;
+    r.value[int(Resource::Ram)] = peak + costs.persistent_ram_bytes;
+    r.value[int(Resource::Flash)] = costs.flash_bytes + double(patch_table_bytes(g));
+    r.value[int(Resource::Macs)] = macs;
+    r.value[int(Resource::Latency)] = latency;
+  }
   r.params = costs.params;
   return r;
 }

@@ -181,20 +181,22 @@ PatchFigures patch_figures(const DeployedGraph& d, const PatchGeometry& g, const
   const GraphCosts<int64_t> costs = graph_costs(d, ch, rt, board);
   std::vector<int64_t> scratch;
   for (const auto& c : costs.ops) scratch.push_back(c.scratch_bytes);
-  f.stage_steps = patch_stage_steps(d, g, ch, costs.tensor_bytes, scratch);
-  f.stage_peak = *std::max_element(f.stage_steps.begin(), f.stage_steps.end());
-  // The rest: the stage's own tensors and scratch take no room outside the stage (the stage
-  // steps of this schedule hold at most the input and the cut, below the stage's peak).
-  std::vector<int64_t> rest_bytes = costs.tensor_bytes, rest_scratch = scratch;
-  for (size_t t = 0; t < d.tensors.size(); ++t)
-    if (g.in_stage[t] && int(t) != g.cut) rest_bytes[t] = 0;
-  for (int o : g.stage_ops) rest_scratch[size_t(o)] = 0;
-  f.rest = rest ? *rest : schedule_optimal(d, rest_bytes, rest_scratch, inplace_add);
+  if (rest) {
+    f.rest = *rest;
+  } else {  // the optimal order with the stage's own tensors and scratch taking no room
+    std::vector<int64_t> rest_bytes = costs.tensor_bytes, rest_scratch = scratch;
+    for (size_t t = 0; t < d.tensors.size(); ++t)
+      if (g.in_stage[t] && int(t) != g.cut) rest_bytes[t] = 0;
+    for (int o : g.stage_ops) rest_scratch[size_t(o)] = 0;
+    f.rest = schedule_optimal(d, rest_bytes, rest_scratch, inplace_add);
+  }
   // What runs: the stage (patch by patch), then the rest's other ops in the rest's order.
   std::vector<int> order = g.stage_ops;
   for (int o : f.rest.order)
     if (g.op_area[size_t(o)] == 0) order.push_back(o);
-  const OrderMemory<int64_t> mem = order_memory(d, order, rest_bytes, rest_scratch, inplace_add);
+  OrderMemory<int64_t> mem;
+  f.peak_bytes = patched_peak(d, g, order, ch, costs.tensor_bytes, scratch, inplace_add, &f.stage_steps, &mem);
+  f.stage_peak = *std::max_element(f.stage_steps.begin(), f.stage_steps.end());
   f.schedule.order = order;
   f.schedule.step_bytes = mem.step_bytes;
   for (size_t s = 0; s < g.stage_ops.size(); ++s) f.schedule.step_bytes[s] = f.stage_steps[s];
@@ -205,28 +207,14 @@ PatchFigures patch_figures(const DeployedGraph& d, const PatchGeometry& g, const
   f.schedule.peak_bytes = f.schedule.step_bytes[size_t(f.schedule.bottleneck_step)];
   f.schedule.states_explored = f.rest.states_explored;
   f.schedule.search_complete = f.rest.search_complete;
-  f.peak_bytes = f.schedule.peak_bytes;
   f.table_bytes = patch_table_bytes(g);
-  const LatencyCoefficients& k = board.latency;
-  const double ms_per_cycle = 1e-3 / board.clock_mhz;
-  for (size_t o = 0; o < d.ops.size(); ++o) {
-    const OpCosts<int64_t> c = patched_op_costs(d, g, int(o), costs.ops[o]);
-    f.layer_macs += costs.ops[o].macs;
-    f.macs += c.macs;
-    f.element_ops += c.element_ops;
-    f.op_macs.push_back(c.macs);
-    double lat = op_latency_ms(d.ops[o], c, board);
-    if (g.op_area[o] > 0) lat += double(g.patches() - 1) * k.op_fixed_cycles * ms_per_cycle;  // once per patch
-    f.op_latency_ms.push_back(lat);
-    f.latency_ms += lat;
-  }
-  if (g.copy_windows()) {  // the input's windows copied in, the cut's copied out
-    int64_t copies = 0;
-    for (const auto& w : g.windows)
-      copies += ch[size_t(d.input_tensor)] * w[size_t(d.input_tensor)].area() + ch[size_t(g.cut)] * w[size_t(g.cut)].area();
-    f.element_ops += copies;
-    f.latency_ms += double(copies) * k.eltwise_cycles_per_op * ms_per_cycle;
-  }
+  const PatchedTotals<int64_t> tot = patched_totals(d, g, ch, costs.ops, board);
+  for (const auto& c : costs.ops) f.layer_macs += c.macs;
+  f.macs = tot.macs;
+  f.element_ops = tot.element_ops;
+  f.latency_ms = tot.latency_ms;
+  f.op_macs = tot.op_macs;
+  f.op_latency_ms = tot.op_latency_ms;
   return f;
 }
 

@@ -119,6 +119,63 @@ OpCosts<T> patched_op_costs(const DeployedGraph& d, const PatchGeometry& g, int 
   return c;
 }
 
+// MACs, element operations and latency of the whole graph under a plan: stage ops patched,
+// each paying its fixed cost once per patch, and the windows' copies (C > 1) as element
+// operations. `op_latency` receives each op's latency (window copies not included).
+template <class T>
+struct PatchedTotals {
+  T macs, element_ops;
+  typename NumOps<T>::Real latency_ms;
+  std::vector<T> op_macs;
+  std::vector<typename NumOps<T>::Real> op_latency_ms;
+};
+template <class T>
+PatchedTotals<T> patched_totals(const DeployedGraph& d, const PatchGeometry& g, const std::vector<T>& ch,
+                                const std::vector<OpCosts<T>>& costs, const Board& board) {
+  const T zero = NumOps<T>::zero(ch.at(0));
+  PatchedTotals<T> r{zero, zero, NumOps<T>::real(zero), {}, {}};
+  const double ms_per_cycle = 1e-3 / board.clock_mhz;
+  for (size_t o = 0; o < d.ops.size(); ++o) {
+    const OpCosts<T> c = patched_op_costs(d, g, int(o), costs[o]);
+    r.macs = r.macs + c.macs;
+    r.element_ops = r.element_ops + c.element_ops;
+    auto lat = op_latency_ms(d.ops[o], c, board);
+    if (g.op_area[o] > 0) lat = lat + double(g.patches() - 1) * board.latency.op_fixed_cycles * ms_per_cycle;
+    r.op_macs.push_back(c.macs);
+    r.op_latency_ms.push_back(lat);
+    r.latency_ms = r.latency_ms + lat;
+  }
+  if (g.copy_windows()) {  // the input's windows copied in, the cut's copied out
+    T copies = zero;
+    for (const auto& w : g.windows)
+      copies = copies + ch[size_t(d.input_tensor)] * w[size_t(d.input_tensor)].area() +
+               ch[size_t(g.cut)] * w[size_t(g.cut)].area();
+    r.element_ops = r.element_ops + copies;
+    r.latency_ms = r.latency_ms + NumOps<T>::real(copies) * (board.latency.eltwise_cycles_per_op * ms_per_cycle);
+  }
+  return r;
+}
+
+// Peak memory of a plan: one patch's steps for the stage, and the rest along `order` (a
+// plan's schedule order) with the stage's own tensors and scratch taking no room.
+template <class T>
+T patched_peak(const DeployedGraph& d, const PatchGeometry& g, const std::vector<int>& order, const std::vector<T>& ch,
+               const std::vector<T>& tensor_bytes, const std::vector<T>& scratch_bytes, bool inplace_add,
+               std::vector<T>* stage_steps = nullptr, OrderMemory<T>* rest = nullptr) {
+  std::vector<T> stage = patch_stage_steps(d, g, ch, tensor_bytes, scratch_bytes);
+  std::vector<T> rest_bytes = tensor_bytes, rest_scratch = scratch_bytes;
+  const T zero = NumOps<T>::zero(ch.at(0));
+  for (size_t t = 0; t < d.tensors.size(); ++t)
+    if (g.in_stage[t] && int(t) != g.cut) rest_bytes[t] = zero;
+  for (int o : g.stage_ops) rest_scratch[size_t(o)] = zero;
+  OrderMemory<T> mem = order_memory(d, order, rest_bytes, rest_scratch, inplace_add);
+  T peak = mem.peak_bytes;  // its stage steps hold the input and the cut: below the stage's own
+  for (const T& s : stage) peak = NumOps<T>::max(peak, s);
+  if (stage_steps) *stage_steps = std::move(stage);
+  if (rest) *rest = std::move(mem);
+  return peak;
+}
+
 // The exact figures of a plan for the graph's own channel counts.
 struct PatchFigures {
   PatchGeometry geometry;

@@ -31,6 +31,22 @@ expect_error "ambiguous size shows both readings" "65,536 bytes" $M profile --mo
   && pass "--reserve-ram changes the RAM budget" || fail "--reserve-ram"
 expect_error "reservation larger than the board" "must be less than the board's SRAM" \
   $M profile --model tinycnn --board nucleo-f446re --reserve-ram 200KiB
+# Patch-based execution of the first stage.
+out=$($M profile --model vgg --runtime mcuprune --patch auto --no-timeline) || fail "profile --patch auto failed"
+grep -q "^patch stage: .* up to 'pool1'" <<<"$out" && pass "--patch auto plans vgg's first stage" || fail "no plan for vgg"
+grep -q "(patch stage)" <<<"$out" && pass "stage rows marked" || fail "stage rows not marked"
+$M profile --model vgg --runtime mcuprune --patch 4x4@pool1 --json > "$WORK/patch.json" || fail "profile --patch RxC@T"
+[ "$(json_get "$WORK/patch.json" "['patch']['rows']")" = 4 ] && pass "a fixed plan's grid" || fail "fixed plan grid"
+[ "$(json_get "$WORK/patch.json" "['patch']['cut']")" = pool1 ] && pass "a fixed plan's cut" || fail "fixed plan cut"
+[ "$(json_get "$WORK/patch.json" "['totals']['peak_sram_bytes']")" = "$(json_get "$WORK/patch.json" "['patch']['peak_bytes']")" ] \
+  && pass "the plan's peak is the profile's" || fail "plan peak not used"
+$M profile --model vgg --runtime tflm --patch auto --no-timeline | grep -q "executes layer by layer" \
+  && pass "a TFLite runtime says it runs layer by layer" || fail "no note for tflm"
+expect_error "unknown cut lists the valid ones" "tensors that can end a stage: conv1_1" \
+  $M profile --model vgg --runtime mcuprune --patch 2x2@nosuch
+expect_error "grid larger than the cut" "rows must be in [1, 14]" $M profile --model vgg --runtime mcuprune --patch 15x1@pool1
+expect_error "malformed --patch" "expected none, auto or RxC@TENSOR" $M profile --model vgg --runtime mcuprune --patch 4x4
+expect_error "cut that is not a stage end" "cannot end a patch stage" $M profile --model vgg --runtime mcuprune --patch 1x1@logits
 $M boards | grep -q "rp2040" && pass "boards lists rp2040" || fail "boards"
 [ "$($M boards --json | grep -c '"name"')" = 7 ] && pass "boards --json has 7 boards" || fail "boards --json"
 finish

@@ -262,20 +262,24 @@ TEST(Diff, RamBudgetPrunesOnlyTheGroupsOfTheStepsOverIt) {
   EXPECT_GT(untouched, 0);  // the test means something only if such a group exists
 }
 
-TEST(Diff, SoftResourcesEqualExactAfterEverySurgery) {
-  // In a real run: right after each surgery, the soft model at the new (integer) widths
-  // gives exactly the exact model's RAM, flash, MACs, latency and parameters.
+// In a real run: right after each surgery, the soft model at the new (integer) widths gives
+// exactly the exact model's RAM, flash, MACs, latency and parameters. Returns the worst
+// relative difference; counts surgeries and those after which the soft model used a patch plan.
+double soft_vs_exact_after_surgeries(const std::string& runtime, int& surgeries, int& planned) {
   DatasetSplits data = test::synthetic(16, 10);
   Graph g = test::residual_model();
   PruneConfig c = test::fast_config(4);
-  c.budgets[Resource::Ram] = double(exact(g).ram_bytes * 7 / 10);
-  c.budgets[Resource::Flash] = double(exact(g).flash_bytes / 2);
+  c.runtime = runtime;
+  const Target t0 = resolve_target(c);
+  c.budgets[Resource::Ram] = double(exact_of(g, t0).ram_bytes * 7 / 10);
+  c.budgets[Resource::Flash] = double(exact_of(g, t0).flash_bytes / 2);
   const Target t = resolve_target(c);
-  int surgeries = 0;
+  surgeries = planned = 0;
   double worst = 0;
   surgery_observer() = [&](const State& s) {
     ++surgeries;
     SoftModel m = build_soft(s.graph, s.groups, t);
+    planned += m.patch.has_value();
     std::vector<torch::Tensor> widths(s.groups.groups.size());
     for (const ChannelGroup& grp : s.groups.groups)
       if (grp.prunable) widths[size_t(grp.id)] = torch::tensor(double(grp.channels), torch::kDouble);
@@ -290,7 +294,24 @@ TEST(Diff, SoftResourcesEqualExactAfterEverySurgery) {
   surgery_observer() = nullptr;
   EXPECT_TRUE(r.budgets_met);
   EXPECT_TRUE(r.fallbacks.empty());
+  return worst;
+}
+
+TEST(Diff, SoftResourcesEqualExactAfterEverySurgery) {
+  int surgeries = 0, planned = 0;
+  const double worst = soft_vs_exact_after_surgeries("", surgeries, planned);
   EXPECT_GT(surgeries, 0);
+  EXPECT_EQ(planned, 0);  // the board's runtime (TFLite) runs layer by layer
+  EXPECT_LT(worst, 1e-9);
+}
+
+TEST(Diff, SoftResourcesEqualExactWithPatchPlans) {
+  // mcuprune's runtime: the first stage runs in patches (--patch auto, re-planned after each
+  // surgery); the soft model's RAM, MACs, latency and flash are the plan's.
+  int surgeries = 0, planned = 0;
+  const double worst = soft_vs_exact_after_surgeries("mcuprune", surgeries, planned);
+  EXPECT_GT(surgeries, 0);
+  EXPECT_GT(planned, 0);
   EXPECT_LT(worst, 1e-9);
 }
 
