@@ -321,6 +321,7 @@ std::string profile_table(const Profile& p) {
     }
   }
   if (!p.patch_note.empty()) s << "note: " << p.patch_note << "\n";
+  if (p.patch) s << "note: " << kPatchRuntimeNote << "\n";
   if (!p.optimal.search_complete) {
     std::snprintf(line, sizeof line,
                   "note: the optimal-order search stopped at its bound of %lld states (a wide graph); the "

@@ -79,6 +79,11 @@ struct Profile {
   ResourceUse use() const;  // the totals
 };
 
+// Printed wherever a plan is used, until mcuprune's C runtime executes patch stages.
+constexpr const char* kPatchRuntimeNote =
+    "mcuprune's C runtime does not execute patch stages yet: `export --format c` and `deploy` run the model "
+    "layer by layer (its peak is the layer-by-layer one)";
+
 Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& opt);
 nlohmann::json profile_to_json(const Profile& p);
 std::string profile_table(const Profile& p);

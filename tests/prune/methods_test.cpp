@@ -270,6 +270,7 @@ double soft_vs_exact_after_surgeries(const std::string& runtime, int& surgeries,
   Graph g = test::residual_model();
   PruneConfig c = test::fast_config(4);
   c.runtime = runtime;
+  c.patch = "auto";  // used where the runtime runs patches
   const Target t0 = resolve_target(c);
   c.budgets[Resource::Ram] = double(exact_of(g, t0).ram_bytes * 7 / 10);
   c.budgets[Resource::Flash] = double(exact_of(g, t0).flash_bytes / 2);
