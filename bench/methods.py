@@ -54,8 +54,9 @@ MODE_DEFAULTS = {
               "int8_test": 500, "seeds": 3, "baseline_seeds": 3,
               "levels": "f446re,tight,ram4,flash4,flash16,flash64", "methods": ",".join(ALL_METHODS)},
     # Full data, the paper's two evaluation models and resnet8, four levels, diff against the
-    # two baselines a user would try first. The target is 2.5 hours on 2 cores; not yet met
-    # (mobilenetv2's share is too large: docs/benchmark.md).
+    # two baselines a user would try first. The target is 2.5 hours on 2 cores; not met: about
+    # 8 hours projected from vgg's first full-data run and mobilenetv2's 4x cost per run
+    # (docs/benchmark.md).
     "standard": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": 0, "limit_test": 0,
                  "val_fraction": 0.05, "int8_test": 2000, "seeds": 2, "baseline_seeds": 1,
                  "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude"},
