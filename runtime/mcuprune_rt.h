@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define MP_RUNTIME_VERSION 1
+#define MP_RUNTIME_VERSION 2
 
 typedef enum {
   MP_OP_CONV = 1,
@@ -48,6 +48,31 @@ typedef struct {
   int32_t output_offset;
 } mp_op;
 
+/* Patch-based execution of the first stage (after MCUNetV2): the model's first n_ops
+ * operators form a stage that ends at one tensor, the cut. Its output is split into patches;
+ * the stage runs patch by patch, each operator computing only the window of its output that
+ * the patch needs, so that only one patch's windows are live at a time. Stage tensors are
+ * numbered 0 (the model input) and 1 + k (the output of stage operator k; the last one is the
+ * cut). The windows are exported tables: every operator of the stage computes with the same
+ * kernel and the same parameters as layer by layer, on window-sized shapes with shifted
+ * padding, so the cut holds exactly what layer-by-layer execution computes. */
+typedef struct {
+  int32_t offset; /* arena offset of the buffer that holds the tensor's window */
+  int32_t w, c;   /* the whole tensor's width and channels */
+  int32_t whole;  /* 1: the buffer is the whole tensor (a window is a band of full rows) */
+} mp_patch_tensor;
+
+typedef struct {
+  int32_t n_ops;     /* the model's first n_ops operators form the stage */
+  int32_t n_patches;
+  const mp_patch_tensor *tensors;    /* n_ops + 1 */
+  const int32_t *op_inputs;          /* the stage operators' inputs, in order: tensor numbers */
+  const int16_t *windows;            /* [patch][n_ops + 1][4]: first row, last row, first column,
+                                        last column of each tensor's window (inclusive) */
+  int32_t cut_offset;                /* the whole cut: each patch's window is copied into it
+                                        when the cut's window buffer is not whole */
+} mp_patch_plan;
+
 typedef struct {
   const char *name;
   const mp_op *ops;
@@ -57,6 +82,7 @@ typedef struct {
   int32_t output_offset, output_bytes;
   float input_scale, output_scale; /* real = scale * (q - zero_point) */
   int32_t input_zero_point, output_zero_point;
+  const mp_patch_plan *patch; /* NULL: every operator runs layer by layer */
 } mp_model;
 
 typedef enum {

@@ -37,7 +37,8 @@ constexpr double kInstructionsPerTick = 1e9 / 25e6;
 constexpr int64_t kStackBytes = 8192;
 
 struct DeployArgs {
-  std::string model, board = "nucleo-f446re", dataset, out, report;
+  std::string model, board = "nucleo-f446re", dataset, out, report, patch = "auto";
+  double patch_max_overhead = 0.2;
   int samples = 20, calibration = 200, timeout_s = 600;
   bool emulate = false, host = false, portable = false, force = false;
 };
@@ -164,7 +165,11 @@ void run_deploy(const DeployArgs& a) {
   m.graph.check_classifier_output();  // accuracy is measured on class scores
   FoldedModel f = fold_for_inference(m.graph, m.weights);
   QuantizedModel q = calibrate_int8(m, f, a.dataset, a.calibration);
-  const CSource src = export_c(q, std::string("mcuprune ") + kVersion + ": " + m.graph.name);
+  CSourceOptions co;
+  co.patch = a.patch;
+  co.patch_max_overhead = a.patch_max_overhead;
+  co.board = board;
+  const CSource src = export_c(q, std::string("mcuprune ") + kVersion + ": " + m.graph.name, co);
 
   // The work directory: deploy's own default inside the model directory (a previous deploy of
   // this model for this board is replaced), or --out: new, empty, or replaced with --force.
@@ -295,6 +300,8 @@ void run_deploy(const DeployArgs& a) {
 
   ProfileOptions popt;
   popt.runtime = "mcuprune";
+  popt.patch = a.patch;
+  popt.patch_max_overhead = a.patch_max_overhead;
   const Profile p = profile_graph(f.graph, board, popt);
   json report = {{"command", "deploy"},
                  {"model_dir", a.model},
@@ -314,11 +321,14 @@ void run_deploy(const DeployArgs& a) {
                    {"profile_flash_bytes", p.flash_bytes},
                    {"profile_ram_bytes", p.ram_bytes()},
                    {"profile_macs", p.macs},
-                   {"profile_latency_ms", p.latency_ms}}},
+                   {"profile_latency_ms", p.latency_ms},
+                   {"patch", profile_to_json(p).at("patch")},
+                   {"patch_note", src.patch_note}}},
                  {"work_dir", out}};
   std::printf("%s on %s: %d test samples, %d bit-exact with the host's integer reference (%.1f%%), accuracy %.1f%%\n",
               m.graph.name.c_str(), a.emulate ? "QEMU mps2-an386 (Cortex-M4)" : "the host", ran, exact,
               ran ? 100.0 * exact / ran : 0.0, ran ? 100.0 * correct / ran : 0.0);
+  std::printf("%s", patch_plan_summary(src).c_str());
   if (a.emulate) {
     const double insns = double(ticks) * kInstructionsPerTick / std::max(1, ran);
     measured["ram"]["stack_high_water_bytes"] = stack;
@@ -402,6 +412,14 @@ void add_deploy_command(CLI::App& app) {
   c->add_option("--out", a->out, "work directory (default: MODEL/deploy-BOARD-qemu or -host, replaced)");
   c->add_option("--report", a->report, "report file (default: the work directory's deploy_report.json)");
   c->add_option("--timeout", a->timeout_s, "seconds the run may take")->capture_default_str();
+  c->add_option("--patch", a->patch,
+                "the first stage in patches: auto (the plan of `profile --runtime mcuprune --patch auto`), none "
+                "(layer by layer) or RxC@TENSOR")
+      ->capture_default_str();
+  c->add_option("--patch-max-overhead", a->patch_max_overhead,
+                "--patch auto: the most extra MACs a plan may cost, as a fraction of layer by layer's")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
   c->add_flag("--force", a->force, "replace an existing --out directory or --report file");
   c->callback([a] { run_deploy(*a); });
 }

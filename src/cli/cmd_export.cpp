@@ -18,7 +18,8 @@ namespace mcuprune {
 namespace {
 
 struct ExportArgs {
-  std::string model, format, out, dataset, variant = "float", board = "nucleo-f446re";
+  std::string model, format, out, dataset, variant = "float", board = "nucleo-f446re", patch = "auto";
+  double patch_max_overhead = 0.2;
   int calibration = 200;
   bool float_io = false, force = false;
 };
@@ -42,6 +43,7 @@ void write_c_export(OutputDir& dir, const CSource& src, bool force) {
 }
 
 void run_export(const ExportArgs& a) {
+  if (!(a.patch_max_overhead >= 0)) throw UserError("--patch-max-overhead must be a number >= 0");
   if (a.float_io && a.format != "tflite") throw UserError("--float-io applies to --format tflite only");
   if (a.format != "onnx" && a.variant != "float")
     throw UserError("--variant applies to --format onnx only (TFLite and C exports are always int8)");
@@ -63,10 +65,15 @@ void run_export(const ExportArgs& a) {
 
   std::string bytes, what;
   if (a.format == "c") {
-    const CSource src = export_c(calibrate_int8(m, f, a.dataset, a.calibration), desc);
+    CSourceOptions co;
+    co.patch = a.patch;
+    co.patch_max_overhead = a.patch_max_overhead;
+    co.board = board;
+    const CSource src = export_c(calibrate_int8(m, f, a.dataset, a.calibration), desc, co);
     write_c_export(*c_dir, src, a.force);
     std::printf("wrote %s: C source for the mcuprune runtime (%zu files), %zu operators\n", a.out.c_str(),
                 src.files.size(), src.plan.order.size());
+    std::printf("%s", patch_plan_summary(src).c_str());
     std::printf("  constants (flash): %s; arena (RAM): %s planned (%s), resource model peak %s\n",
                 format_bytes(src.constant_bytes).c_str(), format_bytes(src.plan.arena_bytes).c_str(),
                 src.plan.placement.c_str(), format_bytes(src.plan.predicted_peak_bytes).c_str());
@@ -148,10 +155,21 @@ void add_export_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--board", a->board, "board whose runtime decides the operator order")->capture_default_str();
   c->add_flag("--float-io", a->float_io, "TFLite only: float32 input/output (QUANTIZE/DEQUANTIZE added)");
+  c->add_option("--patch", a->patch,
+                "C only: the first stage in patches (the runtime executes them): auto (the plan of `profile "
+                "--runtime mcuprune --patch auto`), none (layer by layer) or RxC@TENSOR")
+      ->capture_default_str();
+  c->add_option("--patch-max-overhead", a->patch_max_overhead,
+                "C only, --patch auto: the most extra MACs a plan may cost, as a fraction of layer by layer's")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
   c->callback([a, c] {
     const bool int8 = a->format != "onnx" || a->variant == "int8";
     for (const char* o : {"--dataset", "--calibration-samples"})
       refuse_without_effect(c, o, int8, "for a float ONNX export (it calibrates int8 exports: tflite, c, onnx --variant int8)");
+    for (const char* o : {"--patch", "--patch-max-overhead"})
+      refuse_without_effect(c, o, a->format == "c", "for --format " + a->format +
+                            " (TFLite Micro and ONNX runtimes run layer by layer; the C runtime runs patches)");
     if (a->calibration < 1) throw UserError("--calibration-samples must be >= 1, got " + std::to_string(a->calibration));
     run_export(*a);
   });

@@ -14,7 +14,7 @@ namespace {
 struct ProfileArgs {
   ModelSpec model;
   std::string board = "nucleo-f446re", order = "optimal", runtime;
-  std::string reserve_ram, reserve_flash, patch = "none";
+  std::string reserve_ram, reserve_flash, patch;  // patch empty: auto where the runtime runs patches
   double patch_max_overhead = 0.2;
   BudgetOptions budgets;
   bool inplace_add = false, json_out = false, no_timeline = false;
@@ -35,7 +35,8 @@ void run_profile(const ProfileArgs& a) {
   o.inplace_add = a.inplace_add;
   o.runtime = a.runtime;
   o.budgets = parse_budgets(a.budgets);
-  o.patch = a.patch;
+  o.patch = !a.patch.empty() ? a.patch
+            : find_runtime(a.runtime.empty() ? board.runtime : a.runtime).patch_execution ? "auto" : "none";
   o.patch_max_overhead = a.patch_max_overhead;
   Profile p = profile_graph(m.graph, board, o);
   if (a.json_out) {
@@ -94,8 +95,7 @@ void add_profile_command(CLI::App& app) {
   c->add_option("--patch", args->patch,
                 "patch-based execution of the first stage: none, auto (lowest peak within "
                 "--patch-max-overhead) or RxC@TENSOR (a grid of R x C patches of the stage ending at TENSOR); "
-                "runtime mcuprune only")
-      ->capture_default_str();
+                "runtime mcuprune only (default: auto where the runtime runs patches, else none)");
   c->add_option("--patch-max-overhead", args->patch_max_overhead,
                 "--patch auto: the most extra MACs a plan may cost, as a fraction of layer by layer's")
       ->check(CLI::Range(0.0, 100.0))

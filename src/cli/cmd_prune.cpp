@@ -64,7 +64,7 @@ void print_summary(const PruneConfig& cfg, const Profile& before, const Profile&
     std::printf("first stage: %s -> %s (peak layer by layer: %s -> %s)\n", plan(before).c_str(), plan(after).c_str(),
                 format_bytes(before.optimal.peak_bytes).c_str(), format_bytes(after.optimal.peak_bytes).c_str());
   if (!after.patch_note.empty()) std::printf("note: %s\n", after.patch_note.c_str());
-  if (after.patch) std::printf("note: %s\n", kPatchRuntimeNote);
+  if (after.patch) std::printf("note: %s\n", patch_deploy_note(after.deployed, after.patch->geometry).c_str());
   if (test_before) std::printf("test accuracy: %.4f before, %.4f after pruning\n", *test_before, test.accuracy);
   else std::printf("test accuracy: %.4f\n", test.accuracy);
   if (fallbacks.empty()) std::printf("fallbacks used: none\n");
@@ -229,8 +229,7 @@ void add_prune_command(CLI::App& app) {
   c->add_flag("--inplace-add", args->cfg.inplace_add, "model in-place ADD");
   c->add_option("--patch", args->cfg.patch,
                 "patch-based execution of the first stage where the runtime runs it (--runtime mcuprune): "
-                "auto (the best plan, re-planned after every surgery), none, or RxC@TENSOR; the C runtime "
-                "does not execute plans yet")
+                "auto (the best plan, re-planned after every surgery), none, or RxC@TENSOR")
       ->capture_default_str();
   c->add_option("--patch-max-overhead", args->cfg.patch_max_overhead,
                 "--patch auto: the most extra MACs a plan may cost, as a fraction of layer by layer's")

@@ -8,6 +8,7 @@
 #include "export/embedded.h"
 #include "quant/runtime_ops.h"
 #include "resources/memory.h"
+#include "resources/profile.h"
 
 namespace mcuprune {
 
@@ -177,6 +178,9 @@ const char* kCReadme = R"(# A model exported by mcuprune for its C runtime
 - `model.h`, `model.c`: the model. Its constants (weights, biases, per-channel multipliers)
   are `const` and go to flash; its one activation arena (`MODEL_ARENA_BYTES`) is a static
   array in RAM, planned ahead (`memory_plan.txt`: every tensor's offset and lifetime).
+  When the export chose a patch plan (`export --patch`, auto by default), the first stage
+  runs patch by patch (`model_patch` in `model.c`): its tensors other than the input and the
+  stage's output are window buffers, and the arena holds one patch's windows at a time.
 - `mcuprune_rt/`: the runtime (C99, no malloc, no OS): the interpreter and one kernel per
   operator in `mcuprune_rt/kernels/`.
 
@@ -225,17 +229,79 @@ std::string c_identifier_comment(const std::string& s) {
   return r;
 }
 
+// The patch plan's tables (mcuprune_rt.h's mp_patch_plan): stage tensor 0 is the model
+// input, 1 + k the output of the plan's k-th operator (the stage runs first, in the plan's
+// order), the last one the cut.
+std::string patch_plan_definition(const DeployedGraph& d, const PatchFigures& f, const MemoryPlan& plan,
+                                  int64_t& bytes) {
+  const PatchGeometry& g = f.geometry;
+  const int m = int(g.stage_ops.size());
+  std::vector<int> number(d.tensors.size(), -1);
+  number[size_t(d.input_tensor)] = 0;
+  for (int k = 0; k < m; ++k) number[size_t(d.ops[size_t(g.stage_ops[size_t(k)])].output)] = k + 1;
+  std::vector<int> tensors = {d.input_tensor};
+  for (int o : g.stage_ops) tensors.push_back(d.ops[size_t(o)].output);
+  std::ostringstream o;
+  o << "/* The first stage runs in " << g.rows << "x" << g.cols << " patches up to '"
+    << c_identifier_comment(d.tensors[size_t(g.cut)].name) << "' (" << m << " operators). */\n";
+  o << "static const mp_patch_tensor patch_tensors[" << tensors.size() << "] = {\n";
+  for (int t : tensors) {
+    const bool copied = g.copy_windows() && (t == d.input_tensor || t == g.cut);
+    const int64_t offset = copied ? plan.tensors[size_t(t == g.cut ? plan.cut_window : plan.input_window)].offset
+                                  : plan.tensors[size_t(t)].offset;
+    const bool whole = !copied && (t == d.input_tensor || t == g.cut);
+    const Shape& sh = d.tensors[size_t(t)].shape;
+    o << "  {" << offset << ", " << sh.w << ", " << sh.c << ", " << (whole ? 1 : 0) << "}, /* "
+      << c_identifier_comment(d.tensors[size_t(t)].name) << " */\n";
+  }
+  o << "};\n";
+  std::vector<int32_t> inputs;
+  for (int op : g.stage_ops)
+    for (int i : d.ops[size_t(op)].inputs) inputs.push_back(number[size_t(i)]);
+  std::vector<int16_t> windows;
+  for (const std::vector<PatchWindow>& w : g.windows)
+    for (int t : tensors) {
+      const PatchWindow& pw = w[size_t(t)];
+      for (int v : {pw.y0, pw.y1, pw.x0, pw.x1}) {
+        if (v < -32768 || v > 32767)
+          throw UserError("patch plan: a window coordinate (" + std::to_string(v) + ") of '" + d.tensors[size_t(t)].name +
+                          "' does not fit the runtime's int16 tables; use --patch none for maps over 32767 pixels wide");
+        windows.push_back(int16_t(v));
+      }
+    }
+  int64_t table = int64_t(tensors.size()) * 16;
+  array(o, "int32_t", "patch_op_inputs", inputs, table);
+  array(o, "int16_t", "patch_windows", windows, table);
+  o << "static const mp_patch_plan model_patch = {\n  .n_ops = " << m << ", .n_patches = " << g.patches()
+    << ",\n  .tensors = patch_tensors, .op_inputs = patch_op_inputs, .windows = patch_windows,\n  .cut_offset = "
+    << plan.tensors[size_t(g.cut)].offset << "};\n\n";
+  bytes += table + 24;
+  return o.str();
+}
+
 }  // namespace
 
-CSource export_c(const QuantizedModel& q, const std::string& description) {
+CSource export_c(const QuantizedModel& q, const std::string& description, const CSourceOptions& opt) {
   const Graph& g = q.graph;
   const DeployedGraph d = deploy_view(g);
-  std::vector<int64_t> bytes;
-  for (const DeployedTensor& t : d.tensors) bytes.push_back(t.bytes());
-  const std::vector<int64_t> no_scratch(d.ops.size(), 0);
-  const MemorySchedule sched = schedule_optimal(d, bytes, no_scratch, false);
   CSource out;
-  out.plan = plan_memory(d, sched.order);
+  if (parse_patch_spec(opt.patch).kind != PatchSpec::None) {
+    ProfileOptions po;
+    po.runtime = "mcuprune";
+    po.patch = opt.patch;
+    po.patch_max_overhead = opt.patch_max_overhead;
+    Profile p = profile_graph(g, opt.board ? *opt.board : find_board("nucleo-f446re"), po);
+    out.patch = std::move(p.patch);
+    out.patch_note = p.patch_note;
+  }
+  if (out.patch) {
+    out.plan = plan_memory_patched(d, *out.patch);
+  } else {
+    std::vector<int64_t> bytes;
+    for (const DeployedTensor& t : d.tensors) bytes.push_back(t.bytes());
+    const std::vector<int64_t> no_scratch(d.ops.size(), 0);
+    out.plan = plan_memory(d, schedule_optimal(d, bytes, no_scratch, false).order);
+  }
   const MemoryPlan& plan = out.plan;
   for (const DeployedOp& op : d.ops)
     if (!op.fused.empty())
@@ -269,6 +335,7 @@ CSource export_c(const QuantizedModel& q, const std::string& description) {
   }
   table << "};\n\n";
   c << table.str();
+  if (out.patch) c << patch_plan_definition(d, *out.patch, plan, cbytes);
   const PlannedTensor& in = plan.tensors[size_t(d.input_tensor)];
   const PlannedTensor& outp = plan.tensors[size_t(d.output_tensor)];
   const QuantParams& qi = q.activations[0];
@@ -278,7 +345,8 @@ CSource export_c(const QuantizedModel& q, const std::string& description) {
     << ", .input_bytes = MODEL_INPUT_SIZE,\n  .output_offset = " << outp.offset
     << ", .output_bytes = MODEL_OUTPUT_SIZE,\n  .input_scale = " << float_literal(qi.scale)
     << ", .output_scale = " << float_literal(qo.scale) << ",\n  .input_zero_point = " << qi.zero_point
-    << ", .output_zero_point = " << qo.zero_point << "};\n\n"
+    << ", .output_zero_point = " << qo.zero_point << ",\n  .patch = " << (out.patch ? "&model_patch" : "0")
+    << "};\n\n"
     << "static int8_t model_arena[MODEL_ARENA_BYTES];\n\n"
     << "int model_invoke(const int8_t *input, int8_t *output) {\n"
     << "  return (int)mp_invoke(&mcuprune_model, model_arena, (int32_t)sizeof model_arena, input, output);\n}\n";
@@ -307,6 +375,19 @@ CSource export_c(const QuantizedModel& q, const std::string& description) {
   out.files["README.md"] = kCReadme;
   for (const EmbeddedFile& f : embedded_runtime_files()) out.files["mcuprune_rt/" + f.path] = f.content;
   return out;
+}
+
+std::string patch_plan_summary(const CSource& src) {
+  if (!src.patch) return src.patch_note.empty() ? "" : "  note: " + src.patch_note + "\n";
+  const PatchFigures& f = *src.patch;
+  const PatchGeometry& g = f.geometry;
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "  first stage: %dx%d patches up to '%s' (%zu operators, +%.1f%% MACs): stage peak %lld B, rest %lld "
+                "B, plan tables %lld B\n",
+                g.rows, g.cols, src.plan.tensors[size_t(g.cut)].name.c_str(), g.stage_ops.size(),
+                100 * f.mac_overhead(), (long long)f.stage_peak, (long long)f.rest_peak, (long long)f.table_bytes);
+  return line;
 }
 
 }  // namespace mcuprune

@@ -5,20 +5,36 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "export/plan.h"
+#include "resources/board.h"
 #include "quant/quantize.h"
 
 namespace mcuprune {
+
+struct CSourceOptions {
+  // Patch-based execution of the first stage (resources/patch.h): "none", "auto" (the plan
+  // of `profile --runtime mcuprune --patch auto`) or "RxC@TENSOR".
+  std::string patch = "none";
+  double patch_max_overhead = 0.2;
+  std::optional<Board> board;  // for the plan's latency figures only (none: nucleo-f446re)
+};
 
 struct CSource {
   std::map<std::string, std::string> files;  // "model.h", "model.c", "README.md"
   MemoryPlan plan;
   int64_t constant_bytes = 0;  // the model's const data (weights, tables, parameters)
+  std::optional<PatchFigures> patch;  // the plan the model runs with, if any
+  std::string patch_note;              // why --patch auto found no plan
 };
 
 // q's graph must be folded. Throws UserError naming the node for what the runtime cannot run.
-CSource export_c(const QuantizedModel& q, const std::string& description);
+CSource export_c(const QuantizedModel& q, const std::string& description, const CSourceOptions& opt = {});
+
+// Lines for a command's summary: the plan the export runs with (or why auto found none);
+// empty without either.
+std::string patch_plan_summary(const CSource& src);
 
 }  // namespace mcuprune

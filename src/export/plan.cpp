@@ -19,32 +19,13 @@ constexpr int kRandomPlacements = 20000;
 
 }  // namespace
 
-MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order) {
-  if (!is_topological_order(d, order)) throw std::invalid_argument("plan_memory: not an execution order of the graph");
-  MemoryPlan plan;
-  plan.order = order;
-  const int m = int(order.size());
-  std::vector<int> pos(d.ops.size(), -1);
-  for (int s = 0; s < m; ++s) pos[size_t(order[size_t(s)])] = s;
-  std::vector<int64_t> bytes;
-  for (size_t t = 0; t < d.tensors.size(); ++t) {
-    const DeployedTensor& dt = d.tensors[t];
-    PlannedTensor p;
-    p.tensor = int(t);
-    p.name = dt.name;
-    p.bytes = dt.bytes();
-    p.first = dt.producer < 0 ? 0 : pos[size_t(dt.producer)];
-    p.last = p.first;
-    for (int c : dt.consumers) p.last = std::max(p.last, pos[size_t(c)]);
-    if (dt.is_model_output) p.last = m - 1;
-    plan.tensors.push_back(p);
-    bytes.push_back(p.bytes);
-  }
-  plan.predicted_peak_bytes =
-      order_memory<int64_t>(d, order, bytes, std::vector<int64_t>(d.ops.size(), 0), false).peak_bytes;
 
-  // Candidate priorities; the smallest arena wins (ties: the first tried). The sizes and
-  // lifetimes are gathered once; each try only computes offsets.
+namespace {
+
+// Gives plan.tensors their offsets: greedy first-fit placements under several priorities,
+// then seeded random ones, until the arena reaches the predicted peak (which no placement
+// can beat) or the tries run out; the smallest arena wins (ties: the first tried).
+void place(MemoryPlan& plan) {
   std::vector<int64_t> size, offset, best;
   std::vector<int> first, last;
   for (const PlannedTensor& t : plan.tensors) size.push_back(t.bytes), first.push_back(t.first), last.push_back(t.last);
@@ -76,13 +57,94 @@ MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order) {
                      [&](int a, int b) { return less(plan.tensors[size_t(a)], plan.tensors[size_t(b)]); });
     if ((done = try_order(priority, name))) break;
   }
-  // Then random priorities (seeded: the plan is reproducible) until the peak is reached.
   std::mt19937_64 rng(20240611);
   for (int k = 0; k < kRandomPlacements && !done; ++k) {
     std::shuffle(priority.begin(), priority.end(), rng);
     done = try_order(priority, "random order " + std::to_string(k + 1) + " of " + std::to_string(kRandomPlacements));
   }
   for (size_t k = 0; k < best.size(); ++k) plan.tensors[k].offset = best[k];
+}
+
+// Every tensor of d whole, live from its producer's step to its last consumer's under `pos`
+// (steps by op); the model output to the last step.
+std::vector<PlannedTensor> whole_tensors(const DeployedGraph& d, const std::vector<int>& pos, int steps) {
+  std::vector<PlannedTensor> ts;
+  for (size_t t = 0; t < d.tensors.size(); ++t) {
+    const DeployedTensor& dt = d.tensors[t];
+    PlannedTensor p;
+    p.tensor = int(t);
+    p.name = dt.name;
+    p.bytes = dt.bytes();
+    p.first = dt.producer < 0 ? 0 : pos[size_t(dt.producer)];
+    p.last = p.first;
+    for (int c : dt.consumers) p.last = std::max(p.last, pos[size_t(c)]);
+    if (dt.is_model_output) p.last = steps - 1;
+    ts.push_back(p);
+  }
+  return ts;
+}
+
+std::vector<int> positions(const DeployedGraph& d, const std::vector<int>& order) {
+  std::vector<int> pos(d.ops.size(), -1);
+  for (size_t s = 0; s < order.size(); ++s) pos[size_t(order[s])] = int(s);
+  return pos;
+}
+
+}  // namespace
+
+MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order) {
+  if (!is_topological_order(d, order)) throw std::invalid_argument("plan_memory: not an execution order of the graph");
+  MemoryPlan plan;
+  plan.order = order;
+  plan.tensors = whole_tensors(d, positions(d, order), int(order.size()));
+  std::vector<int64_t> bytes;
+  for (const PlannedTensor& t : plan.tensors) bytes.push_back(t.bytes);
+  plan.predicted_peak_bytes =
+      order_memory<int64_t>(d, order, bytes, std::vector<int64_t>(d.ops.size(), 0), false).peak_bytes;
+  place(plan);
+  return plan;
+}
+
+MemoryPlan plan_memory_patched(const DeployedGraph& d, const PatchFigures& f) {
+  const PatchGeometry& g = f.geometry;
+  const std::vector<int>& order = f.schedule.order;
+  if (!is_topological_order(d, order) || order.size() < g.stage_ops.size() ||
+      !std::equal(g.stage_ops.begin(), g.stage_ops.end(), order.begin()))
+    throw std::invalid_argument("plan_memory_patched: the plan's order does not start with its stage");
+  MemoryPlan plan;
+  plan.order = order;
+  plan.patched = true;
+  plan.stage_steps = int(g.stage_ops.size());
+  const std::vector<int> pos = positions(d, order);
+  const int m = plan.stage_steps;
+  plan.tensors = whole_tensors(d, pos, int(order.size()));
+  const int in = d.input_tensor;
+  // The input and the cut are whole for the whole stage; every other stage tensor is one
+  // buffer sized for its largest window, live within a patch (resources/patch.h).
+  plan.tensors[size_t(in)].last = std::max(plan.tensors[size_t(in)].last, m - 1);
+  plan.tensors[size_t(g.cut)].first = 0;
+  for (size_t t = 0; t < d.tensors.size(); ++t)
+    if (g.in_stage[t] && int(t) != g.cut) {
+      plan.tensors[t].bytes = int64_t(d.tensors[t].shape.c) * g.window_area[t];
+      plan.tensors[t].name += " (patch window)";
+    }
+  if (g.copy_windows()) {  // a window of the input copied in, one of the cut computed and copied out
+    auto window_buffer = [&](int t, int first, int last) {
+      PlannedTensor p;
+      p.name = d.tensors[size_t(t)].name + " (patch window copy)";
+      p.bytes = int64_t(d.tensors[size_t(t)].shape.c) * g.window_area[size_t(t)];
+      p.first = first, p.last = last;
+      plan.tensors.push_back(p);
+      return int(plan.tensors.size()) - 1;
+    };
+    int input_last = 0;
+    for (int c : d.tensors[size_t(in)].consumers)
+      if (pos[size_t(c)] < m) input_last = std::max(input_last, pos[size_t(c)]);
+    plan.input_window = window_buffer(in, 0, input_last);
+    plan.cut_window = window_buffer(g.cut, m - 1, m - 1);
+  }
+  plan.predicted_peak_bytes = f.peak_bytes;
+  place(plan);
   return plan;
 }
 

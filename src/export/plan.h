@@ -12,11 +12,12 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "resources/deployed.h"
+#include "resources/patch.h"
 
 namespace mcuprune {
 
 struct PlannedTensor {
-  int tensor = -1;  // index into the deployed graph's tensors
+  int tensor = -1;  // index into the deployed graph's tensors (-1: a patch plan's window copy)
   std::string name;
   int64_t bytes = 0, offset = 0;
   int first = 0, last = 0;  // steps of the order during which it is live (inclusive)
@@ -24,14 +25,22 @@ struct PlannedTensor {
 
 struct MemoryPlan {
   std::vector<int> order;  // op indices in execution order
-  std::vector<PlannedTensor> tensors;  // by tensor index
+  std::vector<PlannedTensor> tensors;  // by tensor index, then a patch plan's window copies
   int64_t arena_bytes = 0;
+  // With a patch plan: steps [0, stage_steps) are one patch's (the stage's ops in order);
+  // stage tensors other than the cut are window buffers; with more than one column of
+  // patches, input_window and cut_window index the copies of the input's and the cut's windows.
+  bool patched = false;
+  int stage_steps = 0, input_window = -1, cut_window = -1;
   int64_t predicted_peak_bytes = 0;  // the resource model's peak for this order
   std::string placement;             // which greedy placement gave the arena
 };
 
 // Plans the tensors of d for `order` (a topological order of d's ops).
 MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order);
+// Plans the buffers of a patch plan (the lifetimes of resources/patch.h's memory model over
+// f.schedule's order); predicted_peak_bytes is the plan's peak.
+MemoryPlan plan_memory_patched(const DeployedGraph& d, const PatchFigures& f);
 
 // A table: tensor, bytes, offset, first and last step, and the arena against the peak.
 std::string memory_plan_table(const MemoryPlan& p);

@@ -29,9 +29,8 @@ struct PruneConfig {
   bool inplace_add = false;
   // Patch-based execution of the first stage (resources/patch.h), where the runtime runs it
   // (mcuprune's): "auto" (the best plan, re-planned after every surgery), "none" or
-  // "RxC@TENSOR". Runtimes without patch stages run layer by layer whatever this says. Off
-  // by default until the C runtime executes the plans (today it runs layer by layer).
-  std::string patch = "none";
+  // "RxC@TENSOR". Runtimes without patch stages run layer by layer whatever this says.
+  std::string patch = "auto";
   double patch_max_overhead = 0.2;
   int warmup_epochs = -1;          // train (and collect salience) before pruning starts (-1: 1, or 0 for 1 epoch)
   int prune_every = 50;            // steps between physical removals

@@ -68,7 +68,7 @@ SoftResources soft_resources(const SoftModel& m, const std::vector<torch::Tensor
     const PatchedTotals<torch::Tensor> tot = patched_totals(m.d, g, ch, costs.ops, t.board);
     const torch::Tensor macs = tot.macs, latency = tot.latency_ms;
     r.value[int(Resource::Ram)] = peak + costs.persistent_ram_bytes;
-    r.value[int(Resource::Flash)] = costs.flash_bytes + double(patch_table_bytes(g));
+    r.value[int(Resource::Flash)] = costs.flash_bytes + double(patch_table_bytes(m.d, g));
     r.value[int(Resource::Macs)] = macs;
     r.value[int(Resource::Latency)] = latency;
   }

@@ -207,7 +207,7 @@ PatchFigures patch_figures(const DeployedGraph& d, const PatchGeometry& g, const
   f.schedule.peak_bytes = f.schedule.step_bytes[size_t(f.schedule.bottleneck_step)];
   f.schedule.states_explored = f.rest.states_explored;
   f.schedule.search_complete = f.rest.search_complete;
-  f.table_bytes = patch_table_bytes(g);
+  f.table_bytes = patch_table_bytes(d, g);
   const PatchedTotals<int64_t> tot = patched_totals(d, g, ch, costs.ops, board);
   for (const auto& c : costs.ops) f.layer_macs += c.macs;
   f.macs = tot.macs;

@@ -66,10 +66,15 @@ struct PatchSpec {
 PatchSpec parse_patch_spec(const std::string& text);  // throws UserError
 int find_cut_tensor(const DeployedGraph& d, const std::string& name);  // throws UserError
 
-// Bytes of plan tables in flash: for every patch, the window of the input and of every stage
-// op's output as four int16 values.
-inline int64_t patch_table_bytes(const PatchGeometry& g) {
-  return int64_t(g.patches()) * int64_t(g.stage_ops.size() + 1) * 4 * 2;
+// Bytes of the plan's tables in flash, as mcuprune's C export writes them for a 32-bit
+// target: every patch's window of the input and of every stage op's output (four int16
+// values each), a 16-byte record per stage tensor, the stage ops' input numbers (int32) and
+// the plan's own 24-byte record.
+inline int64_t patch_table_bytes(const DeployedGraph& d, const PatchGeometry& g) {
+  int64_t inputs = 0;
+  for (int o : g.stage_ops) inputs += int64_t(d.ops[size_t(o)].inputs.size());
+  const int64_t tensors = int64_t(g.stage_ops.size()) + 1;
+  return int64_t(g.patches()) * tensors * 4 * 2 + tensors * 16 + inputs * 4 + 24;
 }
 
 // Memory of one patch's steps (aligned with g.stage_ops), the largest over the patches since

@@ -39,6 +39,15 @@ bool Profile::fits() const {
   return true;
 }
 
+std::string patch_spec(const DeployedGraph& d, const PatchGeometry& g) {
+  return std::to_string(g.rows) + "x" + std::to_string(g.cols) + "@" + d.tensors[size_t(g.cut)].name;
+}
+
+std::string patch_deploy_note(const DeployedGraph& d, const PatchGeometry& g) {
+  return "mcuprune's C runtime executes this plan: `export --format c` and `deploy` use it with --patch " +
+         patch_spec(d, g) + " (their default, --patch auto, finds the same plan at the same --patch-max-overhead)";
+}
+
 Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& opt) {
   Profile p;
   auto graph = std::make_shared<Graph>(g);
@@ -321,7 +330,7 @@ std::string profile_table(const Profile& p) {
     }
   }
   if (!p.patch_note.empty()) s << "note: " << p.patch_note << "\n";
-  if (p.patch) s << "note: " << kPatchRuntimeNote << "\n";
+  if (p.patch) s << "note: " << patch_deploy_note(p.deployed, p.patch->geometry) << "\n";
   if (!p.optimal.search_complete) {
     std::snprintf(line, sizeof line,
                   "note: the optimal-order search stopped at its bound of %lld states (a wide graph); the "

@@ -79,10 +79,10 @@ struct Profile {
   ResourceUse use() const;  // the totals
 };
 
-// Printed wherever a plan is used, until mcuprune's C runtime executes patch stages.
-constexpr const char* kPatchRuntimeNote =
-    "mcuprune's C runtime does not execute patch stages yet: `export --format c` and `deploy` run the model "
-    "layer by layer (its peak is the layer-by-layer one)";
+// "RxC@CUT": the --patch value that selects plan g (profile, prune, export --format c, deploy).
+std::string patch_spec(const DeployedGraph& d, const PatchGeometry& g);
+// Printed wherever a plan is used: how the C export and deploy get the same plan.
+std::string patch_deploy_note(const DeployedGraph& d, const PatchGeometry& g);
 
 Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& opt);
 nlohmann::json profile_to_json(const Profile& p);

@@ -41,7 +41,27 @@ assert abs(m["flash"]["model_bytes"] - p["profile_flash_bytes"]) <= 0.05 * p["pr
 assert p["profile_runtime"] == "mcuprune" and p["profile_ram_bytes"] == p["arena_bytes"], p
 assert m["ram"]["model_bytes"] == p["arena_bytes"] == p["peak_sram_bytes"], (m, p)
 assert m["ram"]["stack_high_water_bytes"] > 0 and m["instructions_per_inference"] > p["profile_macs"], (m, p)
+assert p["patch"] is not None and p["patch"]["rows"] * p["patch"]["cols"] > 1, p  # tinycnn: auto finds a plan
 PY
+
+# Patch plans: the default (auto) above ran tinycnn's first stage in patches; layer by layer,
+# one column of row bands (in place) and a grid with window copies run bit-exact too, each
+# with the arena the profile predicts for it.
+grep -q "first stage: .* patches up to" "$WORK/q.out" && pass "deploy prints the plan it runs" || fail "no plan line: $(cat "$WORK/q.out")"
+grep -q "first stage: .* patches up to" "$WORK/c.out" && pass "export --format c prints its plan" || fail "export: $(cat "$WORK/c.out")"
+grep -q "model_patch" "$WORK/c/model.c" && pass "export writes the plan's tables" || fail "model.c has no plan"
+for spec in none 4x1@conv2 2x3@pool1; do
+  $M deploy --model "$WORK/m" --dataset fashion-mnist --emulate --samples 3 --patch "$spec" --out "$WORK/q-$spec" > "$WORK/q-$spec.out" 2>&1 \
+    && grep -q "3 test samples, 3 bit-exact" "$WORK/q-$spec.out" || { fail "deploy --patch $spec: $(cat "$WORK/q-$spec.out")"; continue; }
+  $M profile --model "$WORK/m" --runtime mcuprune --patch "$spec" --json > "$WORK/p-$spec.json"
+  peak=$(json_get "$WORK/p-$spec.json" "['totals']['ram_bytes']")
+  arena=$(json_get "$WORK/q-$spec/deploy_report.json" "['measured']['ram']['model_bytes']")
+  [ "$peak" = "$arena" ] && pass "QEMU --patch $spec: bit-exact, arena $arena = profile's peak" || fail "--patch $spec: arena $arena, profile $peak"
+done
+expect_error "export --patch refused for TFLite" "--patch has no effect for --format tflite" \
+  $M export --model "$WORK/m" --format tflite --dataset fashion-mnist --patch auto --out "$WORK/x.tflite"
+expect_error "a bad cut lists the valid ones" "tensors that can end a stage: conv1, pool1" \
+  $M deploy --model "$WORK/m" --dataset fashion-mnist --host --patch 2x2@nope --out "$WORK/bad"
 
 # A board whose flash budget is 1000 bytes: the model's constants cannot fit.
 echo '{"base": "nucleo-f446re", "name": "tiny-flash", "flash_bytes": 132072, "reserved_flash_bytes": 131072}' > "$WORK/tiny.json"

@@ -1,6 +1,7 @@
 // Random small DAGs of deployed ops for property tests (resources, export).
 #pragma once
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -61,6 +62,52 @@ inline Graph random_graph(std::mt19937& rng, int id) {
   for (int n : avail)
     if (!read[size_t(n)]) dangling.push_back(n);
   if (dangling.size() > 1) b.concat(dangling);
+  return b.finish();
+}
+
+// A random chain of spatially local ops (convs, depthwise convs and pools with strides 1 and 2,
+// kernels 1/3/5, same and valid padding, residual blocks, concatenated branches) on an odd-sized
+// input, then a classifier head: the candidates for patch stages.
+inline Graph random_spatial_graph(std::mt19937& rng) {
+  auto pick = [&](int lo, int hi) { return lo + int(rng() % uint32_t(hi - lo + 1)); };
+  GraphBuilder b("random", {pick(5, 19), pick(5, 19), pick(1, 3)});
+  int x = b.input();
+  const int layers = pick(2, 6);
+  for (int l = 0; l < layers; ++l) {
+    const Shape s = b.shape(x);
+    const int k = std::min({pick(0, 2) * 2 + 1, s.h, s.w});
+    const int stride = s.h >= 4 && s.w >= 4 && pick(0, 2) == 0 ? 2 : 1;
+    const Padding pad = pick(0, 2) == 0 ? Padding::Valid : Padding::Same;
+    switch (pick(0, 5)) {
+      case 0:
+      case 1:
+        x = b.conv(x, pick(1, 4), k, stride, pad);
+        if (pick(0, 1)) x = b.relu(x);
+        break;
+      case 2:
+        x = b.depthwise(x, k, stride, pad);
+        break;
+      case 3:
+        if (s.h >= 2 && s.w >= 2)
+          x = pick(0, 1) ? b.maxpool(x, 2, pick(1, 2), pad) : b.avgpool(x, std::min({3, k + 1, s.h, s.w}), pick(1, 2), pad);
+        break;
+      case 4: {  // a residual block
+        int y = b.conv(x, s.c, k, 1, Padding::Same);
+        y = b.relu(y);
+        y = b.conv(y, s.c, 3 <= std::min(s.h, s.w) ? 3 : 1, 1, Padding::Same);
+        x = b.add({x, y});
+        break;
+      }
+      default: {  // two branches, concatenated
+        int y = b.conv(x, pick(1, 3), k, 1, Padding::Same);
+        int z = b.conv(x, pick(1, 3), 1, 1, Padding::Same);
+        x = b.concat({y, z});
+        break;
+      }
+    }
+  }
+  x = b.flatten(x);
+  b.dense(x, 3);
   return b.finish();
 }
 

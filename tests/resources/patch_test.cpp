@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/random_graph.h"
 #include "graph/graph.h"
 #include "graph/zoo.h"
 #include "resources/board.h"
@@ -175,55 +176,11 @@ Buffer patch_by_patch(const DeployedGraph& d, const PatchGeometry& g, const Buff
   return cut;
 }
 
-// A random graph of spatially local ops (the stage candidates), then a classifier head.
-Graph random_graph(std::mt19937& rng) {
-  auto pick = [&](int lo, int hi) { return lo + int(rng() % uint32_t(hi - lo + 1)); };
-  GraphBuilder b("random", {pick(5, 19), pick(5, 19), pick(1, 3)});
-  int x = b.input();
-  const int layers = pick(2, 6);
-  for (int l = 0; l < layers; ++l) {
-    const Shape s = b.shape(x);
-    const int k = std::min({pick(0, 2) * 2 + 1, s.h, s.w});
-    const int stride = s.h >= 4 && s.w >= 4 && pick(0, 2) == 0 ? 2 : 1;
-    const Padding pad = pick(0, 2) == 0 ? Padding::Valid : Padding::Same;
-    switch (pick(0, 5)) {
-      case 0:
-      case 1:
-        x = b.conv(x, pick(1, 4), k, stride, pad);
-        if (pick(0, 1)) x = b.relu(x);
-        break;
-      case 2:
-        x = b.depthwise(x, k, stride, pad);
-        break;
-      case 3:
-        if (s.h >= 2 && s.w >= 2)
-          x = pick(0, 1) ? b.maxpool(x, 2, pick(1, 2), pad) : b.avgpool(x, std::min({3, k + 1, s.h, s.w}), pick(1, 2), pad);
-        break;
-      case 4: {  // a residual block
-        int y = b.conv(x, s.c, k, 1, Padding::Same);
-        y = b.relu(y);
-        y = b.conv(y, s.c, 3 <= std::min(s.h, s.w) ? 3 : 1, 1, Padding::Same);
-        x = b.add({x, y});
-        break;
-      }
-      default: {  // two branches, concatenated
-        int y = b.conv(x, pick(1, 3), k, 1, Padding::Same);
-        int z = b.conv(x, pick(1, 3), 1, 1, Padding::Same);
-        x = b.concat({y, z});
-        break;
-      }
-    }
-  }
-  x = b.flatten(x);
-  b.dense(x, 3);
-  return b.finish();
-}
-
 TEST(Patch, PatchByPatchEqualsLayerByLayerOnRandomGraphs) {
   std::mt19937 rng(20261203);
   int plans = 0, copied = 0, with_add = 0;
   for (int trial = 0; trial < 60; ++trial) {
-    Graph graph = random_graph(rng);
+    Graph graph = test::random_spatial_graph(rng);
     graph.infer_shapes();
     const DeployedGraph d = deploy_view(graph);
     const Buffer input = random_input(d.tensors[size_t(d.input_tensor)].shape, uint32_t(trial));
@@ -297,7 +254,8 @@ TEST(Patch, WindowsAndFiguresOfAChainByHand) {
   EXPECT_EQ(f.peak_bytes, 208);  // patches cost more memory than they save on this tiny graph
   // MACs: a is 1*2*9 per pixel over 72 pixels instead of 64; b unchanged (its 16 pixels once).
   EXPECT_EQ(f.layer_macs + 18 * 8, f.macs);
-  EXPECT_EQ(f.table_bytes, 2 * 3 * 8);
+  // windows: 2 patches x 3 tensors x 4 int16; 3 tensor records of 16 B; 2 op inputs; the plan's record
+  EXPECT_EQ(f.table_bytes, 2 * 3 * 8 + 3 * 16 + 2 * 4 + 24);
   // Two columns: the input's and the cut's windows are copied, and counted.
   const PatchGeometry g2 = patch_geometry(d, b, 1, 2);
   EXPECT_TRUE(g2.copy_windows());
