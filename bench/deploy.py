@@ -74,7 +74,7 @@ def main():
             kd, kp = kinds("dsp"), kinds("portable")
             plan = p.get("patch")
             if patch == "auto" and plan is None:
-                print(f"  {model:12} {variant:8} --patch auto: {p.get('patch_note', '')}", flush=True)
+                print(f"  {model:12} {variant:8} {p.get('patch_note', '')}", flush=True)
                 continue  # the same model as --patch none: not run twice in the table
             row = {
                 "model": model, "variant": variant,
