@@ -87,6 +87,7 @@ bench-full: build
 bench-patch: build
 	@bash bench/patch_peak.sh $(BUILD)
 	@bash bench/patch_vgg.sh $(BUILD)
+	@bash bench/patch_levels.sh $(BUILD)
 
 bench-misc: build
 	@bash bench/train_throughput.sh $(BUILD)
