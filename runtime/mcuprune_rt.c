@@ -48,6 +48,35 @@ void mp_op_hook(int32_t index, int end);
 #define MP_HOOK(i, end) ((void)0)
 #endif
 
+#ifdef MP_COUNT_MACS
+int64_t mp_macs_counted = 0;
+
+/* The MACs of op as it runs: `k` its (possibly patched) sliding-window geometry. */
+static void count_macs(const mp_op *op, const mp_window *k) {
+  int64_t pixels = k ? (int64_t)k->out.h * k->out.w * k->kernel_h * k->kernel_w : 0;
+  if (op->kind == MP_OP_CONV) mp_macs_counted += pixels * k->in.c * k->out.c;
+  if (op->kind == MP_OP_DEPTHWISE_CONV) mp_macs_counted += pixels * k->out.c;
+  if (op->kind == MP_OP_FULLY_CONNECTED) {
+    const mp_fully_connected_params *f = (const mp_fully_connected_params *)op->params;
+    mp_macs_counted += (int64_t)f->in_features * f->out_features;
+  }
+}
+/* The sliding-window geometry of op (NULL for kinds without one). */
+static const mp_window *op_window(const mp_op *op) {
+  switch (op->kind) {
+    case MP_OP_CONV: return &((const mp_conv_params *)op->params)->win;
+    case MP_OP_DEPTHWISE_CONV: return &((const mp_depthwise_conv_params *)op->params)->win;
+    case MP_OP_MAX_POOL:
+    case MP_OP_AVG_POOL: return &((const mp_pool_params *)op->params)->win;
+    default: return 0;
+  }
+}
+
+#define MP_COUNT(op, k) count_macs(op, k)
+#else
+#define MP_COUNT(op, k) ((void)0)
+#endif
+
 /* A window of a patch: rows [y0, y1], columns [x0, x1] (inclusive). */
 typedef struct {
   int32_t y0, y1, x0, x1;
@@ -108,12 +137,14 @@ static mp_status run_patch_op(const mp_op *op, const int8_t *const *x, const mp_
     case MP_OP_CONV: {
       mp_conv_params p = *(const mp_conv_params *)op->params;
       p.win = patch_window(p.win, xw[0], yw);
+      MP_COUNT(op, &p.win);
       mp_conv(&p, x[0], y);
       return MP_OK;
     }
     case MP_OP_DEPTHWISE_CONV: {
       mp_depthwise_conv_params p = *(const mp_depthwise_conv_params *)op->params;
       p.win = patch_window(p.win, xw[0], yw);
+      MP_COUNT(op, &p.win);
       mp_depthwise_conv(&p, x[0], y);
       return MP_OK;
     }
@@ -208,6 +239,7 @@ mp_status mp_invoke(const mp_model *m, int8_t *arena, int32_t arena_bytes, const
     if (op->n_inputs < 1 || op->n_inputs > MP_MAX_INPUTS) return MP_ERROR_BAD_MODEL;
     for (j = 0; j < op->n_inputs; ++j) in[j] = arena + op->input_offsets[j];
     MP_HOOK(i, 0);
+    MP_COUNT(op, op_window(op));
     s = mp_run_op(op, in, arena + op->output_offset);
     MP_HOOK(i, 1);
     if (s != MP_OK) return s;

@@ -96,6 +96,13 @@ typedef enum {
  * the int32 tables live in flash). */
 mp_status mp_invoke(const mp_model *m, int8_t *arena, int32_t arena_bytes, const int8_t *input, int8_t *output);
 
+#ifdef MP_COUNT_MACS
+/* With MP_COUNT_MACS defined, mp_invoke adds the multiply-accumulates of every conv,
+ * depthwise and dense operator it runs (padded taps included, as the resource model counts
+ * them; a patch stage's operators over the windows they compute) to this counter. */
+extern int64_t mp_macs_counted;
+#endif
+
 /* Runs one operator on tensors given by pointer (the host's integer reference uses this). */
 mp_status mp_run_op(const mp_op *op, const int8_t *const *inputs, int8_t *output);
 

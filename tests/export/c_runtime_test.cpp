@@ -61,7 +61,8 @@ bool build(const CSource& src, const fs::path& dir, bool dsp, std::string& binar
   for (const EmbeddedFile& e : embedded_firmware_files()) write_file_atomic((dir / "app" / e.path).string(), e.content);
   binary = (dir / (dsp ? "model_dsp" : "model_portable")).string();
   const std::string m = (dir / "model").string(), a = (dir / "app").string();
-  const std::string cmd = "cc -std=c99 -O1 -ffp-contract=off -Wall -Werror" + std::string(dsp ? " -DMP_EMULATE_DSP" : "") +
+  const std::string cmd = "cc -std=c99 -O1 -ffp-contract=off -Wall -Werror -DMP_COUNT_MACS" +
+                          std::string(dsp ? " -DMP_EMULATE_DSP" : "") +
                           " -I" + m + " -I" + m + "/mcuprune_rt -I" + a + " " + m + "/model.c " + m + "/mcuprune_rt/*.c " +
                           m + "/mcuprune_rt/kernels/*.c " + a + "/main.c " + a + "/platform_host.c -lm -o " + binary;
   return run(cmd + " > " + (dir / "cc.log").string() + " 2>&1") == 0;
@@ -69,8 +70,10 @@ bool build(const CSource& src, const fs::path& dir, bool dsp, std::string& binar
 
 // Builds src with the host harness, runs it on `inputs` (quantised) and expects q's integer
 // reference outputs bit for bit, on the portable path and (if `dsp`) the DSP path too.
+// `macs`: the MACs per inference the resource model predicts; the runtime's count
+// (MP_COUNT_MACS) must equal it.
 void expect_bit_exact(const CSource& src, const QuantizedModel& q, const std::vector<std::vector<int8_t>>& inputs,
-                      const std::string& tag, bool both_paths = true) {
+                      const std::string& tag, int64_t macs, bool both_paths = true) {
   EXPECT_EQ(src.plan.arena_bytes, src.plan.predicted_peak_bytes) << memory_plan_table(src.plan);
   expect_no_overlap(src.plan);
   const fs::path dir = fs::temp_directory_path() / ("mcuprune_c_" + std::to_string(::getpid()) + "_" + tag);
@@ -96,6 +99,10 @@ void expect_bit_exact(const CSource& src, const QuantizedModel& q, const std::ve
     for (size_t k = 0; k < ref.size(); ++k)
       for (size_t j = 0; j < ref[k].size(); ++j)
         ASSERT_EQ(int(int8_t(out[k * ref[k].size() + j])), int(ref[k][j])) << "sample " << k << " output " << j;
+    std::ifstream mf(dir / "macs.bin", std::ios::binary);
+    int64_t counted = -1;
+    mf.read(reinterpret_cast<char*>(&counted), sizeof counted);
+    EXPECT_EQ(counted, macs * int64_t(inputs.size())) << "MACs the runtime ran over " << inputs.size() << " inferences";
   }
   fs::remove_all(dir);
 }
@@ -111,7 +118,10 @@ TEST(CRuntime, BitExactWithTheReferenceOnEveryModelBothPaths) {
     SCOPED_TRACE(c.label);
     const CSource src = export_c(c.q, "test " + c.label);
     EXPECT_FALSE(src.patch);
-    expect_bit_exact(src, c.q, quantized_images(c.q, 6), std::to_string(&c - &test::export_cases()[0]));
+    ProfileOptions po;
+    po.runtime = "mcuprune";
+    const int64_t macs = profile_graph(c.q.graph, find_board("nucleo-f446re"), po).macs;
+    expect_bit_exact(src, c.q, quantized_images(c.q, 6), std::to_string(&c - &test::export_cases()[0]), macs);
   }
 }
 
@@ -156,7 +166,7 @@ TEST(CRuntime, PatchPlansAreBitExactAndTheArenaIsThePlansPeak) {
       ++plans;
       copied += src.patch->geometry.copy_windows();
       expect_bit_exact(src, c.q, quantized_images(c.q, 3),
-                       "patch_" + std::to_string(&c - &test::export_cases()[0]) + "_" + std::to_string(plans),
+                       "patch_" + std::to_string(&c - &test::export_cases()[0]) + "_" + std::to_string(plans), p.macs,
                        /*both_paths=*/src.patch->geometry.copy_windows());
     }
   }
@@ -202,7 +212,7 @@ TEST(CRuntime, PatchExecutionEqualsTheReferenceOnRandomStages) {
     std::vector<std::vector<int8_t>> inputs;
     for (const auto& x : calib) inputs.push_back(test::quantize_input(q, x));
     inputs.resize(4);
-    expect_bit_exact(src, q, inputs, "random_" + std::to_string(trial), /*both_paths=*/trial % 2 == 0);
+    expect_bit_exact(src, q, inputs, "random_" + std::to_string(trial), src.patch->macs, /*both_paths=*/trial % 2 == 0);
     ++plans;
   }
   EXPECT_GE(plans, 14);
