@@ -48,6 +48,18 @@ void mp_op_hook(int32_t index, int end);
 #define MP_HOOK(i, end) ((void)0)
 #endif
 
+/* The sliding-window geometry inside the params of an operator of `kind` (NULL for kinds
+ * without one). */
+static mp_window *window_in(mp_op_kind kind, void *params) {
+  switch (kind) {
+    case MP_OP_CONV: return &((mp_conv_params *)params)->win;
+    case MP_OP_DEPTHWISE_CONV: return &((mp_depthwise_conv_params *)params)->win;
+    case MP_OP_MAX_POOL:
+    case MP_OP_AVG_POOL: return &((mp_pool_params *)params)->win;
+    default: return 0;
+  }
+}
+
 #ifdef MP_COUNT_MACS
 int64_t mp_macs_counted = 0;
 
@@ -61,17 +73,6 @@ static void count_macs(const mp_op *op, const mp_window *k) {
     mp_macs_counted += (int64_t)f->in_features * f->out_features;
   }
 }
-/* The sliding-window geometry of op (NULL for kinds without one). */
-static const mp_window *op_window(const mp_op *op) {
-  switch (op->kind) {
-    case MP_OP_CONV: return &((const mp_conv_params *)op->params)->win;
-    case MP_OP_DEPTHWISE_CONV: return &((const mp_depthwise_conv_params *)op->params)->win;
-    case MP_OP_MAX_POOL:
-    case MP_OP_AVG_POOL: return &((const mp_pool_params *)op->params)->win;
-    default: return 0;
-  }
-}
-
 #define MP_COUNT(op, k) count_macs(op, k)
 #else
 #define MP_COUNT(op, k) ((void)0)
@@ -127,60 +128,47 @@ static mp_window patch_window(mp_window k, mp_win in, mp_win out) {
 }
 
 /* Runs stage operator `op` on one patch: x[j] is input j's window data (window xw[j]), y the
- * output's (window yw). Element-wise operators run row by row, since their inputs' windows
- * may be larger than the output's. */
+ * output's (window yw): the operator's kernel through mp_run_op, on a copy of its params
+ * with window-sized shapes. Element-wise operators run row by row, since their inputs'
+ * windows may be wider than the output's. */
 static mp_status run_patch_op(const mp_op *op, const int8_t *const *x, const mp_win *xw, const int32_t *xc, int8_t *y,
                               mp_win yw, int32_t yc) {
+  union {
+    mp_conv_params conv;
+    mp_depthwise_conv_params depthwise;
+    mp_pool_params pool;
+    mp_add_params add;
+    mp_concat_params concat;
+    mp_clamp_params clamp;
+  } p;
   const int32_t width = yw.x1 - yw.x0 + 1;
+  mp_op patched = *op;
+  mp_window *k;
   int32_t r, j;
   switch (op->kind) {
-    case MP_OP_CONV: {
-      mp_conv_params p = *(const mp_conv_params *)op->params;
-      p.win = patch_window(p.win, xw[0], yw);
-      MP_COUNT(op, &p.win);
-      mp_conv(&p, x[0], y);
-      return MP_OK;
-    }
-    case MP_OP_DEPTHWISE_CONV: {
-      mp_depthwise_conv_params p = *(const mp_depthwise_conv_params *)op->params;
-      p.win = patch_window(p.win, xw[0], yw);
-      MP_COUNT(op, &p.win);
-      mp_depthwise_conv(&p, x[0], y);
-      return MP_OK;
-    }
+    case MP_OP_CONV: p.conv = *(const mp_conv_params *)op->params; break;
+    case MP_OP_DEPTHWISE_CONV: p.depthwise = *(const mp_depthwise_conv_params *)op->params; break;
     case MP_OP_MAX_POOL:
-    case MP_OP_AVG_POOL: {
-      mp_pool_params p = *(const mp_pool_params *)op->params;
-      p.win = patch_window(p.win, xw[0], yw);
-      if (op->kind == MP_OP_MAX_POOL)
-        mp_max_pool(&p, x[0], y);
-      else
-        mp_avg_pool(&p, x[0], y);
-      return MP_OK;
-    }
-    case MP_OP_ADD:
-    case MP_OP_CONCAT:
-    case MP_OP_CLAMP: {
-      mp_add_params add;
-      mp_concat_params concat;
-      mp_clamp_params clamp;
-      if (op->n_inputs > MP_ADD_MAX_INPUTS || op->n_inputs > MP_CONCAT_MAX_INPUTS) return MP_ERROR_BAD_MODEL;
-      if (op->kind == MP_OP_ADD) add = *(const mp_add_params *)op->params, add.size = width * yc;
-      if (op->kind == MP_OP_CONCAT) concat = *(const mp_concat_params *)op->params, concat.pixels = width;
-      if (op->kind == MP_OP_CLAMP) clamp = *(const mp_clamp_params *)op->params, clamp.size = width * yc;
-      for (r = yw.y0; r <= yw.y1; ++r) {
-        const int8_t *row[MP_MAX_INPUTS];
-        int8_t *out = y + (int64_t)(r - yw.y0) * width * yc;
-        for (j = 0; j < op->n_inputs; ++j)
-          row[j] = x[j] + ((int64_t)(r - xw[j].y0) * (xw[j].x1 - xw[j].x0 + 1) + (yw.x0 - xw[j].x0)) * xc[j];
-        if (op->kind == MP_OP_ADD) mp_add(&add, row, out);
-        if (op->kind == MP_OP_CONCAT) mp_concat(&concat, row, out);
-        if (op->kind == MP_OP_CLAMP) mp_clamp(&clamp, row[0], out);
-      }
-      return MP_OK;
-    }
+    case MP_OP_AVG_POOL: p.pool = *(const mp_pool_params *)op->params; break;
+    case MP_OP_ADD: p.add = *(const mp_add_params *)op->params, p.add.size = width * yc; break;
+    case MP_OP_CONCAT: p.concat = *(const mp_concat_params *)op->params, p.concat.pixels = width; break;
+    case MP_OP_CLAMP: p.clamp = *(const mp_clamp_params *)op->params, p.clamp.size = width * yc; break;
     default: return MP_ERROR_BAD_MODEL; /* not spatially local: never in a stage */
   }
+  patched.params = &p;
+  if ((k = window_in(op->kind, &p)) != 0) {
+    *k = patch_window(*k, xw[0], yw);
+    MP_COUNT(op, k);
+    return mp_run_op(&patched, x, y);
+  }
+  for (r = yw.y0; r <= yw.y1; ++r) {
+    const int8_t *row[MP_MAX_INPUTS];
+    mp_status s;
+    for (j = 0; j < op->n_inputs; ++j)
+      row[j] = x[j] + ((int64_t)(r - xw[j].y0) * (xw[j].x1 - xw[j].x0 + 1) + (yw.x0 - xw[j].x0)) * xc[j];
+    if ((s = mp_run_op(&patched, row, y + (int64_t)(r - yw.y0) * width * yc)) != MP_OK) return s;
+  }
+  return MP_OK;
 }
 
 static mp_status run_patch_stage(const mp_model *m, int8_t *arena) {
@@ -239,7 +227,7 @@ mp_status mp_invoke(const mp_model *m, int8_t *arena, int32_t arena_bytes, const
     if (op->n_inputs < 1 || op->n_inputs > MP_MAX_INPUTS) return MP_ERROR_BAD_MODEL;
     for (j = 0; j < op->n_inputs; ++j) in[j] = arena + op->input_offsets[j];
     MP_HOOK(i, 0);
-    MP_COUNT(op, op_window(op));
+    MP_COUNT(op, window_in(op->kind, (void *)op->params));
     s = mp_run_op(op, in, arena + op->output_offset);
     MP_HOOK(i, 1);
     if (s != MP_OK) return s;

@@ -53,6 +53,18 @@ TEST(MemoryPlan, ArenaEqualsThePeakOnRandomDags) {
   }
 }
 
+// The largest sum of the bytes of the buffers live at one step, from the plan's own
+// lifetimes: what any placement needs, independent of the resource model's figure.
+int64_t live_peak(const MemoryPlan& p) {
+  int64_t peak = 0;
+  for (int s = 0; s < int(p.order.size()); ++s) {
+    int64_t live = 0;
+    for (const PlannedTensor& t : p.tensors) live += t.first <= s && s <= t.last ? t.bytes : 0;
+    peak = std::max(peak, live);
+  }
+  return peak;
+}
+
 int run(const std::string& cmd) { return std::system(cmd.c_str()); }
 
 // Writes the export and the harness to dir and builds dir/model_<variant>.
@@ -160,7 +172,7 @@ TEST(CRuntime, PatchPlansAreBitExactAndTheArenaIsThePlansPeak) {
       const Profile p = profile_graph(c.q.graph, find_board("nucleo-f446re"), po);
       ASSERT_TRUE(p.patch);
       EXPECT_EQ(src.plan.predicted_peak_bytes, p.ram_bytes());
-      EXPECT_EQ(src.plan.predicted_peak_bytes, src.patch->peak_bytes);
+      EXPECT_EQ(live_peak(src.plan), src.patch->peak_bytes);  // the planned lifetimes are the model's
       EXPECT_NE(src.files.at("model.c").find("&model_patch"), std::string::npos);
       EXPECT_EQ(src.constant_bytes - layer_constants, src.patch->table_bytes);  // the flash model's plan tables
       ++plans;
@@ -235,7 +247,7 @@ TEST(MemoryPlan, PatchedArenaEqualsThePlansPeakOnRandomStages) {
       const PatchFigures f = patch_figures(d, geo, find_runtime("mcuprune"), find_board("nucleo-f446re"), false);
       const MemoryPlan p = plan_memory_patched(d, f);
       SCOPED_TRACE("trial " + std::to_string(trial) + ", cut " + d.tensors[t].name);
-      EXPECT_EQ(p.predicted_peak_bytes, f.peak_bytes);
+      EXPECT_EQ(live_peak(p), f.peak_bytes);  // the planned lifetimes are the model's
       EXPECT_GE(p.arena_bytes, p.predicted_peak_bytes);
       expect_no_overlap(p);
       reached += p.arena_bytes == p.predicted_peak_bytes;
