@@ -20,6 +20,8 @@ APT_PACKAGES=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
   strace
   clang libclang-rt-14-dev
+  libsndfile1-dev libsamplerate0-dev libzip-dev libfftw3-dev libssl-dev
+  espeak-ng sox
 )
 # Node.js and npm run the ONNX verification (onnxruntime-node from the npm registry).
 # Only installed from apt when no `node`/`npm` is on PATH (a NodeSource install counts).

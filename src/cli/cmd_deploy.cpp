@@ -206,6 +206,7 @@ void run_deploy(const DeployArgs& a) {
   LoadOptions lo;
   const Shape& is = m.graph.input_shape();
   lo.image = {is.h, is.w, is.c};
+  audio_task_of_model(m.graph, lo);
   lo.limit_test = a.samples;
   DatasetSplits data = load_dataset(a.dataset, lo);
   const int n = int(std::min<size_t>(size_t(a.samples), data.test.size()));

@@ -41,6 +41,7 @@ void run_eval(const EvalArgs& a) {
   LoadOptions lo;
   const Shape& in = m.graph.input_shape();
   lo.image = {in.h, in.w, in.c};
+  audio_task_of_model(m.graph, lo);
   if (a.split != "test") {
     // The validation split is carved from the training set by fraction and seed: take the
     // ones the model's own run used, so that --split val scores the samples it held out.
@@ -64,10 +65,7 @@ void run_eval(const EvalArgs& a) {
   }
   DatasetSplits data = load_dataset(a.dataset, lo);
   Dataset& d = a.split == "test" ? data.test : a.split == "val" ? data.val : data.train;
-  if (a.limit > 0 && size_t(a.limit) < d.size()) {
-    d.images.resize(size_t(a.limit) * d.sample_bytes());
-    d.labels.resize(size_t(a.limit));
-  }
+  if (a.limit > 0) d.truncate(size_t(a.limit));
   if (d.size() == 0)
     throw UserError("dataset '" + a.dataset + "' has no samples in its " + a.split + " split; there is nothing to "
                     "evaluate" + (a.split == "val" ? " (the model's run used no validation set: try --split test)" : ""));

@@ -120,6 +120,7 @@ QuantizedModel calibrate_int8(const LoadedModel& m, const FoldedModel& f, const 
   LoadOptions lo;
   const Shape& in = m.graph.input_shape();
   lo.image = {in.h, in.w, in.c};
+  audio_task_of_model(m.graph, lo);
   DatasetSplits data = load_dataset(dataset, lo);
   if (data.train.height != in.h || data.train.width != in.w || data.train.channels != in.c)
     throw UserError("dataset '" + dataset + "' has " + std::to_string(data.train.height) + "x" +

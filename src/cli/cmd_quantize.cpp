@@ -87,6 +87,7 @@ void run_quantize(QuantArgs a) {
   lo.seed = a.seed;
   const Shape& in = m.graph.input_shape();
   lo.image = {in.h, in.w, in.c};
+  audio_task_of_model(m.graph, lo);
   DatasetSplits data = load_dataset(a.dataset, lo);
   const int threads = a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   FoldedModel f = fold_for_inference(m.graph, m.weights);

@@ -253,7 +253,8 @@ void add_budget_options(CLI::App* c, BudgetOptions& b, const std::string& ram_he
 
 void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model) {
   c->add_option("--model", model.model, "zoo name (see 'mcuprune models'), model directory or .json file");
-  c->add_option("--dataset", cfg.dataset, "fashion-mnist, mnist, or a path (IDX dir, CIFAR-10 dir, image folder)");
+  c->add_option("--dataset", cfg.dataset,
+                "fashion-mnist, mnist, or a path (IDX dir, CIFAR-10 dir, image folder, Speech Commands folder, .npz file)");
   c->add_option("--input", model.input, "input shape HxWxC for zoo models (default: the dataset's)");
   c->add_option("--classes", model.classes, "number of classes for zoo models (default: the dataset's)");
   check_width(c->add_option("--width", model.width, "width multiplier for zoo models"));
@@ -274,6 +275,35 @@ void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model) {
   c->add_option("--val-fraction", cfg.load.val_fraction, "validation share of the training set")->capture_default_str();
   c->add_option("--limit-train", cfg.load.limit_train, "use only N training samples");
   c->add_option("--limit-test", cfg.load.limit_test, "use only N test samples");
+  add_audio_task_options(c, cfg.load);
+}
+
+void add_audio_task_options(CLI::App* c, LoadOptions& lo) {
+  c->add_option_function<std::string>(
+      "--keywords",
+      [&lo](const std::string& v) {
+        lo.keywords.clear();
+        std::string cur;
+        for (char ch : v + ",") {
+          if (ch == ',') {
+            if (cur.empty()) throw UserError("--keywords '" + v + "' has an empty word; give words separated by commas");
+            lo.keywords.push_back(cur);
+            cur.clear();
+          } else {
+            cur += ch;
+          }
+        }
+      },
+      "audio datasets: the words to spot, comma-separated (default: yes,no,up,down,left,right,on,off,stop,go)");
+  c->add_option("--silence-share", lo.silence_share, "audio datasets: _silence_ samples per keyword sample")
+      ->capture_default_str();
+  c->add_option("--unknown-share", lo.unknown_share, "audio datasets: _unknown_ samples per keyword sample")
+      ->capture_default_str();
+}
+
+void audio_task_of_model(const Graph& g, LoadOptions& lo) {
+  if (g.class_names.size() > 2 && g.class_names[0] == "_silence_" && g.class_names[1] == "_unknown_")
+    lo.keywords.assign(g.class_names.begin() + 2, g.class_names.end());
 }
 
 std::vector<std::vector<float>> calibration_samples(const Dataset& train, int n, const InputNormalization& norm) {

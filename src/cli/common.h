@@ -90,6 +90,11 @@ void write_report_and_say(const std::string& path, const nlohmann::json& report)
 struct TrainConfig;
 // The model, dataset and training options shared by `train` and `prune`.
 void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model);
+// --keywords, --silence-share, --unknown-share (audio datasets).
+void add_audio_task_options(CLI::App* c, LoadOptions& lo);
+// A model trained on an audio task (classes _silence_, _unknown_, keywords...) reads an audio
+// dataset with its own keywords: commands after training take them from the model.
+void audio_task_of_model(const Graph& g, LoadOptions& lo);
 // --ram, --flash, --macs, --latency-ms (`profile`, `prune`); parse with parse_budgets.
 void add_budget_options(CLI::App* c, BudgetOptions& b, const std::string& ram_help);
 

@@ -43,19 +43,38 @@ Dataset Dataset::subset(const std::vector<size_t>& indices, const std::string& n
   out.channels = channels;
   out.num_classes = num_classes;
   out.class_names = class_names;
+  out.float_samples = float_samples;
   const size_t sb = sample_bytes();
-  out.images.resize(indices.size() * sb);
+  if (float_samples)
+    out.features.resize(indices.size() * sb);
+  else
+    out.images.resize(indices.size() * sb);
   out.labels.resize(indices.size());
+  if (!sources.empty()) out.sources.resize(indices.size());
   for (size_t k = 0; k < indices.size(); ++k) {
     const size_t i = indices[k];
     if (i >= size())
       throw UserError("dataset '" + name + "': subset index " + std::to_string(i) +
                       " is out of range (the dataset has " + std::to_string(size()) +
                       " samples)");
-    if (sb) std::memcpy(out.images.data() + k * sb, sample(i), sb);
+    if (sb && float_samples)
+      std::memcpy(out.features.data() + k * sb, sample_features(i), sb * sizeof(float));
+    else if (sb)
+      std::memcpy(out.images.data() + k * sb, sample(i), sb);
     out.labels[k] = labels[i];
+    if (!sources.empty()) out.sources[k] = sources[i];
   }
   return out;
+}
+
+void Dataset::truncate(size_t n) {
+  if (n >= size()) return;
+  if (float_samples)
+    features.resize(n * sample_values());
+  else
+    images.resize(n * sample_values());
+  labels.resize(n);
+  if (!sources.empty()) sources.resize(n);
 }
 
 DatasetSplits split_validation(const Dataset& train, double fraction, uint64_t seed) {
@@ -83,11 +102,10 @@ DatasetSplits split_validation(const Dataset& train, double fraction, uint64_t s
 }
 
 std::vector<float> normalised_sample(const Dataset& d, size_t i, const InputNormalization& n) {
-  std::vector<float> x(d.sample_bytes());
-  const uint8_t* p = d.sample(i);
+  std::vector<float> x(d.sample_values());
   for (size_t k = 0; k < x.size(); ++k) {
     const size_t c = k % size_t(d.channels);
-    const float v = p[k] / 255.0f;
+    const float v = d.value(i, k);
     x[k] = n.empty() ? v : (v - n.mean[c]) / n.stddev[c];
   }
   return x;
@@ -97,9 +115,27 @@ Normalization compute_normalization(const Dataset& d) {
   if (d.size() == 0 || d.channels <= 0 || d.sample_bytes() == 0)
     throw UserError("cannot compute normalisation statistics of dataset '" + d.name +
                     "': it has no pixels (" + std::to_string(d.size()) + " samples)");
+  const size_t c = size_t(d.channels);
+  if (d.float_samples) {
+    // Float samples: sums in double, in one fixed order.
+    std::vector<double> sum(c, 0.0), sum_sq(c, 0.0);
+    const size_t total = d.features.size();
+    for (size_t i = 0; i < total; ++i) {
+      const double v = d.features[i];
+      sum[i % c] += v;
+      sum_sq[i % c] += v * v;
+    }
+    const double count = double(total / c);
+    Normalization out;
+    for (size_t k = 0; k < c; ++k) {
+      const double mean = sum[k] / count;
+      out.mean.push_back(float(mean));
+      out.stddev.push_back(float(std::sqrt(std::max(0.0, sum_sq[k] / count - mean * mean))));
+    }
+    return out;
+  }
   // Integer sums are exact (60000 x 784 x 255^2 is far below 2^64), so the result does
   // not depend on summation order.
-  const size_t c = size_t(d.channels);
   std::vector<uint64_t> sum(c, 0), sum_sq(c, 0);
   const size_t total = d.images.size();
   for (size_t i = 0; i < total; ++i) {

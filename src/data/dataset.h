@@ -1,7 +1,8 @@
-// Datasets held in memory as uint8 pixels (H x W x C per sample, the IR's layout) plus
-// int labels: readers for IDX (MNIST format), CIFAR-10 binary and image folders, the
-// seeded validation split, normalisation statistics and augmentation. No LibTorch here;
-// src/nn turns samples into tensors.
+// Datasets held in memory as uint8 pixels or float features (H x W x C per sample, the IR's
+// layout) plus int labels: readers for IDX (MNIST format), CIFAR-10 binary, image folders,
+// NumPy .npz arrays and Speech Commands audio (data/audio.h), the seeded validation split,
+// normalisation statistics and augmentation. No LibTorch here; src/nn turns samples into
+// tensors.
 #pragma once
 
 #include <cstdint>
@@ -18,14 +19,31 @@ struct Dataset {
   int height = 0, width = 0, channels = 0;
   int num_classes = 0;
   std::vector<std::string> class_names;  // size num_classes
-  std::vector<uint8_t> images;           // size() * height * width * channels, HWC
+  // The samples, size() * height * width * channels values in HWC order, in one of two
+  // kinds: uint8 pixels (`images`; a sample's value is pixel / 255) or float values
+  // (`features`, when `float_samples`; the value itself: audio features, .npz arrays).
+  bool float_samples = false;
+  std::vector<uint8_t> images;
+  std::vector<float> features;
   std::vector<int32_t> labels;           // size(), each in [0, num_classes)
+  // Audio datasets only: the source of each sample ("yes/0a7c2a8d_nohash_0.wav", or
+  // "_silence_/<noise file>@<offset>"), for messages and the device check.
+  std::vector<std::string> sources;
 
   size_t size() const { return labels.size(); }
-  size_t sample_bytes() const { return size_t(height) * width * channels; }
+  size_t sample_values() const { return size_t(height) * width * channels; }
+  size_t sample_bytes() const { return sample_values(); }  // uint8 samples
   const uint8_t* sample(size_t i) const { return images.data() + i * sample_bytes(); }
+  const float* sample_features(size_t i) const { return features.data() + i * sample_values(); }
+  // Value k of sample i as the model sees it before normalisation (pixel / 255 or the float).
+  float value(size_t i, size_t k) const {
+    return float_samples ? features[i * sample_values() + k]
+                         : images[i * sample_values() + k] / 255.0f;
+  }
   // A new dataset with the given samples, in that order.
   Dataset subset(const std::vector<size_t>& indices, const std::string& new_name) const;
+  // Keeps the first n samples (no-op when n >= size()).
+  void truncate(size_t n);
 };
 
 // Reads an IDX image file (magic 0x00000803, u8, N x H x W) and an IDX label file
@@ -51,6 +69,7 @@ Dataset read_image_folder(const std::string& dir, const ImageFolderOptions& opt 
 
 struct DatasetSplits {
   Dataset train, val, test;
+  std::vector<std::string> notes;  // what the reader wants the user to know (printed by load_dataset)
 };
 
 // Options of load_dataset.
@@ -60,11 +79,17 @@ struct LoadOptions {
   int limit_train = 0;        // >0: keep only this many training samples (after shuffling)
   int limit_test = 0;         // >0: keep only this many test samples
   ImageFolderOptions image;   // for image folders
+  // Audio folders (Speech Commands layout, data/audio.h): the keywords (empty: the standard
+  // ten) and the shares of _silence_ and _unknown_ samples per keyword sample.
+  std::vector<std::string> keywords;
+  double silence_share = 0.10, unknown_share = 0.10;
+  bool quiet = false;         // do not print the reader's notes to stderr
 };
 
 // Known dataset names (fashion-mnist, mnist) or a path: a directory holding IDX files
-// (train-images-idx3-ubyte[.gz], ...), a CIFAR-10 binary directory, or an image folder
-// with train/ and test/ sub-folders. "fashion-mnist" resolves to Debian's package data
+// (train-images-idx3-ubyte[.gz], ...), a CIFAR-10 binary directory, an image folder
+// with train/ and test/ sub-folders, a Speech Commands audio folder (its own validation and
+// test splits), or a NumPy .npz file (its x_val/y_val when present). "fashion-mnist" resolves to Debian's package data
 // (/usr/share/datasets/fashion-mnist) or $MCUPRUNE_DATA/fashion-mnist.
 // Throws UserError listing the known names when nothing matches.
 DatasetSplits load_dataset(const std::string& name_or_path, const LoadOptions& opt);
@@ -73,13 +98,14 @@ std::vector<std::string> known_dataset_names();
 // Seeded split: returns {train, val} with round(fraction * n) samples in val.
 DatasetSplits split_validation(const Dataset& train, double fraction, uint64_t seed);
 
-// Per-channel mean and standard deviation of pixel/255 over a dataset.
+// Per-channel mean and standard deviation of the sample values (pixel/255 or the floats).
 struct Normalization {
   std::vector<float> mean, stddev;
 };
 Normalization compute_normalization(const Dataset& d);
 
-// Sample i as a model's float input: HWC, pixel / 255, then the model's normalisation.
+// Sample i as a model's float input: HWC, pixel / 255 (or the float value), then the
+// model's normalisation.
 std::vector<float> normalised_sample(const Dataset& d, size_t i, const InputNormalization& n);
 
 // Augmentation applied to one HWC uint8 sample: random crop after zero padding by

@@ -2,11 +2,14 @@
 // to standard directories; a path is recognised by its contents (IDX files, CIFAR-10
 // batches or train/ + test/ image folders).
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
+#include "data/audio.h"
 #include "data/dataset.h"
 #include "data/file_io.h"
+#include "data/npz.h"
 #include "graph/graph.h"
 
 namespace fs = std::filesystem;
@@ -68,7 +71,9 @@ std::string layouts_help() {
          "train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], "
          "t10k-labels-idx1-ubyte[.gz]; (2) CIFAR-10 binary batches data_batch_1.bin .. "
          "data_batch_5.bin and test_batch.bin (or a cifar-10-batches-bin sub-folder); "
-         "(3) image folders train/<class>/<image> and test/<class>/<image>";
+         "(3) image folders train/<class>/<image> and test/<class>/<image>; (4) a Speech Commands "
+         "audio folder: <word>/<clip>.wav and _background_noise_/; or a NumPy .npz file with "
+         "x_train, y_train, x_test, y_test";
 }
 
 void load_idx_dir(const std::string& dir, const std::string& base,
@@ -100,6 +105,7 @@ DatasetSplits load_dataset(const std::string& name_or_path, const LoadOptions& o
 
   DatasetSplits s;
   Dataset train;
+  bool has_val = false;  // the dataset brings its own validation split
   const auto known = known_dataset_names();
   if (std::find(known.begin(), known.end(), name_or_path) != known.end()) {
     // $MCUPRUNE_DATA first: an explicit setting should win over the system copy.
@@ -128,6 +134,15 @@ DatasetSplits load_dataset(const std::string& name_or_path, const LoadOptions& o
     else
       for (int c = 0; c < 10; ++c) names.push_back(std::to_string(c));
     load_idx_dir(dir, name_or_path, names, s, train);
+  } else if (name_or_path.size() > 4 && name_or_path.substr(name_or_path.size() - 4) == ".npz" &&
+             !data_detail::is_dir(name_or_path)) {
+    if (!data_detail::is_file(name_or_path))
+      throw UserError(".npz dataset '" + name_or_path + "' not found");
+    DatasetSplits n = read_npz(name_or_path, s.notes);
+    train = std::move(n.train);
+    s.test = std::move(n.test);
+    has_val = n.val.size() > 0;
+    if (has_val) s.val = std::move(n.val);
   } else {
     const std::string dir = name_or_path;
     if (!data_detail::is_dir(dir))
@@ -169,11 +184,27 @@ DatasetSplits load_dataset(const std::string& name_or_path, const LoadOptions& o
                         "count to resize both to one shape");
       train.name = base + "/train";
       s.test.name = base + "/test";
+    } else if (is_speech_commands_dir(dir)) {
+      AudioOptions ao;
+      ao.keywords = opt.keywords;
+      ao.silence_share = opt.silence_share;
+      ao.unknown_share = opt.unknown_share;
+      ao.seed = opt.seed;
+      DatasetSplits a = read_speech_commands(dir, ao, s.notes);
+      train = std::move(a.train);
+      s.val = std::move(a.val);
+      s.test = std::move(a.test);
+      has_val = true;
     } else {
       throw UserError("dataset directory '" + dir + "' has no recognised layout; " +
                       layouts_help());
     }
   }
+  if (!opt.keywords.empty() && !(s.test.class_names.size() > 2 && s.test.class_names[0] == "_silence_"))
+    throw UserError("--keywords applies to audio datasets (a Speech Commands folder), not to '" + name_or_path +
+                    "'; leave it out");
+  if (!opt.quiet)
+    for (const std::string& n : s.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
 
   // Every command reports test accuracy: a dataset without test samples would make one up.
   if (s.test.size() == 0)
@@ -182,18 +213,19 @@ DatasetSplits load_dataset(const std::string& name_or_path, const LoadOptions& o
   if (train.size() == 0)
     throw UserError("dataset '" + name_or_path + "' has no training samples (its training split, '" + train.name +
                     "', is empty)");
-  DatasetSplits parts = split_validation(train, opt.val_fraction, opt.seed);
-  s.train = std::move(parts.train);
-  s.val = std::move(parts.val);
+  if (has_val) {
+    // The dataset's own validation split; the training part is shuffled (seeded) like a
+    // carved one, so that a limit takes a random subset rather than the first class.
+    DatasetSplits parts = split_validation(train, 0.0, opt.seed);
+    s.train = std::move(parts.train);
+  } else {
+    DatasetSplits parts = split_validation(train, opt.val_fraction, opt.seed);
+    s.train = std::move(parts.train);
+    s.val = std::move(parts.val);
+  }
   // Limits come after the split so the validation set is the same with or without them.
-  if (opt.limit_train > 0 && size_t(opt.limit_train) < s.train.size()) {
-    s.train.images.resize(size_t(opt.limit_train) * s.train.sample_bytes());
-    s.train.labels.resize(size_t(opt.limit_train));
-  }
-  if (opt.limit_test > 0 && size_t(opt.limit_test) < s.test.size()) {
-    s.test.images.resize(size_t(opt.limit_test) * s.test.sample_bytes());
-    s.test.labels.resize(size_t(opt.limit_test));
-  }
+  if (opt.limit_train > 0) s.train.truncate(size_t(opt.limit_train));
+  if (opt.limit_test > 0) s.test.truncate(size_t(opt.limit_test));
   return s;
 }
 

@@ -27,6 +27,9 @@ json train_config_to_json(const TrainConfig& c) {
           {"val_fraction", c.load.val_fraction},
           {"limit_train", c.load.limit_train},
           {"limit_test", c.load.limit_test},
+          {"keywords", c.load.keywords},
+          {"silence_share", c.load.silence_share},
+          {"unknown_share", c.load.unknown_share},
           {"image_shape", {c.load.image.height, c.load.image.width, c.load.image.channels}}};
 }
 
@@ -71,6 +74,10 @@ TrainConfig train_config_from_json(const json& j, const std::string& where) {
     c.load.seed = c.seed;
     c.load.limit_train = int(whole("limit_train", 0, kInt));
     c.load.limit_test = int(whole("limit_test", 0, kInt));
+    // Absent before audio datasets existed.
+    if (j.contains("keywords")) c.load.keywords = j.at("keywords").get<std::vector<std::string>>();
+    if (j.contains("silence_share")) c.load.silence_share = number("silence_share");
+    if (j.contains("unknown_share")) c.load.unknown_share = number("unknown_share");
     const json& shape = j.at("image_shape");
     if (!shape.is_array() || shape.size() != 3) throw UserError(bad + "\"image_shape\" must be [height, width, channels]");
     for (const json& d : shape)

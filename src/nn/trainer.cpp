@@ -46,24 +46,37 @@ std::pair<torch::Tensor, torch::Tensor> make_batch(const Dataset& d, const std::
                                                    const InputNormalization& norm,
                                                    const Augmentation* aug, std::mt19937_64* rng) {
   const int64_t b = int64_t(end - begin);
-  const size_t sb = d.sample_bytes();
-  torch::Tensor raw = torch::empty({b, d.height, d.width, d.channels}, torch::kUInt8);
+  const size_t sb = d.sample_values();
   torch::Tensor labels = torch::empty({b}, torch::kLong);
-  uint8_t* dst = raw.data_ptr<uint8_t>();
   int64_t* lab = labels.data_ptr<int64_t>();
-  for (int64_t k = 0; k < b; ++k) {
-    size_t s = idx[begin + size_t(k)];
-    if (aug && aug->enabled())
-      augment_sample(d.sample(s), dst + size_t(k) * sb, d.height, d.width, d.channels, *aug, *rng);
-    else
-      std::memcpy(dst + size_t(k) * sb, d.sample(s), sb);
-    lab[k] = d.labels[s];
+  torch::Tensor x;
+  if (d.float_samples) {
+    // Float features: no augmentation of their own (audio is augmented before its front end).
+    torch::Tensor raw = torch::empty({b, d.height, d.width, d.channels}, torch::kFloat);
+    float* dst = raw.data_ptr<float>();
+    for (int64_t k = 0; k < b; ++k) {
+      size_t s = idx[begin + size_t(k)];
+      std::memcpy(dst + size_t(k) * sb, d.sample_features(s), sb * sizeof(float));
+      lab[k] = d.labels[s];
+    }
+    x = raw.permute({0, 3, 1, 2});
+  } else {
+    torch::Tensor raw = torch::empty({b, d.height, d.width, d.channels}, torch::kUInt8);
+    uint8_t* dst = raw.data_ptr<uint8_t>();
+    for (int64_t k = 0; k < b; ++k) {
+      size_t s = idx[begin + size_t(k)];
+      if (aug && aug->enabled())
+        augment_sample(d.sample(s), dst + size_t(k) * sb, d.height, d.width, d.channels, *aug, *rng);
+      else
+        std::memcpy(dst + size_t(k) * sb, d.sample(s), sb);
+      lab[k] = d.labels[s];
+    }
+    x = raw.permute({0, 3, 1, 2}).to(torch::kFloat).div_(255.0f);
   }
-  torch::Tensor x = raw.permute({0, 3, 1, 2}).to(torch::kFloat).div_(255.0f);
   if (!norm.empty()) {
     auto mean = torch::tensor(norm.mean).view({1, -1, 1, 1});
     auto sd = torch::tensor(norm.stddev).view({1, -1, 1, 1});
-    x = x.sub_(mean).div_(sd);
+    x = x.sub(mean).div_(sd);
   }
   return {x.contiguous(), labels};
 }
@@ -92,6 +105,9 @@ void check_data_fits(const Graph& g, const Dataset& d) {
 }
 
 void check_augmentation(const TrainConfig& c, const Dataset& d) {
+  if (d.float_samples && c.augmentation.enabled())
+    throw UserError("--augment-crop and --augment-flip shift and mirror images, but dataset '" + d.name +
+                    "' holds float features (audio or .npz arrays), which they would garble; leave them out");
   const int side = std::min(d.height, d.width);
   if (c.augmentation.crop_padding >= side)
     throw UserError("--augment-crop " + std::to_string(c.augmentation.crop_padding) + " pads the " +
