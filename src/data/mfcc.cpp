@@ -69,6 +69,40 @@ std::vector<double> mel_weight_matrix(const MfccParams& p) {
   return m;
 }
 
+int64_t MfccDeviceTables::flash_bytes() const {
+  return int64_t(4 * (window.size() + twiddle_cos.size() + twiddle_sin.size() + band_weights.size() + dct.size()) +
+                 2 * (band_start.size() + band_length.size()));
+}
+
+MfccDeviceTables mfcc_device_tables(const MfccParams& p) {
+  p.check();
+  MfccDeviceTables t;
+  for (int n = 0; n < p.window; ++n) t.window.push_back(float(0.5 - 0.5 * std::cos(2.0 * M_PI * n / p.window)));
+  for (int k = 0; k < p.fft / 2; ++k) {
+    t.twiddle_cos.push_back(float(std::cos(2.0 * M_PI * k / p.fft)));
+    t.twiddle_sin.push_back(float(std::sin(2.0 * M_PI * k / p.fft)));
+  }
+  const std::vector<double> m = mel_weight_matrix(p);
+  for (int k = 0; k < p.mel_bins; ++k) {
+    int first = -1, last = -1;
+    for (int b = 0; b < p.bins(); ++b)
+      if (m[size_t(b) * p.mel_bins + k] > 0) {
+        if (first < 0) first = b;
+        last = b;
+      }
+    if (first < 0) first = last = 0;  // an empty band (too narrow for the bins): weight 0
+    t.band_start.push_back(int16_t(first));
+    t.band_length.push_back(int16_t(last - first + 1));
+    for (int b = first; b <= last; ++b) t.band_weights.push_back(float(m[size_t(b) * p.mel_bins + k]));
+  }
+  const double scale = std::sqrt(2.0 / p.mel_bins);
+  for (int k = 0; k < p.coefficients; ++k)
+    for (int n = 0; n < p.mel_bins; ++n)
+      t.dct.push_back(float(scale * std::cos(M_PI * k * (2 * n + 1) / (2.0 * p.mel_bins))));
+  t.scratch_floats = size_t(p.fft + p.mel_bins + p.coefficients);
+  return t;
+}
+
 struct MfccFrontEnd::Fft {
   double* in = nullptr;
   fftw_complex* out = nullptr;

@@ -410,3 +410,69 @@ np.savez(d + "/floatlabels.npz", x_train=np.zeros((4, 3), np.float32), y_train=n
   EXPECT_NE(expect_user_error([&] { read_npz(d + "/text.npz", notes); }).find("zip"), std::string::npos);
   fs::remove_all(d);
 }
+
+extern "C" {
+#include "kernels/mfcc.h"
+}
+
+// The device front end (runtime/kernels/mfcc.c, single precision) against the host (double):
+// the tolerance on int8 features, at least 99% equal and none more than one step off,
+// over the espeak-ng clips and synthetic ones, with the quantisation a trained model uses.
+TEST(Mfcc, TheDeviceFrontEndMatchesTheHost) {
+  MfccParams mp;
+  MfccFrontEnd host(mp);
+  MfccDeviceTables t = mfcc_device_tables(mp);
+  std::vector<float> scratch(t.scratch_floats);
+  mp_mfcc_params p{};
+  p.clip_samples = mp.clip_samples, p.window = mp.window, p.stride = mp.stride, p.fft = mp.fft;
+  p.frames = mp.frames(), p.mel_bins = mp.mel_bins, p.coefficients = mp.coefficients;
+  p.window_fn = t.window.data(), p.twiddle_cos = t.twiddle_cos.data(), p.twiddle_sin = t.twiddle_sin.data();
+  p.band_start = t.band_start.data(), p.band_length = t.band_length.data(), p.band_weights = t.band_weights.data();
+  p.dct = t.dct.data(), p.log_offset = float(mp.log_offset), p.scratch = scratch.data();
+  // A model's input quantisation: features normalised by mean and stddev, int8 over +-4 sd.
+  p.mean = -20.0f, p.inv_stddev = 1.0f / 25.0f, p.output_scale = 8.0f / 255, p.output_zero_point = 0;
+
+  std::vector<std::vector<int16_t>> clips;
+  auto add = [&](const std::vector<float>& f) {
+    std::vector<int16_t> c(16000);
+    for (int i = 0; i < 16000; ++i) c[i] = int16_t(std::lround(std::clamp(f[i] * 32768.0f, -32768.0f, 32767.0f)));
+    clips.push_back(c);
+  };
+  add(tone(700, 16000, 16000, 0.3));
+  add(std::vector<float>(16000, 0.0f));
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> g(0, 0.05);
+  std::vector<float> noise(16000);
+  for (float& v : noise) v = float(g(rng));
+  add(noise);
+  const std::string data = kws_data();
+  ASSERT_FALSE(data.empty());
+  for (const char* w : {"yes", "no", "stop", "house"})
+    for (auto& e : fs::directory_iterator(data + "/" + w)) add(fit_clip(read_audio(e.path().string(), 16000).samples, 16000));
+
+  size_t equal = 0, total = 0;
+  int worst = 0;
+  double worst_float = 0;
+  std::vector<float> hf(490), df(490);
+  std::vector<int8_t> dq(490);
+  for (const auto& c : clips) {
+    std::vector<float> asfloat(16000);
+    for (int i = 0; i < 16000; ++i) asfloat[i] = c[i] / 32768.0f;
+    host.compute(asfloat.data(), hf.data());
+    mp_mfcc_float(&p, reinterpret_cast<const int8_t*>(c.data()), df.data());
+    mp_mfcc(&p, reinterpret_cast<const int8_t*>(c.data()), dq.data());
+    for (int i = 0; i < 490; ++i) {
+      worst_float = std::max(worst_float, double(std::fabs(hf[i] - df[i])));
+      const float x = (hf[i] - p.mean) * p.inv_stddev;
+      const int hq = std::clamp(int(std::lround(x / p.output_scale)) + p.output_zero_point, -128, 127);
+      worst = std::max(worst, std::abs(hq - dq[i]));
+      equal += hq == dq[i];
+      ++total;
+    }
+  }
+  EXPECT_LE(worst, 1);
+  EXPECT_GE(double(equal) / total, 0.99) << equal << " of " << total;
+  EXPECT_LT(worst_float, 0.05);
+  std::printf("device vs host: %zu clips, %.4f%% of int8 features equal, largest step %d, largest float difference %.2e\n",
+              clips.size(), 100.0 * equal / total, worst, worst_float);
+}
