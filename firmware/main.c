@@ -6,14 +6,26 @@
  * SysTick ticks of the processor clock over all inferences, and stack is the stack's
  * high-water mark in bytes; on a host they use stdio and report 0. The ticks of every
  * operator, summed over the samples, go to op_ticks.bin (uint64 each, in execution order);
- * with MP_COUNT_MACS, the MACs run over all samples to macs.bin (int64). */
+ * with MP_COUNT_MACS, the MACs run over all samples to macs.bin (int64). A model that starts
+ * with the audio front end (MODEL_FEATURES_SIZE defined) reads raw int16 clips and also writes
+ * each clip's int8 features to features.bin. */
 #include <stdint.h>
 #include <string.h>
 
 #include "model.h"
 #include "platform.h"
 
-static int8_t input[MODEL_INPUT_SIZE];
+#ifdef MODEL_FEATURES_SIZE
+/* A model that starts with the audio front end: its features go to features.bin too (the
+ * front end run once more on its own, outside the timed inference). The clip and feature
+ * buffers are the harness's file staging, outside the board's memory map (section .harness):
+ * the model's own input tensor, the clip in the arena, is what the board holds. */
+#define HARNESS_BUFFER __attribute__((section(".harness")))
+static int8_t features[MODEL_FEATURES_SIZE] HARNESS_BUFFER;
+#else
+#define HARNESS_BUFFER
+#endif
+static int8_t input[MODEL_INPUT_SIZE] HARNESS_BUFFER;
 static int8_t output[MODEL_OUTPUT_SIZE];
 
 #define MAX_PROFILED_OPS 256
@@ -32,6 +44,9 @@ int main(void) {
   int32_t count = 0, k, status = 0;
   uint64_t ticks = 0;
   long in = plat_open("inputs.bin", 0), out = plat_open("outputs.bin", 1);
+#ifdef MODEL_FEATURES_SIZE
+  long feat = plat_open("features.bin", 1);
+#endif
   if (in < 0 || out < 0 || plat_read(in, &count, 4) != 4 || count < 0) {
     plat_puts("MCUPRUNE error: cannot read inputs.bin or open outputs.bin\n");
     return 2;
@@ -47,9 +62,20 @@ int main(void) {
     ticks += plat_ticks() - t0;
     if (status != 0) break;
     plat_write(out, output, MODEL_OUTPUT_SIZE);
+#ifdef MODEL_FEATURES_SIZE
+    {
+      const int8_t *ins[1];
+      ins[0] = input;
+      if (mp_run_op(&mcuprune_model.ops[0], ins, features) != MP_OK) break;
+      plat_write(feat, features, MODEL_FEATURES_SIZE);
+    }
+#endif
   }
   plat_close(in);
   plat_close(out);
+#ifdef MODEL_FEATURES_SIZE
+  plat_close(feat);
+#endif
   {
     long t = plat_open("op_ticks.bin", 1);
     int32_t n_ops = mcuprune_model.n_ops < MAX_PROFILED_OPS ? mcuprune_model.n_ops : MAX_PROFILED_OPS;

@@ -12,6 +12,7 @@
 #include "kernels/fixed_point.h"
 #include "kernels/fully_connected.h"
 #include "kernels/mean.h"
+#include "kernels/mfcc.h"
 #include "kernels/pooling.h"
 #include "kernels/reshape.h"
 #include "kernels/softmax.h"
@@ -35,6 +36,7 @@ mp_status mp_run_op(const mp_op *op, const int8_t *const *in, int8_t *out) {
     case MP_OP_RESHAPE: mp_reshape((const mp_reshape_params *)op->params, in[0], out); return MP_OK;
     case MP_OP_SOFTMAX: mp_softmax((const mp_softmax_params *)op->params, in[0], out); return MP_OK;
     case MP_OP_CLAMP: mp_clamp((const mp_clamp_params *)op->params, in[0], out); return MP_OK;
+    case MP_OP_MFCC: mp_mfcc((const mp_mfcc_params *)op->params, in[0], out); return MP_OK;
   }
   return MP_ERROR_BAD_MODEL;
 }

@@ -35,7 +35,8 @@ typedef enum {
   MP_OP_CONCAT = 8,
   MP_OP_RESHAPE = 9, /* flatten, dropout: a copy */
   MP_OP_SOFTMAX = 10,
-  MP_OP_CLAMP = 11 /* a ReLU/ReLU6 not fused into its producer */
+  MP_OP_CLAMP = 11, /* a ReLU/ReLU6 not fused into its producer */
+  MP_OP_MFCC = 12   /* the audio front end: int16 clip in (2 bytes per sample), int8 features out */
 } mp_op_kind;
 
 /* One operator of a model: its kernel, its parameters (the kernel's params struct) and
@@ -91,7 +92,8 @@ typedef enum {
   MP_ERROR_BAD_MODEL = 2
 } mp_status;
 
-/* Runs the model on one int8 input (input_bytes values, HWC) and writes output_bytes int8
+/* Runs the model on one int8 input (input_bytes values, HWC; for a model that starts with the
+ * audio front end, the raw clip as int16 values in input_bytes bytes) and writes output_bytes int8
  * values. `arena` holds arena_bytes bytes (no alignment needed: the kernels read bytes and
  * the int32 tables live in flash). */
 mp_status mp_invoke(const mp_model *m, int8_t *arena, int32_t arena_bytes, const int8_t *input, int8_t *output);

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 
 #include "cli/common.h"
+#include "data/audio.h"
+#include "data/mfcc.h"
 #include "export/c_source.h"
 #include "export/embedded.h"
 #include "graph/io.h"
@@ -91,7 +93,8 @@ std::string linker_script(const Board& b) {
     << "  MODEL_FLASH (r) : ORIGIN = " << b.reserved_flash_bytes << ", LENGTH = " << b.flash_budget_bytes() << "\n"
     << "  MODEL_RAM (rw)  : ORIGIN = 0x20000000, LENGTH = " << b.ram_budget_bytes() << "\n"
     << "  APP_RAM (rw)    : ORIGIN = 0x20000000 + " << b.ram_budget_bytes() << ", LENGTH = " << b.reserved_ram_bytes
-    << "\n}\n\n"
+    << "\n  /* the harness's file staging for audio models (not the board's memory): QEMU's SRAM beyond it */\n"
+    << "  HARNESS_RAM (rw) : ORIGIN = 0x20300000, LENGTH = 0x100000\n}\n\n"
     << "ENTRY(Reset_Handler)\n\nSECTIONS\n{\n"
     << "  .vectors : { KEEP(*(.vectors)) } > APP_FLASH\n"
     << "  .model_rodata : { *model.o(.rodata .rodata.*) } > MODEL_FLASH\n"
@@ -106,6 +109,7 @@ std::string linker_script(const Board& b) {
     << "  .bss (NOLOAD) : { . = ALIGN(4); __bss_start = .; *(.bss*) *(COMMON) . = ALIGN(4); __bss_end = .; } > APP_RAM\n"
     << "  .stack (NOLOAD) : { . = ALIGN(8); __stack_bottom = .; . = . + " << kStackBytes
     << "; __stack_top = .; } > APP_RAM\n"
+    << "  .harness (NOLOAD) : { *(.harness) } > HARNESS_RAM\n"
     << "}\n";
   return o.str();
 }
@@ -204,7 +208,7 @@ void run_deploy(const DeployArgs& a) {
 
   // Test samples and the reference outputs.
   LoadOptions lo;
-  const Shape& is = m.graph.input_shape();
+  const Shape& is = m.graph.feature_shape();
   lo.image = {is.h, is.w, is.c};
   audio_task_of_model(m.graph, lo);
   lo.limit_test = a.samples;
@@ -216,10 +220,35 @@ void run_deploy(const DeployArgs& a) {
   std::vector<std::vector<int8_t>> reference;
   const Int8Interpreter interp(q);
   std::vector<int> labels;
+  // A model with the audio front end gets the raw clips (int16); the host computes their
+  // features with its own front end (data/mfcc.h), the reference the device's is held to.
+  const int fe = q.graph.front_end();
+  if (fe >= 0 && !(data.test.audio && data.test.sources.size() == data.test.size()))
+    throw UserError("model '" + m.graph.name + "' starts with an audio front end, so the device needs the clips: give "
+                    "the audio dataset (a Speech Commands folder), not '" + a.dataset + "'");
+  std::vector<std::vector<int8_t>> host_features;
+  std::unique_ptr<MfccFrontEnd> front_end;
+  if (fe >= 0) front_end = std::make_unique<MfccFrontEnd>(q.graph.nodes[size_t(fe)].mfcc);
   for (int k = 0; k < n; ++k) {
     std::vector<int8_t> xq;
-    for (float v : normalised_sample(data.test, size_t(k), f.graph.normalization)) xq.push_back(q.activations[0].quantize(v));
-    inputs.append(reinterpret_cast<const char*>(xq.data()), xq.size());
+    if (fe >= 0) {
+      const MfccParams& mp = q.graph.nodes[size_t(fe)].mfcc;
+      const std::vector<float> clip = source_clip(a.dataset, data.test.sources[size_t(k)], mp);
+      std::vector<int16_t> c16(clip.size());
+      std::vector<float> as_read(clip.size()), feat(size_t(mp.frames()) * mp.coefficients);
+      for (size_t i = 0; i < clip.size(); ++i) {
+        c16[i] = int16_t(std::lround(std::clamp(clip[i] * 32768.0f, -32768.0f, 32767.0f)));
+        as_read[i] = float(c16[i]) / 32768.0f;
+      }
+      front_end->compute(as_read.data(), feat.data());
+      const InputNormalization& nz = f.graph.normalization;
+      for (float v : feat) xq.push_back(q.activations[size_t(fe)].quantize(nz.empty() ? v : (v - nz.mean[0]) / nz.stddev[0]));
+      inputs.append(reinterpret_cast<const char*>(c16.data()), c16.size() * 2);
+      host_features.push_back(xq);
+    } else {
+      for (float v : normalised_sample(data.test, size_t(k), f.graph.normalization)) xq.push_back(q.activations[0].quantize(v));
+      inputs.append(reinterpret_cast<const char*>(xq.data()), xq.size());
+    }
     reference.push_back(interp.forward(xq)[size_t(q.graph.output)]);
     labels.push_back(int(data.test.labels[size_t(k)]));
   }
@@ -285,18 +314,45 @@ void run_deploy(const DeployArgs& a) {
   if (outputs.size() != size_t(ran) * osz)
     throw UserError("outputs.bin holds " + std::to_string(outputs.size()) + " bytes, " + std::to_string(size_t(ran) * osz) +
                     " expected for " + std::to_string(ran) + " outputs; see " + out);
-  int exact = 0, correct = 0, max_diff = 0;
+  int exact = 0, correct = 0, max_diff = 0, same_class = 0;
   for (int k = 0; k < ran && size_t(k + 1) * osz <= outputs.size(); ++k) {
     bool same = true;
-    int best = 0;
+    int best = 0, host_best = 0;
     for (size_t j = 0; j < osz; ++j) {
       const int8_t v = int8_t(outputs[size_t(k) * osz + j]);
       max_diff = std::max(max_diff, std::abs(int(v) - int(reference[size_t(k)][j])));
       same = same && v == reference[size_t(k)][j];
       if (v > int8_t(outputs[size_t(k) * osz + size_t(best)])) best = int(j);
+      if (reference[size_t(k)][j] > reference[size_t(k)][size_t(host_best)]) host_best = int(j);
     }
     exact += same;
     correct += best == labels[size_t(k)];
+    same_class += best == host_best;
+  }
+  // The front end: the device's int8 features against the host's (features.bin).
+  json front_end_check = nullptr;
+  if (fe >= 0) {
+    std::ifstream ff(fs::path(out) / "features.bin", std::ios::binary);
+    const std::string fb((std::istreambuf_iterator<char>(ff)), std::istreambuf_iterator<char>());
+    const size_t per = host_features.empty() ? 0 : host_features[0].size();
+    if (fb.size() != size_t(ran) * per)
+      throw UserError("features.bin holds " + std::to_string(fb.size()) + " bytes, " + std::to_string(size_t(ran) * per) +
+                      " expected; see " + out);
+    int64_t equal = 0, worst = 0;
+    for (int k = 0; k < ran; ++k)
+      for (size_t j = 0; j < per; ++j) {
+        const int d = std::abs(int(int8_t(fb[size_t(k) * per + j])) - int(host_features[size_t(k)][j]));
+        equal += d == 0;
+        worst = std::max<int64_t>(worst, d);
+      }
+    const double share = ran ? double(equal) / double(int64_t(ran) * int64_t(per)) : 0.0;
+    const double class_share = ran ? double(same_class) / ran : 0.0;
+    front_end_check = {{"feature_values", int64_t(ran) * int64_t(per)}, {"feature_values_equal", equal},
+                       {"feature_equal_share", share}, {"largest_feature_step", worst},
+                       {"same_class_share", class_share},
+                       {"tolerance", "at least 99% of int8 features equal, none more than one step off, the same class "
+                                     "on at least 99% of clips"},
+                       {"within_tolerance", share >= 0.99 && worst <= 1 && class_share >= 0.99}};
   }
 
   ProfileOptions popt;
@@ -314,6 +370,7 @@ void run_deploy(const DeployArgs& a) {
                  {"agreement", ran ? double(exact) / ran : 0.0},
                  {"max_abs_difference", max_diff},
                  {"accuracy", ran ? double(correct) / ran : 0.0},
+                 {"front_end", front_end_check},
                  {"predicted",
                   {{"model_constant_bytes", src.constant_bytes},
                    {"arena_bytes", src.plan.arena_bytes},
@@ -329,6 +386,15 @@ void run_deploy(const DeployArgs& a) {
   std::printf("%s on %s: %d test samples, %d bit-exact with the host's integer reference (%.1f%%), accuracy %.1f%%\n",
               m.graph.name.c_str(), a.emulate ? "QEMU mps2-an386 (Cortex-M4)" : "the host", ran, exact,
               ran ? 100.0 * exact / ran : 0.0, ran ? 100.0 * correct / ran : 0.0);
+  if (fe >= 0)
+    std::printf("  front end (MFCC on the device vs the host's): %.2f%% of %lld int8 features equal, largest difference "
+                "%lld step(s); the same class on %.1f%% of the clips: %s\n",
+                100 * front_end_check["feature_equal_share"].get<double>(),
+                (long long)front_end_check["feature_values"].get<int64_t>(),
+                (long long)front_end_check["largest_feature_step"].get<int64_t>(),
+                100 * front_end_check["same_class_share"].get<double>(),
+                front_end_check["within_tolerance"].get<bool>() ? "within the tolerance (99%, 1 step, 99%)"
+                                                                : "OUTSIDE the tolerance (99%, 1 step, 99%)");
   std::printf("%s", patch_plan_summary(src).c_str());
   if (a.emulate) {
     const double insns = double(ticks) * kInstructionsPerTick / std::max(1, ran);

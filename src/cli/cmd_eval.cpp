@@ -39,7 +39,7 @@ void run_eval(const EvalArgs& a) {
   if (a.limit < 0) throw UserError("--limit must be >= 0 (0: every sample of the split)");
   LoadedModel m = load_model_dir(a.model);
   LoadOptions lo;
-  const Shape& in = m.graph.input_shape();
+  const Shape& in = m.graph.feature_shape();
   lo.image = {in.h, in.w, in.c};
   audio_task_of_model(m.graph, lo);
   if (a.split != "test") {

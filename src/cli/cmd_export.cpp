@@ -118,7 +118,7 @@ QuantizedModel calibrate_int8(const LoadedModel& m, const FoldedModel& f, const 
     throw UserError("an int8 export needs --dataset to calibrate activation ranges on training samples "
                     "(e.g. --dataset fashion-mnist)");
   LoadOptions lo;
-  const Shape& in = m.graph.input_shape();
+  const Shape& in = m.graph.feature_shape();
   lo.image = {in.h, in.w, in.c};
   audio_task_of_model(m.graph, lo);
   DatasetSplits data = load_dataset(dataset, lo);

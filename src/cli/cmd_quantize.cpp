@@ -85,7 +85,7 @@ void run_quantize(QuantArgs a) {
   lo.limit_train = a.limit_train;
   lo.val_fraction = a.val_fraction;
   lo.seed = a.seed;
-  const Shape& in = m.graph.input_shape();
+  const Shape& in = m.graph.feature_shape();
   lo.image = {in.h, in.w, in.c};
   audio_task_of_model(m.graph, lo);
   DatasetSplits data = load_dataset(a.dataset, lo);

@@ -83,6 +83,7 @@ LoadedModel resolve_model(const ModelSpec& spec, const Dataset* data) {
     o.width = spec.width;
     o.depth = spec.depth;
     m.graph = zoo_build(spec.model, o);
+    if (data && data->audio && spec.input.empty()) m.graph = with_front_end(m.graph, data->front_end);
     m.source = "zoo";
     return m;
   }

@@ -236,6 +236,28 @@ std::vector<std::string> read_list(const std::string& path) {
   return out;
 }
 
+// A _silence_ sample's source, "_silence_/<noise file>@<offset>*<volume>" ("_silence_/zeros"
+// without background noise), and the clip it names.
+struct SilenceSource {
+  std::string file;  // empty: digital silence
+  size_t offset = 0;
+  float volume = 0;
+};
+SilenceSource parse_silence(const std::string& source) {
+  SilenceSource s;
+  const size_t prefix = std::strlen(kSilence) + 1, at = source.find('@'), star = source.find('*');
+  if (at == std::string::npos || star == std::string::npos || at < prefix || star < at) return s;
+  s.file = source.substr(prefix, at - prefix);
+  s.offset = std::stoull(source.substr(at + 1, star - at - 1));
+  s.volume = std::stof(source.substr(star + 1));
+  return s;
+}
+std::vector<float> silence_clip(const std::vector<float>& noise, const SilenceSource& s, int length) {
+  std::vector<float> clip(size_t(length), 0.0f);
+  for (size_t i = 0; i < clip.size() && s.offset + i < noise.size(); ++i) clip[i] = noise[s.offset + i] * s.volume;
+  return clip;
+}
+
 }  // namespace
 
 std::vector<std::string> default_keywords() {
@@ -331,6 +353,14 @@ std::string speech_commands_split(const std::string& file_name, double validatio
   if (percentage < validation_percent) return "validation";
   if (percentage < validation_percent + testing_percent) return "testing";
   return "training";
+}
+
+std::vector<float> source_clip(const std::string& dir, const std::string& source, const MfccParams& p) {
+  if (source.rfind(std::string(kSilence) + "/", 0) != 0)
+    return fit_clip(read_audio(dir + "/" + source, p.sample_rate).samples, p.clip_samples);
+  const SilenceSource s = parse_silence(source);
+  if (s.file.empty()) return std::vector<float>(size_t(p.clip_samples), 0.0f);
+  return silence_clip(read_audio(dir + "/" + kBackground + "/" + s.file, p.sample_rate).samples, s, p.clip_samples);
 }
 
 bool is_speech_commands_dir(const std::string& dir) {
@@ -534,6 +564,8 @@ DatasetSplits read_speech_commands(const std::string& dir, const AudioOptions& o
     d.num_classes = int(class_names.size());
     d.class_names = class_names;
     d.float_samples = true;
+    d.audio = true;
+    d.front_end = mp;
     const size_t n = items[s].size() + silence_count[s];
     d.features.resize(n * values);
     d.labels.resize(n);
@@ -568,17 +600,11 @@ DatasetSplits read_speech_commands(const std::string& dir, const AudioOptions& o
       thread_local std::unique_ptr<MfccFrontEnd> fe;
       if (!fe || fe->params().key() != key) fe = std::make_unique<MfccFrontEnd>(mp);
       const size_t k2 = slots[j];
+      // The noise files are decoded once above (source_clip would read them per sample).
+      const SilenceSource src = parse_silence(d.sources[k2]);
       std::vector<float> clip(size_t(mp.clip_samples), 0.0f);
-      const std::string& src = d.sources[k2];
-      if (!noise.empty()) {
-        const size_t at = src.find('@'), star = src.find('*');
-        const std::string file = src.substr(std::strlen(kSilence) + 1, at - std::strlen(kSilence) - 1);
-        const size_t offset = std::stoull(src.substr(at + 1, star - at - 1));
-        const float volume = std::stof(src.substr(star + 1));
-        for (const auto& [name, samples] : noise)
-          if (name == file)
-            for (size_t i = 0; i < clip.size() && offset + i < samples.size(); ++i) clip[i] = samples[offset + i] * volume;
-      }
+      for (const auto& [name, samples] : noise)
+        if (!src.file.empty() && name == src.file) clip = silence_clip(samples, src, mp.clip_samples);
       fe->compute(clip.data(), d.features.data() + k2 * values);
     });
   }

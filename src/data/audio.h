@@ -61,4 +61,9 @@ bool is_speech_commands_dir(const std::string& dir);
 DatasetSplits read_speech_commands(const std::string& dir, const AudioOptions& opt,
                                    std::vector<std::string>& notes);
 
+// The clip of a dataset sample as the front end sees it (clip_samples values), from its
+// source (Dataset::sources): the word's file, or the background noise window and volume of a
+// _silence_ sample. For the device check, which feeds the clips themselves.
+std::vector<float> source_clip(const std::string& dir, const std::string& source, const MfccParams& p);
+
 }  // namespace mcuprune

@@ -44,6 +44,8 @@ Dataset Dataset::subset(const std::vector<size_t>& indices, const std::string& n
   out.num_classes = num_classes;
   out.class_names = class_names;
   out.float_samples = float_samples;
+  out.audio = audio;
+  out.front_end = front_end;
   const size_t sb = sample_bytes();
   if (float_samples)
     out.features.resize(indices.size() * sb);

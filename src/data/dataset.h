@@ -29,6 +29,10 @@ struct Dataset {
   // Audio datasets only: the source of each sample ("yes/0a7c2a8d_nohash_0.wav", or
   // "_silence_/<noise file>@<offset>"), for messages and the device check.
   std::vector<std::string> sources;
+  // Audio datasets: the front end that computed the features (a zoo model trained on them
+  // gets it as its first operator, so that it runs on raw audio on the device).
+  bool audio = false;
+  MfccParams front_end;
 
   size_t size() const { return labels.size(); }
   size_t sample_values() const { return size_t(height) * width * channels; }

@@ -20,88 +20,8 @@ std::mutex& planner_mutex() {
   return m;
 }
 
-double hz_to_mel(double hz) { return 1127.0 * std::log(1.0 + hz / 700.0); }
 
 }  // namespace
-
-void MfccParams::check() const {
-  auto bad = [](const std::string& what) {
-    throw UserError("MFCC front end: " + what + " (the defaults are MLPerf Tiny's: 16000 Hz, 1 s clips, "
-                    "480-sample window, 320 stride, 512-point FFT, 40 mel bands from 20 to 4000 Hz, "
-                    "10 coefficients)");
-  };
-  if (sample_rate < 1000 || sample_rate > 192000) bad("sample rate " + std::to_string(sample_rate) + " Hz is out of range");
-  if (window < 16 || window > clip_samples) bad("window of " + std::to_string(window) + " samples must be in [16, clip length]");
-  if (stride < 1) bad("stride must be >= 1");
-  if (fft < window || (fft & (fft - 1)) != 0 || fft > 65536)
-    bad("FFT length " + std::to_string(fft) + " must be a power of two >= the window");
-  if (mel_bins < 1 || mel_bins > 256) bad("mel band count must be in [1, 256]");
-  if (coefficients < 1 || coefficients > mel_bins) bad("coefficient count must be in [1, mel bands]");
-  if (!(lower_hz >= 0 && lower_hz < upper_hz && upper_hz <= sample_rate / 2.0))
-    bad("mel range must satisfy 0 <= lower < upper <= sample rate / 2");
-  if (!(log_offset > 0)) bad("log offset must be > 0");
-}
-
-std::string MfccParams::key() const {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "mfcc-v1 rate=%d clip=%d window=%d stride=%d fft=%d mel=%d lo=%.17g hi=%.17g coeffs=%d off=%.17g",
-                sample_rate, clip_samples, window, stride, fft, mel_bins, lower_hz, upper_hz, coefficients,
-                log_offset);
-  return buf;
-}
-
-std::vector<double> mel_weight_matrix(const MfccParams& p) {
-  const int bins = p.bins();
-  std::vector<double> m(size_t(bins) * p.mel_bins, 0.0);
-  const double nyquist = p.sample_rate / 2.0;
-  const double lo = hz_to_mel(p.lower_hz), hi = hz_to_mel(p.upper_hz);
-  std::vector<double> edges(size_t(p.mel_bins) + 2);
-  for (int i = 0; i < p.mel_bins + 2; ++i) edges[i] = lo + (hi - lo) * i / double(p.mel_bins + 1);
-  // Bin 0 (DC) stays zero: the reference's bands_to_zero = 1.
-  for (int b = 1; b < bins; ++b) {
-    const double mel = hz_to_mel(nyquist * b / double(bins - 1));
-    for (int k = 0; k < p.mel_bins; ++k) {
-      const double down = (mel - edges[k]) / (edges[k + 1] - edges[k]);
-      const double up = (edges[k + 2] - mel) / (edges[k + 2] - edges[k + 1]);
-      m[size_t(b) * p.mel_bins + k] = std::max(0.0, std::min(down, up));
-    }
-  }
-  return m;
-}
-
-int64_t MfccDeviceTables::flash_bytes() const {
-  return int64_t(4 * (window.size() + twiddle_cos.size() + twiddle_sin.size() + band_weights.size() + dct.size()) +
-                 2 * (band_start.size() + band_length.size()));
-}
-
-MfccDeviceTables mfcc_device_tables(const MfccParams& p) {
-  p.check();
-  MfccDeviceTables t;
-  for (int n = 0; n < p.window; ++n) t.window.push_back(float(0.5 - 0.5 * std::cos(2.0 * M_PI * n / p.window)));
-  for (int k = 0; k < p.fft / 2; ++k) {
-    t.twiddle_cos.push_back(float(std::cos(2.0 * M_PI * k / p.fft)));
-    t.twiddle_sin.push_back(float(std::sin(2.0 * M_PI * k / p.fft)));
-  }
-  const std::vector<double> m = mel_weight_matrix(p);
-  for (int k = 0; k < p.mel_bins; ++k) {
-    int first = -1, last = -1;
-    for (int b = 0; b < p.bins(); ++b)
-      if (m[size_t(b) * p.mel_bins + k] > 0) {
-        if (first < 0) first = b;
-        last = b;
-      }
-    if (first < 0) first = last = 0;  // an empty band (too narrow for the bins): weight 0
-    t.band_start.push_back(int16_t(first));
-    t.band_length.push_back(int16_t(last - first + 1));
-    for (int b = first; b <= last; ++b) t.band_weights.push_back(float(m[size_t(b) * p.mel_bins + k]));
-  }
-  const double scale = std::sqrt(2.0 / p.mel_bins);
-  for (int k = 0; k < p.coefficients; ++k)
-    for (int n = 0; n < p.mel_bins; ++n)
-      t.dct.push_back(float(scale * std::cos(M_PI * k * (2 * n + 1) / (2.0 * p.mel_bins))));
-  t.scratch_floats = size_t(p.fft + p.mel_bins + p.coefficients);
-  return t;
-}
 
 struct MfccFrontEnd::Fft {
   double* in = nullptr;

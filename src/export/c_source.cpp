@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "export/embedded.h"
+#include "graph/mfcc_tables.h"
+#include "resources/formulas.h"
 #include "quant/runtime_ops.h"
 #include "resources/memory.h"
 #include "resources/profile.h"
@@ -73,8 +75,49 @@ const char* kind_name(mp_op_kind k) {
     case MP_OP_RESHAPE: return "MP_OP_RESHAPE";
     case MP_OP_SOFTMAX: return "MP_OP_SOFTMAX";
     case MP_OP_CLAMP: return "MP_OP_CLAMP";
+    case MP_OP_MFCC: return "MP_OP_MFCC";
   }
   return "?";
+}
+
+void float_array(std::ostringstream& o, const std::string& name, const std::vector<float>& v, int64_t& bytes) {
+  o << "static const float " << name << "[" << std::max<size_t>(1, v.size()) << "] = {";
+  for (size_t k = 0; k < v.size(); ++k) {
+    if (k % 8 == 0) o << "\n  ";
+    o << float_literal(v[k]) << (k + 1 < v.size() ? ", " : "");
+  }
+  if (v.empty()) o << "0.0f";
+  o << "\n};\n";
+  bytes += int64_t(std::max<size_t>(1, v.size()) * 4);
+}
+
+// The audio front end of step k (runtime/kernels/mfcc.h): its tables, its scratch buffer and
+// its parameters, which end with the model's feature normalisation and int8 quantisation.
+void mfcc_definition(std::ostringstream& o, const Graph& g, const QuantizedModel& q, int node, int k, int64_t& bytes) {
+  const MfccParams& m = g.nodes[size_t(node)].mfcc;
+  const MfccDeviceTables t = mfcc_device_tables(m);
+  const std::string p = "p" + std::to_string(k);
+  int64_t table_bytes = 0;
+  float_array(o, p + "_window", t.window, table_bytes);
+  float_array(o, p + "_cos", t.twiddle_cos, table_bytes);
+  float_array(o, p + "_sin", t.twiddle_sin, table_bytes);
+  array(o, "int16_t", p + "_band_start", t.band_start, table_bytes);
+  array(o, "int16_t", p + "_band_length", t.band_length, table_bytes);
+  float_array(o, p + "_band_weights", t.band_weights, table_bytes);
+  float_array(o, p + "_dct", t.dct, table_bytes);
+  bytes += table_bytes + kMfccParamsBytes;
+  const float mean = g.normalization.empty() ? 0.0f : g.normalization.mean.at(0);
+  const float sd = g.normalization.empty() ? 1.0f : g.normalization.stddev.at(0);
+  const QuantParams& out = q.activations[size_t(node)];
+  o << "static float " << p << "_scratch[" << t.scratch_floats << "]; /* the FFT, mel and coefficient buffers */\n"
+    << "static const mp_mfcc_params " << p << " = {\n  .clip_samples = " << m.clip_samples << ", .window = " << m.window
+    << ", .stride = " << m.stride << ", .fft = " << m.fft << ", .frames = " << m.frames() << ", .mel_bins = " << m.mel_bins
+    << ", .coefficients = " << m.coefficients << ",\n  .window_fn = " << p << "_window, .twiddle_cos = " << p
+    << "_cos, .twiddle_sin = " << p << "_sin,\n  .band_start = " << p << "_band_start, .band_length = " << p
+    << "_band_length, .band_weights = " << p << "_band_weights,\n  .dct = " << p << "_dct, .log_offset = "
+    << float_literal(float(m.log_offset)) << ",\n  .mean = " << float_literal(mean) << ", .inv_stddev = "
+    << float_literal(1.0f / sd) << ", .output_scale = " << float_literal(out.scale)
+    << ", .output_zero_point = " << out.zero_point << ",\n  .scratch = " << p << "_scratch};\n";
 }
 
 // The parameter struct of one op (and its arrays) as C definitions named p<k>.
@@ -170,6 +213,8 @@ void op_definition(std::ostringstream& o, const RuntimeOp& op, int k, int64_t& b
         << ", .act_max = " << op.clamp.act_max << "};\n";
       bytes += int64_t(sizeof op.clamp);
       break;
+    case MP_OP_MFCC:
+      throw std::logic_error("op_definition: the front end is written by mfcc_definition");
   }
 }
 
@@ -314,7 +359,7 @@ CSource export_c(const QuantizedModel& q, const std::string& description, const 
     << "constants (flash), its operators in execution order and its arena plan. Do not edit. */\n"
     << "#include \"model.h\"\n\n#include \"kernels/add.h\"\n#include \"kernels/clamp.h\"\n#include \"kernels/concat.h\"\n"
     << "#include \"kernels/conv.h\"\n#include \"kernels/depthwise_conv.h\"\n#include \"kernels/fully_connected.h\"\n"
-    << "#include \"kernels/mean.h\"\n#include \"kernels/pooling.h\"\n#include \"kernels/reshape.h\"\n"
+    << "#include \"kernels/mean.h\"\n#include \"kernels/mfcc.h\"\n#include \"kernels/pooling.h\"\n#include \"kernels/reshape.h\"\n"
     << "#include \"kernels/softmax.h\"\n\n";
   std::ostringstream table;
   table << "static const mp_op model_ops[" << plan.order.size() << "] = {\n";
@@ -322,8 +367,12 @@ CSource export_c(const QuantizedModel& q, const std::string& description, const 
     const DeployedOp& dop = d.ops[size_t(plan.order[k])];
     const Node& n = g.nodes[size_t(dop.ir_node)];
     std::unique_ptr<RuntimeOp> op = runtime_op(q, dop.ir_node);
+    if (dop.kind == DeployedKind::FrontEnd) op->kind = MP_OP_MFCC;
     c << "/* step " << k << ": " << c_identifier_comment(n.name) << " (" << kind_name(op->kind) << ") */\n";
-    op_definition(c, *op, int(k), cbytes);
+    if (dop.kind == DeployedKind::FrontEnd)
+      mfcc_definition(c, g, q, dop.ir_node, int(k), cbytes);
+    else
+      op_definition(c, *op, int(k), cbytes);
     std::vector<int64_t> in_offsets;
     for (int in : n.inputs) in_offsets.push_back(plan.tensors[size_t(d.tensor_of_node[size_t(in)])].offset);
     c << "static const int32_t p" << k << "_inputs[" << in_offsets.size() << "] = " << list(in_offsets.data(), int(in_offsets.size()))
@@ -338,7 +387,8 @@ CSource export_c(const QuantizedModel& q, const std::string& description, const 
   if (out.patch) c << patch_plan_definition(d, *out.patch, plan, cbytes);
   const PlannedTensor& in = plan.tensors[size_t(d.input_tensor)];
   const PlannedTensor& outp = plan.tensors[size_t(d.output_tensor)];
-  const QuantParams& qi = q.activations[0];
+  // A model with the audio front end takes raw int16 audio (sample / 32768 is the real value).
+  const QuantParams qi = g.front_end() >= 0 ? QuantParams{1.0f / 32768.0f, 0} : q.activations[0];
   const QuantParams& qo = q.activations[size_t(g.output)];
   c << "const mp_model mcuprune_model = {\n  .name = \"" << c_string(g.name) << "\",\n  .ops = model_ops, .n_ops = "
     << plan.order.size() << ",\n  .arena_bytes = MODEL_ARENA_BYTES,\n  .input_offset = " << in.offset
@@ -356,8 +406,14 @@ CSource export_c(const QuantizedModel& q, const std::string& description, const 
   std::ostringstream h;
   h << "/* " << c_identifier_comment(description) << "\n * Generated by mcuprune export --format c. */\n"
     << "#ifndef MCUPRUNE_MODEL_H\n#define MCUPRUNE_MODEL_H\n\n#include \"mcuprune_rt.h\"\n\n"
+    << (g.front_end() >= 0 ? "/* The model starts with the MFCC front end: its input is a raw clip of MODEL_INPUT_W int16\n"
+                             " * samples (MODEL_INPUT_SIZE bytes), passed to model_invoke as bytes. */\n"
+                           : "")
     << "#define MODEL_INPUT_H " << is.h << "\n#define MODEL_INPUT_W " << is.w << "\n#define MODEL_INPUT_C " << is.c
     << "\n#define MODEL_INPUT_SIZE " << in.bytes << "\n#define MODEL_OUTPUT_SIZE " << outp.bytes
+    << (g.front_end() >= 0 ? "\n#define MODEL_FEATURES_SIZE " + std::to_string(g.feature_shape().elements()) +
+                               " /* the front end's int8 features (mcuprune_model.ops[0]'s output) */"
+                           : std::string())
     << "\n#define MODEL_ARENA_BYTES " << plan.arena_bytes << "\n#define MODEL_INPUT_SCALE " << float_literal(qi.scale)
     << "\n#define MODEL_INPUT_ZERO_POINT " << qi.zero_point << "\n#define MODEL_OUTPUT_SCALE "
     << float_literal(qo.scale) << "\n#define MODEL_OUTPUT_ZERO_POINT " << qo.zero_point << "\n\n"

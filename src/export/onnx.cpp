@@ -194,6 +194,8 @@ class Builder {
       case OpKind::BatchNorm:
       case OpKind::Dropout:
         unsupported(n, "an unfolded batchnorm/dropout (fold the model first)");
+      case OpKind::Mfcc:  // the export entry points strip the front end first
+        unsupported(n, "the audio front end (the model's features are its input)");
       case OpKind::Input:
         break;
     }
@@ -256,7 +258,20 @@ bool has_weights(OpKind k) { return k == OpKind::Conv2D || k == OpKind::Depthwis
 
 std::string onnx_int8_name(const std::string& node) { return node + "_q"; }
 
+namespace {
+// The ONNX exports take the features, as the TFLite one does: the front end stays with the application.
+OnnxOptions options_without_front_end(const Graph& g, const OnnxOptions& opt) {
+  OnnxOptions o = opt;
+  o.order.clear();
+  for (int i : opt.order)
+    if (i != g.front_end()) o.order.push_back(index_without_front_end(g, i));
+  return o;
+}
+}  // namespace
+
 std::string export_onnx_float(const FoldedModel& f, const OnnxOptions& opt) {
+  if (f.graph.front_end() >= 0)
+    return export_onnx_float(FoldedModel{without_front_end(f.graph), f.weights}, options_without_front_end(f.graph, opt));
   const Graph& g = f.graph;
   Builder b(g, opt);
   const std::vector<int> order = checked_execution_order(g, opt.order);
@@ -284,6 +299,7 @@ std::string export_onnx_float(const FoldedModel& f, const OnnxOptions& opt) {
 }
 
 std::string export_onnx_qdq(const QuantizedModel& q, const OnnxOptions& opt) {
+  if (q.graph.front_end() >= 0) return export_onnx_qdq(without_front_end(q), options_without_front_end(q.graph, opt));
   const Graph& g = q.graph;
   Builder b(g, opt);
   const std::vector<int> order = checked_execution_order(g, opt.order);

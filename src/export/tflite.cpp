@@ -348,6 +348,8 @@ class Writer {
       case OpKind::BatchNorm:
       case OpKind::Dropout:
         unsupported(n, "an unfolded batchnorm/dropout (fold the model first)");
+      case OpKind::Mfcc:  // the export entry points strip the front end first
+        unsupported(n, "the audio front end (the model's features are its input)");
       case OpKind::Input:
         break;
     }
@@ -384,6 +386,13 @@ class Writer {
 }  // namespace
 
 std::string export_tflite(const QuantizedModel& q, const TfliteOptions& opt) {
+  if (q.graph.front_end() >= 0) {  // the .tflite takes the features; the application computes them
+    TfliteOptions o = opt;
+    o.order.clear();
+    for (int i : opt.order)
+      if (i != q.graph.front_end()) o.order.push_back(index_without_front_end(q.graph, i));
+    return export_tflite(without_front_end(q), o);
+  }
   if (q.activations.size() != q.graph.nodes.size())
     throw std::invalid_argument("export_tflite: quantisation parameters do not match the graph");
   return Writer(q, opt).run();

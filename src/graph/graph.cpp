@@ -1,6 +1,8 @@
 // Graph IR: op names, structural checks, shape inference and parameter counts.
 #include "graph/graph.h"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <sstream>
 #include <unordered_set>
@@ -31,6 +33,7 @@ const OpInfo kOps[] = {
     {OpKind::Flatten, "flatten", 1, 1},
     {OpKind::Dropout, "dropout", 1, 1},
     {OpKind::Softmax, "softmax", 1, 1},
+    {OpKind::Mfcc, "mfcc", 1, 1},
 };
 
 const OpInfo& info(OpKind k) {
@@ -278,6 +281,22 @@ void Graph::infer_node(size_t i) {
       n.out = {in.h, in.w, int(c)};
       break;
     }
+    case OpKind::Mfcc: {
+      if (i != 1 || n.inputs[0] != 0)
+        throw UserError(where + "the mfcc front end must be the second node, right after the input, and read it");
+      if (in.h != 1 || in.c != 1)
+        throw UserError(where + "the mfcc front end reads raw audio: the input must be 1 x samples x 1, got " + in.str());
+      if (n.mfcc.clip_samples != in.w)
+        throw UserError(where + "clip_samples " + std::to_string(n.mfcc.clip_samples) + " differs from the input's " +
+                        std::to_string(in.w) + " samples");
+      try {
+        n.mfcc.check();
+      } catch (const UserError& e) {
+        throw UserError(where + e.what());
+      }
+      n.out = {n.mfcc.frames(), n.mfcc.coefficients, 1};
+      break;
+    }
     case OpKind::Input:
       break;
   }
@@ -288,6 +307,81 @@ void Graph::infer_node(size_t i) {
       n.kind != OpKind::DepthwiseConv2D && n.kind != OpKind::Dense && n.kind != OpKind::Add)
     throw UserError(where + "a fused activation is only allowed on conv2d, "
                     "depthwise_conv2d, dense and add");
+}
+
+int Graph::front_end() const {
+  return nodes.size() > 1 && nodes[1].kind == OpKind::Mfcc ? 1 : -1;
+}
+
+const Shape& Graph::feature_shape() const {
+  return front_end() >= 0 ? nodes[1].out : input_shape();
+}
+
+Graph without_front_end(const Graph& g) {
+  if (g.front_end() < 0) return g;
+  Graph r = g;
+  r.nodes[0].out = g.nodes[1].out;
+  r.nodes.erase(r.nodes.begin() + 1);
+  for (Node& n : r.nodes)
+    for (int& in : n.inputs) in = index_without_front_end(g, in);
+  r.output = index_without_front_end(g, g.output);
+  r.infer_shapes();
+  return r;
+}
+
+Graph with_front_end(const Graph& g, const MfccParams& p) {
+  if (g.front_end() >= 0) throw UserError("model '" + g.name + "' has an audio front end already");
+  const Shape want{p.frames(), p.coefficients, 1};
+  if (g.input_shape() != want)
+    throw UserError("model '" + g.name + "' takes " + g.input_shape().str() + " inputs but the MFCC front end gives " +
+                    want.str() + "; build it with --input " + want.str());
+  if (g.find("mfcc") >= 0) throw UserError("model '" + g.name + "' has a node named 'mfcc' already");
+  Graph r = g;
+  Node fe;
+  fe.name = "mfcc";
+  fe.kind = OpKind::Mfcc;
+  fe.inputs = {0};
+  fe.mfcc = p;
+  r.nodes[0].out = {1, p.clip_samples, 1};
+  for (Node& n : r.nodes)
+    for (int& in : n.inputs) in = in + 1;
+  r.nodes.insert(r.nodes.begin() + 1, fe);
+  r.nodes[1].inputs = {0};
+  r.output = g.output + 1;
+  r.infer_shapes();
+  return r;
+}
+
+int index_without_front_end(const Graph& g, int i) {
+  if (g.front_end() < 0) return i;
+  return i <= 1 ? 0 : i - 1;
+}
+
+void MfccParams::check() const {
+  auto bad = [](const std::string& what) {
+    throw UserError("MFCC front end: " + what + " (the defaults are MLPerf Tiny's: 16000 Hz, 1 s clips, "
+                    "480-sample window, 320 stride, 512-point FFT, 40 mel bands from 20 to 4000 Hz, "
+                    "10 coefficients)");
+  };
+  if (sample_rate < 1000 || sample_rate > 192000) bad("sample rate " + std::to_string(sample_rate) + " Hz is out of range");
+  if (clip_samples < 16 || clip_samples > 1 << 20) bad("clip length " + std::to_string(clip_samples) + " is out of range");
+  if (window < 16 || window > clip_samples) bad("window of " + std::to_string(window) + " samples must be in [16, clip length]");
+  if (stride < 1) bad("stride must be >= 1");
+  if (fft < window || (fft & (fft - 1)) != 0 || fft > 65536)
+    bad("FFT length " + std::to_string(fft) + " must be a power of two >= the window");
+  if (mel_bins < 1 || mel_bins > 256) bad("mel band count must be in [1, 256]");
+  if (coefficients < 1 || coefficients > mel_bins) bad("coefficient count must be in [1, mel bands]");
+  if (!(lower_hz >= 0 && lower_hz < upper_hz && upper_hz <= sample_rate / 2.0))
+    bad("mel range must satisfy 0 <= lower < upper <= sample rate / 2");
+  if (!(log_offset > 0 && log_offset < 1)) bad("log offset must be in (0, 1)");
+}
+
+std::string MfccParams::key() const {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "mfcc-v1 rate=%d clip=%d window=%d stride=%d fft=%d mel=%d lo=%.17g hi=%.17g coeffs=%d off=%.17g",
+                sample_rate, clip_samples, window, stride, fft, mel_bins, lower_hz, upper_hz, coefficients,
+                log_offset);
+  return buf;
 }
 
 void Graph::infer_shapes() {
@@ -306,6 +400,12 @@ void Graph::infer_shapes() {
       throw UserError("node name '" + n.name + "' is used twice; names must be unique");
     infer_node(i);
   }
+  if (front_end() >= 0)
+    for (size_t i = 2; i < nodes.size(); ++i)
+      for (int in : nodes[i].inputs)
+        if (in == 0)
+          throw UserError("graph '" + name + "': node '" + nodes[i].name + "' reads the raw audio input; only the " +
+                          "mfcc front end may (the network starts at its features)");
   if (output == -1) output = int(nodes.size()) - 1;
   if (output < 0 || output >= int(nodes.size()))
     throw UserError("graph '" + name + "': output index " + std::to_string(output) +
@@ -384,6 +484,15 @@ std::string GraphBuilder::auto_name(OpKind kind, const std::string& given) {
   if (!given.empty()) return given;
   int& c = counters_[size_t(kind)];
   return std::string(op_kind_name(kind)) + "_" + std::to_string(++c);
+}
+
+int GraphBuilder::mfcc(int x, const MfccParams& p, const std::string& name) {
+  Node n;
+  n.kind = OpKind::Mfcc;
+  n.name = name;
+  n.inputs = {x};
+  n.mfcc = p;
+  return append(n);
 }
 
 int GraphBuilder::append(Node n) {

@@ -33,6 +33,7 @@ enum class OpKind {
   Flatten,
   Dropout,
   Softmax,
+  Mfcc,  // the keyword-spotting front end: raw audio (1 x samples x 1, int16) -> MFCC features
 };
 
 enum class Padding { Valid, Same, Explicit };
@@ -53,6 +54,29 @@ struct Shape {
   std::string str() const;  // "28x28x1"
 };
 
+// The MFCC front end's parameters (an Mfcc node's; the host computes it in data/mfcc.h, the
+// device in runtime/kernels/mfcc.h). The defaults are MLPerf Tiny's KWS front end.
+struct MfccParams {
+  int sample_rate = 16000;     // Hz (Speech Commands)
+  int clip_samples = 16000;    // 1 s clips (clip_duration_ms 1000)
+  int window = 480;            // 30 ms (window_size_ms 30)
+  int stride = 320;            // 20 ms (window_stride_ms 20)
+  int fft = 512;               // tf.signal.stft's fft_length=None: next power of 2 >= window
+  int mel_bins = 40;           // num_mel_bins
+  double lower_hz = 20.0;      // lower_edge_hertz
+  double upper_hz = 4000.0;    // upper_edge_hertz
+  int coefficients = 10;       // dct_coefficient_count
+  double log_offset = 1e-6;    // log(mel + 1e-6)
+
+  int frames() const { return 1 + (clip_samples - window) / stride; }  // 49
+  int bins() const { return fft / 2 + 1; }                             // 257
+  // Throws UserError when a value is out of range (window > fft, upper_hz > Nyquist, ...).
+  void check() const;
+  // A stable text form of every parameter: part of the feature cache's key.
+  std::string key() const;
+  bool operator==(const MfccParams& o) const { return key() == o.key(); }
+};
+
 struct Node {
   std::string name;
   OpKind kind = OpKind::Input;
@@ -71,6 +95,7 @@ struct Node {
   Activation activation = Activation::None;                      // fused, conv/dense/add
   float bn_epsilon = 1e-5f;                                      // BatchNorm
   float dropout_rate = 0.0f;                                     // Dropout
+  MfccParams mfcc;                                               // Mfcc
 
   Shape out;  // filled in by infer_shapes()
 };
@@ -112,6 +137,12 @@ class Graph {
   int output = -1;          // index of the output node (default: last node)
 
   const Shape& input_shape() const;
+  // The audio front end: the index of the Mfcc node (always node 1, the input's only
+  // consumer), or -1. Datasets hold the features it computes: training, evaluation and the
+  // int8 reference start from its output (the node passes its input through on the host).
+  int front_end() const;
+  // The shape of what a dataset sample holds: the front end's output, else the input.
+  const Shape& feature_shape() const;
   const Shape& output_shape() const;
   // Commands that score a dataset (train, eval, prune, quantize, deploy) need one score per
   // class: throws UserError when the output is a spatial map (h or w > 1), saying what to add.
@@ -159,6 +190,8 @@ class GraphBuilder {
   int softmax(int x, const std::string& name = "");
   // Appends a fully specified node (shape inferred on the spot).
   int append(Node n);
+  // The MFCC front end on the input (which must be 1 x clip_samples x 1).
+  int mfcc(int x, const MfccParams& p, const std::string& name = "mfcc");
   const Shape& shape(int x) const { return g_.nodes.at(x).out; }
   Graph finish();  // output = last node
 
@@ -168,6 +201,16 @@ class GraphBuilder {
   std::vector<int> counters_;
   std::unordered_set<std::string> names_;  // taken node names (append checks one node at a time)
 };
+
+// The graph without its audio front end: the input node takes the front end's output shape
+// and the Mfcc node is removed (later indices shift down by one). What the TFLite and ONNX
+// exports write: the application computes the features. A graph without one is returned as is.
+Graph without_front_end(const Graph& g);
+// The graph with an MFCC front end before it: a new input (1 x clip_samples x 1 raw audio)
+// and an Mfcc node named "mfcc" whose features must have the graph's input shape.
+Graph with_front_end(const Graph& g, const MfccParams& p);
+// Node indices of `g` mapped to those of without_front_end(g) (the front end maps to the input).
+int index_without_front_end(const Graph& g, int i);
 
 // Nodes (other than the input) whose value never reaches the output node: a model file with
 // such nodes is refused (they would be counted in resources but never run).

@@ -32,6 +32,9 @@ std::set<std::string> allowed_keys(OpKind k) {
   if (has_weights(k) || k == OpKind::Add) s.insert("activation");
   if (k == OpKind::BatchNorm) s.insert("epsilon");
   if (k == OpKind::Dropout) s.insert("rate");
+  if (k == OpKind::Mfcc)
+    s.insert({"sample_rate", "clip_samples", "window", "stride", "fft", "mel_bins", "lower_hz", "upper_hz",
+              "coefficients", "log_offset"});
   return s;
 }
 
@@ -110,6 +113,12 @@ json graph_to_json(const Graph& g) {
       o["activation"] = activation_name(n.activation);
     if (n.kind == OpKind::BatchNorm) o["epsilon"] = n.bn_epsilon;
     if (n.kind == OpKind::Dropout) o["rate"] = n.dropout_rate;
+    if (n.kind == OpKind::Mfcc) {
+      const MfccParams& m = n.mfcc;
+      o["sample_rate"] = m.sample_rate, o["clip_samples"] = m.clip_samples, o["window"] = m.window;
+      o["stride"] = m.stride, o["fft"] = m.fft, o["mel_bins"] = m.mel_bins, o["lower_hz"] = m.lower_hz;
+      o["upper_hz"] = m.upper_hz, o["coefficients"] = m.coefficients, o["log_offset"] = m.log_offset;
+    }
     nodes.push_back(o);
   }
   j["output"] = g.nodes.at(g.output).name;
@@ -229,6 +238,20 @@ Graph graph_from_json_checked(const json& j, const std::string& where) {
         n.bn_epsilon = float(eps);
       }
       if (o.contains("rate")) n.dropout_rate = o["rate"].get<float>();
+      if (n.kind == OpKind::Mfcc) {
+        // Every parameter is written; one left out keeps its default (MLPerf Tiny's).
+        MfccParams& m = n.mfcc;
+        for (auto [key, v] : {std::pair<const char*, int*>{"sample_rate", &m.sample_rate}, {"clip_samples", &m.clip_samples},
+                              {"window", &m.window}, {"fft", &m.fft}, {"mel_bins", &m.mel_bins}, {"coefficients", &m.coefficients}})
+          if (o.contains(key)) *v = read_int(o[key], wn, key);
+        if (o.contains("stride")) m.stride = read_int(o["stride"], wn, "stride");
+        for (auto [key, v] : {std::pair<const char*, double*>{"lower_hz", &m.lower_hz}, {"upper_hz", &m.upper_hz},
+                              {"log_offset", &m.log_offset}})
+          if (o.contains(key)) {
+            if (!o[key].is_number()) throw UserError(wn + "'" + key + "' must be a number, got " + o[key].dump());
+            *v = o[key].get<double>();
+          }
+      }
     } catch (const json::exception& e) {
       throw UserError(wn + "bad attribute: " + e.what());
     }

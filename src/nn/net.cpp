@@ -238,6 +238,9 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
       case OpKind::Dropout:
         y = nd.dropout_rate > 0 ? torch::dropout(a, nd.dropout_rate, is_training()) : a;
         break;
+      case OpKind::Mfcc:  // datasets hold the features: the front end passes them on
+        y = a;
+        break;
       case OpKind::MaxPool: {
         PadAmounts p = Graph::pad_amounts(nd, in);
         torch::Tensor t = (p.top | p.bottom | p.left | p.right)

@@ -91,7 +91,7 @@ InputNormalization normalization_of(const Graph& g, const Dataset& d) {
 
 void check_data_fits(const Graph& g, const Dataset& d) {
   g.check_classifier_output();
-  const Shape& in = g.input_shape();
+  const Shape& in = g.feature_shape();
   if (in.h != d.height || in.w != d.width || in.c != d.channels)
     throw UserError("model '" + g.name + "' expects inputs of " + in.str() + " but dataset '" +
                     d.name + "' has " + std::to_string(d.height) + "x" + std::to_string(d.width) +

@@ -91,9 +91,10 @@ float finite(double sum, const Graph& g, const WeightMap& w, int i) {
 
 template <class T>
 std::vector<std::vector<T>> start_values(const Graph& g, const std::vector<T>& input, const char* what) {
-  if (int64_t(input.size()) != g.input_shape().elements())
+  // With an audio front end the host runs from the features (the front end passes them on).
+  if (int64_t(input.size()) != g.feature_shape().elements())
     throw UserError(std::string(what) + " input has " + std::to_string(input.size()) +
-                    " values, the model expects " + g.input_shape().str());
+                    " values, the model expects " + g.feature_shape().str());
   if constexpr (std::is_floating_point_v<T>)
     for (T x : input)
       if (!std::isfinite(x)) throw UserError(std::string(what) + " input holds a NaN or infinite value");
@@ -103,6 +104,17 @@ std::vector<std::vector<T>> start_values(const Graph& g, const std::vector<T>& i
 }
 
 }  // namespace
+
+QuantizedModel without_front_end(const QuantizedModel& q) {
+  const Graph& g = q.graph;
+  if (g.front_end() < 0) return q;
+  QuantizedModel r;
+  r.graph = without_front_end(g);
+  r.activations = q.activations;
+  r.activations.erase(r.activations.begin());  // the input takes the features' parameters
+  for (const auto& [i, layer] : q.layers) r.layers[index_without_front_end(g, i)] = layer;
+  return r;
+}
 
 int8_t QuantParams::quantize(float x) const {
   return clamp8(int32_t(std::lround(x / scale)) + zero_point);
@@ -207,6 +219,9 @@ std::vector<std::vector<float>> float_forward(const Graph& g, const WeightMap& w
         for (size_t k = 0; k < a.size(); ++k) y[k] = float(std::exp(double(a[k] - mx)) / sum);
         break;
       }
+      case OpKind::Mfcc:  // the host holds the features already (start_values)
+        y = a;
+        break;
       case OpKind::Input:
         break;
     }
@@ -230,7 +245,7 @@ void check_float_forward(const Graph& g, const WeightMap& w, const std::string& 
   }
   try {
     const FoldedModel f = fold_for_inference(g, w);
-    float_forward(f.graph, f.weights, std::vector<float>(size_t(g.input_shape().elements()), 1.0f));
+    float_forward(f.graph, f.weights, std::vector<float>(size_t(g.feature_shape().elements()), 1.0f));
   } catch (const UserError& e) {
     throw UserError(where + ": " + e.what());
   }
@@ -316,7 +331,8 @@ std::vector<int8_t> run_node(const QuantizedModel& q, const RuntimeOp& op, const
   const Node& nd = q.graph.nodes[size_t(op.node)];
   std::vector<const int8_t*> in;
   for (int k : nd.inputs) {
-    if (int64_t(v[size_t(k)].size()) != q.graph.nodes[size_t(k)].out.elements())
+    const Shape& held = k == 0 ? q.graph.feature_shape() : q.graph.nodes[size_t(k)].out;  // the host holds features
+    if (int64_t(v[size_t(k)].size()) != held.elements())
       throw std::invalid_argument("int8_node: the input values of " + nd.name + " are missing or of the wrong size");
     in.push_back(v[size_t(k)].data());
   }

@@ -39,6 +39,10 @@ struct QuantizedModel {
   std::map<int, QuantizedLayer> layers;  // by node index
 };
 
+// The quantised model without its audio front end (graph.h's without_front_end; its input
+// takes the features' quantisation parameters).
+QuantizedModel without_front_end(const QuantizedModel& q);
+
 // Float inference of a folded (or any BN-free) model on one HWC sample, torch-free:
 // returns every node's output (HWC). Used for calibration and as the float reference.
 // Throws UserError if the input is not finite, or naming the first node whose output is not

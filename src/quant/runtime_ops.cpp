@@ -180,6 +180,12 @@ std::unique_ptr<RuntimeOp> runtime_op(const QuantizedModel& q, int i) {
       break;
     case OpKind::BatchNorm:
       throw UserError(n.name + " (batchnorm): fold BatchNorm before quantisation");
+    case OpKind::Mfcc:
+      // On the host the input holds the features already: the front end passes them on (a
+      // copy). The C export runs runtime/kernels/mfcc.h on raw audio instead.
+      op->kind = MP_OP_RESHAPE;
+      op->reshape = {size};
+      break;
     case OpKind::Input:
       throw std::logic_error("runtime_op: the input has no operator");
   }
@@ -205,6 +211,7 @@ const void* RuntimeOp::params() const {
     case MP_OP_RESHAPE: return &reshape;
     case MP_OP_SOFTMAX: return &softmax;
     case MP_OP_CLAMP: return &clamp;
+    case MP_OP_MFCC: return nullptr;  // the host passes features on (MP_OP_RESHAPE); only the C export runs it
   }
   return nullptr;
 }

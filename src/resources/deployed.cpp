@@ -19,6 +19,7 @@ const char* deployed_kind_name(DeployedKind k) {
     case DeployedKind::Softmax: return "SOFTMAX";
     case DeployedKind::Activation: return "RELU";
     case DeployedKind::Pad: return "PAD";
+    case DeployedKind::FrontEnd: return "MFCC";
   }
   return "?";
 }
@@ -46,6 +47,12 @@ DeployedGraph deploy_view(const Graph& g, const DeployOptions& opt) {
   in.name = g.nodes[0].name;
   in.shape = g.nodes[0].out;
   in.is_model_input = true;
+  if (g.front_end() >= 0) {
+    if (opt.front_end)
+      in.element_bytes = 2;
+    else
+      in.shape = g.nodes[size_t(g.front_end())].out;
+  }
   d.tensors.push_back(in);
   d.input_tensor = 0;
   d.tensor_of_node[0] = 0;
@@ -111,6 +118,15 @@ DeployedGraph deploy_view(const Graph& g, const DeployOptions& opt) {
     const Node& nd = g.nodes[i];
     switch (nd.kind) {
       case OpKind::Input:
+        break;
+      case OpKind::Mfcc:
+        if (opt.front_end) {
+          new_op(i, DeployedKind::FrontEnd);
+          d.ops.back().has_bias = false;
+        } else {  // the features are the model's input
+          d.tensor_of_node[i] = d.tensor_of_node[nd.inputs[0]];
+          d.op_of_node[i] = -1;
+        }
         break;
       case OpKind::Conv2D: new_op(i, DeployedKind::Conv2D); break;
       case OpKind::DepthwiseConv2D: new_op(i, DeployedKind::DepthwiseConv2D); break;

@@ -26,6 +26,7 @@ enum class DeployedKind {
   Softmax,
   Activation,  // a ReLU/ReLU6 that could not be fused
   Pad,         // explicit padding of the next op's input, for TFLite (resources/tflite_padding.h)
+  FrontEnd,    // the MFCC front end: int16 audio in, int8 features out (runtime/kernels/mfcc.h)
 };
 const char* deployed_kind_name(DeployedKind k);  // TFLite-style: "CONV_2D", ...
 
@@ -35,7 +36,8 @@ struct DeployedTensor {
   int producer = -1;           // op index; -1 for the model input
   std::vector<int> consumers;  // op indices, in op order
   bool is_model_input = false, is_model_output = false;
-  int64_t bytes() const { return shape.elements(); }  // int8: one byte per element
+  int element_bytes = 1;  // int8; the raw audio a front end reads is int16
+  int64_t bytes() const { return shape.elements() * element_bytes; }
 };
 
 struct DeployedOp {
@@ -63,6 +65,10 @@ struct DeployOptions {
   // padded tensor with VALID padding (and padding TFLite cannot express is refused). Off: the
   // conv/pool pads itself (mcuprune's runtime, ONNX).
   bool pad_operators = false;
+  // The audio front end as an operator (raw int16 audio in). Off: the model starts at its
+  // features (the input tensor has the front end's output shape), as the TFLite and ONNX
+  // exports write it; the application computes the features.
+  bool front_end = true;
 };
 
 // Whether op o is a PAD the TFLite lowering put before the op that reads its output.

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "graph/mfcc_tables.h"
 #include "resources/board.h"
 #include "resources/deployed.h"
 
@@ -71,6 +72,10 @@ std::vector<T> propagate_channels(const DeployedGraph& d, const std::vector<T>& 
   }
   return ch;
 }
+
+// The C runtime's mp_mfcc_params struct: 7 int32, 8 pointers (4 bytes on a Cortex-M), 5
+// floats/int32 (runtime/kernels/mfcc.h).
+constexpr int64_t kMfccParamsBytes = 7 * 4 + 8 * 4 + 5 * 4;
 
 // The paddings constant of a TFLite PAD op: int32 [4, 2] (before/after per NHWC axis).
 constexpr int64_t kPadParamBytes = 4 * 2 * 4;
@@ -188,6 +193,15 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       c.element_ops = cout * out_hw;  // writes every value of the padded tensor
       c.weight_bytes = zero + kPadParamBytes;
       break;
+    case DeployedKind::FrontEnd: {
+      // The MFCC front end (runtime/kernels/mfcc.h): its tables in flash, its float scratch
+      // a static buffer (RAM for the whole run), its multiplications as element operations.
+      const MfccDeviceTables t = mfcc_device_tables(n.mfcc);
+      c.weight_bytes = zero + (t.flash_bytes() + kMfccParamsBytes);
+      c.persistent_bytes = zero + int64_t(4 * t.scratch_floats);
+      c.element_ops = zero + mfcc_multiplies(n.mfcc);
+      break;
+    }
   }
   return c;
 }
@@ -230,7 +244,7 @@ GraphCosts<T> graph_costs(const DeployedGraph& d, const std::vector<T>& ch, cons
   g.latency_ms = NumOps<T>::real(zero);
   for (size_t t = 0; t < d.tensors.size(); ++t) {
     const Shape& s = d.tensors[t].shape;
-    g.tensor_bytes.push_back(ch[t] * (int64_t(s.h) * s.w));
+    g.tensor_bytes.push_back(ch[t] * (int64_t(s.h) * s.w * d.tensors[t].element_bytes));
   }
   int64_t fixed = rt.model_overhead_bytes;
   for (size_t o = 0; o < d.ops.size(); ++o) {

@@ -117,6 +117,10 @@ TflmArena tflm_arena(const DeployedGraph& d, const std::vector<int>& order, cons
         // into it at Prepare; the CMSIS-NN PAD keeps the same OpData.
         op_data += align_up(52 + 4, 16);
         break;
+      case DeployedKind::FrontEnd:
+        // Not a TFLite operator: the application runs it on its own buffers. Counted here as
+        // an operator whose tensors share the arena plan, which holds the same bytes.
+        break;
     }
   }
   item("parsed operator options", options);
