@@ -15,21 +15,23 @@
 #include "model.h"
 #include "platform.h"
 
+/* The harness's own instrumentation and file staging live outside the board's memory map
+ * (section .harness, placed by deploy's linker script beyond the board's SRAM), so that the
+ * application RAM the board reserves holds what an application would. */
+#define HARNESS_ONLY __attribute__((section(".harness")))
 #ifdef MODEL_FEATURES_SIZE
 /* A model that starts with the audio front end: its features go to features.bin too (the
- * front end run once more on its own, outside the timed inference). The clip and feature
- * buffers are the harness's file staging, outside the board's memory map (section .harness):
- * the model's own input tensor, the clip in the arena, is what the board holds. */
-#define HARNESS_BUFFER __attribute__((section(".harness")))
-static int8_t features[MODEL_FEATURES_SIZE] HARNESS_BUFFER;
+ * front end run once more on its own, outside the timed inference). The clip buffer is file
+ * staging: the model's own input tensor, the clip in the arena, is what the board holds. */
+static int8_t features[MODEL_FEATURES_SIZE] HARNESS_ONLY;
+static int8_t input[MODEL_INPUT_SIZE] HARNESS_ONLY;
 #else
-#define HARNESS_BUFFER
+static int8_t input[MODEL_INPUT_SIZE];
 #endif
-static int8_t input[MODEL_INPUT_SIZE] HARNESS_BUFFER;
 static int8_t output[MODEL_OUTPUT_SIZE];
 
 #define MAX_PROFILED_OPS 256
-static uint64_t op_ticks[MAX_PROFILED_OPS];
+static uint64_t op_ticks[MAX_PROFILED_OPS] HARNESS_ONLY;
 static uint64_t op_start;
 
 void mp_op_hook(int32_t index, int end) {

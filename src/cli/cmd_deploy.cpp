@@ -36,7 +36,10 @@ using nlohmann::json;
 // SysTick on the 25 MHz system clock; with -icount shift=0 one instruction takes 1 ns of
 // virtual time, so one SysTick tick is 40 instructions.
 constexpr double kInstructionsPerTick = 1e9 / 25e6;
+// The stack takes what the board's application RAM leaves after the harness's data (at most
+// kStackBytes, at least kMinStackBytes; the measured high-water mark is reported).
 constexpr int64_t kStackBytes = 8192;
+constexpr int64_t kMinStackBytes = 2048;
 
 struct DeployArgs {
   std::string model, board = "nucleo-f446re", dataset, out, report, patch = "auto";
@@ -107,8 +110,10 @@ std::string linker_script(const Board& b) {
     << "  .data : { . = ALIGN(4); __data_start = .; *(.data*) . = ALIGN(4); __data_end = .; } > APP_RAM AT > APP_FLASH\n"
     << "  __data_load = LOADADDR(.data);\n"
     << "  .bss (NOLOAD) : { . = ALIGN(4); __bss_start = .; *(.bss*) *(COMMON) . = ALIGN(4); __bss_end = .; } > APP_RAM\n"
-    << "  .stack (NOLOAD) : { . = ALIGN(8); __stack_bottom = .; . = . + " << kStackBytes
-    << "; __stack_top = .; } > APP_RAM\n"
+    << "  .stack (NOLOAD) : { . = ALIGN(8); __stack_bottom = .; . = MIN(. + " << kStackBytes
+    << ", (ORIGIN(APP_RAM) + LENGTH(APP_RAM)) & ~7); __stack_top = .; } > APP_RAM\n"
+    << "  ASSERT(__stack_top - __stack_bottom >= " << kMinStackBytes
+    << ", \"less than " << kMinStackBytes << " bytes left for the stack\")\n"
     << "  .harness (NOLOAD) : { *(.harness) } > HARNESS_RAM\n"
     << "}\n";
   return o.str();
@@ -136,6 +141,9 @@ void explain_link_failure(const std::string& out, const Board& b, const CSource&
                                                      format_bytes(b.reserved_ram_bytes) + ")";
     lines.push_back(what + ": region " + region + " overflowed by " + bytes + " bytes");
   }
+  if (out.find("bytes left for the stack") != std::string::npos)
+    lines.push_back("the harness's data leaves less than " + std::to_string(kMinStackBytes) + " bytes of stack in the RAM " +
+                    b.name + " reserves for the application (" + format_bytes(b.reserved_ram_bytes) + ")");
   if (lines.empty()) throw UserError("building the firmware failed:\n" + out);
   std::string msg = "the model does not fit " + b.name + ": ";
   for (size_t k = 0; k < lines.size(); ++k) msg += (k ? "; " : "") + lines[k];
@@ -167,6 +175,9 @@ void run_deploy(const DeployArgs& a) {
   const Board board = find_board(a.board);
   LoadedModel m = load_model_dir(a.model);
   m.graph.check_classifier_output();  // accuracy is measured on class scores
+  if (m.graph.front_end() >= 0 && !is_speech_commands_dir(a.dataset))
+    throw UserError("model '" + m.graph.name + "' starts with an audio front end, so the device needs the clips: give "
+                    "the audio dataset (a Speech Commands folder), not '" + a.dataset + "'");
   FoldedModel f = fold_for_inference(m.graph, m.weights);
   QuantizedModel q = calibrate_int8(m, f, a.dataset, a.calibration);
   CSourceOptions co;

@@ -201,8 +201,8 @@ DatasetSplits load_dataset(const std::string& name_or_path, const LoadOptions& o
     }
   }
   if (!opt.keywords.empty() && !(s.test.class_names.size() > 2 && s.test.class_names[0] == "_silence_"))
-    throw UserError("--keywords applies to audio datasets (a Speech Commands folder), not to '" + name_or_path +
-                    "'; leave it out");
+    throw UserError("keywords (--keywords, or those of a model trained on audio) apply to audio datasets (a Speech "
+                    "Commands folder), not to '" + name_or_path + "'; leave --keywords out, or give the audio dataset");
   if (!opt.quiet)
     for (const std::string& n : s.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
 

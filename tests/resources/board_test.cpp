@@ -35,6 +35,7 @@ TEST(Boards, BuiltinBoardsOfTheIssue) {
       {"nucleo-f767zi", "cortex-m7", 216, 512 * KiB, 2 * MiB},
       {"nucleo-h743zi", "cortex-m7", 480, 512 * KiB, 2 * MiB},
       {"arduino-nano-33-ble", "cortex-m4", 64, 256 * KiB, 1 * MiB},
+      {"nucleo-l432kc", "cortex-m4", 80, 64 * KiB, 256 * KiB},
       {"rp2040", "cortex-m0plus", 133, 264 * KiB, 2 * MiB},
   };
   const auto& boards = builtin_boards();
