@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MCUPRUNE = $(BUILD)/mcuprune
 
-.PHONY: all deps build build-cli build-fuzz demo test test-sanitize fuzz bench bench-standard bench-full bench-misc bench-patch bench-prune bench-quant bench-deploy clean
+.PHONY: all deps build build-cli build-fuzz demo demo-kws test test-sanitize fuzz bench bench-standard bench-full bench-misc bench-patch bench-prune bench-quant bench-deploy bench-kws clean
 
 all: build
 
@@ -41,6 +41,20 @@ demo: build-cli
 	$(MCUPRUNE) prune --model vgg --dataset fashion-mnist --board nucleo-f446re --epochs 3 \
 	  --out $$out && echo "demo: pruned model, checkpoint and report.json in $$out" && \
 	$(MCUPRUNE) deploy --model $$out --dataset fashion-mnist --board nucleo-f446re --emulate --samples 20
+
+# Keyword spotting end to end: a Speech Commands v2 folder given as DATA=..., or (default) a small
+# synthetic one spoken by espeak-ng (runs/kws-data, made once); dscnn with its MFCC front end is
+# trained and pruned for the nucleo-l432kc (64 KB SRAM, 256 KB flash) under a 60 ms latency
+# budget, then deployed on QEMU's Cortex-M4, which runs the raw clips through the front end.
+DATA ?=
+KWS_EPOCHS ?= 30
+demo-kws: build-cli
+	@data="$(DATA)"; if [ -z "$$data" ]; then data=runs/kws-data; \
+	  [ -d $$data ] || bash tests/tools/make_kws_dataset.sh $$data 6; fi; \
+	out=runs/kws-$$(date +%Y%m%d-%H%M%S); \
+	$(MCUPRUNE) prune --model dscnn --dataset "$$data" --board nucleo-l432kc --latency-ms 60 --epochs $(KWS_EPOCHS) \
+	  --lr 0.003 --out $$out && echo "demo-kws: pruned model, checkpoint and report.json in $$out" && \
+	$(MCUPRUNE) deploy --model $$out --dataset "$$data" --board nucleo-l432kc --emulate --samples 50
 
 # Every test: the full suite, then the torch-free suites and 20,000 inputs of every fuzzer
 # under the sanitizers.
@@ -108,6 +122,11 @@ bench-quant: build
 # (bit-exactness, arena, flash, instructions per MAC of the DSP and portable paths).
 bench-deploy: build
 	@/usr/bin/python3 bench/deploy.py --build $(BUILD)
+
+# bench-kws: the MFCC front end's cost on the host and the Cortex-M4, and the expected duration of
+# a full Speech Commands v2 run (DATA=path: a real Speech Commands folder).
+bench-kws: build
+	@bash bench/kws_frontend.sh $(BUILD) $(DATA)
 
 clean:
 	rm -rf $(BUILD)

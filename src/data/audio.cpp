@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <exception>
@@ -496,6 +497,7 @@ DatasetSplits read_speech_commands(const std::string& dir, const AudioOptions& o
     if (it == cache.end() || it->second.size != st.size || it->second.mtime != st.mtime) todo.push_back(i);
   }
   if (!todo.empty()) {
+    const auto t0 = std::chrono::steady_clock::now();
     std::vector<CacheEntry> fresh(todo.size());
     parallel_for(todo.size(), [&](size_t j) {
       thread_local std::unique_ptr<MfccFrontEnd> fe;
@@ -521,7 +523,11 @@ DatasetSplits read_speech_commands(const std::string& dir, const AudioOptions& o
       it = present ? std::next(it) : cache.erase(it);
     }
     write_file_atomic(cpath, encode_cache(cache, key, values));
-    notes.push_back("features of " + std::to_string(todo.size()) + " clips computed (" +
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    char rate[160];
+    std::snprintf(rate, sizeof rate, " in %.2f s (%.0f clips/s on %u threads, decoding included)", secs,
+                  double(todo.size()) / std::max(secs, 1e-9), std::max(1u, std::min<unsigned>(unsigned(todo.size()), std::thread::hardware_concurrency())));
+    notes.push_back("features of " + std::to_string(todo.size()) + " clips computed" + rate + " (" +
                     std::to_string(needed.size() - todo.size()) + " from the cache '" + cpath + "')");
   } else {
     notes.push_back("features of all " + std::to_string(needed.size()) + " clips from the cache '" + cpath + "'");

@@ -48,5 +48,5 @@ expect_error "grid larger than the cut" "rows must be in [1, 14]" $M profile --m
 expect_error "malformed --patch" "expected none, auto or RxC@TENSOR" $M profile --model vgg --runtime mcuprune --patch 4x4
 expect_error "cut that is not a stage end" "cannot end a patch stage" $M profile --model vgg --runtime mcuprune --patch 1x1@logits
 $M boards | grep -q "rp2040" && pass "boards lists rp2040" || fail "boards"
-[ "$($M boards --json | grep -c '"name"')" = 7 ] && pass "boards --json has 7 boards" || fail "boards --json"
+[ "$($M boards --json | grep -c '"name"')" = 8 ] && pass "boards --json has 8 boards" || fail "boards --json"
 finish

@@ -7,6 +7,9 @@
 
 #include "common/expect_error.h"
 #include "graph/graph.h"
+#include "graph/graph_json.h"
+
+#include <nlohmann/json.hpp>
 
 namespace mcuprune {
 namespace {
@@ -75,11 +78,12 @@ TEST(Shape, StrAndElements) {
 }
 
 TEST(OpNames, RoundTripEveryKind) {
-  ASSERT_EQ(all_op_kinds().size(), 15u);
+  ASSERT_EQ(all_op_kinds().size(), 16u);
   for (OpKind k : all_op_kinds()) EXPECT_EQ(op_kind_from_name(op_kind_name(k)), k);
   EXPECT_STREQ(op_kind_name(OpKind::Conv2D), "conv2d");
   EXPECT_STREQ(op_kind_name(OpKind::DepthwiseConv2D), "depthwise_conv2d");
   EXPECT_STREQ(op_kind_name(OpKind::GlobalAvgPool), "global_avgpool");
+  EXPECT_STREQ(op_kind_name(OpKind::Mfcc), "mfcc");
   EXPECT_STREQ(padding_name(Padding::Same), "same");
   EXPECT_STREQ(padding_name(Padding::Valid), "valid");
   EXPECT_STREQ(padding_name(Padding::Explicit), "explicit");
@@ -646,6 +650,44 @@ TEST(ShapeErrors, PoolPaddingAsLargeAsTheWindowIsRefused) {
     g.nodes[1].pad_top = g.nodes[1].pad_bottom = g.nodes[1].pad_left = g.nodes[1].pad_right = 1;
     EXPECT_NO_THROW(g.infer_shapes());
   }
+}
+
+// The audio front end: its shape, where it may stand, its JSON form, and the graph without it.
+TEST(FrontEnd, MfccShapePlaceJsonAndStripping) {
+  MfccParams p;
+  GraphBuilder b("kws", {1, 16000, 1});
+  int x = b.mfcc(b.input(), p);
+  EXPECT_EQ(b.shape(x), (Shape{49, 10, 1}));
+  x = b.conv(x, 4, 3);
+  b.dense(b.flatten(x), 12);
+  Graph g = b.finish();
+  EXPECT_EQ(g.front_end(), 1);
+  EXPECT_EQ(g.feature_shape(), (Shape{49, 10, 1}));
+  // JSON keeps every parameter.
+  g.nodes[1].mfcc.coefficients = 13;
+  g.nodes[1].mfcc.stride = 160;
+  g.infer_shapes();
+  Graph back = graph_from_json(graph_to_json(g), "t");
+  EXPECT_EQ(back.nodes[1].mfcc.key(), g.nodes[1].mfcc.key());
+  EXPECT_EQ(back.feature_shape(), (Shape{1 + (16000 - 480) / 160, 13, 1}));
+  // Without it: the input is the features; with it again: the same graph.
+  Graph net = without_front_end(g);
+  EXPECT_EQ(net.front_end(), -1);
+  EXPECT_EQ(net.input_shape(), g.feature_shape());
+  EXPECT_EQ(net.nodes.size() + 1, g.nodes.size());
+  EXPECT_EQ(graph_to_json(with_front_end(net, g.nodes[1].mfcc)).dump(), graph_to_json(g).dump());
+  EXPECT_EQ(index_without_front_end(g, 1), 0);
+  EXPECT_EQ(index_without_front_end(g, 3), 2);
+  // Misplaced or misfed front ends are refused, naming the node.
+  GraphBuilder c("bad", {16000, 1, 1});
+  EXPECT_NE(user_error_of([&] { c.mfcc(c.input(), p); }).find("1 x samples x 1"), std::string::npos);
+  GraphBuilder d("bad2", {1, 16000, 1});
+  MfccParams wide = p;
+  wide.fft = 256;  // shorter than the window
+  EXPECT_NE(user_error_of([&] { d.mfcc(d.input(), wide); }).find("power of two"), std::string::npos);
+  Graph late = g;
+  late.nodes[2].inputs = {0};  // the conv reads the raw audio
+  EXPECT_NE(user_error_of([&] { late.infer_shapes(); }).find("reads the raw audio input"), std::string::npos);
 }
 
 }  // namespace

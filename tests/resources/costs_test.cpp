@@ -9,6 +9,7 @@
 // per op, 180 MHz, SRAM 128 KiB, flash 512 KiB.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -468,6 +469,37 @@ TEST(ExactCosts, ElementOpsOfAddConcatAndActivation) {
   // Latency of the add on f446re: 64 * 7.8 + 6500 = 6999.2 cycles.
   GraphCosts<int64_t> gc = graph_costs(cs.d, cs.ch, rt, find_board("nucleo-f446re"));
   EXPECT_NEAR(gc.op_latency_ms[2], 6999.2 / 180e3, 1e-12);
+}
+
+// The audio front end in the resource model: its tables in flash, its scratch in RAM for the
+// whole run, its int16 clip as the input tensor, no MACs.
+TEST(ExactCosts, TheMfccFrontEndIsCounted) {
+  MfccParams p;
+  GraphBuilder b("kws", {1, 16000, 1});
+  int x = b.mfcc(b.input(), p);
+  b.dense(b.flatten(x), 12);
+  Graph g = b.finish();
+  const DeployedGraph d = deploy_view(g);
+  ASSERT_EQ(d.ops[0].kind, DeployedKind::FrontEnd);
+  EXPECT_EQ(d.tensors[size_t(d.input_tensor)].bytes(), 32000);
+  const RuntimeProfile rt = find_runtime("mcuprune");
+  const auto ch = exact_free_channels(d);
+  const GraphCosts<int64_t> c = graph_costs(d, propagate_channels(d, ch), rt, find_board("nucleo-f446re"));
+  const MfccDeviceTables t = mfcc_device_tables(p);
+  EXPECT_EQ(c.ops[0].weight_bytes, t.flash_bytes() + kMfccParamsBytes);
+  EXPECT_EQ(c.ops[0].persistent_bytes, int64_t(4 * (512 + 40 + 10)));
+  EXPECT_EQ(c.ops[0].macs, 0);
+  EXPECT_EQ(c.ops[0].element_ops, mfcc_multiplies(p));
+  EXPECT_EQ(c.tensor_bytes[size_t(d.input_tensor)], 32000);
+  // The tables hold every nonzero mel weight once.
+  const std::vector<double> m = mel_weight_matrix(p);
+  EXPECT_EQ(int64_t(t.band_weights.size()), std::count_if(m.begin(), m.end(), [](double v) { return v > 0; }));
+  // Without the front end (the TFLite view) the input is the features.
+  DeployOptions no_fe;
+  no_fe.front_end = false;
+  const DeployedGraph f = deploy_view(g, no_fe);
+  EXPECT_EQ(f.tensors[size_t(f.input_tensor)].bytes(), 490);
+  EXPECT_NE(f.ops[0].kind, DeployedKind::FrontEnd);
 }
 
 }  // namespace
