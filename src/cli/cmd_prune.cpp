@@ -102,6 +102,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     std::fprintf(stderr, "note: removed %d temporary file(s) that a killed run left in '%s'\n", n, a.out.c_str());
   a.cfg.train.load.seed = a.cfg.train.seed;
   validate_train_config(a.cfg.train);
+  a.cfg.train.load.keep_audio = a.cfg.train.augmentation.audio;
   DatasetSplits data = load_dataset(a.cfg.train.dataset, a.cfg.train.load);
   Graph original;
   if (resume) {

@@ -76,6 +76,7 @@ void run_train(TrainArgs a) {
     Shape s = parse_shape(a.model.input, "--input");
     a.cfg.load.image = {s.h, s.w, s.c};  // used by image folders (resize); checked for others
   }
+  a.cfg.load.keep_audio = a.cfg.augmentation.audio;
   DatasetSplits data = load_dataset(a.cfg.dataset, a.cfg.load);
   if (!resume) {
     LoadedModel m = resolve_model(a.model, &data.train);

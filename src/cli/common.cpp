@@ -273,6 +273,8 @@ void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model) {
   check_threads(c->add_option("--threads", cfg.threads, "CPU threads (0 = all cores)"))->capture_default_str();
   c->add_option("--augment-crop", cfg.augmentation.crop_padding, "random crop after padding by N pixels");
   c->add_flag("--augment-flip", cfg.augmentation.horizontal_flip, "random horizontal flips");
+  c->add_flag("--augment-audio", cfg.augmentation.audio,
+              "audio datasets: shift clips by up to 100 ms and mix background noise in (p 0.8, volume < 0.1)");
   c->add_option("--val-fraction", cfg.load.val_fraction, "validation share of the training set")->capture_default_str();
   c->add_option("--limit-train", cfg.load.limit_train, "use only N training samples");
   c->add_option("--limit-test", cfg.load.limit_test, "use only N test samples");

@@ -364,6 +364,30 @@ std::vector<float> source_clip(const std::string& dir, const std::string& source
   return silence_clip(read_audio(dir + "/" + kBackground + "/" + s.file, p.sample_rate).samples, s, p.clip_samples);
 }
 
+std::vector<float> augment_clip(const Dataset& d, size_t i, std::mt19937_64& rng) {
+  const int n = d.front_end.clip_samples;
+  const int16_t* c = d.clip(i);
+  int32_t peak = c[0];
+  for (int k = 1; k < n; ++k) peak = std::max<int32_t>(peak, c[k]);
+  const float scale = peak > 0 ? 1.0f / float(peak) : 1.0f / 32768.0f;
+  const int max_shift = int(std::lround(kAugmentShiftMs * d.front_end.sample_rate / 1000.0));
+  const int shift = int(below(rng, uint64_t(2 * max_shift + 1))) - max_shift;
+  std::vector<float> out(size_t(n), 0.0f);
+  for (int k = 0; k < n; ++k) {
+    const int src = k - shift;
+    if (src >= 0 && src < n) out[size_t(k)] = float(c[src]) * scale;
+  }
+  if (unit(rng) < kAugmentNoiseProbability && !d.noise.empty()) {
+    const std::vector<float>& noise = d.noise[size_t(below(rng, d.noise.size()))];
+    const size_t span = noise.size() > size_t(n) ? noise.size() - size_t(n) : 0;
+    const size_t offset = span ? size_t(below(rng, span + 1)) : 0;
+    const float volume = float(unit(rng) * kAugmentNoiseVolume);
+    for (size_t k = 0; k < out.size() && offset + k < noise.size(); ++k)
+      out[k] = std::clamp(out[k] + volume * noise[offset + k], -1.0f, 1.0f);
+  }
+  return out;
+}
+
 bool is_speech_commands_dir(const std::string& dir) {
   if (data_detail::is_dir(dir + "/" + kBackground) || data_detail::is_file(dir + "/validation_list.txt") ||
       data_detail::is_file(dir + "/testing_list.txt"))
@@ -600,6 +624,27 @@ DatasetSplits read_speech_commands(const std::string& dir, const AudioOptions& o
         d.sources[k] = std::string(kSilence) + "/" + noise[f].first + "@" + std::to_string(offset) + "*" + vol;
       }
       slots.push_back(k);
+    }
+    if (s == 0 && opt.keep_audio) {
+      // The training clips themselves, for augmentation (Dataset::clips): decoded every load.
+      d.clips.resize(n * size_t(mp.clip_samples));
+      for (const auto& [name, samples] : noise) d.noise.push_back(samples);
+      parallel_for(n, [&](size_t k2) {
+        std::vector<float> clip;
+        if (d.labels[k2] != 0) {
+          clip = fit_clip(read_audio(dir + "/" + d.sources[k2], mp.sample_rate).samples, mp.clip_samples);
+        } else {
+          const SilenceSource src = parse_silence(d.sources[k2]);
+          clip.assign(size_t(mp.clip_samples), 0.0f);
+          for (const auto& [name, samples] : noise)
+            if (!src.file.empty() && name == src.file) clip = silence_clip(samples, src, mp.clip_samples);
+        }
+        int16_t* dst = d.clips.data() + k2 * size_t(mp.clip_samples);
+        for (size_t i = 0; i < clip.size(); ++i)
+          dst[i] = int16_t(std::lround(std::clamp(clip[i] * 32768.0f, -32768.0f, 32767.0f)));
+      });
+      notes.push_back("kept the " + std::to_string(n) + " training clips for audio augmentation (" +
+                      std::to_string(d.clips.size() * 2 / (1 << 20)) + " MiB)");
     }
     // The silence clips' features (cheap: about 10% of the samples), computed every time.
     parallel_for(slots.size(), [&](size_t j) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,15 @@ AudioClip read_audio(const std::string& path, int rate);
 // The clip padded with zeros at the end or cut to exactly `length` samples.
 std::vector<float> fit_clip(const std::vector<float>& samples, int length);
 
+// Audio augmentation (Augmentation::audio), the ranges of the TensorFlow speech_commands
+// reference (train.py / MLPerf Tiny's kws_util.py): the clip shifted by a uniform whole number
+// of samples in [-100 ms, +100 ms] (the gap filled with zeros); then, with probability 0.8, a
+// random 1 s window of a random background recording mixed in at a volume uniform in [0, 0.1)
+// and the sum clipped to [-1, 1]. The foreground is first divided by its peak, as the
+// reference does before mixing. Draws, in order: shift, mix or not, recording, offset, volume.
+constexpr double kAugmentShiftMs = 100.0, kAugmentNoiseProbability = 0.8, kAugmentNoiseVolume = 0.1;
+std::vector<float> augment_clip(const Dataset& d, size_t i, std::mt19937_64& rng);
+
 // Options of the Speech Commands reader (the defaults are the reference task's).
 struct AudioOptions {
   std::vector<std::string> keywords;  // empty: default_keywords()
@@ -35,6 +45,7 @@ struct AudioOptions {
   double validation_percent = 10.0;   // the hash split, when the folder has no list files
   double testing_percent = 10.0;
   uint64_t seed = 1;                  // silence clips and the choice of unknown words
+  bool keep_audio = false;            // keep the training split's clips (Dataset::clips)
   MfccParams mfcc;
 };
 

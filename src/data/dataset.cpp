@@ -46,6 +46,9 @@ Dataset Dataset::subset(const std::vector<size_t>& indices, const std::string& n
   out.float_samples = float_samples;
   out.audio = audio;
   out.front_end = front_end;
+  out.noise = noise;
+  const size_t cs = size_t(front_end.clip_samples);
+  if (!clips.empty()) out.clips.resize(indices.size() * cs);
   const size_t sb = sample_bytes();
   if (float_samples)
     out.features.resize(indices.size() * sb);
@@ -65,6 +68,7 @@ Dataset Dataset::subset(const std::vector<size_t>& indices, const std::string& n
       std::memcpy(out.images.data() + k * sb, sample(i), sb);
     out.labels[k] = labels[i];
     if (!sources.empty()) out.sources[k] = sources[i];
+    if (!clips.empty()) std::memcpy(out.clips.data() + k * cs, clip(i), cs * sizeof(int16_t));
   }
   return out;
 }
@@ -77,6 +81,7 @@ void Dataset::truncate(size_t n) {
     images.resize(n * sample_values());
   labels.resize(n);
   if (!sources.empty()) sources.resize(n);
+  if (!clips.empty()) clips.resize(n * size_t(front_end.clip_samples));
 }
 
 DatasetSplits split_validation(const Dataset& train, double fraction, uint64_t seed) {

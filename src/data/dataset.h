@@ -33,6 +33,12 @@ struct Dataset {
   // gets it as its first operator, so that it runs on raw audio on the device).
   bool audio = false;
   MfccParams front_end;
+  // Audio training splits read with LoadOptions::keep_audio: every sample's clip (clip_samples
+  // int16 values) and the background noise recordings, for augmentation before the front end.
+  std::vector<int16_t> clips;
+  std::vector<std::vector<float>> noise;
+  bool has_clips() const { return audio && !clips.empty(); }
+  const int16_t* clip(size_t i) const { return clips.data() + i * size_t(front_end.clip_samples); }
 
   size_t size() const { return labels.size(); }
   size_t sample_values() const { return size_t(height) * width * channels; }
@@ -87,6 +93,7 @@ struct LoadOptions {
   // ten) and the shares of _silence_ and _unknown_ samples per keyword sample.
   std::vector<std::string> keywords;
   double silence_share = 0.10, unknown_share = 0.10;
+  bool keep_audio = false;    // keep the training split's clips (audio augmentation)
   bool quiet = false;         // do not print the reader's notes to stderr
 };
 
@@ -117,7 +124,10 @@ std::vector<float> normalised_sample(const Dataset& d, size_t i, const InputNorm
 struct Augmentation {
   int crop_padding = 0;
   bool horizontal_flip = false;
-  bool enabled() const { return crop_padding > 0 || horizontal_flip; }
+  bool enabled() const { return crop_padding > 0 || horizontal_flip; }  // the image augmentations
+  // Audio (data/audio.h, augment_clip): the clip shifted in time and background noise mixed
+  // in, then the front end run again, every time a sample is drawn.
+  bool audio = false;
 };
 void augment_sample(const uint8_t* src, uint8_t* dst, int height, int width, int channels,
                     const Augmentation& aug, std::mt19937_64& rng);

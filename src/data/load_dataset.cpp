@@ -190,6 +190,7 @@ DatasetSplits load_dataset(const std::string& name_or_path, const LoadOptions& o
       ao.silence_share = opt.silence_share;
       ao.unknown_share = opt.unknown_share;
       ao.seed = opt.seed;
+      ao.keep_audio = opt.keep_audio;
       DatasetSplits a = read_speech_commands(dir, ao, s.notes);
       train = std::move(a.train);
       s.val = std::move(a.val);

@@ -22,6 +22,7 @@ json train_config_to_json(const TrainConfig& c) {
           {"threads", c.threads},
           {"augment_crop_padding", c.augmentation.crop_padding},
           {"augment_flip", c.augmentation.horizontal_flip},
+          {"augment_audio", c.augmentation.audio},
           {"fake_quant", c.fake_quant},
           {"dataset", c.dataset},
           {"val_fraction", c.load.val_fraction},
@@ -68,6 +69,8 @@ TrainConfig train_config_from_json(const json& j, const std::string& where) {
     c.threads = int(whole("threads", 0, 256));
     c.augmentation.crop_padding = int(whole("augment_crop_padding", 0, kInt));
     c.augmentation.horizontal_flip = j.at("augment_flip").get<bool>();
+    c.augmentation.audio = j.value("augment_audio", false);  // absent before audio datasets existed
+    c.load.keep_audio = c.augmentation.audio;
     c.fake_quant = j.value("fake_quant", false);  // absent before quantisation-aware training existed
     c.dataset = j.at("dataset");
     c.load.val_fraction = number("val_fraction");

@@ -13,6 +13,8 @@
 
 #include <torch/torch.h>
 
+#include "data/audio.h"
+#include "data/mfcc.h"
 #include "graph/graph_json.h"
 #include "graph/io.h"
 #include "nn/net.h"
@@ -51,12 +53,22 @@ std::pair<torch::Tensor, torch::Tensor> make_batch(const Dataset& d, const std::
   int64_t* lab = labels.data_ptr<int64_t>();
   torch::Tensor x;
   if (d.float_samples) {
-    // Float features: no augmentation of their own (audio is augmented before its front end).
+    // Float features: audio is augmented before its front end (Augmentation::audio).
     torch::Tensor raw = torch::empty({b, d.height, d.width, d.channels}, torch::kFloat);
     float* dst = raw.data_ptr<float>();
+    const bool audio_aug = aug && aug->audio && rng && d.has_clips();
+    thread_local std::unique_ptr<MfccFrontEnd> front_end;
+    thread_local std::string front_end_key;
+    if (audio_aug && (!front_end || front_end_key != d.front_end.key())) {
+      front_end = std::make_unique<MfccFrontEnd>(d.front_end);
+      front_end_key = d.front_end.key();
+    }
     for (int64_t k = 0; k < b; ++k) {
       size_t s = idx[begin + size_t(k)];
-      std::memcpy(dst + size_t(k) * sb, d.sample_features(s), sb * sizeof(float));
+      if (audio_aug)  // the clip shifted and mixed with noise, then the front end again
+        front_end->compute(augment_clip(d, s, *rng).data(), dst + size_t(k) * sb);
+      else
+        std::memcpy(dst + size_t(k) * sb, d.sample_features(s), sb * sizeof(float));
       lab[k] = d.labels[s];
     }
     x = raw.permute({0, 3, 1, 2});
@@ -105,6 +117,9 @@ void check_data_fits(const Graph& g, const Dataset& d) {
 }
 
 void check_augmentation(const TrainConfig& c, const Dataset& d) {
+  if (c.augmentation.audio && !d.has_clips())
+    throw UserError("--augment-audio shifts clips and mixes background noise in before the front end, so it needs an "
+                    "audio dataset (a Speech Commands folder); '" + d.name + "' is not one");
   if (d.float_samples && c.augmentation.enabled())
     throw UserError("--augment-crop and --augment-flip shift and mirror images, but dataset '" + d.name +
                     "' holds float features (audio or .npz arrays), which they would garble; leave them out");

@@ -224,6 +224,7 @@ TEST(SpeechCommands, TheTwelveClassTaskWithItsShares) {
   ASSERT_FALSE(src.empty()) << "MCUPRUNE_KWS_DATA is not set (the ctest fixture makes the dataset)";
   const std::string d = temp_dir("sc");
   fs::copy(src, d, fs::copy_options::recursive);
+  fs::remove_all(d + "/.mcuprune-cache");  // a cache of earlier runs on the source folder
   std::set<std::string> before;
   for (auto& e : fs::recursive_directory_iterator(d)) before.insert(e.path().string());
   AudioOptions o;
@@ -475,4 +476,73 @@ TEST(Mfcc, TheDeviceFrontEndMatchesTheHost) {
   EXPECT_LT(worst_float, 0.05);
   std::printf("device vs host: %zu clips, %.4f%% of int8 features equal, largest step %d, largest float difference %.2e\n",
               clips.size(), 100.0 * equal / total, worst, worst_float);
+}
+
+// Audio augmentation: the clip shifted by at most 100 ms (zeros fill the gap), background
+// noise mixed in at a volume below 0.1 in about 80% of the draws; the same seed, the same clip.
+TEST(SpeechCommands, AugmentationShiftsAndMixesWithinTheReferenceRanges) {
+  const std::string d = temp_dir("aug");
+  for (const char* w : {"yes", "no"})
+    for (int s = 0; s < 4; ++s) {
+      fs::create_directories(d + "/" + w);
+      std::vector<float> v(16000, 0.0f);
+      for (int i = 4000; i < 12000; ++i) v[size_t(i)] = float(0.25 * std::sin(0.05 * i + s));
+      write_wav(d + "/" + w + "/spk" + std::to_string(s) + "_nohash_0.wav", v, 16000, 1);
+    }
+  AudioOptions o;
+  o.keywords = {"yes", "no"};
+  o.keep_audio = true;
+  o.validation_percent = 0;
+  o.testing_percent = 0;
+  std::vector<std::string> notes;
+  DatasetSplits plain = read_speech_commands(d, o, notes);
+  ASSERT_TRUE(plain.train.has_clips());
+  const Dataset& t = plain.train;
+  size_t k = 0;
+  while (t.labels[k] < 2) ++k;  // a keyword clip
+  const int16_t* c = t.clip(k);
+  int first = -1;
+  for (int i = 0; i < 16000 && first < 0; ++i)
+    if (c[i] != 0) first = i;
+  std::set<int> shifts;
+  std::mt19937_64 rng(9);
+  for (int draw = 0; draw < 200; ++draw) {
+    const std::vector<float> a = augment_clip(t, k, rng);
+    int f = -1;
+    for (int i = 0; i < 16000 && f < 0; ++i)
+      if (a[size_t(i)] != 0) f = i;
+    ASSERT_GE(f, 0);
+    EXPECT_LE(std::abs(f - first), 1600) << "shift beyond 100 ms";
+    shifts.insert(f - first);
+    for (float v : a) EXPECT_LE(std::fabs(v), 1.0f);
+  }
+  EXPECT_GT(shifts.size(), 50u) << "the shift is drawn, not fixed";
+  std::mt19937_64 r1(4), r2(4);
+  EXPECT_EQ(augment_clip(t, k, r1), augment_clip(t, k, r2));
+
+  // With background noise: most draws differ from the shifted clip by at most 0.1 x the noise.
+  fs::create_directories(d + "/_background_noise_");
+  std::vector<float> noise(40000);
+  std::mt19937_64 nr(1);
+  std::normal_distribution<double> g(0, 0.3);
+  for (float& v : noise) v = float(std::clamp(g(nr), -0.99, 0.99));
+  write_wav(d + "/_background_noise_/n.wav", noise, 16000, 1);
+  DatasetSplits noisy = read_speech_commands(d, o, notes);
+  const Dataset& u = noisy.train;
+  ASSERT_EQ(u.noise.size(), 1u);
+  size_t j = 0;
+  while (u.labels[j] < 2) ++j;
+  int mixed = 0;
+  std::mt19937_64 rng2(11);
+  for (int draw = 0; draw < 200; ++draw) {
+    const std::vector<float> a = augment_clip(u, j, rng2);
+    // Samples before the clip's sound (the first 2000 are silent after any shift) hold only noise.
+    float most = 0;
+    for (int i = 0; i < 2000; ++i) most = std::max(most, std::fabs(a[size_t(i)]));
+    EXPECT_LE(most, 0.1f * 0.99f + 1e-6f);
+    mixed += most > 0;
+  }
+  EXPECT_GT(mixed, 130);  // p = 0.8: 160 expected of 200
+  EXPECT_LT(mixed, 190);
+  fs::remove_all(d);
 }

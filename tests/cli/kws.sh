@@ -54,6 +54,11 @@ $M deploy --model "$WORK/p" --dataset "$D" --board nucleo-l432kc --emulate --sam
 [ -f "$WORK/q/features.bin" ] && [ "$(stat -c %s "$WORK/q/features.bin")" -eq $((20 * 490)) ] \
   && pass "the firmware wrote 20 clips' features" || fail "features.bin: $(ls -la "$WORK/q")"
 
+$M train --model dscnn --dataset "$D" --augment-audio --epochs 2 --lr 0.003 --threads 2 --quiet --out "$WORK/aug" \
+  > "$WORK/aug.out" 2>&1 && grep -q "kept the" "$WORK/aug.out" && [ "$(json_get "$WORK/aug/report.json" "['config']['augment_audio']")" = True ] \
+  && pass "train --augment-audio keeps the clips and records the option" || fail "augment-audio: $(cat "$WORK/aug.out")"
+expect_error "--augment-audio on images" "needs an audio dataset" \
+  $M train --model tinycnn --dataset fashion-mnist --augment-audio --epochs 1 --limit-train 100 --quiet --out "$WORK/x5"
 expect_error "an unknown keyword names the words" "its words are:" \
   $M train --model dscnn --dataset "$D" --keywords yes,maybe --epochs 1 --out "$WORK/x1"
 expect_error "--keywords on an image dataset" "apply to audio datasets" \
