@@ -367,9 +367,9 @@ void MfccParams::check() const {
   if (clip_samples < 16 || clip_samples > 1 << 20) bad("clip length " + std::to_string(clip_samples) + " is out of range");
   if (window < 16 || window > clip_samples) bad("window of " + std::to_string(window) + " samples must be in [16, clip length]");
   if (stride < 1) bad("stride must be >= 1");
-  if (fft < window || (fft & (fft - 1)) != 0 || fft > 65536)
-    bad("FFT length " + std::to_string(fft) + " must be a power of two >= the window");
-  if (mel_bins < 1 || mel_bins > 256) bad("mel band count must be in [1, 256]");
+  if (fft < window || (fft & (fft - 1)) != 0 || fft > 4096)
+    bad("FFT length " + std::to_string(fft) + " must be a power of two >= the window, at most 4096");
+  if (mel_bins < 1 || mel_bins > 128) bad("mel band count must be in [1, 128]");
   if (coefficients < 1 || coefficients > mel_bins) bad("coefficient count must be in [1, mel bands]");
   if (!(lower_hz >= 0 && lower_hz < upper_hz && upper_hz <= sample_rate / 2.0))
     bad("mel range must satisfy 0 <= lower < upper <= sample rate / 2");

@@ -478,6 +478,34 @@ TEST(Mfcc, TheDeviceFrontEndMatchesTheHost) {
               clips.size(), 100.0 * equal / total, worst, worst_float);
 }
 
+// Resampled, stereo, short and long clips in a dataset: read, fitted to 1 s, each counted in a note.
+TEST(SpeechCommands, OtherRatesChannelsAndLengthsAreNoted) {
+  const std::string d = temp_dir("odd");
+  fs::create_directories(d + "/yes");
+  fs::create_directories(d + "/no");
+  write_wav(d + "/yes/a_nohash_0.wav", tone(500, 22050, 22050), 22050, 1);  // 1 s at 22.05 kHz
+  std::vector<float> st;
+  for (int i = 0; i < 16000; ++i) st.push_back(0.3f), st.push_back(-0.1f);
+  write_wav(d + "/yes/b_nohash_0.wav", st, 16000, 2);                          // stereo
+  write_wav(d + "/no/c_nohash_0.wav", tone(300, 8000, 16000), 16000, 1);      // 0.5 s
+  write_wav(d + "/no/e_nohash_0.wav", tone(300, 24000, 16000), 16000, 1);     // 1.5 s
+  AudioOptions o;
+  o.keywords = {"yes", "no"};
+  o.validation_percent = 0;
+  o.testing_percent = 0;
+  std::vector<std::string> notes;
+  DatasetSplits s = read_speech_commands(d, o, notes);
+  EXPECT_EQ(s.train.size(), 4u + 1u);  // 4 keyword clips + ceil(0.4) silence, no unknown words
+  std::string all;
+  for (const std::string& n : notes) all += n + "\n";
+  for (const char* want : {"1 clips resampled to 16000 Hz", "1 clips with several channels mixed down",
+                           "1 clips shorter than 16000 samples padded", "1 clips longer than 16000 samples cut",
+                           "_unknown_ samples fewer than the share asks for"})
+    EXPECT_NE(all.find(want), std::string::npos) << want << " in:\n" << all;
+  for (float v : s.train.features) EXPECT_TRUE(std::isfinite(v));
+  fs::remove_all(d);
+}
+
 // Audio augmentation: the clip shifted by at most 100 ms (zeros fill the gap), background
 // noise mixed in at a volume below 0.1 in about 80% of the draws; the same seed, the same clip.
 TEST(SpeechCommands, AugmentationShiftsAndMixesWithinTheReferenceRanges) {

@@ -59,6 +59,23 @@ $M train --model dscnn --dataset "$D" --augment-audio --epochs 2 --lr 0.003 --th
   && pass "train --augment-audio keeps the clips and records the option" || fail "augment-audio: $(cat "$WORK/aug.out")"
 expect_error "--augment-audio on images" "needs an audio dataset" \
   $M train --model tinycnn --dataset fashion-mnist --augment-audio --epochs 1 --limit-train 100 --quiet --out "$WORK/x5"
+# Bring your own features: an .npz file trains, prunes and deploys like any dataset.
+/usr/bin/python3 - "$WORK/f.npz" <<'PY'
+import sys, numpy as np
+r = np.random.default_rng(0)
+def part(n):
+    y = np.arange(n) % 3
+    x = r.normal(size=(n, 16, 8, 1)).astype(np.float32) + y[:, None, None, None]
+    return x, y
+xt, yt = part(300); xs, ys = part(60)
+np.savez_compressed(sys.argv[1], x_train=xt, y_train=yt, x_test=xs, y_test=ys)
+PY
+$M prune --model tinycnn --dataset "$WORK/f.npz" --board nucleo-l432kc --epochs 3 --threads 2 --quiet --out "$WORK/n" \
+  > "$WORK/n.out" 2>&1 && grep -q "every budget holds" "$WORK/n.out" && pass "prune on an .npz dataset" || fail "npz prune: $(cat "$WORK/n.out")"
+$M deploy --model "$WORK/n" --dataset "$WORK/f.npz" --host --samples 20 --out "$WORK/nq" > "$WORK/nq.out" 2>&1 \
+  && grep -q "20 test samples, 20 bit-exact" "$WORK/nq.out" && pass "deploy (host) on an .npz dataset: 20 of 20 bit-exact" \
+  || fail "npz deploy: $(cat "$WORK/nq.out")"
+
 expect_error "an unknown keyword names the words" "its words are:" \
   $M train --model dscnn --dataset "$D" --keywords yes,maybe --epochs 1 --out "$WORK/x1"
 expect_error "--keywords on an image dataset" "apply to audio datasets" \
