@@ -51,13 +51,14 @@ static float peak_scale(const mp_mfcc_params *p, const int8_t *clip) {
   return peak > 0 ? 1.0f / (float)peak : 1.0f / 32768.0f;
 }
 
-/* The coefficients of frame t into `out` (coefficients floats). */
+/* The coefficients of frame t into `out` (coefficients floats). The peak division is applied
+ * to the mel energies (the spectrum is linear in the samples) rather than to every sample. */
 static void frame_features(const mp_mfcc_params *p, const int8_t *clip, float scale, int32_t t, float *out) {
   const int32_t n = p->fft / 2, start = t * p->stride;
-  float *z = p->scratch, *mel = p->scratch + p->fft;
+  float *z = p->scratch, *mel = p->scratch + p->fft + 1; /* z: fft + 1 floats (bin n at z[fft]) */
   int32_t i, k, b;
   float dc, nyq;
-  for (i = 0; i < p->window; ++i) z[i] = (float)sample_at(clip, start + i) * scale * p->window_fn[i];
+  for (i = 0; i < p->window; ++i) z[i] = (float)sample_at(clip, start + i) * p->window_fn[i];
   for (; i < p->fft; ++i) z[i] = 0.0f;
   /* The fft real values as n complex ones z[m] = x[2m] + i x[2m+1], transformed; then with
    * E[k] = (Z[k] + conj Z[n-k]) / 2 and O[k] = (Z[k] - conj Z[n-k]) / 2i (the spectra of the
@@ -79,17 +80,17 @@ static void frame_features(const mp_mfcc_params *p, const int8_t *clip, float sc
     z[2 * k] = sqrtf(xr * xr + xi * xi);
     z[2 * m] = sqrtf(yr * yr + yi * yi);
   }
-  for (k = 1; k < n; ++k) z[k] = z[2 * k]; /* magnitudes in bin order, z[0..n] */
-  z[0] = fabsf(dc);
-  z[n] = fabsf(nyq);
+  z[0] = fabsf(dc); /* bin 0 at z[0]; bin n (Nyquist) at z[2n] = z[fft], the scratch's extra float */
+  z[2 * n] = fabsf(nyq);
   {
+    /* Bin j's magnitude is z[2j]: the mel bands read every other value. */
     const float *w = p->band_weights;
     for (b = 0; b < p->mel_bins; ++b) {
       float acc = 0.0f;
-      const float *mag = z + p->band_start[b];
-      for (k = 0; k < p->band_length[b]; ++k) acc += mag[k] * w[k];
+      const float *mag = z + 2 * p->band_start[b];
+      for (k = 0; k < p->band_length[b]; ++k) acc += mag[2 * k] * w[k];
       w += p->band_length[b];
-      mel[b] = logf(acc + p->log_offset);
+      mel[b] = logf(acc * scale + p->log_offset);
     }
   }
   for (k = 0; k < p->coefficients; ++k) {
@@ -108,7 +109,7 @@ void mp_mfcc_float(const mp_mfcc_params *p, const int8_t *clip, float *features)
 
 void mp_mfcc(const mp_mfcc_params *p, const int8_t *clip, int8_t *output) {
   const float scale = peak_scale(p, clip);
-  float *coeffs = p->scratch + p->fft + p->mel_bins;
+  float *coeffs = p->scratch + p->fft + 1 + p->mel_bins;
   int32_t t, k;
   for (t = 0; t < p->frames; ++t) {
     frame_features(p, clip, scale, t, coeffs);

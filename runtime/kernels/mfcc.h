@@ -6,7 +6,7 @@
  * triangular mel bands (stored sparsely: each band's first bin, length and weights), log of
  * mel + log_offset, the DCT table, then the model's input normalisation and int8
  * quantisation. Every table is exported by mcuprune into flash; the scratch buffer (fft +
- * mel_bins + coefficients floats) is a static buffer of the exported model. */
+ * 1 + mel_bins + coefficients floats) is a static buffer of the exported model. */
 #ifndef MP_MFCC_H
 #define MP_MFCC_H
 
@@ -23,7 +23,7 @@ typedef struct {
   float mean, inv_stddev;            /* feature normalisation: (x - mean) * inv_stddev */
   float output_scale;                /* int8 features: q = round(x / scale) + zero point */
   int32_t output_zero_point;
-  float *scratch;                    /* fft + mel_bins + coefficients floats */
+  float *scratch;                    /* fft + 1 + mel_bins + coefficients floats */
 } mp_mfcc_params;
 
 /* clip: clip_samples int16 values stored as bytes (little-endian, any alignment).

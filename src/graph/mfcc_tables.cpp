@@ -59,7 +59,7 @@ MfccDeviceTables mfcc_device_tables(const MfccParams& p) {
   for (int k = 0; k < p.coefficients; ++k)
     for (int n = 0; n < p.mel_bins; ++n)
       t.dct.push_back(float(scale * std::cos(M_PI * k * (2 * n + 1) / (2.0 * p.mel_bins))));
-  t.scratch_floats = size_t(p.fft + p.mel_bins + p.coefficients);
+  t.scratch_floats = size_t(p.fft + 1 + p.mel_bins + p.coefficients);
   return t;
 }
 

@@ -21,7 +21,7 @@ struct MfccDeviceTables {
   std::vector<float> window, twiddle_cos, twiddle_sin, band_weights, dct;
   std::vector<int16_t> band_start, band_length;
   int64_t flash_bytes() const;  // what the tables take in flash
-  size_t scratch_floats = 0;    // fft + mel_bins + coefficients
+  size_t scratch_floats = 0;    // fft + 1 + mel_bins + coefficients
 };
 MfccDeviceTables mfcc_device_tables(const MfccParams& p);
 
