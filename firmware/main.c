@@ -68,7 +68,7 @@ int main(void) {
     {
       const int8_t *ins[1];
       ins[0] = input;
-      if (mp_run_op(&mcuprune_model.ops[0], ins, features) != MP_OK) break;
+      if (mp_run_op(&mcuprune_model.ops[0], ins, features, 0) != MP_OK) break;
       plat_write(feat, features, MODEL_FEATURES_SIZE);
     }
 #endif

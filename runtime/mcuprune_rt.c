@@ -19,9 +19,13 @@
 
 #define MP_MAX_INPUTS 8
 
-mp_status mp_run_op(const mp_op *op, const int8_t *const *in, int8_t *out) {
+int32_t mp_op_scratch_bytes(const mp_op *op) {
+  return op->kind == MP_OP_CONV ? mp_conv_scratch_bytes((const mp_conv_params *)op->params) : 0;
+}
+
+mp_status mp_run_op(const mp_op *op, const int8_t *const *in, int8_t *out, int8_t *scratch) {
   switch (op->kind) {
-    case MP_OP_CONV: mp_conv((const mp_conv_params *)op->params, in[0], out); return MP_OK;
+    case MP_OP_CONV: mp_conv((const mp_conv_params *)op->params, in[0], out, scratch); return MP_OK;
     case MP_OP_DEPTHWISE_CONV:
       mp_depthwise_conv((const mp_depthwise_conv_params *)op->params, in[0], out);
       return MP_OK;
@@ -134,7 +138,7 @@ static mp_window patch_window(mp_window k, mp_win in, mp_win out) {
  * with window-sized shapes. Element-wise operators run row by row, since their inputs'
  * windows may be wider than the output's. */
 static mp_status run_patch_op(const mp_op *op, const int8_t *const *x, const mp_win *xw, const int32_t *xc, int8_t *y,
-                              mp_win yw, int32_t yc) {
+                              mp_win yw, int32_t yc, int8_t *scratch) {
   union {
     mp_conv_params conv;
     mp_depthwise_conv_params depthwise;
@@ -161,14 +165,14 @@ static mp_status run_patch_op(const mp_op *op, const int8_t *const *x, const mp_
   if ((k = window_in(op->kind, &p)) != 0) {
     *k = patch_window(*k, xw[0], yw);
     MP_COUNT(op, k);
-    return mp_run_op(&patched, x, y);
+    return mp_run_op(&patched, x, y, scratch);
   }
   for (r = yw.y0; r <= yw.y1; ++r) {
     const int8_t *row[MP_MAX_INPUTS];
     mp_status s;
     for (j = 0; j < op->n_inputs; ++j)
       row[j] = x[j] + ((int64_t)(r - xw[j].y0) * (xw[j].x1 - xw[j].x0 + 1) + (yw.x0 - xw[j].x0)) * xc[j];
-    if ((s = mp_run_op(&patched, row, y + (int64_t)(r - yw.y0) * width * yc)) != MP_OK) return s;
+    if ((s = mp_run_op(&patched, row, y + (int64_t)(r - yw.y0) * width * yc, scratch)) != MP_OK) return s;
   }
   return MP_OK;
 }
@@ -201,7 +205,8 @@ static mp_status run_patch_stage(const mp_model *m, int8_t *arena) {
       inputs += op->n_inputs;
       if (yw.y1 < yw.y0 || yw.x1 < yw.x0) continue; /* this patch needs none of it */
       MP_HOOK(k, 0);
-      s = run_patch_op(op, x, xw, xc, window_data(arena, &pl->tensors[k + 1], yw), yw, pl->tensors[k + 1].c);
+      s = run_patch_op(op, x, xw, xc, window_data(arena, &pl->tensors[k + 1], yw), yw, pl->tensors[k + 1].c,
+                       op->scratch_offset >= 0 ? arena + op->scratch_offset : 0);
       MP_HOOK(k, 1);
       if (s != MP_OK) return s;
     }
@@ -230,7 +235,7 @@ mp_status mp_invoke(const mp_model *m, int8_t *arena, int32_t arena_bytes, const
     for (j = 0; j < op->n_inputs; ++j) in[j] = arena + op->input_offsets[j];
     MP_HOOK(i, 0);
     MP_COUNT(op, window_in(op->kind, (void *)op->params));
-    s = mp_run_op(op, in, arena + op->output_offset);
+    s = mp_run_op(op, in, arena + op->output_offset, op->scratch_offset >= 0 ? arena + op->scratch_offset : 0);
     MP_HOOK(i, 1);
     if (s != MP_OK) return s;
   }

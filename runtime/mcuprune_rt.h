@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define MP_RUNTIME_VERSION 2
+#define MP_RUNTIME_VERSION 3
 
 typedef enum {
   MP_OP_CONV = 1,
@@ -47,6 +47,8 @@ typedef struct {
   int32_t n_inputs;
   const int32_t *input_offsets; /* byte offsets into the arena */
   int32_t output_offset;
+  int32_t scratch_offset; /* the kernel's scratch buffer in the arena, or -1: none (the kernel's
+                             scratch-free path; kernels/conv.h says what scratch buys) */
 } mp_op;
 
 /* Patch-based execution of the first stage (after MCUNetV2): the model's first n_ops
@@ -105,8 +107,11 @@ mp_status mp_invoke(const mp_model *m, int8_t *arena, int32_t arena_bytes, const
 extern int64_t mp_macs_counted;
 #endif
 
-/* Runs one operator on tensors given by pointer (the host's integer reference uses this). */
-mp_status mp_run_op(const mp_op *op, const int8_t *const *inputs, int8_t *output);
+/* Runs one operator on tensors given by pointer (the host's integer reference uses this);
+ * `scratch`: NULL or the kernel's scratch buffer (mp_op_scratch_bytes(op) bytes). */
+mp_status mp_run_op(const mp_op *op, const int8_t *const *inputs, int8_t *output, int8_t *scratch);
+/* The scratch op's kernel runs faster with (0: it has no use for any). */
+int32_t mp_op_scratch_bytes(const mp_op *op);
 
 /* Float <-> int8 with the model's input and output parameters (round half away from zero,
  * saturating), for applications that hold float data. */

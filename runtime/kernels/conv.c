@@ -3,11 +3,270 @@
 #include "dot.h"
 #include "fixed_point.h"
 
-void mp_conv(const mp_conv_params *p, const int8_t *input, int8_t *output) {
+static inline int8_t conv_output(const mp_conv_params *p, int32_t acc, int32_t oc) {
+  return mp_clamp8(mp_requantize(acc, p->multiplier[oc], p->shift[oc]) + p->output_zero_point, p->act_min, p->act_max);
+}
+
+int32_t mp_conv_scratch_bytes(const mp_conv_params *p) {
+  /* two im2col columns of kernel_h * kernel_w * in_c int16 values, aligned to 4 bytes inside */
+  return 2 * 2 * p->win.kernel_h * p->win.kernel_w * p->win.in.c + 3;
+}
+
+#ifdef MP_DSP
+/* Both DSP paths read the weights of a kernel row, (kernel_w * in_c) contiguous bytes of the
+ * OHWI layout, in groups of four from the row's start: SXTB16 of a group gives the halfword
+ * pairs (w0, w2) and, rotated, (w1, w3); the row's last (kernel_w * in_c) % 4 weights are
+ * taken one by one. */
+
+/* Without scratch: four output channels at a time share each group of four inputs, which is
+ * sign-extended and offset once (the pairs (x0, x2) and (x1, x3)) and multiplied with the
+ * four channels' weight pairs by SMLAD. */
+static void pixel_channels4(const mp_conv_params *p, const int8_t *input, int32_t ih0, int32_t iw0, int32_t ky_lo,
+                            int32_t ky_hi, int32_t kx_lo, int32_t kx_hi, int32_t oc, int32_t acc[4]) {
+  const mp_window *k = &p->win;
+  const int32_t in_c = k->in.c, n = (kx_hi - kx_lo) * in_c, filter = k->kernel_h * k->kernel_w * in_c;
+  const uint32_t off = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint16_t)p->input_offset;
+  int32_t ky, i;
+  for (ky = ky_lo; ky < ky_hi; ++ky) {
+    const int8_t *x = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0 + kx_lo) * in_c;
+    const int8_t *w0 = p->weights + (int64_t)oc * filter + ((int64_t)ky * k->kernel_w + kx_lo) * in_c;
+    const int8_t *w1 = w0 + filter, *w2 = w1 + filter, *w3 = w2 + filter;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (i = 0; i + 4 <= n; i += 4) {
+      const uint32_t xv = mp_load4(x + i);
+      const uint32_t xe = mp_sadd16(mp_sxtb16(xv), off), xo = mp_sadd16(mp_sxtb16_ror8(xv), off);
+      uint32_t wv = mp_load4(w0 + i);
+      a0 = mp_smlad(xe, mp_sxtb16(wv), a0);
+      a0 = mp_smlad(xo, mp_sxtb16_ror8(wv), a0);
+      wv = mp_load4(w1 + i);
+      a1 = mp_smlad(xe, mp_sxtb16(wv), a1);
+      a1 = mp_smlad(xo, mp_sxtb16_ror8(wv), a1);
+      wv = mp_load4(w2 + i);
+      a2 = mp_smlad(xe, mp_sxtb16(wv), a2);
+      a2 = mp_smlad(xo, mp_sxtb16_ror8(wv), a2);
+      wv = mp_load4(w3 + i);
+      a3 = mp_smlad(xe, mp_sxtb16(wv), a3);
+      a3 = mp_smlad(xo, mp_sxtb16_ror8(wv), a3);
+    }
+    for (; i < n; ++i) {
+      const int32_t xv = (int32_t)x[i] + p->input_offset;
+      a0 += xv * w0[i], a1 += xv * w1[i], a2 += xv * w2[i], a3 += xv * w3[i];
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+  }
+}
+
+/* With scratch: the im2col columns of two output pixels, interleaved. Kernel row by kernel
+ * row, the row's (kernel_w * in_c) inputs are offset to int16; each group of four from the
+ * row's start takes 16 bytes: pixel 0's pairs (x0, x2), (x1, x3), then pixel 1's; the row's
+ * remainder takes 4 bytes per input: pixel 0's, then pixel 1's. So one pointer walks both
+ * columns in the order the weight groups are read. Taps outside the input hold 0 (the real
+ * value of the padding). */
+static void fill_column(const mp_conv_params *p, const int8_t *input, int32_t ih0, int32_t iw0, int8_t *col,
+                        int32_t pixel) {
+  const mp_window *k = &p->win;
+  const int32_t in_c = k->in.c, row = k->kernel_w * in_c, groups = row & ~3;
+  const uint32_t off = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint16_t)p->input_offset;
+  int32_t ky, kx, i, kx_lo, kx_hi;
+  mp_tap_range(iw0, 1, k->kernel_w, k->in.w, &kx_lo, &kx_hi);
+  for (ky = 0; ky < k->kernel_h; ++ky, col += 4 * row) {
+    const int32_t iy = ih0 + ky * k->dilation_h;
+    int8_t *g = col + 8 * pixel, *t = col + 4 * groups + 2 * pixel;
+    if (iy < 0 || iy >= k->in.h || kx_lo >= kx_hi) {
+      for (i = 0; i < groups; i += 4) memset(g + 4 * i, 0, 8);
+      for (i = groups; i < row; ++i) mp_put16(t, 2 * (i - groups), 0);
+      continue;
+    }
+    if (kx_lo == 0 && kx_hi == k->kernel_w) { /* the whole kernel row inside: one contiguous run */
+      const int8_t *x = input + ((int64_t)iy * k->in.w + iw0) * in_c;
+      for (i = 0; i < groups; i += 4) {
+        const uint32_t xv = mp_load4(x + i);
+        const uint32_t xe = mp_sadd16(mp_sxtb16(xv), off), xo = mp_sadd16(mp_sxtb16_ror8(xv), off);
+        memcpy(g + 4 * i, &xe, 4);
+        memcpy(g + 4 * i + 4, &xo, 4);
+      }
+      for (; i < row; ++i) mp_put16(t, 2 * (i - groups), x[i] + p->input_offset);
+    } else { /* a border pixel: zeros, then the taps inside one by one into their slots */
+      for (i = 0; i < groups; i += 4) memset(g + 4 * i, 0, 8);
+      for (i = groups; i < row; ++i) mp_put16(t, 2 * (i - groups), 0);
+      for (kx = kx_lo; kx < kx_hi; ++kx) {
+        const int8_t *x = input + ((int64_t)iy * k->in.w + iw0 + kx) * in_c;
+        for (i = 0; i < in_c; ++i) {
+          const int32_t at = kx * in_c + i, v = x[i] + p->input_offset;
+          if (at < groups) /* within its group: x0, x2, x1, x3 */
+            mp_put16(g + 4 * (at & ~3), ((at & 1) << 1) | ((at & 2) >> 1), v);
+          else
+            mp_put16(t, 2 * (at - groups), v);
+        }
+      }
+    }
+  }
+}
+
+/* Two output pixels (the interleaved columns, c 4-byte aligned) by two output channels
+ * (weight rows w0, w1) over `groups` groups of four: four accumulators, eight SMLAD per group.
+ * On the core one loop of 18 instructions per 16 MACs; elsewhere the same sums in C. */
+static inline void groups2x2(const int8_t *c, const int8_t *w0, const int8_t *w1, int32_t groups, int32_t acc[4]) {
+  int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+#if defined(MP_EMULATE_DSP)
+  for (; groups > 0; --groups, c += 16, w0 += 4, w1 += 4) {
+    const uint32_t wa = mp_load4(w0), wb = mp_load4(w1);
+    const uint32_t wae = mp_sxtb16(wa), wao = mp_sxtb16_ror8(wa), wbe = mp_sxtb16(wb), wbo = mp_sxtb16_ror8(wb);
+    const uint32_t xa = mp_load4(c), xb = mp_load4(c + 4), xc = mp_load4(c + 8), xd = mp_load4(c + 12);
+    a00 = mp_smlad(xb, wao, mp_smlad(xa, wae, a00));
+    a01 = mp_smlad(xb, wbo, mp_smlad(xa, wbe, a01));
+    a10 = mp_smlad(xd, wao, mp_smlad(xc, wae, a10));
+    a11 = mp_smlad(xd, wbo, mp_smlad(xc, wbe, a11));
+  }
+#else
+  uint32_t xa, xb, xc, xd, we, wv;
+  if (groups > 0)
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[xc], %[xd], [%[c], #8]\n\t"
+        "ldrd %[xa], %[xb], [%[c]], #16\n\t"
+        "ldr %[wv], [%[w0]], #4\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad %[a00], %[xa], %[we], %[a00]\n\t"
+        "smlad %[a00], %[xb], %[wv], %[a00]\n\t"
+        "smlad %[a10], %[xc], %[we], %[a10]\n\t"
+        "smlad %[a10], %[xd], %[wv], %[a10]\n\t"
+        "ldr %[wv], [%[w1]], #4\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad %[a01], %[xa], %[we], %[a01]\n\t"
+        "smlad %[a01], %[xb], %[wv], %[a01]\n\t"
+        "smlad %[a11], %[xc], %[we], %[a11]\n\t"
+        "smlad %[a11], %[xd], %[wv], %[a11]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [c] "+r"(c), [w0] "+r"(w0),
+          [w1] "+r"(w1), [n] "+r"(groups), [xa] "=&r"(xa), [xb] "=&r"(xb), [xc] "=&r"(xc), [xd] "=&r"(xd),
+          [we] "=&r"(we), [wv] "=&r"(wv)
+        :
+        : "cc", "memory");
+#endif
+  acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+
+/* The whole filter of two channels on the interleaved pair: kernel rows of groups then a
+ * remainder (one run of groups when rows have none). */
+static inline void block2x2(const int8_t *c, const int8_t *w0, const int8_t *w1, int32_t kernel_h, int32_t row,
+                            int32_t acc[4]) {
+  const int32_t groups = row & ~3;
+  int32_t ky, i;
+  if (groups == row) {
+    groups2x2(c, w0, w1, kernel_h * row / 4, acc);
+    return;
+  }
+  for (ky = 0; ky < kernel_h; ++ky, w0 += row, w1 += row) {
+    groups2x2(c, w0, w1, groups / 4, acc);
+    c += 4 * groups;
+    for (i = groups; i < row; ++i, c += 4) {
+      const int32_t x0 = mp_get16(c, 0), x1 = mp_get16(c, 1);
+      acc[0] += x0 * w0[i], acc[1] += x0 * w1[i];
+      acc[2] += x1 * w0[i], acc[3] += x1 * w1[i];
+    }
+  }
+}
+
+/* One pixel's column (pixel 0 or 1 of the interleaved pair) by one weight row. */
+static inline int32_t column_dot(const int8_t *c, int32_t pixel, const int8_t *w, int32_t kernel_h, int32_t row,
+                                 int32_t acc) {
+  const int32_t groups = row & ~3;
+  int32_t ky, i;
+  for (ky = 0; ky < kernel_h; ++ky, w += row) {
+    const int8_t *g = c + 8 * pixel, *t = c + 4 * groups + 2 * pixel;
+    for (i = 0; i < groups; i += 4) {
+      const uint32_t wv = mp_load4(w + i);
+      uint32_t xe, xo;
+      memcpy(&xe, g + 4 * i, 4);
+      memcpy(&xo, g + 4 * i + 4, 4);
+      acc = mp_smlad(xe, mp_sxtb16(wv), acc);
+      acc = mp_smlad(xo, mp_sxtb16_ror8(wv), acc);
+    }
+    for (; i < row; ++i) acc += mp_get16(t, 2 * (i - groups)) * w[i];
+    c += 4 * row;
+  }
+  return acc;
+}
+
+/* The requantisation of one op's outputs, its fields in locals. */
+typedef struct {
+  const int32_t *multiplier, *shift;
+  int32_t zero_point, lo, hi, lean; /* lean: every channel suits mp_requantize_lean */
+} requant;
+
+static inline int8_t requant_at(const requant *r, int32_t acc, int32_t oc) {
+  const int32_t v = r->lean ? mp_requantize_lean(acc, r->multiplier[oc], r->shift[oc])
+                            : mp_requantize(acc, r->multiplier[oc], r->shift[oc]);
+  return mp_clamp8(v + r->zero_point, r->lo, r->hi);
+}
+
+/* Every output channel of a pixel pair (pixel 1 when `two`), two channels at a time.
+ * Kept out of line: its few live values then stay in registers. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void pair_channels(const mp_conv_params *p, const int8_t *col, int8_t *y0, int8_t *y1, int32_t two,
+                          int32_t lean) {
+  const mp_window *k = &p->win;
+  const int32_t out_c = k->out.c, kernel_h = k->kernel_h, row = k->kernel_w * k->in.c, filter = kernel_h * row;
+  const int32_t *bias = p->bias;
+  const int8_t *w0 = p->weights;
+  requant r;
+  int32_t oc;
+  r.multiplier = p->multiplier, r.shift = p->shift, r.zero_point = p->output_zero_point, r.lo = p->act_min,
+  r.hi = p->act_max, r.lean = lean;
+  for (oc = 0; oc + 2 <= out_c && two; oc += 2, w0 += 2 * filter) {
+    int32_t acc[4];
+    acc[0] = acc[2] = bias[oc];
+    acc[1] = acc[3] = bias[oc + 1];
+    block2x2(col, w0, w0 + filter, kernel_h, row, acc);
+    y0[oc] = requant_at(&r, acc[0], oc);
+    y0[oc + 1] = requant_at(&r, acc[1], oc + 1);
+    y1[oc] = requant_at(&r, acc[2], oc);
+    y1[oc + 1] = requant_at(&r, acc[3], oc + 1);
+  }
+  for (; oc < out_c; ++oc, w0 += filter) {
+    y0[oc] = requant_at(&r, column_dot(col, 0, w0, kernel_h, row, bias[oc]), oc);
+    if (two) y1[oc] = requant_at(&r, column_dot(col, 1, w0, kernel_h, row, bias[oc]), oc);
+  }
+}
+
+static void conv_im2col(const mp_conv_params *p, const int8_t *input, int8_t *output, int8_t *scratch) {
+  const mp_window *k = &p->win;
+  const int32_t out_c = k->out.c, pixels = k->out.h * k->out.w;
+  int32_t px, lean = 1, oc;
+  for (oc = 0; oc < out_c; ++oc) lean = lean && mp_requantize_lean_ok(p->multiplier[oc], p->shift[oc]);
+  scratch += (4 - (int32_t)((uintptr_t)scratch & 3)) & 3;
+  for (px = 0; px < pixels; px += 2) {
+    const int32_t two = px + 1 < pixels;
+    int8_t *y0 = output + (int64_t)px * out_c;
+    fill_column(p, input, (px / k->out.w) * k->stride_h - k->pad_top, (px % k->out.w) * k->stride_w - k->pad_left,
+                scratch, 0);
+    if (two)
+      fill_column(p, input, ((px + 1) / k->out.w) * k->stride_h - k->pad_top,
+                  ((px + 1) % k->out.w) * k->stride_w - k->pad_left, scratch, 1);
+    pair_channels(p, scratch, y0, y0 + out_c, two, lean);
+  }
+}
+#endif
+
+void mp_conv(const mp_conv_params *p, const int8_t *input, int8_t *output, void *scratch) {
   const mp_window *k = &p->win;
   const int32_t in_c = k->in.c, out_c = k->out.c;
   const int64_t filter_size = (int64_t)k->kernel_h * k->kernel_w * in_c;
   int32_t oh, ow, oc, ky, kx, ky_lo, ky_hi, kx_lo, kx_hi;
+#ifdef MP_DSP
+  if (scratch && k->dilation_w == 1) {
+    conv_im2col(p, input, output, (int8_t *)scratch);
+    return;
+  }
+#else
+  (void)scratch;
+#endif
   for (oh = 0; oh < k->out.h; ++oh) {
     const int32_t ih0 = oh * k->stride_h - k->pad_top;
     mp_tap_range(ih0, k->dilation_h, k->kernel_h, k->in.h, &ky_lo, &ky_hi);
@@ -15,7 +274,20 @@ void mp_conv(const mp_conv_params *p, const int8_t *input, int8_t *output) {
       const int32_t iw0 = ow * k->stride_w - k->pad_left;
       int8_t *y = output + ((int64_t)oh * k->out.w + ow) * out_c;
       mp_tap_range(iw0, k->dilation_w, k->kernel_w, k->in.w, &kx_lo, &kx_hi);
-      for (oc = 0; oc < out_c; ++oc) {
+      oc = 0;
+#ifdef MP_DSP
+      if (k->dilation_w == 1 && kx_lo < kx_hi)
+        for (; oc + 4 <= out_c; oc += 4) {
+          int32_t acc[4];
+          acc[0] = p->bias[oc], acc[1] = p->bias[oc + 1], acc[2] = p->bias[oc + 2], acc[3] = p->bias[oc + 3];
+          pixel_channels4(p, input, ih0, iw0, ky_lo, ky_hi, kx_lo, kx_hi, oc, acc);
+          y[oc] = conv_output(p, acc[0], oc);
+          y[oc + 1] = conv_output(p, acc[1], oc + 1);
+          y[oc + 2] = conv_output(p, acc[2], oc + 2);
+          y[oc + 3] = conv_output(p, acc[3], oc + 3);
+        }
+#endif
+      for (; oc < out_c; ++oc) {
         int32_t acc = p->bias[oc];
         const int8_t *wo = p->weights + (int64_t)oc * filter_size;
         for (ky = ky_lo; ky < ky_hi && kx_lo < kx_hi; ++ky) {
@@ -30,8 +302,7 @@ void mp_conv(const mp_conv_params *p, const int8_t *input, int8_t *output) {
               acc = mp_dot(x + (int64_t)kx * k->dilation_w * in_c, w + (int64_t)kx * in_c, in_c, p->input_offset, acc);
           }
         }
-        y[oc] = mp_clamp8(mp_requantize(acc, p->multiplier[oc], p->shift[oc]) + p->output_zero_point, p->act_min,
-                          p->act_max);
+        y[oc] = conv_output(p, acc, oc);
       }
     }
   }

@@ -16,6 +16,11 @@ typedef struct {
   const int32_t *shift;      /* [out_c] */
 } mp_conv_params;
 
-void mp_conv(const mp_conv_params *p, const int8_t *input, int8_t *output);
+/* `scratch`: NULL, or mp_conv_scratch_bytes(p) bytes anywhere (an arena buffer the exporter
+ * planned). With the DSP path and scratch, the kernel runs on im2col columns, two
+ * output pixels by two output channels at a time; without scratch, four output channels at a
+ * time share each input. The portable path ignores scratch. Every path computes the same. */
+void mp_conv(const mp_conv_params *p, const int8_t *input, int8_t *output, void *scratch);
+int32_t mp_conv_scratch_bytes(const mp_conv_params *p);
 
 #endif

@@ -16,8 +16,8 @@ static void channels4(const int8_t *const *xs, const int8_t *const *ws, int32_t 
   for (; t + 2 <= taps; t += 2) {
     const uint32_t x0 = mp_load4(xs[t] + c), x1 = mp_load4(xs[t + 1] + c);
     const uint32_t w0 = mp_load4(ws[t] + c), w1 = mp_load4(ws[t + 1] + c);
-    const uint32_t xe0 = mp_sxtb16(x0), xe1 = mp_sxtb16(x1), xo0 = mp_sxtb16(mp_ror8(x0)), xo1 = mp_sxtb16(mp_ror8(x1));
-    const uint32_t we0 = mp_sxtb16(w0), we1 = mp_sxtb16(w1), wo0 = mp_sxtb16(mp_ror8(w0)), wo1 = mp_sxtb16(mp_ror8(w1));
+    const uint32_t xe0 = mp_sxtb16(x0), xe1 = mp_sxtb16(x1), xo0 = mp_sxtb16_ror8(x0), xo1 = mp_sxtb16_ror8(x1);
+    const uint32_t we0 = mp_sxtb16(w0), we1 = mp_sxtb16(w1), wo0 = mp_sxtb16_ror8(w0), wo1 = mp_sxtb16_ror8(w1);
     acc[0] = mp_smlad(mp_sadd16(mp_pack_low(xe0, xe1), off2), mp_pack_low(we0, we1), acc[0]);
     acc[2] = mp_smlad(mp_sadd16(mp_pack_high(xe0, xe1), off2), mp_pack_high(we0, we1), acc[2]);
     acc[1] = mp_smlad(mp_sadd16(mp_pack_low(xo0, xo1), off2), mp_pack_low(wo0, wo1), acc[1]);

@@ -34,8 +34,19 @@ static inline int32_t mp_smlad(uint32_t a, uint32_t b, int32_t acc) { return __s
 #endif
 
 #ifdef MP_DSP
-/* Rotate right by 8 (the compiler emits ROR, or folds it into SXTB16's rotation). */
+/* Rotate right by 8. */
 static inline uint32_t mp_ror8(uint32_t x) { return (x >> 8) | (x << 24); }
+/* SXTB16 of x rotated right by 8 (bytes 1 and 3 as signed halfwords): one instruction with
+ * SXTB16's rotation, which the compiler does not fold on its own. */
+#if defined(MP_EMULATE_DSP)
+static inline uint32_t mp_sxtb16_ror8(uint32_t x) { return mp_sxtb16(mp_ror8(x)); }
+#else
+static inline uint32_t mp_sxtb16_ror8(uint32_t x) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+  return r;
+}
+#endif
 /* Halfword packing: the low halves of a and b, and the high halves of a and b, as (first,
  * second). PKHBT / PKHTB on the core (ACLE has no intrinsic for them), plain C elsewhere. */
 #if defined(MP_EMULATE_DSP)
@@ -58,6 +69,16 @@ static inline uint32_t mp_load4(const int8_t *p) {
   memcpy(&v, p, 4);
   return v;
 }
+/* int16 element i of a buffer of any alignment (kernel scratch lies anywhere in the arena). */
+static inline int32_t mp_get16(const int8_t *base, int32_t i) {
+  int16_t v;
+  memcpy(&v, base + 2 * i, 2);
+  return v;
+}
+static inline void mp_put16(int8_t *base, int32_t i, int32_t v) {
+  const int16_t s = (int16_t)v;
+  memcpy(base + 2 * i, &s, 2);
+}
 #endif
 
 static inline int32_t mp_dot(const int8_t *x, const int8_t *w, int32_t n, int32_t x_offset, int32_t acc) {
@@ -70,7 +91,7 @@ static inline int32_t mp_dot(const int8_t *x, const int8_t *w, int32_t n, int32_
     memcpy(&wv, w + k, 4);
     /* bytes 0 and 2, then bytes 1 and 3, as signed halfwords */
     acc = mp_smlad(mp_sadd16(mp_sxtb16(xv), off), mp_sxtb16(wv), acc);
-    acc = mp_smlad(mp_sadd16(mp_sxtb16(mp_ror8(xv)), off), mp_sxtb16(mp_ror8(wv)), acc);
+    acc = mp_smlad(mp_sadd16(mp_sxtb16_ror8(xv), off), mp_sxtb16_ror8(wv), acc);
   }
 #endif
   for (; k < n; ++k) acc += ((int32_t)x[k] + x_offset) * (int32_t)w[k];

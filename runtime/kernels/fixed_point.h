@@ -26,12 +26,53 @@ static inline int32_t mp_rounding_divide_by_pot(int32_t x, int exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* x * multiplier * 2^(shift - 31); a left shift that overflows int32 saturates. */
-static inline int32_t mp_requantize(int32_t x, int32_t multiplier, int32_t shift) {
+/* x * multiplier * 2^(shift - 31); a left shift that overflows int32 saturates. The
+ * reference composition of the two steps above (tests hold mp_requantize to it). */
+static inline int32_t mp_requantize_reference(int32_t x, int32_t multiplier, int32_t shift) {
   const int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
   const int64_t shifted = (int64_t)x * ((int64_t)1 << left);
   const int32_t sx = shifted > INT32_MAX ? INT32_MAX : shifted < INT32_MIN ? INT32_MIN : (int32_t)shifted;
   return mp_rounding_divide_by_pot(mp_doubling_high_mul(sx, multiplier), right);
+}
+
+/* The same function in fewer instructions (every kernel requantises each output with it),
+ * for shift <= 0, i.e. a right shift by e = -shift:
+ * - the doubling high multiply: with nudge 2^30 for ab >= 0 and 1 - 2^30 for ab < 0, the
+ *   quotient truncated toward zero equals h = floor(P / 2^31) with P = ab + 2^30 in both
+ *   cases (for ab < 0, trunc(S / 2^31) = floor((S + 2^31 - 1) / 2^31), S + 2^31 - 1 = P);
+ * - the rounding division of h by 2^e (half away from zero) is floor((h + 2^(e-1) - s) / 2^e)
+ *   with s = 1 when h < 0, i.e. when P < 0;
+ * - nested floors of integer quotients compose: the result is
+ *   floor((P + 2^(30+e) - s 2^31) / 2^(31+e)), whose 64-bit sum cannot overflow; for
+ *   e >= 2, 2^(30+e) is a multiple of 2^32, so the quotient is the high word H of
+ *   P - s 2^31 plus 2^(e-2), shifted right by e - 1 (|H| < 2^30: no overflow).
+ * One multiply-accumulate, a conditional subtract, one add and one shift. */
+static inline int32_t mp_requantize(int32_t x, int32_t multiplier, int32_t shift) {
+  int64_t p;
+  int32_t e, hi;
+  if (shift > 0 || shift < -31 || (multiplier == INT32_MIN && x == INT32_MIN))
+    return mp_requantize_reference(x, multiplier, shift);
+  e = -shift;
+  p = (int64_t)x * multiplier + ((int64_t)1 << 30);
+  if (e == 0) return (int32_t)(p >> 31);
+  if (p < 0) p -= (int64_t)1 << 31;
+  if (e == 1) return (int32_t)((p + ((int64_t)1 << 31)) >> 32);
+  hi = (int32_t)(p >> 32);
+  return (hi + (1 << (e - 2))) >> (e - 1);
+}
+
+/* mp_requantize for the common case 2 <= e = -shift <= 31 and multiplier != INT32_MIN (the
+ * kernels check an op's channels once): no branches on the shift. With P = hi 2^32 + lo
+ * (lo unsigned), the high word of P - 2^31 is hi - 1 when lo < 2^31, else hi. */
+static inline int mp_requantize_lean_ok(int32_t multiplier, int32_t shift) {
+  return shift <= -2 && shift >= -31 && multiplier != INT32_MIN;
+}
+static inline int32_t mp_requantize_lean(int32_t x, int32_t multiplier, int32_t shift) {
+  const int64_t p = (int64_t)x * multiplier + ((int64_t)1 << 30);
+  const int32_t e1 = -shift - 1;
+  int32_t hi = (int32_t)(p >> 32);
+  if (hi < 0) hi -= (int32_t)(1u - ((uint32_t)p >> 31));
+  return (hi + (1 << (e1 - 1))) >> e1;
 }
 
 static inline int8_t mp_clamp8(int32_t v, int32_t lo, int32_t hi) {

@@ -389,7 +389,8 @@ void run_deploy(const DeployArgs& a) {
                    {"profile_macs", p.macs},
                    {"profile_latency_ms", p.latency_ms},
                    {"patch", profile_to_json(p).at("patch")},
-                   {"patch_note", src.patch_note}}},
+                   {"patch_note", src.patch_note},
+                   {"kernel_note", src.kernel_note}}},
                  {"work_dir", out}};
   std::printf("%s on %s: %d test samples, %d bit-exact with the host's integer reference (%.1f%%), accuracy %.1f%%\n",
               m.graph.name.c_str(), a.emulate ? "QEMU mps2-an386 (Cortex-M4)" : "the host", ran, exact,
@@ -404,6 +405,7 @@ void run_deploy(const DeployArgs& a) {
                 front_end_check["within_tolerance"].get<bool>() ? "within the tolerance (99%, 1 step, 99%)"
                                                                 : "OUTSIDE the tolerance (99%, 1 step, 99%)");
   std::printf("%s", patch_plan_summary(src).c_str());
+  if (!src.kernel_note.empty()) std::printf("  %s\n", src.kernel_note.c_str());
   if (a.emulate) {
     const double insns = double(ticks) * kInstructionsPerTick / std::max(1, ran);
     measured["ram"]["stack_high_water_bytes"] = stack;

@@ -330,22 +330,24 @@ CSource export_c(const QuantizedModel& q, const std::string& description, const 
   const Graph& g = q.graph;
   const DeployedGraph d = deploy_view(g);
   CSource out;
-  if (parse_patch_spec(opt.patch).kind != PatchSpec::None) {
-    ProfileOptions po;
-    po.runtime = "mcuprune";
-    po.patch = opt.patch;
-    po.patch_max_overhead = opt.patch_max_overhead;
-    Profile p = profile_graph(g, opt.board ? *opt.board : find_board("nucleo-f446re"), po);
-    out.patch = std::move(p.patch);
-    out.patch_note = p.patch_note;
-  }
+  // The profile of the mcuprune runtime decides the patch plan and which kernels take scratch
+  // (the RAM budget of the board, nucleo-f446re when none is given).
+  ProfileOptions po;
+  po.runtime = "mcuprune";
+  po.patch = opt.patch;
+  po.patch_max_overhead = opt.patch_max_overhead;
+  po.kernel_scratch = opt.kernel_scratch;
+  Profile p = profile_graph(g, opt.board ? *opt.board : find_board("nucleo-f446re"), po);
+  out.patch = std::move(p.patch);
+  out.patch_note = p.patch_note;
+  out.kernel_note = p.kernel_note;
+  const std::vector<int64_t>& scratch = p.op_scratch_bytes;
   if (out.patch) {
-    out.plan = plan_memory_patched(d, *out.patch);
+    out.plan = plan_memory_patched(d, *out.patch, scratch);
   } else {
     std::vector<int64_t> bytes;
     for (const DeployedTensor& t : d.tensors) bytes.push_back(t.bytes());
-    const std::vector<int64_t> no_scratch(d.ops.size(), 0);
-    out.plan = plan_memory(d, schedule_optimal(d, bytes, no_scratch, false).order);
+    out.plan = plan_memory(d, schedule_optimal(d, bytes, scratch, false).order, scratch);
   }
   const MemoryPlan& plan = out.plan;
   for (const DeployedOp& op : d.ops)
@@ -379,7 +381,10 @@ CSource export_c(const QuantizedModel& q, const std::string& description, const 
       << ";\n\n";
     cbytes += int64_t(in_offsets.size() * 4);
     table << "  {" << kind_name(op->kind) << ", &p" << k << ", " << in_offsets.size() << ", p" << k << "_inputs, "
-          << plan.tensors[size_t(dop.output)].offset << "},\n";
+          << plan.tensors[size_t(dop.output)].offset << ", "
+          << (plan.op_scratch[size_t(plan.order[k])] >= 0 ? plan.tensors[size_t(plan.op_scratch[size_t(plan.order[k])])].offset
+                                                           : -1)
+          << "},\n";
     cbytes += int64_t(sizeof(mp_op));
   }
   table << "};\n\n";

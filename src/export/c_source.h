@@ -19,7 +19,10 @@ struct CSourceOptions {
   // of `profile --runtime mcuprune --patch auto`) or "RxC@TENSOR".
   std::string patch = "none";
   double patch_max_overhead = 0.2;
-  std::optional<Board> board;  // for the plan's latency figures only (none: nucleo-f446re)
+  // The board whose RAM budget decides which kernels take scratch, and the plan's latency
+  // figures (none: nucleo-f446re).
+  std::optional<Board> board;
+  int kernel_scratch = -1;  // ProfileOptions::kernel_scratch
 };
 
 struct CSource {
@@ -28,6 +31,7 @@ struct CSource {
   int64_t constant_bytes = 0;  // the model's const data (weights, tables, parameters)
   std::optional<PatchFigures> patch;  // the plan the model runs with, if any
   std::string patch_note;              // why --patch auto found no plan
+  std::string kernel_note;             // which conv kernels the export plans scratch for
 };
 
 // q's graph must be folded. Throws UserError naming the node for what the runtime cannot run.

@@ -90,22 +90,41 @@ std::vector<int> positions(const DeployedGraph& d, const std::vector<int>& order
   return pos;
 }
 
+// One buffer per op with kernel scratch, live at the op's step only.
+void add_scratch(const DeployedGraph& d, const std::vector<int>& pos, const std::vector<int64_t>& scratch_bytes,
+                 MemoryPlan& plan) {
+  plan.op_scratch.assign(d.ops.size(), -1);
+  for (size_t o = 0; o < scratch_bytes.size() && o < d.ops.size(); ++o)
+    if (scratch_bytes[o] > 0) {
+      PlannedTensor p;
+      p.name = d.ops[o].name + " (kernel scratch)";
+      p.bytes = scratch_bytes[o];
+      p.first = p.last = pos[o];
+      plan.op_scratch[o] = int(plan.tensors.size());
+      plan.tensors.push_back(p);
+    }
+}
+
 }  // namespace
 
-MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order) {
+MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order,
+                       const std::vector<int64_t>& scratch_bytes) {
   if (!is_topological_order(d, order)) throw std::invalid_argument("plan_memory: not an execution order of the graph");
   MemoryPlan plan;
   plan.order = order;
   plan.tensors = whole_tensors(d, positions(d, order), int(order.size()));
   std::vector<int64_t> bytes;
   for (const PlannedTensor& t : plan.tensors) bytes.push_back(t.bytes);
-  plan.predicted_peak_bytes =
-      order_memory<int64_t>(d, order, bytes, std::vector<int64_t>(d.ops.size(), 0), false).peak_bytes;
+  std::vector<int64_t> scratch(d.ops.size(), 0);
+  for (size_t o = 0; o < scratch_bytes.size() && o < scratch.size(); ++o) scratch[o] = scratch_bytes[o];
+  plan.predicted_peak_bytes = order_memory<int64_t>(d, order, bytes, scratch, false).peak_bytes;
+  add_scratch(d, positions(d, order), scratch, plan);
   place(plan);
   return plan;
 }
 
-MemoryPlan plan_memory_patched(const DeployedGraph& d, const PatchFigures& f) {
+MemoryPlan plan_memory_patched(const DeployedGraph& d, const PatchFigures& f,
+                               const std::vector<int64_t>& scratch_bytes) {
   const PatchGeometry& g = f.geometry;
   const std::vector<int>& order = f.schedule.order;
   if (!is_topological_order(d, order) || order.size() < g.stage_ops.size() ||
@@ -143,6 +162,7 @@ MemoryPlan plan_memory_patched(const DeployedGraph& d, const PatchFigures& f) {
     plan.input_window = window_buffer(in, 0, input_last);
     plan.cut_window = window_buffer(g.cut, m - 1, m - 1);
   }
+  add_scratch(d, pos, scratch_bytes, plan);
   plan.predicted_peak_bytes = f.peak_bytes;
   place(plan);
   return plan;

@@ -33,14 +33,21 @@ struct MemoryPlan {
   bool patched = false;
   int stage_steps = 0, input_window = -1, cut_window = -1;
   int64_t predicted_peak_bytes = 0;  // the resource model's peak for this order
+  // By deployed op: its kernel scratch buffer (an index into tensors, live at the op's step),
+  // or -1.
+  std::vector<int> op_scratch;
   std::string placement;             // which greedy placement gave the arena
 };
 
-// Plans the tensors of d for `order` (a topological order of d's ops).
-MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order);
+// Plans the tensors of d for `order` (a topological order of d's ops), and the kernel scratch
+// of each op (`scratch_bytes` by op, empty: none) at its step.
+MemoryPlan plan_memory(const DeployedGraph& d, const std::vector<int>& order,
+                       const std::vector<int64_t>& scratch_bytes = {});
 // Plans the buffers of a patch plan (the lifetimes of resources/patch.h's memory model over
-// f.schedule's order); predicted_peak_bytes is the plan's peak.
-MemoryPlan plan_memory_patched(const DeployedGraph& d, const PatchFigures& f);
+// f.schedule's order) and the kernels' scratch; predicted_peak_bytes is the plan's peak
+// (f's, which counts the same scratch).
+MemoryPlan plan_memory_patched(const DeployedGraph& d, const PatchFigures& f,
+                               const std::vector<int64_t>& scratch_bytes = {});
 
 // A table: tensor, bytes, offset, first and last step, and the arena against the peak.
 std::string memory_plan_table(const MemoryPlan& p);

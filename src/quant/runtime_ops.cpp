@@ -220,7 +220,7 @@ void RuntimeOp::run(const int8_t* const* inputs, int8_t* output) const {
   mp_op op{};
   op.kind = kind;
   op.params = params();
-  if (mp_run_op(&op, inputs, output) != MP_OK) throw std::logic_error("runtime op of an unknown kind");
+  if (mp_run_op(&op, inputs, output, nullptr) != MP_OK) throw std::logic_error("runtime op of an unknown kind");
 }
 
 }  // namespace mcuprune

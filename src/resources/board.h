@@ -63,6 +63,11 @@ struct RuntimeProfile {
   bool tflite_format = true;
   // The runtime can run a patch stage (resources/patch.h): mcuprune's C runtime.
   bool patch_execution = false;
+  // mcuprune's conv kernel (runtime/kernels/conv.h): with two im2col columns of int16 in the
+  // arena (4 kh kw cin + 3 bytes, while the op runs) it runs two output pixels by two output
+  // channels at a time; without them, its scratch-free path. Where the scratch would break the
+  // RAM budget, the profile drops it (Profile::kernel_note says which).
+  bool conv_im2col_scratch = false;
 };
 
 const std::vector<Board>& builtin_boards();

@@ -137,6 +137,8 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       bool pointwise = n.kernel_h == 1 && n.kernel_w == 1 && !padded && n.dilation_h == 1 &&
                        n.dilation_w == 1;
       if (rt.im2col_scratch && !pointwise) c.scratch_bytes = cin * (2 * 2 * kk);
+      // mcuprune's kernel: mp_conv_scratch_bytes, for any conv without horizontal dilation.
+      if (rt.conv_im2col_scratch && n.dilation_w == 1) c.scratch_bytes = cin * (2 * 2 * kk) + int64_t(3);
       break;
     }
     case DeployedKind::DepthwiseConv2D: {

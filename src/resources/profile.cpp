@@ -55,6 +55,8 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
   p.graph = graph;
   p.board = board;
   p.runtime = find_runtime(opt.runtime.empty() ? board.runtime : opt.runtime);
+  const bool kernel_choice = p.runtime.conv_im2col_scratch;
+  if (opt.kernel_scratch == 0) p.runtime.conv_im2col_scratch = false;
   p.deployed = deploy_view(*graph, DeployOptions{p.runtime.tflite_format && !opt.native_padding});
   p.options = opt;
   const DeployedGraph& d = p.deployed;
@@ -62,6 +64,7 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
   GraphCosts<int64_t> costs = graph_costs(d, ch, p.runtime, board);
   std::vector<int64_t> scratch;
   for (const auto& c : costs.ops) scratch.push_back(c.scratch_bytes);
+  p.op_scratch_bytes = scratch;
   p.given = schedule_given(d, costs.tensor_bytes, scratch, opt.inplace_add);
   auto t0 = std::chrono::steady_clock::now();
   p.optimal = schedule_optimal(d, costs.tensor_bytes, scratch, opt.inplace_add);
@@ -184,6 +187,29 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
   }
 
   p.budgets = check_budgets(p.use(), effective_budgets(board, opt), opt.budgets);
+  if (kernel_choice) {
+    int64_t scratch_ops = 0, largest = 0;
+    for (int64_t b : p.op_scratch_bytes) scratch_ops += b > 0, largest = std::max(largest, b);
+    const std::optional<double> ram = effective_budgets(board, opt)[Resource::Ram];
+    if (opt.kernel_scratch == -1 && scratch_ops > 0 && ram && double(p.ram_bytes()) > *ram) {
+      // The scratch breaks the RAM budget: the scratch-free kernels, if they need less.
+      ProfileOptions without = opt;
+      without.kernel_scratch = 0;
+      Profile q = profile_graph(g, board, without);
+      if (q.ram_bytes() < p.ram_bytes()) {
+        q.kernel_note = "conv: scratch-free kernels (four output channels at a time): the im2col kernels' scratch "
+                        "would raise RAM from " + format_bytes(q.ram_bytes()) + " to " + format_bytes(p.ram_bytes()) +
+                        ", beyond the RAM budget of " + format_bytes(int64_t(*ram));
+        return q;
+      }
+    }
+    p.kernel_note = !p.runtime.conv_im2col_scratch
+                        ? "conv: scratch-free kernels (four output channels at a time), as asked"
+                    : scratch_ops == 0 ? "conv: no conv op takes scratch"
+                                       : "conv: im2col kernels (two output pixels by two output channels) on " +
+                                             std::to_string(scratch_ops) + " op(s), scratch planned in the arena "
+                                             "while each runs (largest " + format_bytes(largest) + ")";
+  }
   return p;
 }
 
@@ -268,6 +294,7 @@ json profile_to_json(const Profile& p) {
           {"patch_request", p.options.patch},
           {"patch", patch},
           {"patch_note", p.patch_note},
+          {"kernel_note", p.kernel_note},
           {"budgets", budgets},
           {"fits", p.fits()}};
 }
@@ -330,6 +357,7 @@ std::string profile_table(const Profile& p) {
     }
   }
   if (!p.patch_note.empty()) s << "note: " << p.patch_note << "\n";
+  if (!p.kernel_note.empty()) s << "note: " << p.kernel_note << "\n";
   if (p.patch) s << "note: " << patch_deploy_note(p.deployed, p.patch->geometry) << "\n";
   if (!p.optimal.search_complete) {
     std::snprintf(line, sizeof line,

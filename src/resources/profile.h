@@ -33,6 +33,9 @@ struct ProfileOptions {
   // "RxC@TENSOR"; auto keeps MACs within (1 + patch_max_overhead) x layer by layer.
   std::string patch = "none";
   double patch_max_overhead = 0.2;
+  // Kernels with scratch (RuntimeProfile::conv_im2col_scratch): -1 where the RAM budget allows
+  // (the default), 0 never, 1 always.
+  int kernel_scratch = -1;
 };
 
 // The budgets in force: explicit ones, plus the board's RAM and flash where not given
@@ -72,6 +75,8 @@ struct Profile {
   // With a patch plan, `used` is the plan's schedule; given and optimal stay layer by layer.
   std::optional<PatchFigures> patch;
   std::string patch_note;               // why no plan is used, when one was asked for
+  std::string kernel_note;              // which conv kernels run (runtimes with a choice)
+  std::vector<int64_t> op_scratch_bytes;  // by deployed op: the kernel scratch planned while it runs
   int patch_cuts_tried = 0, patch_plans_tried = 0;
   double optimal_search_ms = 0;          // wall time of the optimal-order search
   std::vector<BudgetCheck> budgets;

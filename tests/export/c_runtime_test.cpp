@@ -17,6 +17,7 @@
 #include "export/fixtures.h"
 #include "export/plan.h"
 #include "graph/io.h"
+#include "resources/formulas.h"
 #include "resources/memory.h"
 #include "resources/patch.h"
 #include "resources/profile.h"
@@ -244,8 +245,13 @@ TEST(MemoryPlan, PatchedArenaEqualsThePlansPeakOnRandomStages) {
       const Shape& cs = d.tensors[t].shape;
       const PatchGeometry geo = patch_geometry(d, int(t), 1 + int(rng() % uint32_t(std::min(8, cs.h))),
                                                1 + int(rng() % uint32_t(std::min(8, cs.w))));
-      const PatchFigures f = patch_figures(d, geo, find_runtime("mcuprune"), find_board("nucleo-f446re"), false);
-      const MemoryPlan p = plan_memory_patched(d, f);
+      const RuntimeProfile& rt = find_runtime("mcuprune");
+      const Board board = find_board("nucleo-f446re");
+      const PatchFigures f = patch_figures(d, geo, rt, board, false);
+      std::vector<int64_t> scratch;  // the conv kernels' im2col scratch, planned with the buffers
+      for (const auto& c : graph_costs(d, propagate_channels(d, exact_free_channels(d)), rt, board).ops)
+        scratch.push_back(c.scratch_bytes);
+      const MemoryPlan p = plan_memory_patched(d, f, scratch);
       SCOPED_TRACE("trial " + std::to_string(trial) + ", cut " + d.tensors[t].name);
       EXPECT_EQ(live_peak(p), f.peak_bytes);  // the planned lifetimes are the model's
       EXPECT_GE(p.arena_bytes, p.predicted_peak_bytes);
