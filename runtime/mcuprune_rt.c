@@ -20,17 +20,22 @@
 #define MP_MAX_INPUTS 8
 
 int32_t mp_op_scratch_bytes(const mp_op *op) {
-  return op->kind == MP_OP_CONV ? mp_conv_scratch_bytes((const mp_conv_params *)op->params) : 0;
+  if (op->kind == MP_OP_CONV) return mp_conv_scratch_bytes((const mp_conv_params *)op->params);
+  if (op->kind == MP_OP_DEPTHWISE_CONV)
+    return mp_depthwise_conv_scratch_bytes((const mp_depthwise_conv_params *)op->params);
+  if (op->kind == MP_OP_FULLY_CONNECTED)
+    return mp_fully_connected_scratch_bytes((const mp_fully_connected_params *)op->params);
+  return 0;
 }
 
 mp_status mp_run_op(const mp_op *op, const int8_t *const *in, int8_t *out, int8_t *scratch) {
   switch (op->kind) {
     case MP_OP_CONV: mp_conv((const mp_conv_params *)op->params, in[0], out, scratch); return MP_OK;
     case MP_OP_DEPTHWISE_CONV:
-      mp_depthwise_conv((const mp_depthwise_conv_params *)op->params, in[0], out);
+      mp_depthwise_conv((const mp_depthwise_conv_params *)op->params, in[0], out, scratch);
       return MP_OK;
     case MP_OP_FULLY_CONNECTED:
-      mp_fully_connected((const mp_fully_connected_params *)op->params, in[0], out);
+      mp_fully_connected((const mp_fully_connected_params *)op->params, in[0], out, scratch);
       return MP_OK;
     case MP_OP_MAX_POOL: mp_max_pool((const mp_pool_params *)op->params, in[0], out); return MP_OK;
     case MP_OP_AVG_POOL: mp_avg_pool((const mp_pool_params *)op->params, in[0], out); return MP_OK;

@@ -8,15 +8,17 @@ static inline int8_t conv_output(const mp_conv_params *p, int32_t acc, int32_t o
 }
 
 int32_t mp_conv_scratch_bytes(const mp_conv_params *p) {
-  /* two im2col columns of kernel_h * kernel_w * in_c int16 values, aligned to 4 bytes inside */
-  return 2 * 2 * p->win.kernel_h * p->win.kernel_w * p->win.in.c + 3;
+  /* two im2col columns of int16, rounded up to a group of four (at most 12 bytes more for the
+   * pair), aligned to 4 bytes inside: see fill_column */
+  return 2 * 2 * p->win.kernel_h * p->win.kernel_w * p->win.in.c + 12 + 3;
 }
 
 #ifdef MP_DSP
 /* Both DSP paths read the weights of a kernel row, (kernel_w * in_c) contiguous bytes of the
  * OHWI layout, in groups of four from the row's start: SXTB16 of a group gives the halfword
- * pairs (w0, w2) and, rotated, (w1, w3); the row's last (kernel_w * in_c) % 4 weights are
- * taken one by one. */
+ * pairs (w0, w2) and, rotated, (w1, w3). The scratch-free path takes the row's last
+ * (kernel_w * in_c) % 4 weights one by one; the im2col path reads them as the row's last
+ * four weights against a column group that holds zeros where those overlap (fill_column). */
 
 /* Without scratch: four output channels at a time share each group of four inputs, which is
  * sign-extended and offset once (the pairs (x0, x2) and (x1, x3)) and multiplied with the
@@ -56,49 +58,57 @@ static void pixel_channels4(const mp_conv_params *p, const int8_t *input, int32_
   }
 }
 
-/* With scratch: the im2col columns of two output pixels, interleaved. Kernel row by kernel
- * row, the row's (kernel_w * in_c) inputs are offset to int16; each group of four from the
- * row's start takes 16 bytes: pixel 0's pairs (x0, x2), (x1, x3), then pixel 1's; the row's
- * remainder takes 4 bytes per input: pixel 0's, then pixel 1's. So one pointer walks both
- * columns in the order the weight groups are read. Taps outside the input hold 0 (the real
- * value of the padding). */
+/* With scratch: the im2col columns of two output pixels, interleaved. The filter's
+ * K = kernel_h * kernel_w * in_c inputs (OHWI order, offset to int16) go in groups of four;
+ * a group takes 16 bytes: pixel 0's pairs (x0, x2), (x1, x3), then pixel 1's. When K is not
+ * a multiple of 4, one more group holds positions K-4 .. K-1 with zeros where they belong to
+ * the previous group: the kernel reads it with the filter's last four weights (in bounds), so
+ * any channel count stays on the SMLAD loop. A filter of K < 4 is stored as it is, 4 bytes per
+ * input (pixel 0's, then 1's). Taps outside the input hold 0 (the real value of padding). */
+
+/* The halfword index of filter position f for pixel 0 (pixel 1: 4 further), K >= 4. */
+static inline int32_t slot_of(int32_t f, int32_t K) {
+  const int32_t full = K & ~3;
+  if (f >= full) f = f - (K - 4) + full; /* its place in the extra group */
+  return 2 * (f & ~3) + (((f & 1) << 1) | ((f & 2) >> 1));
+}
+
 static void fill_column(const mp_conv_params *p, const int8_t *input, int32_t ih0, int32_t iw0, int8_t *col,
                         int32_t pixel) {
   const mp_window *k = &p->win;
-  const int32_t in_c = k->in.c, row = k->kernel_w * in_c, groups = row & ~3;
+  const int32_t in_c = k->in.c, n = k->kernel_w * in_c, K = k->kernel_h * n, full = K & ~3;
   const uint32_t off = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint16_t)p->input_offset;
-  int32_t ky, kx, i, kx_lo, kx_hi;
+  int32_t ky, kx, i, kx_lo, kx_hi, ky_lo, ky_hi;
+  int8_t *g = col + 8 * pixel;
   mp_tap_range(iw0, 1, k->kernel_w, k->in.w, &kx_lo, &kx_hi);
-  for (ky = 0; ky < k->kernel_h; ++ky, col += 4 * row) {
-    const int32_t iy = ih0 + ky * k->dilation_h;
-    int8_t *g = col + 8 * pixel, *t = col + 4 * groups + 2 * pixel;
-    if (iy < 0 || iy >= k->in.h || kx_lo >= kx_hi) {
-      for (i = 0; i < groups; i += 4) memset(g + 4 * i, 0, 8);
-      for (i = groups; i < row; ++i) mp_put16(t, 2 * (i - groups), 0);
-      continue;
-    }
-    if (kx_lo == 0 && kx_hi == k->kernel_w) { /* the whole kernel row inside: one contiguous run */
-      const int8_t *x = input + ((int64_t)iy * k->in.w + iw0) * in_c;
-      for (i = 0; i < groups; i += 4) {
-        const uint32_t xv = mp_load4(x + i);
-        const uint32_t xe = mp_sadd16(mp_sxtb16(xv), off), xo = mp_sadd16(mp_sxtb16_ror8(xv), off);
-        memcpy(g + 4 * i, &xe, 4);
-        memcpy(g + 4 * i + 4, &xo, 4);
-      }
-      for (; i < row; ++i) mp_put16(t, 2 * (i - groups), x[i] + p->input_offset);
-    } else { /* a border pixel: zeros, then the taps inside one by one into their slots */
-      for (i = 0; i < groups; i += 4) memset(g + 4 * i, 0, 8);
-      for (i = groups; i < row; ++i) mp_put16(t, 2 * (i - groups), 0);
+  mp_tap_range(ih0, k->dilation_h, k->kernel_h, k->in.h, &ky_lo, &ky_hi);
+  if (K < 4) { /* inputs one by one, in order */
+    for (i = 0; i < K; ++i) mp_put16(col, 2 * i + pixel, 0);
+    for (ky = ky_lo; ky < ky_hi; ++ky)
       for (kx = kx_lo; kx < kx_hi; ++kx) {
-        const int8_t *x = input + ((int64_t)iy * k->in.w + iw0 + kx) * in_c;
-        for (i = 0; i < in_c; ++i) {
-          const int32_t at = kx * in_c + i, v = x[i] + p->input_offset;
-          if (at < groups) /* within its group: x0, x2, x1, x3 */
-            mp_put16(g + 4 * (at & ~3), ((at & 1) << 1) | ((at & 2) >> 1), v);
-          else
-            mp_put16(t, 2 * (at - groups), v);
-        }
+        const int8_t *x = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0 + kx) * in_c;
+        for (i = 0; i < in_c; ++i) mp_put16(col, 2 * (ky * n + kx * in_c + i) + pixel, x[i] + p->input_offset);
       }
+    return;
+  }
+  if (ky_lo > 0 || ky_hi < k->kernel_h || kx_lo > 0 || kx_hi < k->kernel_w) /* a border pixel: zeros first */
+    for (i = 0; i < (K + 3) / 4; ++i) memset(g + 16 * i, 0, 8);
+  else if (full < K)
+    memset(g + 4 * full, 0, 8); /* the extra group's positions of the previous group */
+  for (ky = ky_lo; ky < ky_hi; ++ky) {
+    const int32_t start = ky * n;
+    const int8_t *row = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0) * in_c;
+    if (kx_lo == 0 && kx_hi == k->kernel_w && (start & 3) == 0) { /* a whole row at a group start */
+      const int32_t groups_end = (start + n <= full ? n : full - start) & ~3;
+      for (i = 0; i < groups_end; i += 4) {
+        const uint32_t xv = mp_load4(row + i);
+        const uint32_t xe = mp_sadd16(mp_sxtb16(xv), off), xo = mp_sadd16(mp_sxtb16_ror8(xv), off);
+        memcpy(g + 4 * (start + i), &xe, 4);
+        memcpy(g + 4 * (start + i) + 4, &xo, 4);
+      }
+      for (; i < n; ++i) mp_put16(g, slot_of(start + i, K), row[i] + p->input_offset);
+    } else {
+      for (i = kx_lo * in_c; i < kx_hi * in_c; ++i) mp_put16(g, slot_of(start + i, K), row[i] + p->input_offset);
     }
   }
 }
@@ -150,44 +160,38 @@ static inline void groups2x2(const int8_t *c, const int8_t *w0, const int8_t *w1
   acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
 }
 
-/* The whole filter of two channels on the interleaved pair: kernel rows of groups then a
- * remainder (one run of groups when rows have none). */
-static inline void block2x2(const int8_t *c, const int8_t *w0, const int8_t *w1, int32_t kernel_h, int32_t row,
-                            int32_t acc[4]) {
-  const int32_t groups = row & ~3;
-  int32_t ky, i;
-  if (groups == row) {
-    groups2x2(c, w0, w1, kernel_h * row / 4, acc);
-    return;
-  }
-  for (ky = 0; ky < kernel_h; ++ky, w0 += row, w1 += row) {
-    groups2x2(c, w0, w1, groups / 4, acc);
-    c += 4 * groups;
-    for (i = groups; i < row; ++i, c += 4) {
+/* The whole filter of two channels on the interleaved pair: its full groups, then the extra
+ * group with the filter's last four weights. */
+static inline void block2x2(const int8_t *c, const int8_t *w0, const int8_t *w1, int32_t K, int32_t acc[4]) {
+  const int32_t full = K & ~3;
+  int32_t i;
+  if (K < 4) {
+    for (i = 0; i < K; ++i, c += 4) {
       const int32_t x0 = mp_get16(c, 0), x1 = mp_get16(c, 1);
       acc[0] += x0 * w0[i], acc[1] += x0 * w1[i];
       acc[2] += x1 * w0[i], acc[3] += x1 * w1[i];
     }
+    return;
   }
+  groups2x2(c, w0, w1, full / 4, acc);
+  if (full < K) groups2x2(c + 4 * full, w0 + K - 4, w1 + K - 4, 1, acc);
 }
 
-/* One pixel's column (pixel 0 or 1 of the interleaved pair) by one weight row. */
-static inline int32_t column_dot(const int8_t *c, int32_t pixel, const int8_t *w, int32_t kernel_h, int32_t row,
-                                 int32_t acc) {
-  const int32_t groups = row & ~3;
-  int32_t ky, i;
-  for (ky = 0; ky < kernel_h; ++ky, w += row) {
-    const int8_t *g = c + 8 * pixel, *t = c + 4 * groups + 2 * pixel;
-    for (i = 0; i < groups; i += 4) {
-      const uint32_t wv = mp_load4(w + i);
-      uint32_t xe, xo;
-      memcpy(&xe, g + 4 * i, 4);
-      memcpy(&xo, g + 4 * i + 4, 4);
-      acc = mp_smlad(xe, mp_sxtb16(wv), acc);
-      acc = mp_smlad(xo, mp_sxtb16_ror8(wv), acc);
-    }
-    for (; i < row; ++i) acc += mp_get16(t, 2 * (i - groups)) * w[i];
-    c += 4 * row;
+/* One pixel's column (pixel 0 or 1 of the interleaved pair) by one filter. */
+static inline int32_t column_dot(const int8_t *c, int32_t pixel, const int8_t *w, int32_t K, int32_t acc) {
+  const int32_t groups = (K + 3) / 4;
+  int32_t i;
+  if (K < 4) {
+    for (i = 0; i < K; ++i) acc += mp_get16(c, 2 * i + pixel) * w[i];
+    return acc;
+  }
+  for (i = 0; i < groups; ++i, c += 16) {
+    const uint32_t wv = mp_load4(w + (i + 1 < groups ? 4 * i : K - 4));
+    uint32_t xe, xo;
+    memcpy(&xe, c + 8 * pixel, 4);
+    memcpy(&xo, c + 8 * pixel + 4, 4);
+    acc = mp_smlad(xe, mp_sxtb16(wv), acc);
+    acc = mp_smlad(xo, mp_sxtb16_ror8(wv), acc);
   }
   return acc;
 }
@@ -198,6 +202,9 @@ typedef struct {
   int32_t zero_point, lo, hi, lean; /* lean: every channel suits mp_requantize_lean */
 } requant;
 
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline int8_t requant_at(const requant *r, int32_t acc, int32_t oc) {
   const int32_t v = r->lean ? mp_requantize_lean(acc, r->multiplier[oc], r->shift[oc])
                             : mp_requantize(acc, r->multiplier[oc], r->shift[oc]);
@@ -223,15 +230,24 @@ static void pair_channels(const mp_conv_params *p, const int8_t *col, int8_t *y0
     int32_t acc[4];
     acc[0] = acc[2] = bias[oc];
     acc[1] = acc[3] = bias[oc + 1];
-    block2x2(col, w0, w0 + filter, kernel_h, row, acc);
-    y0[oc] = requant_at(&r, acc[0], oc);
-    y0[oc + 1] = requant_at(&r, acc[1], oc + 1);
-    y1[oc] = requant_at(&r, acc[2], oc);
-    y1[oc + 1] = requant_at(&r, acc[3], oc + 1);
+    block2x2(col, w0, w0 + filter, filter, acc);
+    if (lean) { /* each channel's multiplier, shift and rounding once for both pixels */
+      int32_t j;
+      for (j = 0; j < 2; ++j) {
+        const int32_t m = r.multiplier[oc + j], e1 = -r.shift[oc + j] - 1, round = 1 << (e1 - 1);
+        y0[oc + j] = mp_clamp8(mp_requantize_lean_fast(acc[j], m, round, e1) + r.zero_point, r.lo, r.hi);
+        y1[oc + j] = mp_clamp8(mp_requantize_lean_fast(acc[2 + j], m, round, e1) + r.zero_point, r.lo, r.hi);
+      }
+    } else {
+      y0[oc] = requant_at(&r, acc[0], oc);
+      y0[oc + 1] = requant_at(&r, acc[1], oc + 1);
+      y1[oc] = requant_at(&r, acc[2], oc);
+      y1[oc + 1] = requant_at(&r, acc[3], oc + 1);
+    }
   }
   for (; oc < out_c; ++oc, w0 += filter) {
-    y0[oc] = requant_at(&r, column_dot(col, 0, w0, kernel_h, row, bias[oc]), oc);
-    if (two) y1[oc] = requant_at(&r, column_dot(col, 1, w0, kernel_h, row, bias[oc]), oc);
+    y0[oc] = requant_at(&r, column_dot(col, 0, w0, filter, bias[oc]), oc);
+    if (two) y1[oc] = requant_at(&r, column_dot(col, 1, w0, filter, bias[oc]), oc);
   }
 }
 

@@ -16,6 +16,11 @@ typedef struct {
   const int32_t *shift;      /* [out_c] */
 } mp_depthwise_conv_params;
 
-void mp_depthwise_conv(const mp_depthwise_conv_params *p, const int8_t *input, int8_t *output);
+/* `scratch`: unused (mp_depthwise_conv_scratch_bytes is 0; the parameter keeps the kernels'
+ * calls alike). With the DSP path, multiplier 1 runs four channels at a time, the weights
+ * sign-extended once per group, an inside 3x3 pixel in one unrolled sequence. Every path
+ * computes the same. */
+void mp_depthwise_conv(const mp_depthwise_conv_params *p, const int8_t *input, int8_t *output, void *scratch);
+int32_t mp_depthwise_conv_scratch_bytes(const mp_depthwise_conv_params *p);
 
 #endif

@@ -25,12 +25,20 @@ static inline int32_t mp_smlad(uint32_t a, uint32_t b, int32_t acc) {
   return acc + (int32_t)(int16_t)(a & 0xffff) * (int16_t)(b & 0xffff) +
          (int32_t)(int16_t)(a >> 16) * (int16_t)(b >> 16);
 }
+static inline int32_t mp_smlabb(uint32_t a, uint32_t b, int32_t acc) {
+  return acc + (int32_t)(int16_t)(a & 0xffff) * (int16_t)(b & 0xffff);
+}
+static inline int32_t mp_smlatt(uint32_t a, uint32_t b, int32_t acc) {
+  return acc + (int32_t)(int16_t)(a >> 16) * (int16_t)(b >> 16);
+}
 #elif defined(MP_USE_DSP) && defined(__ARM_FEATURE_DSP)
 #define MP_DSP 1
 #include <arm_acle.h>
 static inline uint32_t mp_sxtb16(uint32_t x) { return __sxtb16(x); }
 static inline uint32_t mp_sadd16(uint32_t a, uint32_t b) { return __sadd16(a, b); }
 static inline int32_t mp_smlad(uint32_t a, uint32_t b, int32_t acc) { return __smlad(a, b, acc); }
+static inline int32_t mp_smlabb(uint32_t a, uint32_t b, int32_t acc) { return __smlabb(a, b, acc); }
+static inline int32_t mp_smlatt(uint32_t a, uint32_t b, int32_t acc) { return __smlatt(a, b, acc); }
 #endif
 
 #ifdef MP_DSP

@@ -61,18 +61,26 @@ static inline int32_t mp_requantize(int32_t x, int32_t multiplier, int32_t shift
   return (hi + (1 << (e - 2))) >> (e - 1);
 }
 
-/* mp_requantize for the common case 2 <= e = -shift <= 31 and multiplier != INT32_MIN (the
- * kernels check an op's channels once): no branches on the shift. With P = hi 2^32 + lo
- * (lo unsigned), the high word of P - 2^31 is hi - 1 when lo < 2^31, else hi. */
+/* mp_requantize for the common case 2 <= e = -shift <= 31 and multiplier >= 0 (the kernels
+ * check an op's channels once), with its constants per channel: mp_requantize_lean_round(e)
+ * and e - 1. From the form above with s = [P < 0]: for m > 0 and x < 0 <= P, that is
+ * -2^30 <= x m < 0, both s = 0 and s = 1 give 0 (the numerator stays in [0, 2^(31+e)) for
+ * e >= 1), and for m = 0 so does any s; hence s = [x < 0]. The constant
+ * 2^30 + 2^(30+e) - s 2^31 has the high word 2^(e-2) - s and the low word 2^30 | (x & 2^31),
+ * so the whole sum is one multiply-accumulate from them, and the result its high word
+ * shifted right by e - 1. */
 static inline int mp_requantize_lean_ok(int32_t multiplier, int32_t shift) {
-  return shift <= -2 && shift >= -31 && multiplier != INT32_MIN;
+  return shift <= -2 && shift >= -31 && multiplier >= 0;
+}
+static inline int32_t mp_requantize_lean_round(int32_t shift) { return 1 << (-shift - 2); }
+static inline int32_t mp_requantize_lean_fast(int32_t x, int32_t multiplier, int32_t round, int32_t e1) {
+  const uint32_t lo = 0x40000000u | ((uint32_t)x & 0x80000000u);
+  const int32_t hi = round + (x >> 31);
+  const int64_t q = (int64_t)(((uint64_t)(uint32_t)hi << 32) | lo) + (int64_t)x * multiplier;
+  return (int32_t)(q >> 32) >> e1;
 }
 static inline int32_t mp_requantize_lean(int32_t x, int32_t multiplier, int32_t shift) {
-  const int64_t p = (int64_t)x * multiplier + ((int64_t)1 << 30);
-  const int32_t e1 = -shift - 1;
-  int32_t hi = (int32_t)(p >> 32);
-  if (hi < 0) hi -= (int32_t)(1u - ((uint32_t)p >> 31));
-  return (hi + (1 << (e1 - 1))) >> e1;
+  return mp_requantize_lean_fast(x, multiplier, mp_requantize_lean_round(shift), -shift - 1);
 }
 
 static inline int8_t mp_clamp8(int32_t v, int32_t lo, int32_t hi) {

@@ -7,13 +7,128 @@ static inline int8_t fc_output(const mp_fully_connected_params *p, int32_t acc) 
   return mp_clamp8(mp_requantize(acc, p->multiplier, p->shift) + p->output_zero_point, p->act_min, p->act_max);
 }
 
-void mp_fully_connected(const mp_fully_connected_params *p, const int8_t *input, int8_t *output) {
+int32_t mp_fully_connected_scratch_bytes(const mp_fully_connected_params *p) {
+  /* the input as int16 in groups of four (at most 6 bytes of rounding), aligned inside */
+  return 2 * p->in_features + 6 + 3;
+}
+
+#ifdef MP_DSP
+/* With scratch: the input offset to int16 once, in groups of four as the halfword pairs
+ * (x0, x2), (x1, x3) that SXTB16 makes of the weights. When the count n is not a multiple of
+ * 4, one more group holds positions n-4 .. n-1, with zeros where they belong to the previous
+ * group, read with each row's last four weights (in bounds). */
+static void fill_input(const mp_fully_connected_params *p, const int8_t *input, int8_t *x16) {
+  const int32_t n = p->in_features, full = n & ~3;
+  const uint32_t off = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint16_t)p->input_offset;
+  int32_t i;
+  for (i = 0; i < full; i += 4) {
+    const uint32_t xv = mp_load4(input + i);
+    const uint32_t xe = mp_sadd16(mp_sxtb16(xv), off), xo = mp_sadd16(mp_sxtb16_ror8(xv), off);
+    memcpy(x16 + 2 * i, &xe, 4);
+    memcpy(x16 + 2 * i + 4, &xo, 4);
+  }
+  if (full < n) {
+    int8_t *g = x16 + 2 * full;
+    memset(g, 0, 8);
+    for (i = full; i < n; ++i) {
+      const int32_t j = i - (n - 4); /* its place in the extra group */
+      mp_put16(g, ((j & 1) << 1) | ((j & 2) >> 1), input[i] + p->input_offset);
+    }
+  }
+}
+
+/* Four rows w0, w0 + stride, w2, w2 + stride over `groups` groups of the converted input (x
+ * 4-byte aligned): 23 instructions per 16 MACs on the core; the same sums in C elsewhere. */
+static inline void groups4(const int8_t *x, const int8_t *w0, const int8_t *w2, int32_t stride, int32_t groups,
+                           int32_t acc[4]) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+#if defined(MP_EMULATE_DSP)
+  const int8_t *w1 = w0 + stride, *w3 = w2 + stride;
+  for (; groups > 0; --groups, x += 8, w0 += 4, w1 += 4, w2 += 4, w3 += 4) {
+    const uint32_t xe = mp_load4(x), xo = mp_load4(x + 4);
+    uint32_t wv = mp_load4(w0);
+    a0 = mp_smlad(xo, mp_sxtb16_ror8(wv), mp_smlad(xe, mp_sxtb16(wv), a0));
+    wv = mp_load4(w1);
+    a1 = mp_smlad(xo, mp_sxtb16_ror8(wv), mp_smlad(xe, mp_sxtb16(wv), a1));
+    wv = mp_load4(w2);
+    a2 = mp_smlad(xo, mp_sxtb16_ror8(wv), mp_smlad(xe, mp_sxtb16(wv), a2));
+    wv = mp_load4(w3);
+    a3 = mp_smlad(xo, mp_sxtb16_ror8(wv), mp_smlad(xe, mp_sxtb16(wv), a3));
+  }
+#else
+  uint32_t xe, xo, we, wv;
+  if (groups > 0)
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[xe], %[xo], [%[x]], #8\n\t"
+        "ldr %[wv], [%[w0], %[s]]\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad %[a1], %[xe], %[we], %[a1]\n\t"
+        "smlad %[a1], %[xo], %[wv], %[a1]\n\t"
+        "ldr %[wv], [%[w0]], #4\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlad %[a0], %[xo], %[wv], %[a0]\n\t"
+        "ldr %[wv], [%[w2], %[s]]\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad %[a3], %[xe], %[we], %[a3]\n\t"
+        "smlad %[a3], %[xo], %[wv], %[a3]\n\t"
+        "ldr %[wv], [%[w2]], #4\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlad %[a2], %[xo], %[wv], %[a2]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w0] "+r"(w0), [w2] "+r"(w2),
+          [n] "+r"(groups), [xe] "=&r"(xe), [xo] "=&r"(xo), [we] "=&r"(we), [wv] "=&r"(wv)
+        : [s] "r"(stride)
+        : "cc", "memory");
+#endif
+  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+static void fully_connected_scratch(const mp_fully_connected_params *p, const int8_t *input, int8_t *output,
+                                    int8_t *scratch) {
+  const int32_t n = p->in_features, full = n & ~3;
+  int32_t o = 0, i;
+  int8_t *x16 = scratch + ((4 - (int32_t)((uintptr_t)scratch & 3)) & 3);
+  fill_input(p, input, x16);
+  for (; o + 4 <= p->out_features; o += 4) {
+    const int8_t *w0 = p->weights + (int64_t)o * n;
+    int32_t acc[4];
+    acc[0] = p->bias[o], acc[1] = p->bias[o + 1], acc[2] = p->bias[o + 2], acc[3] = p->bias[o + 3];
+    groups4(x16, w0, w0 + 2 * n, n, full / 4, acc);
+    if (full < n) groups4(x16 + 2 * full, w0 + n - 4, w0 + 3 * n - 4, n, 1, acc);
+    for (i = 0; i < 4; ++i) output[o + i] = fc_output(p, acc[i]);
+  }
+  for (; o < p->out_features; ++o) {
+    const int8_t *w = p->weights + (int64_t)o * n;
+    int32_t acc = p->bias[o];
+    for (i = 0; i < (n + 3) / 4; ++i) {
+      const uint32_t wv = mp_load4(w + (4 * i + 4 <= n ? 4 * i : n - 4));
+      acc = mp_smlad(mp_load4(x16 + 8 * i), mp_sxtb16(wv), acc);
+      acc = mp_smlad(mp_load4(x16 + 8 * i + 4), mp_sxtb16_ror8(wv), acc);
+    }
+    output[o] = fc_output(p, acc);
+  }
+}
+#endif
+
+void mp_fully_connected(const mp_fully_connected_params *p, const int8_t *input, int8_t *output, void *scratch) {
   const int32_t n = p->in_features;
   int32_t o = 0;
 #ifdef MP_DSP
-  /* Four output rows at a time share each group of four inputs, sign-extended and offset once
-   * into the halfword pairs (x0, x2) and (x1, x3) that SXTB16 makes of the weights too. */
+  /* Without scratch: four output rows at a time share each group of four inputs,
+   * sign-extended and offset once into the halfword pairs (x0, x2) and (x1, x3). */
   const uint32_t off = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint16_t)p->input_offset;
+  if (scratch && n >= 4) {
+    fully_connected_scratch(p, input, output, (int8_t *)scratch);
+    return;
+  }
   for (; o + 4 <= p->out_features; o += 4) {
     const int8_t *w0 = p->weights + (int64_t)o * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
     int32_t a0 = p->bias[o], a1 = p->bias[o + 1], a2 = p->bias[o + 2], a3 = p->bias[o + 3], i;
@@ -42,6 +157,8 @@ void mp_fully_connected(const mp_fully_connected_params *p, const int8_t *input,
     output[o + 2] = fc_output(p, a2);
     output[o + 3] = fc_output(p, a3);
   }
+#else
+  (void)scratch;
 #endif
   for (; o < p->out_features; ++o)
     output[o] = fc_output(p, mp_dot(input, p->weights + (int64_t)o * n, n, p->input_offset, p->bias[o]));

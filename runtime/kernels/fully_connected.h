@@ -13,6 +13,11 @@ typedef struct {
   const int32_t *bias;   /* [out_features] */
 } mp_fully_connected_params;
 
-void mp_fully_connected(const mp_fully_connected_params *p, const int8_t *input, int8_t *output);
+/* `scratch`: NULL, or mp_fully_connected_scratch_bytes(p) bytes anywhere (an arena buffer
+ * the exporter planned). With the DSP path and scratch, the input is converted to int16 once
+ * and four rows run at a time on it; without, four rows share each input group as they go.
+ * The portable path ignores scratch. Every path computes the same. */
+void mp_fully_connected(const mp_fully_connected_params *p, const int8_t *input, int8_t *output, void *scratch);
+int32_t mp_fully_connected_scratch_bytes(const mp_fully_connected_params *p);
 
 #endif

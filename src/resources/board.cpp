@@ -146,7 +146,7 @@ const std::vector<RuntimeProfile>& builtin_runtimes() {
     mp.description = "mcuprune's C runtime (export --format c): constants in flash, one planned arena (conv im2col "
                      "scratch in it while the RAM budget allows)";
     mp.im2col_scratch = false;
-    mp.conv_im2col_scratch = true;
+    mp.kernel_scratch_buffers = true;
     mp.mean_scratch = false;
     mp.model_overhead_bytes = 64;
     mp.op_overhead_bytes = 120;

@@ -67,7 +67,7 @@ struct RuntimeProfile {
   // arena (4 kh kw cin + 3 bytes, while the op runs) it runs two output pixels by two output
   // channels at a time; without them, its scratch-free path. Where the scratch would break the
   // RAM budget, the profile drops it (Profile::kernel_note says which).
-  bool conv_im2col_scratch = false;
+  bool kernel_scratch_buffers = false;
 };
 
 const std::vector<Board>& builtin_boards();

@@ -138,7 +138,7 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
                        n.dilation_w == 1;
       if (rt.im2col_scratch && !pointwise) c.scratch_bytes = cin * (2 * 2 * kk);
       // mcuprune's kernel: mp_conv_scratch_bytes, for any conv without horizontal dilation.
-      if (rt.conv_im2col_scratch && n.dilation_w == 1) c.scratch_bytes = cin * (2 * 2 * kk) + int64_t(3);
+      if (rt.kernel_scratch_buffers && n.dilation_w == 1) c.scratch_bytes = cin * (2 * 2 * kk) + int64_t(15);
       break;
     }
     case DeployedKind::DepthwiseConv2D: {
@@ -165,6 +165,8 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       // Per-tensor quantisation of weights and bias.
       c.weight_bytes = w + cout * int64_t(4) + 2 * (q + qt) + rt.flash_requant_bytes_per_channel;
       c.macs = w;
+      // mcuprune's kernel: mp_fully_connected_scratch_bytes (the input as int16).
+      if (rt.kernel_scratch_buffers) c.scratch_bytes = cin * int64_t(2) + int64_t(9);
       // Per-tensor quantisation: one multiplier and shift for the whole layer.
       c.persistent_bytes = zero + rt.requant_bytes_per_channel;
       break;

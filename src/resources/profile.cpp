@@ -55,8 +55,8 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
   p.graph = graph;
   p.board = board;
   p.runtime = find_runtime(opt.runtime.empty() ? board.runtime : opt.runtime);
-  const bool kernel_choice = p.runtime.conv_im2col_scratch;
-  if (opt.kernel_scratch == 0) p.runtime.conv_im2col_scratch = false;
+  const bool kernel_choice = p.runtime.kernel_scratch_buffers;
+  if (opt.kernel_scratch == 0) p.runtime.kernel_scratch_buffers = false;
   p.deployed = deploy_view(*graph, DeployOptions{p.runtime.tflite_format && !opt.native_padding});
   p.options = opt;
   const DeployedGraph& d = p.deployed;
@@ -197,18 +197,19 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
       without.kernel_scratch = 0;
       Profile q = profile_graph(g, board, without);
       if (q.ram_bytes() < p.ram_bytes()) {
-        q.kernel_note = "conv: scratch-free kernels (four output channels at a time): the im2col kernels' scratch "
-                        "would raise RAM from " + format_bytes(q.ram_bytes()) + " to " + format_bytes(p.ram_bytes()) +
-                        ", beyond the RAM budget of " + format_bytes(int64_t(*ram));
+        q.kernel_note = "kernels: scratch-free (conv and dense four output channels at a time): the faster "
+                        "kernels' scratch would raise RAM from " + format_bytes(q.ram_bytes()) + " to " +
+                        format_bytes(p.ram_bytes()) + ", beyond the RAM budget of " + format_bytes(int64_t(*ram));
         return q;
       }
     }
-    p.kernel_note = !p.runtime.conv_im2col_scratch
-                        ? "conv: scratch-free kernels (four output channels at a time), as asked"
-                    : scratch_ops == 0 ? "conv: no conv op takes scratch"
-                                       : "conv: im2col kernels (two output pixels by two output channels) on " +
-                                             std::to_string(scratch_ops) + " op(s), scratch planned in the arena "
-                                             "while each runs (largest " + format_bytes(largest) + ")";
+    p.kernel_note = !p.runtime.kernel_scratch_buffers
+                        ? "kernels: scratch-free (conv and dense four output channels at a time), as asked"
+                    : scratch_ops == 0 ? "kernels: no op takes scratch"
+                                       : "kernels: " + std::to_string(scratch_ops) +
+                                             " op(s) with scratch planned in the arena while each runs (largest " +
+                                             format_bytes(largest) + "; conv: im2col, two output pixels by two "
+                                             "output channels; dense: the input as int16)";
   }
   return p;
 }

@@ -33,7 +33,7 @@ struct ProfileOptions {
   // "RxC@TENSOR"; auto keeps MACs within (1 + patch_max_overhead) x layer by layer.
   std::string patch = "none";
   double patch_max_overhead = 0.2;
-  // Kernels with scratch (RuntimeProfile::conv_im2col_scratch): -1 where the RAM budget allows
+  // Kernels with scratch (RuntimeProfile::kernel_scratch_buffers): -1 where the RAM budget allows
   // (the default), 0 never, 1 always.
   int kernel_scratch = -1;
 };

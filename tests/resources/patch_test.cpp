@@ -242,15 +242,15 @@ TEST(Patch, WindowsAndFiguresOfAChainByHand) {
 
   const Board board = find_board("nucleo-f446re");
   RuntimeProfile rt = find_runtime("mcuprune");
-  // The conv kernels' im2col scratch, 4 * 3 * 3 * cin + 3 bytes while each runs: conv a
-  // (cin 1) 39, conv b (cin 2) 75.
+  // The conv kernels' im2col scratch, 4 * 3 * 3 * cin + 15 bytes while each runs: conv a
+  // (cin 1) 51, conv b (cin 2) 87.
   const PatchFigures fs = patch_figures(d, g, rt, board, false);
   ASSERT_EQ(fs.stage_steps.size(), 2u);
-  EXPECT_EQ(fs.stage_steps[0], 64 + 64 + 80 + 39);
-  EXPECT_EQ(fs.stage_steps[1], 64 + 64 + 80 + 75);
-  EXPECT_EQ(fs.peak_bytes, 64 + 64 + 80 + 75);
+  EXPECT_EQ(fs.stage_steps[0], 64 + 64 + 80 + 51);
+  EXPECT_EQ(fs.stage_steps[1], 64 + 64 + 80 + 87);
+  EXPECT_EQ(fs.peak_bytes, 64 + 64 + 80 + 87);
   // The figures below: the scratch-free kernels.
-  rt.conv_im2col_scratch = false;
+  rt.kernel_scratch_buffers = false;
   const PatchFigures f = patch_figures(d, g, rt, board, false);
   // Stage steps: conv a: input 64 + cut b 4*4*4 = 64 + a's window 5*8*2 = 80 -> 208;
   // conv b: the same buffers (a's window is read) -> 208.

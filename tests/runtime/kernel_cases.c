@@ -136,8 +136,8 @@ static void conv_case(const char *name, int32_t h, int32_t w, int32_t c, int32_t
 static void depthwise_case(const char *name, int32_t h, int32_t w, int32_t c, int32_t m, int32_t kh, int32_t kw,
                            int32_t s, int32_t d, int same) {
   mp_depthwise_conv_params p;
-  uint64_t t0, t1;
-  int32_t n;
+  uint64_t t0, t1, t2;
+  int32_t n, sb;
   memset(&p, 0, sizeof p);
   set_window(&p.win, h, w, c, c * m, kh, kw, s, d, same);
   p.depth_multiplier = m;
@@ -147,16 +147,21 @@ static void depthwise_case(const char *name, int32_t h, int32_t w, int32_t c, in
   fill_quant(c * m, kh * kw);
   p.weights = w_buf, p.bias = bias, p.multiplier = mult, p.shift = shift;
   n = p.win.out.h * p.win.out.w * c * m;
+  sb = mp_depthwise_conv_scratch_bytes(&p);
   t0 = plat_ticks();
-  mp_depthwise_conv(&p, in_buf, out_a);
+  mp_depthwise_conv(&p, in_buf, out_a, sb > 0 && sb <= MAX_SCRATCH ? scratch + 1 : 0);
   t1 = plat_ticks();
+  mp_depthwise_conv(&p, in_buf, out_b, 0);
+  t2 = plat_ticks();
+  compare(name, out_a, out_b, n);
   plat_write(out_file, out_a, n);
-  report(name, "depthwise", (int64_t)n * kh * kw, 0, t1 - t0, t1 - t0);
+  report(name, "depthwise", (int64_t)n * kh * kw, sb, t1 - t0, t2 - t1);
 }
 
 static void dense_case(const char *name, int32_t in, int32_t out) {
   mp_fully_connected_params p;
-  uint64_t t0, t1;
+  uint64_t t0, t1, t2;
+  int32_t sb;
   memset(&p, 0, sizeof p);
   p.in_features = in, p.out_features = out;
   set_offsets(&p.input_offset, &p.output_zero_point, &p.act_min, &p.act_max);
@@ -164,11 +169,15 @@ static void dense_case(const char *name, int32_t in, int32_t out) {
   fill8(w_buf, in * out);
   fill_quant(out, in);
   p.weights = w_buf, p.bias = bias, p.multiplier = mult[0], p.shift = shift[0];
+  sb = mp_fully_connected_scratch_bytes(&p);
   t0 = plat_ticks();
-  mp_fully_connected(&p, in_buf, out_a);
+  mp_fully_connected(&p, in_buf, out_a, sb <= MAX_SCRATCH ? scratch + 1 : 0);
   t1 = plat_ticks();
+  mp_fully_connected(&p, in_buf, out_b, 0);
+  t2 = plat_ticks();
+  compare(name, out_a, out_b, out);
   plat_write(out_file, out_a, out);
-  report(name, "dense", (int64_t)in * out, 0, t1 - t0, t1 - t0);
+  report(name, "dense", (int64_t)in * out, sb, t1 - t0, t2 - t1);
 }
 
 static void requantize_cases(void) {
@@ -224,6 +233,8 @@ int main(void) {
   conv_case("conv1x1_16x16x13_61", 16, 16, 13, 61, 1, 1, 1, 1, 1);
   depthwise_case("dw3x3_25x5x27", 25, 5, 27, 1, 3, 3, 1, 1, 1);
   depthwise_case("dw3x3_14x14x13", 14, 14, 13, 1, 3, 3, 1, 1, 1);
+  depthwise_case("dw3x3_14x14x64", 14, 14, 64, 1, 3, 3, 1, 1, 1);
+  depthwise_case("dw3x3_s2_14x14x27", 14, 14, 27, 1, 3, 3, 2, 1, 1);
   dense_case("dense_1000_13", 1000, 13);
   dense_case("dense_343_27", 343, 27);
   /* seeded random layers */
