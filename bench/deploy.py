@@ -88,6 +88,10 @@ def main():
                 "code_bytes": meas["flash"]["code_bytes"], "stack_bytes": meas["ram"]["stack_high_water_bytes"],
                 "macs": p["profile_macs"],
                 "insn_per_mac_dsp": meas["instructions_per_mac"],
+                "insn_dsp": meas["instructions_per_inference"],
+                "insn_predicted": p.get("profile_instructions", 0),
+                "insn_error_pct": 100.0 * (p.get("profile_instructions", 0) - meas["instructions_per_inference"]) /
+                                  meas["instructions_per_inference"],
                 "insn_per_mac_portable": res["portable"]["measured"]["instructions_per_mac"],
                 "conv_dsp": kd.get("CONV_2D"), "conv_portable": kp.get("CONV_2D"),
                 "depthwise_dsp": kd.get("DEPTHWISE_CONV_2D"), "depthwise_portable": kp.get("DEPTHWISE_CONV_2D"),
@@ -114,25 +118,31 @@ def main():
              "(the default) chose it; a model for which auto finds no plan that lowers the peak has one row.", "",
              "| model | variant | plan | bit-exact (DSP / portable) | arena B (section / plan / predicted peak) | "
              "model flash B (measured / predicted, error) | code B | stack B | MACs | instr/MAC DSP / portable | "
-             "conv instr/MAC DSP / portable | depthwise instr/MAC DSP / portable |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "conv instr/MAC DSP / portable | depthwise instr/MAC DSP / portable | instructions per inference, "
+             "DSP (measured / predicted, error) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['variant']} | {r['plan']} | {r['bit_exact_dsp']}/{r['samples']} / "
                      f"{r['bit_exact_portable']}/{r['samples']} | {r['arena_bytes']} / {r['planned_arena_bytes']} / "
                      f"{r['predicted_peak_bytes']} | {r['flash_model_bytes']} / {r['flash_predicted_bytes']} "
                      f"({r['flash_error_pct']:+.2f}%) | {r['code_bytes']} | {r['stack_bytes']} | {r['macs']} | "
                      f"{r['insn_per_mac_dsp']:.2f} / {r['insn_per_mac_portable']:.2f} | {fmt(r['conv_dsp'])} / "
-                     f"{fmt(r['conv_portable'])} | {fmt(r['depthwise_dsp'])} / {fmt(r['depthwise_portable'])} |")
+                     f"{fmt(r['conv_portable'])} | {fmt(r['depthwise_dsp'])} / {fmt(r['depthwise_portable'])} | "
+                     f"{r['insn_dsp']:.0f} / {r['insn_predicted']:.0f} ({r['insn_error_pct']:+.1f}%) |")
     exact = all(r["bit_exact_dsp"] == r["samples"] == r["bit_exact_portable"] for r in rows)
     arena = all(r["arena_bytes"] == r["planned_arena_bytes"] == r["predicted_peak_bytes"] for r in rows)
     worst = max(abs(r["flash_error_pct"]) for r in rows)
+    worst_insn = max(abs(r["insn_error_pct"]) for r in rows)
     lines += ["", "## Goals", "",
               f"- 100% bit-exact outputs in QEMU (both paths): **{'met' if exact else 'NOT met'}**",
               f"- arena equal to the predicted peak on every model, with and without plans: **{'met' if arena else 'NOT met'}**",
               f"- measured model flash within 5% of the prediction: worst {worst:.2f}%: "
               f"**{'met' if worst <= 5 else 'NOT met'}**",
-              "- instructions per MAC, DSP against portable: table above (SMLAD's limit is 0.5 per MAC). "
-              "Depthwise layers (multiplier 1) use SMLAD on pairs of taps, four channels at a time.",
+              "- instructions per MAC, DSP against portable: table above (SMLAD's limit is 0.5 per MAC); "
+              "per kernel and layer shape, against CMSIS-NN: [kernels.md](kernels.md).",
+              f"- the instruction model of `profile --runtime mcuprune` within 10% of the measured instructions "
+              f"per inference (DSP path): worst {worst_insn:.1f}%: **{'met' if worst_insn <= 10 else 'NOT met'}** "
+              "([instruction_model.md](instruction_model.md) has the fit).",
               "- RAM model within 1% of TFLite Micro: not measured here (no TFLM on this machine; "
               "[docs/notes/tflm-arena.md](../../docs/notes/tflm-arena.md)).", "",
               f"Duration of this invocation: {(time.time() - t0) / 60:.1f} min (models already trained in {a.work} are reused); command: `/usr/bin/python3 bench/deploy.py "

@@ -96,20 +96,18 @@ static void fill_column(const mp_conv_params *p, const int8_t *input, int32_t ih
   else if (full < K)
     memset(g + 4 * full, 0, 8); /* the extra group's positions of the previous group */
   for (ky = ky_lo; ky < ky_hi; ++ky) {
-    const int32_t start = ky * n;
-    const int8_t *row = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0) * in_c;
-    if (kx_lo == 0 && kx_hi == k->kernel_w && (start & 3) == 0) { /* a whole row at a group start */
-      const int32_t groups_end = (start + n <= full ? n : full - start) & ~3;
-      for (i = 0; i < groups_end; i += 4) {
-        const uint32_t xv = mp_load4(row + i);
-        const uint32_t xe = mp_sadd16(mp_sxtb16(xv), off), xo = mp_sadd16(mp_sxtb16_ror8(xv), off);
-        memcpy(g + 4 * (start + i), &xe, 4);
-        memcpy(g + 4 * (start + i) + 4, &xo, 4);
-      }
-      for (; i < n; ++i) mp_put16(g, slot_of(start + i, K), row[i] + p->input_offset);
-    } else {
-      for (i = kx_lo * in_c; i < kx_hi * in_c; ++i) mp_put16(g, slot_of(start + i, K), row[i] + p->input_offset);
+    /* the taps inside, one contiguous run of the input row, to filter positions f0 .. */
+    const int32_t f0 = ky * n + kx_lo * in_c, count = (kx_hi - kx_lo) * in_c;
+    const int8_t *x = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0 + kx_lo) * in_c;
+    i = 0;
+    for (; i < count && ((f0 + i) & 3) != 0; ++i) mp_put16(g, slot_of(f0 + i, K), x[i] + p->input_offset);
+    for (; i + 4 <= count && f0 + i + 4 <= full; i += 4) { /* whole groups: 4 inputs at a time */
+      const uint32_t xv = mp_load4(x + i);
+      const uint32_t xe = mp_sadd16(mp_sxtb16(xv), off), xo = mp_sadd16(mp_sxtb16_ror8(xv), off);
+      memcpy(g + 4 * (f0 + i), &xe, 4);
+      memcpy(g + 4 * (f0 + i) + 4, &xo, 4);
     }
+    for (; i < count; ++i) mp_put16(g, slot_of(f0 + i, K), x[i] + p->input_offset);
   }
 }
 
@@ -226,8 +224,10 @@ static void pair_channels(const mp_conv_params *p, const int8_t *col, int8_t *y0
   int32_t oc;
   r.multiplier = p->multiplier, r.shift = p->shift, r.zero_point = p->output_zero_point, r.lo = p->act_min,
   r.hi = p->act_max, r.lean = lean;
-  for (oc = 0; oc + 2 <= out_c && two; oc += 2, w0 += 2 * filter) {
+  for (oc = 0; oc < out_c && two && out_c >= 2; oc += 2, w0 += 2 * filter) {
     int32_t acc[4];
+    if (oc + 2 > out_c) /* an odd count: the last pair overlaps the previous one (same values again) */
+      oc = out_c - 2, w0 -= filter;
     acc[0] = acc[2] = bias[oc];
     acc[1] = acc[3] = bias[oc + 1];
     block2x2(col, w0, w0 + filter, filter, acc);
@@ -258,8 +258,11 @@ static void conv_im2col(const mp_conv_params *p, const int8_t *input, int8_t *ou
   for (oc = 0; oc < out_c; ++oc) lean = lean && mp_requantize_lean_ok(p->multiplier[oc], p->shift[oc]);
   scratch += (4 - (int32_t)((uintptr_t)scratch & 3)) & 3;
   for (px = 0; px < pixels; px += 2) {
-    const int32_t two = px + 1 < pixels;
-    int8_t *y0 = output + (int64_t)px * out_c;
+    int32_t two;
+    int8_t *y0;
+    if (px + 2 > pixels && pixels >= 2) px = pixels - 2; /* an odd count: the last pair overlaps */
+    two = px + 1 < pixels;
+    y0 = output + (int64_t)px * out_c;
     fill_column(p, input, (px / k->out.w) * k->stride_h - k->pad_top, (px % k->out.w) * k->stride_w - k->pad_left,
                 scratch, 0);
     if (two)
@@ -292,9 +295,10 @@ void mp_conv(const mp_conv_params *p, const int8_t *input, int8_t *output, void 
       mp_tap_range(iw0, k->dilation_w, k->kernel_w, k->in.w, &kx_lo, &kx_hi);
       oc = 0;
 #ifdef MP_DSP
-      if (k->dilation_w == 1 && kx_lo < kx_hi)
-        for (; oc + 4 <= out_c; oc += 4) {
+      if (k->dilation_w == 1 && kx_lo < kx_hi && out_c >= 4)
+        for (; oc < out_c; oc += 4) {
           int32_t acc[4];
+          if (oc + 4 > out_c) oc = out_c - 4; /* the last group overlaps the previous one */
           acc[0] = p->bias[oc], acc[1] = p->bias[oc + 1], acc[2] = p->bias[oc + 2], acc[3] = p->bias[oc + 3];
           pixel_channels4(p, input, ih0, iw0, ky_lo, ky_hi, kx_lo, kx_hi, oc, acc);
           y[oc] = conv_output(p, acc[0], oc);

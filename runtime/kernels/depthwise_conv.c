@@ -63,8 +63,9 @@ static void depthwise_groups4(const mp_depthwise_conv_params *p, const int8_t *i
   const uint32_t off = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint16_t)p->input_offset;
   uint32_t wext[MP_DW_GROUP_TAPS][2];
   int32_t c, t, j, oh, ow, ky, kx, ky_lo, ky_hi, kx_lo, kx_hi;
-  for (c = 0; c + 4 <= C; c += 4) {
+  for (c = 0; c < C && C >= 4; c += 4) {
     int32_t m[4], e1[4], round[4], lean = 1;
+    if (c + 4 > C) c = C - 4; /* the last group overlaps the previous one (the same values again) */
     int32_t bias_in[4];
     for (j = 0; j < 4; ++j) bias_in[j] = 0;
     for (t = 0; t < k->kernel_h * kw; ++t) {
@@ -137,7 +138,10 @@ void mp_depthwise_conv(const mp_depthwise_conv_params *p, const int8_t *input, i
   int32_t oh, ow, oc, ky, kx, ky_lo, ky_hi, kx_lo, kx_hi;
 #ifdef MP_DSP
   const int grouped = m == 1 && k->kernel_h * k->kernel_w <= MP_DW_GROUP_TAPS;
-  if (grouped) depthwise_groups4(p, input, output); /* channels in groups of four; the rest below */
+  if (grouped && out_c >= 4) { /* channels in groups of four, the last overlapping */
+    depthwise_groups4(p, input, output);
+    return;
+  }
 #endif
   (void)scratch;
   for (oh = 0; oh < k->out.h; ++oh) {
@@ -147,11 +151,7 @@ void mp_depthwise_conv(const mp_depthwise_conv_params *p, const int8_t *input, i
       const int32_t iw0 = ow * k->stride_w - k->pad_left;
       int8_t *y = output + ((int64_t)oh * k->out.w + ow) * out_c;
       mp_tap_range(iw0, k->dilation_w, k->kernel_w, k->in.w, &kx_lo, &kx_hi);
-      oc = 0;
-#ifdef MP_DSP
-      if (grouped) oc = out_c & ~3;
-#endif
-      for (; oc < out_c; ++oc) {
+      for (oc = 0; oc < out_c; ++oc) {
         int32_t acc = p->bias[oc];
         for (ky = ky_lo; ky < ky_hi && kx_lo < kx_hi; ++ky) {
           const int8_t *x = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0 + kx_lo * k->dilation_w) * in_c +

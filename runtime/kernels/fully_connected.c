@@ -97,9 +97,11 @@ static void fully_connected_scratch(const mp_fully_connected_params *p, const in
   int32_t o = 0, i;
   int8_t *x16 = scratch + ((4 - (int32_t)((uintptr_t)scratch & 3)) & 3);
   fill_input(p, input, x16);
-  for (; o + 4 <= p->out_features; o += 4) {
-    const int8_t *w0 = p->weights + (int64_t)o * n;
+  for (; o < p->out_features && p->out_features >= 4; o += 4) {
+    const int8_t *w0;
     int32_t acc[4];
+    if (o + 4 > p->out_features) o = p->out_features - 4; /* the last rows overlap the previous group */
+    w0 = p->weights + (int64_t)o * n;
     acc[0] = p->bias[o], acc[1] = p->bias[o + 1], acc[2] = p->bias[o + 2], acc[3] = p->bias[o + 3];
     groups4(x16, w0, w0 + 2 * n, n, full / 4, acc);
     if (full < n) groups4(x16 + 2 * full, w0 + n - 4, w0 + 3 * n - 4, n, 1, acc);
@@ -129,9 +131,12 @@ void mp_fully_connected(const mp_fully_connected_params *p, const int8_t *input,
     fully_connected_scratch(p, input, output, (int8_t *)scratch);
     return;
   }
-  for (; o + 4 <= p->out_features; o += 4) {
-    const int8_t *w0 = p->weights + (int64_t)o * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
-    int32_t a0 = p->bias[o], a1 = p->bias[o + 1], a2 = p->bias[o + 2], a3 = p->bias[o + 3], i;
+  for (; o < p->out_features && p->out_features >= 4; o += 4) {
+    const int8_t *w0, *w1, *w2, *w3;
+    int32_t a0, a1, a2, a3, i;
+    if (o + 4 > p->out_features) o = p->out_features - 4; /* the last rows overlap the previous group */
+    w0 = p->weights + (int64_t)o * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+    a0 = p->bias[o], a1 = p->bias[o + 1], a2 = p->bias[o + 2], a3 = p->bias[o + 3];
     for (i = 0; i + 4 <= n; i += 4) {
       const uint32_t xv = mp_load4(input + i);
       const uint32_t xe = mp_sadd16(mp_sxtb16(xv), off), xo = mp_sadd16(mp_sxtb16_ror8(xv), off);

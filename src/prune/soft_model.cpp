@@ -65,7 +65,7 @@ SoftResources soft_resources(const SoftModel& m, const std::vector<torch::Tensor
     // The plan's figures at soft widths (resources/patch.h), by the exact model's templates.
     const PatchGeometry& g = *m.patch;
     const torch::Tensor peak = patched_peak(m.d, g, m.order, ch, costs.tensor_bytes, scratch, t.inplace_add);
-    const PatchedTotals<torch::Tensor> tot = patched_totals(m.d, g, ch, costs.ops, t.board);
+    const PatchedTotals<torch::Tensor> tot = patched_totals(m.d, g, ch, costs.ops, t.board, rt);
     const torch::Tensor macs = tot.macs, latency = tot.latency_ms;
     r.value[int(Resource::Ram)] = peak + costs.persistent_ram_bytes;
     r.value[int(Resource::Flash)] = costs.flash_bytes + double(patch_table_bytes(m.d, g));

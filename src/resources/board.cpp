@@ -34,6 +34,9 @@ LatencyCoefficients cortex_m7() {
   k.op_fixed_cycles = 5000;
   k.source = "fit to measured CMSIS-NN latencies on STM32H743 (TinyEngine README); "
              "depthwise split, element ops and fixed cost estimated";
+  // mcuprune's runtime: instructions (fitted on QEMU) x cycles per instruction. The M7's dual
+  // issue retires some pairs in one cycle; an estimate, not measured on a board.
+  k.cycles_per_instruction = 0.8;
   return k;
 }
 
@@ -52,6 +55,10 @@ LatencyCoefficients cortex_m4() {
   k.op_fixed_cycles *= 1.3;
   k.conv_cycles_per_mac = 2.152;
   k.dense_cycles_per_mac = 2.152;
+  // mcuprune's runtime: single issue; loads take 2 cycles (LDRD 3), SMLAD and ALU ops 1,
+  // taken branches 2-4: about 1.25 cycles per instruction in its kernels' loops (an
+  // estimate from the Cortex-M4 TRM's timings, not measured on a board).
+  k.cycles_per_instruction = 1.25;
   k.source = "conv/dense fitted to MLPerf Tiny v1.0 ResNet-8 on NUCLEO-L4R5ZI (226.9 ms); checked on DS-CNN "
              "(75.1 ms published, 62.0 ms predicted); depthwise, element ops and fixed cost: cortex-m7 x1.3, estimated";
   return k;
@@ -68,6 +75,10 @@ LatencyCoefficients cortex_m0plus() {
   k.eltwise_cycles_per_op = 12.0;
   k.op_fixed_cycles = 8000;
   k.source = "estimate from instruction counts of scalar int8 kernels; not measured";
+  // No DSP extension: mcuprune's runtime runs its portable kernels; 2-cycle loads, 1-cycle
+  // multiplier: about 1.3 cycles per instruction (estimate).
+  k.cycles_per_instruction = 1.3;
+  k.dsp = false;
   return k;
 }
 
@@ -121,6 +132,44 @@ const std::vector<Board>& builtin_boards() {
   return boards;
 }
 
+// The instruction model of mcuprune's C runtime (InstructionModel): coefficients fitted by
+// bench/fit_instructions.py to the operators of bench/deploy.py's runs on QEMU (every zoo model,
+// pruned and unpruned, layer by layer and in patches) and, for the scratch-free conv and dense
+// paths, to bench/kernels.sh's layers; bench/results/instruction_model.md has the fit and
+// its check. Order of each initializer: per MAC, output, column value, pixel, element, fixed,
+// edge output, channel.
+static void set_mcuprune_instructions(RuntimeProfile& m) {
+  m.instructions_dsp.source = m.instructions_portable.source =
+      "fitted to instructions measured on QEMU mps2-an386 (bench/fit_instructions.py)";
+  m.instructions_dsp.conv = {1.23387, 30.0169, 0.879327, 374.952, 0, 2353.62, 80.1961, 31.5173};  // 256 ops
+  m.instructions_dsp.conv_plain = {2.01411, 81.026, 0.739491, 62.6214, 0, 3285.54, 62.2506, 0};  // 43 ops
+  m.instructions_dsp.depthwise = {6.79306, 0, 0, 128.78, 0, 7322.59, 15.6586, 117.838};  // 84 ops
+  m.instructions_dsp.dense = {1.27335, 67.4077, 9.14861, 0, 0, 0, 0, 0};  // 28 ops
+  m.instructions_dsp.dense_plain = {2.1788, 65.672, 0.810057, 0, 0, 0, 0, 0};  // 4 ops
+  m.instructions_dsp.pool = {0, 0, 0, 0, 43.5058, 0, 0, 0};  // 24 ops
+  m.instructions_dsp.mean = {0, 17.9929, 0, 0, 6.00235, 52.4576, 0, 0};  // 12 ops
+  m.instructions_dsp.add = {0, 0, 0, 0, 104.348, 317.015, 0, 0};  // 52 ops
+  m.instructions_dsp.copy = {0, 0, 0, 0, 1.13293, 216.173, 0, 0};  // 12 ops
+  m.instructions_portable.conv = {0.432285, 188.587, 63.1757, 0, 0, 0, 0, 0};  // 256 ops
+  m.instructions_portable.conv_plain = {5.1055, 141.336, 0, 0, 0, 0, 0, 0};  // 43 ops
+  m.instructions_portable.depthwise = {19.5147, 0, 0, 0, 0, 0, 0, 0};  // 84 ops
+  m.instructions_portable.dense = {6.00122, 46.8429, 0, 0, 0, 84.0589, 0, 0};  // 28 ops
+  m.instructions_portable.dense_plain = {6.00237, 45.7579, 0.0386949, 0, 0, 124.713, 0, 0};  // 8 ops
+  m.instructions_portable.pool = {0, 0, 0, 0, 43.5052, 0, 0, 0};  // 24 ops
+  m.instructions_portable.mean = {0, 18.0019, 0, 0, 5.99999, 58.8219, 0, 0};  // 12 ops
+  m.instructions_portable.add = {0, 0, 0, 0, 104.349, 316.774, 0, 0};  // 52 ops
+  m.instructions_portable.copy = {0, 0, 0, 0, 1.18859, 187.141, 0, 0};  // 12 ops
+  // No zoo model runs a lone ReLU or a softmax on the device: estimates (a clamp per value
+  // and a copy's fixed cost; a float exponential per value). The front end: 58,026
+  // instructions per 20 ms frame (bench/results/kws_frontend.md) over its 6,761 multiplies.
+  for (InstructionModel* x : {&m.instructions_dsp, &m.instructions_portable}) {
+    x->clamp = {0, 0, 0, 0, 6, 200, 0, 0};
+    x->softmax = {0, 0, 0, 0, 150, 300, 0, 0};
+  }
+  m.instructions_dsp.front_end = {0, 0, 0, 0, 8.58, 0, 0, 0};
+  m.instructions_portable.front_end = {0, 0, 0, 0, 8.58, 0, 0, 0};  // the same float code
+}
+
 const std::vector<RuntimeProfile>& builtin_runtimes() {
   static const std::vector<RuntimeProfile> r = [] {
     RuntimeProfile cmsis;
@@ -158,6 +207,8 @@ const std::vector<RuntimeProfile>& builtin_runtimes() {
     mp.flash_requant_bytes_per_channel = 8;
     mp.tflite_format = false;
     mp.patch_execution = true;
+    mp.has_instruction_model = true;
+    set_mcuprune_instructions(mp);
     // TFLite Micro itself: RAM simulated from its allocation rules (resources/tflm.h).
     RuntimeProfile tflm = ref;
     tflm.name = "tflm";

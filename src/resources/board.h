@@ -22,6 +22,25 @@ struct LatencyCoefficients {
   double eltwise_cycles_per_op = 0;     // ADD, activation, softmax, concat/reshape copies
   double op_fixed_cycles = 0;           // per operator invocation
   std::string source;                   // where the numbers come from
+  // For runtimes with an instruction model (mcuprune's): cycles per instruction of the core,
+  // and whether it has the DSP extension (SMLAD), which selects the kernels' path.
+  double cycles_per_instruction = 1.0;
+  bool dsp = true;
+};
+
+// Instructions of one operator of mcuprune's C runtime, linear in figures of its shape
+// (formulas.h OpCosts: MACs, outputs, im2col column values, output pixels, element ops)
+// plus a fixed cost per invocation (once per patch for a patch stage's ops).
+struct KernelInstructions {
+  double per_mac = 0, per_output = 0, per_column = 0, per_pixel = 0, per_element = 0, fixed = 0;
+  double per_edge_output = 0;  // outputs whose window reaches into the padding (border path)
+  double per_channel = 0;      // output channels (set-up per channel, once per invocation)
+};
+// Coefficients per operator kind and kernel path, fitted to the instructions `deploy
+// --emulate` measures (bench/fit_instructions.py; docs/resources.md).
+struct InstructionModel {
+  KernelInstructions conv, conv_plain, depthwise, dense, dense_plain, pool, mean, add, copy, clamp, softmax, front_end;
+  std::string source;
 };
 
 struct Board {
@@ -68,6 +87,10 @@ struct RuntimeProfile {
   // channels at a time; without them, its scratch-free path. Where the scratch would break the
   // RAM budget, the profile drops it (Profile::kernel_note says which).
   bool kernel_scratch_buffers = false;
+  // The runtime's instructions per operator (DSP path and portable path): when set, latency
+  // is instructions x the core's cycles per instruction.
+  bool has_instruction_model = false;
+  InstructionModel instructions_dsp, instructions_portable;
 };
 
 const std::vector<Board>& builtin_boards();

@@ -103,7 +103,31 @@ struct OpCosts {
   T element_ops;    // pool/add/activation/softmax element operations
   T scratch_bytes;  // kernel scratch buffer while the op runs
   T persistent_bytes;  // runtime RAM held for the whole run (per-channel requantisation)
+  // Shape figures of the instruction model (KernelInstructions): output values, im2col
+  // column values (conv: input values per output pixel times pixels; dense: inputs), output
+  // pixels; and whether the kernel runs its scratch path.
+  T outputs, columns;
+  int64_t pixels = 0;
+  bool scratch_kernel = false;
+  T edge_outputs;  // outputs at pixels whose window reaches into the padding (conv, depthwise)
+  T channels;      // output channels (per-channel set-up: weights, requantisation constants)
 };
+
+// Output pixels of a sliding window whose taps do not all fall inside the input (the kernels'
+// border path): every pixel minus those of the inside rows times the inside columns.
+inline int64_t edge_pixels(const Node& n, const Shape& in, const Shape& out, const PadAmounts& pad) {
+  auto inside = [](int outs, int stride, int pad_before, int taps, int dil, int extent) {
+    int64_t k = 0;
+    for (int o = 0; o < outs; ++o) {
+      const int64_t first = int64_t(o) * stride - pad_before, last = first + int64_t(taps - 1) * dil;
+      k += first >= 0 && last < extent;
+    }
+    return k;
+  };
+  const int64_t ih = inside(out.h, n.stride_h, pad.top, n.kernel_h, n.dilation_h, in.h);
+  const int64_t iw = inside(out.w, n.stride_w, pad.left, n.kernel_w, n.dilation_w, in.w);
+  return int64_t(out.h) * out.w - ih * iw;
+}
 
 // Costs of op `o` for channel counts `ch` (one per tensor).
 template <class T>
@@ -116,7 +140,7 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
   const int64_t out_hw = int64_t(os.h) * os.w;
   const int64_t kk = int64_t(n.kernel_h) * n.kernel_w;
   const T zero = NumOps<T>::zero(cout);
-  OpCosts<T> c{zero, zero, zero, zero, zero, zero};
+  OpCosts<T> c{zero, zero, zero, zero, zero, zero, cout * out_hw, zero, out_hw, false, zero, cout + int64_t(0)};
   const int64_t q = rt.quant_param_bytes;
   const int64_t qt = rt.quant_table_bytes;
   // After a PAD op (TFLite) the window op itself runs unpadded.
@@ -139,6 +163,9 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       if (rt.im2col_scratch && !pointwise) c.scratch_bytes = cin * (2 * 2 * kk);
       // mcuprune's kernel: mp_conv_scratch_bytes, for any conv without horizontal dilation.
       if (rt.kernel_scratch_buffers && n.dilation_w == 1) c.scratch_bytes = cin * (2 * 2 * kk) + int64_t(15);
+      c.scratch_kernel = rt.kernel_scratch_buffers && n.dilation_w == 1;
+      c.columns = cin * (kk * out_hw);
+      c.edge_outputs = cout * edge_pixels(n, d.tensors[op.inputs[0]].shape, os, pad);
       break;
     }
     case DeployedKind::DepthwiseConv2D: {
@@ -157,6 +184,7 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
                             n.dilation_h == 1 && n.dilation_w == 1;
       if (rt.im2col_scratch && !bn_only && mult == 1 && !three_by_three)
         c.scratch_bytes = cin * (2 * kk);
+      if (!bn_only) c.edge_outputs = cout * edge_pixels(n, d.tensors[op.inputs[0]].shape, os, pad);
       break;
     }
     case DeployedKind::FullyConnected: {
@@ -167,6 +195,8 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       c.macs = w;
       // mcuprune's kernel: mp_fully_connected_scratch_bytes (the input as int16).
       if (rt.kernel_scratch_buffers) c.scratch_bytes = cin * int64_t(2) + int64_t(9);
+      c.scratch_kernel = rt.kernel_scratch_buffers;
+      c.columns = cin + int64_t(0);
       // Per-tensor quantisation: one multiplier and shift for the whole layer.
       c.persistent_bytes = zero + rt.requant_bytes_per_channel;
       break;
@@ -220,8 +250,45 @@ struct GraphCosts {
   std::vector<typename NumOps<T>::Real> op_latency_ms;
 };
 
+// The instruction model's coefficients for op (runtimes with one; the board's core picks the
+// DSP or the portable path).
+inline const KernelInstructions& kernel_instructions(const DeployedOp& op, bool scratch_kernel,
+                                                     const RuntimeProfile& rt, const Board& b) {
+  const InstructionModel& m = b.latency.dsp ? rt.instructions_dsp : rt.instructions_portable;
+  switch (op.kind) {
+    case DeployedKind::Conv2D: return scratch_kernel ? m.conv : m.conv_plain;
+    case DeployedKind::DepthwiseConv2D: return m.depthwise;
+    case DeployedKind::FullyConnected: return scratch_kernel ? m.dense : m.dense_plain;
+    case DeployedKind::MaxPool:
+    case DeployedKind::AvgPool: return m.pool;
+    case DeployedKind::Mean: return m.mean;
+    case DeployedKind::FrontEnd: return m.front_end;
+    case DeployedKind::Add: return m.add;
+    case DeployedKind::Softmax: return m.softmax;
+    case DeployedKind::Activation: return m.clamp;
+    default: return m.copy;  // reshape, concat, pad
+  }
+}
+
+// Instructions of op with costs c, without its fixed cost (runtimes with an instruction model).
 template <class T>
-typename NumOps<T>::Real op_latency_ms(const DeployedOp& op, const OpCosts<T>& c, const Board& b) {
+typename NumOps<T>::Real op_variable_instructions(const DeployedOp& op, const OpCosts<T>& c, const RuntimeProfile& rt,
+                                                  const Board& b) {
+  const KernelInstructions& k = kernel_instructions(op, c.scratch_kernel, rt, b);
+  return NumOps<T>::real(c.macs) * k.per_mac + NumOps<T>::real(c.outputs) * k.per_output +
+         NumOps<T>::real(c.columns) * k.per_column + NumOps<T>::real(c.element_ops) * k.per_element +
+         NumOps<T>::real(c.edge_outputs) * k.per_edge_output + NumOps<T>::real(c.channels) * k.per_channel +
+         double(c.pixels) * k.per_pixel;
+}
+
+template <class T>
+typename NumOps<T>::Real op_latency_ms(const DeployedOp& op, const OpCosts<T>& c, const Board& b,
+                                       const RuntimeProfile& rt) {
+  if (rt.has_instruction_model) {
+    const double ms_per_instruction = b.latency.cycles_per_instruction * 1e-3 / b.clock_mhz;
+    return op_variable_instructions(op, c, rt, b) * ms_per_instruction +
+           kernel_instructions(op, c.scratch_kernel, rt, b).fixed * ms_per_instruction;
+  }
   const LatencyCoefficients& k = b.latency;
   double per_mac = 0, per_op = k.eltwise_cycles_per_op;
   switch (op.kind) {
@@ -258,7 +325,7 @@ GraphCosts<T> graph_costs(const DeployedGraph& d, const std::vector<T>& ch, cons
     g.macs = g.macs + c.macs;
     g.element_ops = g.element_ops + c.element_ops;
     g.persistent_ram_bytes = g.persistent_ram_bytes + c.persistent_bytes;
-    auto lat = op_latency_ms(d.ops[o], c, b);
+    auto lat = op_latency_ms(d.ops[o], c, b, rt);
     g.op_latency_ms.push_back(lat);
     g.latency_ms = g.latency_ms + lat;
     // Operator table entry, plus the weight and bias (or paddings) tensors' metadata.

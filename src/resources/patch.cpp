@@ -208,7 +208,7 @@ PatchFigures patch_figures(const DeployedGraph& d, const PatchGeometry& g, const
   f.schedule.states_explored = f.rest.states_explored;
   f.schedule.search_complete = f.rest.search_complete;
   f.table_bytes = patch_table_bytes(d, g);
-  const PatchedTotals<int64_t> tot = patched_totals(d, g, ch, costs.ops, board);
+  const PatchedTotals<int64_t> tot = patched_totals(d, g, ch, costs.ops, board, rt);
   for (const auto& c : costs.ops) f.layer_macs += c.macs;
   f.macs = tot.macs;
   f.element_ops = tot.element_ops;

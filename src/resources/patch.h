@@ -121,6 +121,13 @@ OpCosts<T> patched_op_costs(const DeployedGraph& d, const PatchGeometry& g, int 
   const int64_t hw = int64_t(os.h) * os.w;
   c.macs = c.macs * g.op_area[size_t(o)] / hw;
   c.element_ops = c.element_ops * g.op_area[size_t(o)] / hw;
+  c.outputs = c.outputs * g.op_area[size_t(o)] / hw;
+  c.columns = c.columns * g.op_area[size_t(o)] / hw;
+  // A window's border: its pixels at the input's edges (the padding) plus those at the
+  // window's own edges, which are inside: the layer's edge outputs stay an estimate.
+  c.edge_outputs = c.edge_outputs * g.op_area[size_t(o)] / hw;
+  c.channels = c.channels * int64_t(g.patches());  // set up again in every patch
+  c.pixels = g.op_area[size_t(o)];
   return c;
 }
 
@@ -136,7 +143,7 @@ struct PatchedTotals {
 };
 template <class T>
 PatchedTotals<T> patched_totals(const DeployedGraph& d, const PatchGeometry& g, const std::vector<T>& ch,
-                                const std::vector<OpCosts<T>>& costs, const Board& board) {
+                                const std::vector<OpCosts<T>>& costs, const Board& board, const RuntimeProfile& rt) {
   const T zero = NumOps<T>::zero(ch.at(0));
   PatchedTotals<T> r{zero, zero, NumOps<T>::real(zero), {}, {}};
   const double ms_per_cycle = 1e-3 / board.clock_mhz;
@@ -144,8 +151,14 @@ PatchedTotals<T> patched_totals(const DeployedGraph& d, const PatchGeometry& g, 
     const OpCosts<T> c = patched_op_costs(d, g, int(o), costs[o]);
     r.macs = r.macs + c.macs;
     r.element_ops = r.element_ops + c.element_ops;
-    auto lat = op_latency_ms(d.ops[o], c, board);
-    if (g.op_area[o] > 0) lat = lat + double(g.patches() - 1) * board.latency.op_fixed_cycles * ms_per_cycle;
+    auto lat = op_latency_ms(d.ops[o], c, board, rt);
+    if (g.op_area[o] > 0) {  // its fixed cost once per patch
+      const double fixed_ms = rt.has_instruction_model
+                                  ? kernel_instructions(d.ops[o], c.scratch_kernel, rt, board).fixed *
+                                        board.latency.cycles_per_instruction * ms_per_cycle
+                                  : board.latency.op_fixed_cycles * ms_per_cycle;
+      lat = lat + double(g.patches() - 1) * fixed_ms;
+    }
     r.op_macs.push_back(c.macs);
     r.op_latency_ms.push_back(lat);
     r.latency_ms = r.latency_ms + lat;
@@ -156,7 +169,10 @@ PatchedTotals<T> patched_totals(const DeployedGraph& d, const PatchGeometry& g, 
       copies = copies + ch[size_t(d.input_tensor)] * w[size_t(d.input_tensor)].area() +
                ch[size_t(g.cut)] * w[size_t(g.cut)].area();
     r.element_ops = r.element_ops + copies;
-    r.latency_ms = r.latency_ms + NumOps<T>::real(copies) * (board.latency.eltwise_cycles_per_op * ms_per_cycle);
+    const double per_copy = rt.has_instruction_model ? (board.latency.dsp ? rt.instructions_dsp : rt.instructions_portable).copy.per_element *
+                                                           board.latency.cycles_per_instruction
+                                                     : board.latency.eltwise_cycles_per_op;
+    r.latency_ms = r.latency_ms + NumOps<T>::real(copies) * (per_copy * ms_per_cycle);
   }
   return r;
 }

@@ -134,6 +134,8 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
     r.element_ops = c.element_ops;
     r.scratch_bytes = c.scratch_bytes;
     r.latency_ms = costs.op_latency_ms[o];
+    r.outputs = c.outputs, r.columns = c.columns, r.pixels = c.pixels, r.scratch_kernel = c.scratch_kernel;
+    r.edge_outputs = c.edge_outputs, r.channels = c.channels;
     const bool patched = p.patch && p.patch->geometry.op_area[size_t(o)] > 0;
     if (patched) {
       const OpCosts<int64_t> pc = patched_op_costs(d, p.patch->geometry, o, c);
@@ -141,7 +143,12 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
       r.macs = pc.macs;
       r.element_ops = pc.element_ops;
       r.latency_ms = p.patch->op_latency_ms[size_t(o)];
+      r.outputs = pc.outputs, r.columns = pc.columns, r.pixels = pc.pixels, r.edge_outputs = pc.edge_outputs;
+      r.channels = pc.channels;
+      r.calls = p.patch->geometry.patches();
     }
+    if (p.runtime.has_instruction_model)
+      r.instructions = r.latency_ms * 1e3 * board.clock_mhz / board.latency.cycles_per_instruction;
     r.live_bytes = p.used.step_bytes[s];
     r.bottleneck = int(s) == p.used.bottleneck_step;
     auto last_step = [&](size_t t) {
@@ -186,6 +193,8 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
     p.rows.push_back(r);
   }
 
+  if (p.runtime.has_instruction_model)
+    p.instructions = p.latency_ms * 1e3 * board.clock_mhz / board.latency.cycles_per_instruction;
   p.budgets = check_budgets(p.use(), effective_budgets(board, opt), opt.budgets);
   if (kernel_choice) {
     int64_t scratch_ops = 0, largest = 0;
@@ -231,6 +240,10 @@ json profile_to_json(const Profile& p) {
                    {"element_ops", r.element_ops},
                    {"scratch_bytes", r.scratch_bytes},
                    {"latency_ms", r.latency_ms},
+                   {"instructions", r.instructions},
+                   {"model_figures", {{"outputs", r.outputs}, {"columns", r.columns}, {"pixels", r.pixels},
+                                      {"calls", r.calls}, {"scratch_kernel", r.scratch_kernel},
+                                      {"edge_outputs", r.edge_outputs}, {"channels", r.channels}}},
                    {"live_bytes", r.live_bytes},
                    {"live_tensors", live},
                    {"live_tensor_bytes", r.live_bytes_of},
@@ -280,6 +293,7 @@ json profile_to_json(const Profile& p) {
             {"macs", p.macs},
             {"element_ops", p.element_ops},
             {"latency_ms", p.latency_ms},
+            {"instructions", p.instructions},
             {"peak_sram_bytes", p.used.peak_bytes},
             {"persistent_ram_bytes", p.persistent_ram_bytes},
             {"tflm_head_bytes", p.tflm_head_bytes},

@@ -55,6 +55,12 @@ struct OpRow {
   std::vector<char> live_window;       // whether each is a patch window (else the whole tensor)
   bool patched = false;                // runs in the patch stage: figures for all patches, live for one
   bool bottleneck = false;
+  // The instruction model's figures (formulas.h OpCosts) and its prediction (runtimes with
+  // one): output values, im2col column values, output pixels, the kernel's scratch path, the
+  // invocations (patches for a stage op) and the instructions.
+  int64_t outputs = 0, columns = 0, pixels = 0, calls = 1, edge_outputs = 0, channels = 0;
+  bool scratch_kernel = false;
+  double instructions = 0;
 };
 
 struct Profile {
@@ -67,6 +73,7 @@ struct Profile {
   int64_t params = 0, flash_bytes = 0, macs = 0, element_ops = 0;
   int64_t persistent_ram_bytes = 0;  // runtime RAM besides the activations
   double latency_ms = 0;
+  double instructions = 0;  // per inference, runtimes with an instruction model (0 otherwise)
   // With a TFLM runtime profile: the simulated planner's head (>= the peak) and tail.
   int64_t tflm_head_bytes = 0;
   std::vector<std::pair<std::string, int64_t>> tflm_tail_items;

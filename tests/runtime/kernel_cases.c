@@ -2,7 +2,7 @@
  * benchmark's) and on seeded random ones (odd channel counts, borders, strides, dilations),
  * with random quantisation parameters. Writes every output to kernel_outputs.bin and one
  * line per case to the console:
- *   CASE name kind macs scratch_bytes ticks_scratch ticks_plain
+ *   CASE name kind macs scratch_bytes ticks_scratch ticks_plain outputs columns pixels edge_outputs
  * Built three ways: portable, DSP emulated on the host (MP_EMULATE_DSP) and for the
  * Cortex-M4 (MP_USE_DSP, run on QEMU with -icount, where ticks count instructions / 40).
  * With the DSP path each conv runs with and without its scratch and the two outputs must be
@@ -68,10 +68,21 @@ static void put_i(int64_t v) {
   }
 }
 
+/* Output pixels whose window reaches into the padding. */
+static int64_t edge_pixels(const mp_window *k) {
+  int32_t o, ih = 0, iw = 0;
+  for (o = 0; o < k->out.h; ++o)
+    ih += o * k->stride_h - k->pad_top >= 0 && o * k->stride_h - k->pad_top + (k->kernel_h - 1) * k->dilation_h < k->in.h;
+  for (o = 0; o < k->out.w; ++o)
+    iw += o * k->stride_w - k->pad_left >= 0 && o * k->stride_w - k->pad_left + (k->kernel_w - 1) * k->dilation_w < k->in.w;
+  return (int64_t)k->out.h * k->out.w - (int64_t)ih * iw;
+}
+
 static void report(const char *name, const char *kind, int64_t macs, int32_t scratch_bytes, uint64_t t_scratch,
-                   uint64_t t_plain) {
+                   uint64_t t_plain, int64_t outputs, int64_t columns, int64_t pixels, int64_t edge_outputs) {
   put("CASE "), put(name), put(" "), put(kind), put(" "), put_i(macs), put(" "), put_i(scratch_bytes), put(" ");
-  put_i((int64_t)t_scratch), put(" "), put_i((int64_t)t_plain), put("\n");
+  put_i((int64_t)t_scratch), put(" "), put_i((int64_t)t_plain), put(" "), put_i(outputs), put(" "), put_i(columns);
+  put(" "), put_i(pixels), put(" "), put_i(edge_outputs), put("\n");
 }
 
 static void compare(const char *name, const int8_t *a, const int8_t *b, int32_t n) {
@@ -130,7 +141,8 @@ static void conv_case(const char *name, int32_t h, int32_t w, int32_t c, int32_t
   t2 = plat_ticks();
   compare(name, out_a, out_b, n);
   plat_write(out_file, out_a, n);
-  report(name, kh == 1 && kw == 1 ? "conv1x1" : "conv", macs, sb, t1 - t0, t2 - t1);
+  report(name, kh == 1 && kw == 1 ? "conv1x1" : "conv", macs, sb, t1 - t0, t2 - t1, n,
+         (int64_t)p.win.out.h * p.win.out.w * kh * kw * c, (int64_t)p.win.out.h * p.win.out.w, edge_pixels(&p.win) * oc);
 }
 
 static void depthwise_case(const char *name, int32_t h, int32_t w, int32_t c, int32_t m, int32_t kh, int32_t kw,
@@ -155,7 +167,8 @@ static void depthwise_case(const char *name, int32_t h, int32_t w, int32_t c, in
   t2 = plat_ticks();
   compare(name, out_a, out_b, n);
   plat_write(out_file, out_a, n);
-  report(name, "depthwise", (int64_t)n * kh * kw, sb, t1 - t0, t2 - t1);
+  report(name, "depthwise", (int64_t)n * kh * kw, sb, t1 - t0, t2 - t1, n, 0, (int64_t)p.win.out.h * p.win.out.w,
+         edge_pixels(&p.win) * c * m);
 }
 
 static void dense_case(const char *name, int32_t in, int32_t out) {
@@ -177,7 +190,7 @@ static void dense_case(const char *name, int32_t in, int32_t out) {
   t2 = plat_ticks();
   compare(name, out_a, out_b, out);
   plat_write(out_file, out_a, out);
-  report(name, "dense", (int64_t)in * out, sb, t1 - t0, t2 - t1);
+  report(name, "dense", (int64_t)in * out, sb, t1 - t0, t2 - t1, out, in, 1, 0);
 }
 
 static void requantize_cases(void) {

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Fits the instruction model of mcuprune's C runtime (--runtime mcuprune; RuntimeProfile's
+InstructionModel in src/resources/board.cpp) to measured instruction counts, and checks it.
+
+Data: every operator of the `deploy --emulate` runs of `bench/deploy.py` (bench/work/deploy,
+DSP and portable paths, layer by layer and in patches), joined by name with the figures that
+`mcuprune profile --json` gives the same op (MACs, outputs, im2col columns, pixels, element
+ops, invocations); and the layers of `bench/kernels.sh` (bench/work/kernels) for the conv and
+dense kernels' scratch-free paths, which the zoo runs (with room for scratch) do not take.
+
+Per operator kind and kernel path, instructions = a . figures + fixed * invocations, fitted by
+least squares on relative error (every op weighs the same, large or small); a coefficient that
+comes out negative is dropped and the rest refitted. Prints the coefficients as C++ for
+board.cpp, and the whole-model check: predicted against measured instructions per inference.
+
+Usage: /usr/bin/python3 bench/fit_instructions.py [--build build] [--check-only]
+Python 3 standard library only.
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+
+BOARD = "nucleo-f767zi"  # bench/deploy.py's board
+FIELDS = ["per_mac", "per_output", "per_column", "per_pixel", "per_element", "fixed", "per_edge_output", "per_channel"]
+# Which figures each class is fitted on (the rest stay 0).
+CLASS_FIELDS = {
+    "conv": ["per_mac", "per_output", "per_column", "per_pixel", "per_edge_output", "per_channel", "fixed"],
+    "conv_plain": ["per_mac", "per_output", "per_column", "per_pixel", "per_edge_output", "per_channel", "fixed"],
+    "depthwise": ["per_mac", "per_output", "per_pixel", "per_edge_output", "per_channel", "fixed"],
+    "dense": ["per_mac", "per_output", "per_column", "fixed"],
+    "dense_plain": ["per_mac", "per_output", "per_column", "fixed"],
+    "pool": ["per_element", "per_output", "fixed"],
+    "mean": ["per_element", "per_output", "fixed"],
+    "add": ["per_element", "fixed"],
+    "copy": ["per_element", "fixed"],
+    "clamp": ["per_element", "fixed"],
+    "softmax": ["per_element", "fixed"],
+    "front_end": ["per_element", "fixed"],
+}
+
+
+def op_class(kind, scratch_kernel):
+    return {"CONV_2D": "conv" if scratch_kernel else "conv_plain", "DEPTHWISE_CONV_2D": "depthwise",
+            "FULLY_CONNECTED": "dense" if scratch_kernel else "dense_plain", "MAX_POOL_2D": "pool",
+            "AVERAGE_POOL_2D": "pool", "MEAN": "mean", "ADD": "add", "RESHAPE": "copy", "CONCATENATION": "copy",
+            "PAD": "copy", "SOFTMAX": "softmax", "MFCC": "front_end"}.get(kind, "clamp")
+
+
+def solve(a, b):
+    """Least squares: the normal equations by Gaussian elimination with partial pivoting."""
+    n = len(a[0])
+    m = [[sum(r[i] * r[j] for r in a) for j in range(n)] + [sum(r[i] * y for r, y in zip(a, b))] for i in range(n)]
+    for c in range(n):
+        p = max(range(c, n), key=lambda r: abs(m[r][c]))
+        m[c], m[p] = m[p], m[c]
+        if abs(m[c][c]) < 1e-30:
+            return None
+        for r in range(n):
+            if r != c:
+                f = m[r][c] / m[c][c]
+                m[r] = [x - f * y for x, y in zip(m[r], m[c])]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def fit(rows, fields):
+    """rows: (figures dict, measured). Relative least squares, negative coefficients dropped."""
+    active = list(fields)
+    while active:
+        a = [[f[k] / y for k in active] for f, y in rows]
+        x = solve(a, [1.0] * len(rows))
+        if x is None:  # collinear figures (or one zero on every row): drop the last and refit
+            active.pop()
+            continue
+        if min(x) >= 0:
+            return dict(zip(active, x))
+        active.pop(min(range(len(x)), key=lambda i: x[i]))
+    return {}
+
+
+def figures_of(row):
+    f = row["model_figures"]
+    return {"per_mac": row["macs"], "per_output": f["outputs"], "per_column": f["columns"], "per_pixel": f["pixels"],
+            "per_element": row["element_ops"], "fixed": f["calls"], "per_edge_output": f["edge_outputs"],
+            "per_channel": f["channels"]}
+
+
+def deploy_rows(build, work):
+    """(path, class, figures, measured, model run) for every op of every deploy run."""
+    out = []
+    profiles = {}
+    for rep in sorted(glob.glob(os.path.join(work, "*-*-*-*", "deploy_report.json"))):
+        run = os.path.basename(os.path.dirname(rep))
+        model, variant, patch, path = run.rsplit("-", 3)
+        d = os.path.join(work, model if variant == "unpruned" else model + "-pruned")
+        key = (d, patch)
+        if key not in profiles:
+            r = subprocess.run([os.path.join(build, "mcuprune"), "profile", "--model", d, "--runtime", "mcuprune",
+                                "--board", BOARD, "--patch", patch, "--json"], capture_output=True, text=True)
+            if r.returncode != 0:
+                sys.exit(f"profile failed for {d}: {r.stderr}")
+            profiles[key] = {o["name"]: o for o in json.loads(r.stdout)["operators"]}
+        rows = profiles[key]
+        meas = json.load(open(rep))["measured"]
+        for op in meas["operators"]:
+            row = rows.get(op["name"])
+            if row is None:
+                continue
+            out.append((path, op_class(row["op"], row["model_figures"]["scratch_kernel"]), figures_of(row),
+                        op["instructions"], run))
+    return out
+
+
+def kernel_rows(work):
+    """The scratch-free conv and dense paths from bench/kernels.sh's layers (no dispatch: the
+    fixed cost is refitted from the deploy runs)."""
+    out = []
+    for path in ["dsp", "portable"]:
+        log = os.path.join(work, path, "log.txt")
+        if not os.path.exists(log):
+            continue
+        for line in open(log):
+            f = line.split()
+            if not f or f[0] != "CASE" or len(f) < 11:
+                continue
+            kind, macs, t_plain = f[2], int(f[3]), int(f[6]) * 40
+            outputs, columns, pixels, edges = int(f[7]), int(f[8]), int(f[9]), int(f[10])
+            channels = outputs // max(pixels, 1)
+            if t_plain < 2000 or kind not in ("conv", "conv1x1", "dense"):
+                continue  # too few ticks to weigh
+            cls = "conv_plain" if kind != "dense" else "dense_plain"
+            figs = {"per_mac": macs, "per_output": outputs, "per_column": columns, "per_pixel": pixels,
+                    "per_element": 0, "fixed": 1, "per_edge_output": edges, "per_channel": channels}
+            out.append((path, cls, figs, float(t_plain), "kernel case " + f[1]))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--deploy-work", default="bench/work/deploy")
+    ap.add_argument("--kernel-work", default="bench/work/kernels")
+    ap.add_argument("--results", default="bench/results/instruction_model.md")
+    ap.add_argument("--check-only", action="store_true", help="only compare the built model's predictions")
+    a = ap.parse_args()
+    deploy = deploy_rows(a.build, a.deploy_work)
+    if not deploy:
+        sys.exit("no deploy runs found: run bench/deploy.py first")
+    lines = []
+    if not a.check_only:
+        rows = deploy + kernel_rows(a.kernel_work)
+        cpp = []
+        for path in ["dsp", "portable"]:
+            model = {}
+            for cls, fields in CLASS_FIELDS.items():
+                data = [(f, y) for p, c, f, y, _ in rows if p == path and c == cls and y > 0]
+                model[cls] = fit(data, fields) if data else {}
+            # the scratch-free kernels' fixed cost: the scratch kernels' (dispatch is the same)
+            for plain, fast in [("conv_plain", "conv"), ("dense_plain", "dense")]:
+                if model[fast].get("fixed") is not None:
+                    model[plain]["fixed"] = model[plain].get("fixed", 0) + model[fast]["fixed"]
+            for cls in CLASS_FIELDS:
+                k = model[cls]
+                n = len([1 for p, c, *_ in rows if p == path and c == cls])
+                cpp.append(f"    m.{'instructions_' + path}.{cls} = {{{', '.join(f'{k.get(x, 0):.6g}' for x in FIELDS)}}};"
+                           f"  // {n} ops")
+        print("\n".join(cpp))
+        lines += ["## Coefficients (C++ for src/resources/board.cpp)", "", "```", *cpp, "```", ""]
+    # The check: the built model's predictions against the measurements, per run.
+    lines += ["## Check: predicted against measured instructions per inference", "",
+              "| run | measured | predicted | error |", "|---|---|---|---|"]
+    worst = 0.0
+    for rep in sorted(glob.glob(os.path.join(a.deploy_work, "*-*-*-dsp", "deploy_report.json"))):
+        r = json.load(open(rep))
+        meas = r["measured"]["instructions_per_inference"]
+        pred = r["predicted"].get("profile_instructions", 0)
+        err = 100.0 * (pred - meas) / meas if meas else 0.0
+        worst = max(worst, abs(err))
+        lines.append(f"| {os.path.basename(os.path.dirname(rep))} | {meas:.0f} | {pred:.0f} | {err:+.1f}% |")
+    lines += ["", f"Worst error: {worst:.1f}% (goal: within 10%)."]
+    with open(a.results, "w") as f:
+        f.write("# The instruction model of mcuprune's C runtime\n\nWritten by `bench/fit_instructions.py`.\n\n" +
+                "\n".join(lines) + "\n")
+    print(f"wrote {a.results}; worst error {worst:.1f}%")
+
+
+if __name__ == "__main__":
+    main()
