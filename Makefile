@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MCUPRUNE = $(BUILD)/mcuprune
 
-.PHONY: all deps build build-cli build-fuzz demo demo-kws test test-sanitize fuzz bench bench-standard bench-full bench-misc bench-patch bench-prune bench-quant bench-deploy bench-kws clean
+.PHONY: all deps build build-cli build-fuzz demo demo-kws test test-sanitize fuzz bench bench-standard bench-full bench-misc bench-patch bench-prune bench-quant bench-deploy bench-kernels bench-kws clean
 
 all: build
 
@@ -119,9 +119,15 @@ bench-quant: build
 	@bash bench/export_armnn.sh
 
 # bench-deploy: every zoo model, unpruned and pruned, run on QEMU's Cortex-M4 by `deploy`
-# (bit-exactness, arena, flash, instructions per MAC of the DSP and portable paths).
-bench-deploy: build
+# (bit-exactness, arena, flash, instructions per MAC of the DSP and portable paths, the
+# instruction model against the measured instructions), then the kernels alone (bench-kernels).
+bench-deploy: build bench-kernels
 	@/usr/bin/python3 bench/deploy.py --build $(BUILD)
+	@/usr/bin/python3 bench/fit_instructions.py --build $(BUILD) --check-only
+
+# bench-kernels: the runtime's kernels on QEMU's Cortex-M4, layer by layer, against CMSIS-NN.
+bench-kernels:
+	@bash bench/kernels.sh
 
 # bench-kws: the MFCC front end's cost on the host and the Cortex-M4, and the expected duration of
 # a full Speech Commands v2 run (DATA=path: a real Speech Commands folder).

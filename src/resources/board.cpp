@@ -141,15 +141,15 @@ const std::vector<Board>& builtin_boards() {
 static void set_mcuprune_instructions(RuntimeProfile& m) {
   m.instructions_dsp.source = m.instructions_portable.source =
       "fitted to instructions measured on QEMU mps2-an386 (bench/fit_instructions.py)";
-  m.instructions_dsp.conv = {1.23387, 30.0169, 0.879327, 374.952, 0, 2353.62, 80.1961, 31.5173};  // 256 ops
-  m.instructions_dsp.conv_plain = {2.01411, 81.026, 0.739491, 62.6214, 0, 3285.54, 62.2506, 0};  // 43 ops
-  m.instructions_dsp.depthwise = {6.79306, 0, 0, 128.78, 0, 7322.59, 15.6586, 117.838};  // 84 ops
-  m.instructions_dsp.dense = {1.27335, 67.4077, 9.14861, 0, 0, 0, 0, 0};  // 28 ops
-  m.instructions_dsp.dense_plain = {2.1788, 65.672, 0.810057, 0, 0, 0, 0, 0};  // 4 ops
-  m.instructions_dsp.pool = {0, 0, 0, 0, 43.5058, 0, 0, 0};  // 24 ops
-  m.instructions_dsp.mean = {0, 17.9929, 0, 0, 6.00235, 52.4576, 0, 0};  // 12 ops
-  m.instructions_dsp.add = {0, 0, 0, 0, 104.348, 317.015, 0, 0};  // 52 ops
-  m.instructions_dsp.copy = {0, 0, 0, 0, 1.13293, 216.173, 0, 0};  // 12 ops
+  m.instructions_dsp.conv = {1.20703, 31.0518, 0.679852, 402.819, 0, 4541.02, 66.122, 30.3478};  // 256 ops
+  m.instructions_dsp.conv_plain = {2.05643, 93.5709, 0.709734, 58.8285, 0, 5399.08, 69.9206, 0};  // 43 ops
+  m.instructions_dsp.depthwise = {0, 61.51, 0, 0, 0, 6583.69, 17.8432, 111.736};  // 84 ops
+  m.instructions_dsp.dense = {1.19031, 75.5258, 7.74348, 0, 0, 0, 0, 0};  // 28 ops
+  m.instructions_dsp.dense_plain = {2.09183, 0, 8.0446, 0, 0, 476.105, 0, 0};  // 4 ops
+  m.instructions_dsp.pool = {0, 0, 0, 0, 43.5036, 0, 0, 0};  // 24 ops
+  m.instructions_dsp.mean = {0, 17.9807, 0, 0, 5.99922, 73.4058, 0, 0};  // 12 ops
+  m.instructions_dsp.add = {0, 0, 0, 0, 104.34, 319.566, 0, 0};  // 52 ops
+  m.instructions_dsp.copy = {0, 0, 0, 0, 1.15622, 197.8, 0, 0};  // 12 ops
   m.instructions_portable.conv = {0.432285, 188.587, 63.1757, 0, 0, 0, 0, 0};  // 256 ops
   m.instructions_portable.conv_plain = {5.1055, 141.336, 0, 0, 0, 0, 0, 0};  // 43 ops
   m.instructions_portable.depthwise = {19.5147, 0, 0, 0, 0, 0, 0, 0};  // 84 ops
@@ -166,8 +166,8 @@ static void set_mcuprune_instructions(RuntimeProfile& m) {
     x->clamp = {0, 0, 0, 0, 6, 200, 0, 0};
     x->softmax = {0, 0, 0, 0, 150, 300, 0, 0};
   }
-  m.instructions_dsp.front_end = {0, 0, 0, 0, 8.58, 0, 0, 0};
-  m.instructions_portable.front_end = {0, 0, 0, 0, 8.58, 0, 0, 0};  // the same float code
+  m.instructions_dsp.front_end = {0, 0, 0, 0, 0, 0, 0, 0};  // 0 ops
+  m.instructions_portable.front_end = {0, 0, 0, 0, 0, 0, 0, 0};  // 0 ops
 }
 
 const std::vector<RuntimeProfile>& builtin_runtimes() {
@@ -250,6 +250,8 @@ json board_to_json(const Board& b) {
             {"pool_cycles_per_op", k.pool_cycles_per_op},
             {"eltwise_cycles_per_op", k.eltwise_cycles_per_op},
             {"op_fixed_cycles", k.op_fixed_cycles},
+            {"cycles_per_instruction", k.cycles_per_instruction},
+            {"dsp", k.dsp},
             {"source", k.source}}}};
 }
 
@@ -317,7 +319,8 @@ Board board_from_json(const json& j, const std::string& where, int depth) {
       LatencyCoefficients& k = b.latency;
       static const std::vector<std::string> lkeys = {
           "conv_cycles_per_mac", "depthwise_cycles_per_mac", "dense_cycles_per_mac",
-          "pool_cycles_per_op", "eltwise_cycles_per_op", "op_fixed_cycles", "source"};
+          "pool_cycles_per_op", "eltwise_cycles_per_op", "op_fixed_cycles", "cycles_per_instruction", "dsp",
+          "source"};
       for (auto it = l.begin(); it != l.end(); ++it)
         if (std::find(lkeys.begin(), lkeys.end(), it.key()) == lkeys.end())
           throw UserError(at + "unknown latency key '" + it.key() + "'");
@@ -327,6 +330,8 @@ Board board_from_json(const json& j, const std::string& where, int depth) {
       k.pool_cycles_per_op = l.value("pool_cycles_per_op", k.pool_cycles_per_op);
       k.eltwise_cycles_per_op = l.value("eltwise_cycles_per_op", k.eltwise_cycles_per_op);
       k.op_fixed_cycles = l.value("op_fixed_cycles", k.op_fixed_cycles);
+      k.cycles_per_instruction = l.value("cycles_per_instruction", k.cycles_per_instruction);
+      k.dsp = l.value("dsp", k.dsp);
       k.source = l.value("source", j.contains("base") ? k.source : std::string("board file"));
     }
   } catch (const json::exception& e) {
@@ -351,6 +356,8 @@ Board board_from_json(const json& j, const std::string& where, int depth) {
     if (!(v >= 0 && v <= 1e4)) throw UserError(at + "latency cycles per MAC or per operation must be numbers in [0, 10000]");
   if (!(k.op_fixed_cycles >= 0 && k.op_fixed_cycles <= 1e9))
     throw UserError(at + "\"op_fixed_cycles\" must be a number in [0, 1e9]");
+  if (!(k.cycles_per_instruction > 0 && k.cycles_per_instruction <= 100))
+    throw UserError(at + "\"cycles_per_instruction\" must be a number in (0, 100]");
   try {
     find_runtime(b.runtime);
   } catch (const UserError& e) {
