@@ -111,6 +111,7 @@ struct OpCosts {
   bool scratch_kernel = false;
   T edge_outputs;  // outputs at pixels whose window reaches into the padding (conv, depthwise)
   T channels;      // output channels (per-channel set-up: weights, requantisation constants)
+  int64_t edge_pixel_count = 0;  // the pixels of edge_outputs (edge_outputs = channels x them)
 };
 
 // Output pixels of a sliding window whose taps do not all fall inside the input (the kernels'
@@ -165,7 +166,8 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       if (rt.kernel_scratch_buffers && n.dilation_w == 1) c.scratch_bytes = cin * (2 * 2 * kk) + int64_t(15);
       c.scratch_kernel = rt.kernel_scratch_buffers && n.dilation_w == 1;
       c.columns = cin * (kk * out_hw);
-      c.edge_outputs = cout * edge_pixels(n, d.tensors[op.inputs[0]].shape, os, pad);
+      c.edge_pixel_count = edge_pixels(n, d.tensors[op.inputs[0]].shape, os, pad);
+      c.edge_outputs = cout * c.edge_pixel_count;
       break;
     }
     case DeployedKind::DepthwiseConv2D: {
@@ -184,7 +186,8 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
                             n.dilation_h == 1 && n.dilation_w == 1;
       if (rt.im2col_scratch && !bn_only && mult == 1 && !three_by_three)
         c.scratch_bytes = cin * (2 * kk);
-      if (!bn_only) c.edge_outputs = cout * edge_pixels(n, d.tensors[op.inputs[0]].shape, os, pad);
+      if (!bn_only) c.edge_pixel_count = edge_pixels(n, d.tensors[op.inputs[0]].shape, os, pad);
+      c.edge_outputs = cout * c.edge_pixel_count;
       break;
     }
     case DeployedKind::FullyConnected: {

@@ -125,7 +125,12 @@ OpCosts<T> patched_op_costs(const DeployedGraph& d, const PatchGeometry& g, int 
   c.columns = c.columns * g.op_area[size_t(o)] / hw;
   // A window's border: its pixels at the input's edges (the padding) plus those at the
   // window's own edges, which are inside: the layer's edge outputs stay an estimate.
-  c.edge_outputs = c.edge_outputs * g.op_area[size_t(o)] / hw;
+  // (Pixels scaled in integers, then times the channels: the same figure for every number type.)
+  if (c.edge_pixel_count > 0) {
+    const int64_t scaled = c.edge_pixel_count * g.op_area[size_t(o)] / hw;
+    c.edge_outputs = c.edge_outputs / c.edge_pixel_count * scaled;
+    c.edge_pixel_count = scaled;
+  }
   c.channels = c.channels * int64_t(g.patches());  // set up again in every patch
   c.pixels = g.op_area[size_t(o)];
   return c;
