@@ -147,6 +147,10 @@ def main():
               "[docs/notes/tflm-arena.md](../../docs/notes/tflm-arena.md)).", "",
               f"Duration of this invocation: {(time.time() - t0) / 60:.1f} min (models already trained in {a.work} are reused); command: `/usr/bin/python3 bench/deploy.py "
               f"--samples {a.samples} --epochs {a.epochs} --limit-train {a.limit_train}`."]
+    kernels = os.path.join(a.results, "kernels.md")
+    if os.path.exists(kernels):  # the kernels alone (bench/kernels.sh), layer shape by layer shape
+        body = open(kernels).read().split("\n", 2)[2]
+        lines += ["", "## The kernels alone, against CMSIS-NN (from kernels.md, `make bench-kernels`)", "", body]
     with open(os.path.join(a.results, "DEPLOY.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"wrote {a.results}/DEPLOY.md, {a.results}/deploy.csv ({(time.time() - t0) / 60:.1f} min)")
