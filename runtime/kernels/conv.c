@@ -27,34 +27,11 @@ static void pixel_channels4(const mp_conv_params *p, const int8_t *input, int32_
                             int32_t ky_hi, int32_t kx_lo, int32_t kx_hi, int32_t oc, int32_t acc[4]) {
   const mp_window *k = &p->win;
   const int32_t in_c = k->in.c, n = (kx_hi - kx_lo) * in_c, filter = k->kernel_h * k->kernel_w * in_c;
-  const uint32_t off = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint16_t)p->input_offset;
-  int32_t ky, i;
+  int32_t ky;
   for (ky = ky_lo; ky < ky_hi; ++ky) {
     const int8_t *x = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0 + kx_lo) * in_c;
     const int8_t *w0 = p->weights + (int64_t)oc * filter + ((int64_t)ky * k->kernel_w + kx_lo) * in_c;
-    const int8_t *w1 = w0 + filter, *w2 = w1 + filter, *w3 = w2 + filter;
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    for (i = 0; i + 4 <= n; i += 4) {
-      const uint32_t xv = mp_load4(x + i);
-      const uint32_t xe = mp_sadd16(mp_sxtb16(xv), off), xo = mp_sadd16(mp_sxtb16_ror8(xv), off);
-      uint32_t wv = mp_load4(w0 + i);
-      a0 = mp_smlad(xe, mp_sxtb16(wv), a0);
-      a0 = mp_smlad(xo, mp_sxtb16_ror8(wv), a0);
-      wv = mp_load4(w1 + i);
-      a1 = mp_smlad(xe, mp_sxtb16(wv), a1);
-      a1 = mp_smlad(xo, mp_sxtb16_ror8(wv), a1);
-      wv = mp_load4(w2 + i);
-      a2 = mp_smlad(xe, mp_sxtb16(wv), a2);
-      a2 = mp_smlad(xo, mp_sxtb16_ror8(wv), a2);
-      wv = mp_load4(w3 + i);
-      a3 = mp_smlad(xe, mp_sxtb16(wv), a3);
-      a3 = mp_smlad(xo, mp_sxtb16_ror8(wv), a3);
-    }
-    for (; i < n; ++i) {
-      const int32_t xv = (int32_t)x[i] + p->input_offset;
-      a0 += xv * w0[i], a1 += xv * w1[i], a2 += xv * w2[i], a3 += xv * w3[i];
-    }
-    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+    mp_dot4(x, w0, w0 + filter, w0 + 2 * filter, w0 + 3 * filter, n, p->input_offset, acc);
   }
 }
 

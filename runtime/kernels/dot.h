@@ -89,6 +89,35 @@ static inline void mp_put16(int8_t *base, int32_t i, int32_t v) {
 }
 #endif
 
+#ifdef MP_DSP
+/* Four weight rows against one input run of n values, added to acc[0..3]: each group of four
+ * inputs is sign-extended and offset once into the halfword pairs (x0, x2), (x1, x3) that
+ * SXTB16 also makes of the weights; the last n % 4 values one by one. The scratch-free conv
+ * and dense kernels' inner loop. */
+static inline void mp_dot4(const int8_t *x, const int8_t *w0, const int8_t *w1, const int8_t *w2, const int8_t *w3,
+                           int32_t n, int32_t x_offset, int32_t acc[4]) {
+  const uint32_t off = ((uint32_t)(uint16_t)x_offset << 16) | (uint16_t)x_offset;
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], i;
+  for (i = 0; i + 4 <= n; i += 4) {
+    const uint32_t xv = mp_load4(x + i);
+    const uint32_t xe = mp_sadd16(mp_sxtb16(xv), off), xo = mp_sadd16(mp_sxtb16_ror8(xv), off);
+    uint32_t wv = mp_load4(w0 + i);
+    a0 = mp_smlad(xo, mp_sxtb16_ror8(wv), mp_smlad(xe, mp_sxtb16(wv), a0));
+    wv = mp_load4(w1 + i);
+    a1 = mp_smlad(xo, mp_sxtb16_ror8(wv), mp_smlad(xe, mp_sxtb16(wv), a1));
+    wv = mp_load4(w2 + i);
+    a2 = mp_smlad(xo, mp_sxtb16_ror8(wv), mp_smlad(xe, mp_sxtb16(wv), a2));
+    wv = mp_load4(w3 + i);
+    a3 = mp_smlad(xo, mp_sxtb16_ror8(wv), mp_smlad(xe, mp_sxtb16(wv), a3));
+  }
+  for (; i < n; ++i) {
+    const int32_t xv = (int32_t)x[i] + x_offset;
+    a0 += xv * w0[i], a1 += xv * w1[i], a2 += xv * w2[i], a3 += xv * w3[i];
+  }
+  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+#endif
+
 static inline int32_t mp_dot(const int8_t *x, const int8_t *w, int32_t n, int32_t x_offset, int32_t acc) {
   int32_t k = 0;
 #ifdef MP_DSP

@@ -50,6 +50,13 @@ TEST(McupruneRuntime, KernelScratchIsCountedAndFiguresAreTheShapes) {
   EXPECT_EQ(op_costs(d, 1, ch, rt).scratch_bytes, 0);  // pooling takes none
 }
 
+// The conv's instructions by hand: 6912 MACs, 256 outputs, 1728 column values, 64 pixels,
+// 112 edge outputs, 4 channels, one call.
+double conv_instructions(const KernelInstructions& k) {
+  return k.per_mac * 6912 + k.per_output * 256 + k.per_column * 1728 + k.per_pixel * 64 + k.per_edge_output * 112 +
+         k.per_channel * 4 + k.fixed;
+}
+
 TEST(McupruneRuntime, LatencyIsTheInstructionModelTimesCyclesPerInstruction) {
   Graph g = small_graph();
   const Board board = find_board("nucleo-f446re");
@@ -60,9 +67,7 @@ TEST(McupruneRuntime, LatencyIsTheInstructionModelTimesCyclesPerInstruction) {
   ASSERT_EQ(p.rows.size(), 4u);
   const OpRow& conv = p.rows[0];
   ASSERT_EQ(conv.name, "conv");
-  const KernelInstructions& k = m.conv;
-  const double want = k.per_mac * 6912 + k.per_output * 256 + k.per_column * 1728 + k.per_pixel * 64 +
-                      k.per_edge_output * 112 + k.per_channel * 4 + k.fixed;
+  const double want = conv_instructions(m.conv);
   EXPECT_NEAR(conv.instructions, want, 1e-6 * want);
   EXPECT_GT(conv.instructions, 6912 * 0.5);  // SMLAD's limit: at least half an instruction per MAC
   double sum = 0;
@@ -75,18 +80,12 @@ TEST(McupruneRuntime, LatencyIsTheInstructionModelTimesCyclesPerInstruction) {
   plain.kernel_scratch = 0;
   const Profile q = profile_graph(g, board, plain);
   EXPECT_EQ(q.rows[0].scratch_bytes, 0);
-  const KernelInstructions& kp = q.runtime.instructions_dsp.conv_plain;
-  const double want_plain = kp.per_mac * 6912 + kp.per_output * 256 + kp.per_column * 1728 + kp.per_pixel * 64 +
-                            kp.per_edge_output * 112 + kp.per_channel * 4 + kp.fixed;
+  const double want_plain = conv_instructions(q.runtime.instructions_dsp.conv_plain);
   EXPECT_NEAR(q.rows[0].instructions, want_plain, 1e-6 * want_plain);
   EXPECT_NE(q.kernel_note.find("as asked"), std::string::npos) << q.kernel_note;
   // A core without the DSP extension runs the portable kernels' model.
   const Profile r = profile_graph(g, find_board("rp2040"), opt);
-  const KernelInstructions& kq = r.runtime.instructions_portable.conv;
-  EXPECT_NEAR(r.rows[0].instructions,
-              kq.per_mac * 6912 + kq.per_output * 256 + kq.per_column * 1728 + kq.per_pixel * 64 +
-                  kq.per_edge_output * 112 + kq.per_channel * 4 + kq.fixed,
-              1e-3);
+  EXPECT_NEAR(r.rows[0].instructions, conv_instructions(r.runtime.instructions_portable.conv), 1e-3);
 }
 
 TEST(McupruneRuntime, ScratchIsDroppedWhenItBreaksTheRamBudget) {
