@@ -78,11 +78,16 @@ static void fill_column(const mp_conv_params *p, const int8_t *input, int32_t ih
     const int8_t *x = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0 + kx_lo) * in_c;
     i = 0;
     for (; i < count && ((f0 + i) & 3) != 0; ++i) mp_put16(g, slot_of(f0 + i, K), x[i] + p->input_offset);
-    for (; i + 4 <= count && f0 + i + 4 <= full; i += 4) { /* whole groups: 4 inputs at a time */
-      const uint32_t xv = mp_load4(x + i);
-      const uint32_t xe = mp_sadd16(mp_sxtb16(xv), off), xo = mp_sadd16(mp_sxtb16_ror8(xv), off);
-      memcpy(g + 4 * (f0 + i), &xe, 4);
-      memcpy(g + 4 * (f0 + i) + 4, &xo, 4);
+    if (i + 4 <= count && f0 + i + 4 <= full) { /* whole groups: 4 inputs at a time */
+      const int32_t end = count - i < full - f0 - i ? count : full - f0;
+      const int8_t *xi = x + i, *xend = x + (i + ((end - i) & ~3));
+      uint32_t *gw = (uint32_t *)(void *)(g + 4 * (f0 + i)); /* 4-byte aligned: see conv_im2col */
+      for (; xi != xend; xi += 4, gw += 4) {
+        const uint32_t xv = mp_load4(xi);
+        gw[0] = mp_sadd16(mp_sxtb16(xv), off);
+        gw[1] = mp_sadd16(mp_sxtb16_ror8(xv), off);
+      }
+      i += (int32_t)(xend - (x + i));
     }
     for (; i < count; ++i) mp_put16(g, slot_of(f0 + i, K), x[i] + p->input_offset);
   }

@@ -250,6 +250,7 @@ int main(void) {
   depthwise_case("dw3x3_s2_14x14x27", 14, 14, 27, 1, 3, 3, 2, 1, 1);
   dense_case("dense_1000_13", 1000, 13);
   dense_case("dense_343_27", 343, 27);
+  depthwise_case("dw3x3_valid_16x16x64", 16, 16, 64, 1, 3, 3, 1, 1, 0); /* every window inside */
   /* seeded random layers */
   for (k = 0; k < 60; ++k) {
     const int32_t kh = uniform(1, 4), kw = uniform(1, 4), s = uniform(1, 3), d = k % 5 == 0 ? 2 : 1;
