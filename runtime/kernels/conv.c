@@ -255,6 +255,80 @@ static void conv_im2col(const mp_conv_params *p, const int8_t *input, int8_t *ou
 }
 #endif
 
+#ifndef MP_DSP
+/* Without the DSP extension, with scratch: the im2col columns of two output pixels as int16
+ * (offset added), one after the other, and a block of two pixels by two output channels
+ * whose four accumulators share each column value and weight: four multiply-accumulates per
+ * four loads. Taps outside the input hold 0. */
+static void fill_column_portable(const mp_conv_params *p, const int8_t *input, int32_t ih0, int32_t iw0, int16_t *col) {
+  const mp_window *k = &p->win;
+  const int32_t in_c = k->in.c, n = k->kernel_w * in_c, K = k->kernel_h * n, off = p->input_offset;
+  int32_t ky, i, kx_lo, kx_hi, ky_lo, ky_hi;
+  mp_tap_range(iw0, 1, k->kernel_w, k->in.w, &kx_lo, &kx_hi);
+  mp_tap_range(ih0, k->dilation_h, k->kernel_h, k->in.h, &ky_lo, &ky_hi);
+  if (ky_lo > 0 || ky_hi < k->kernel_h || kx_lo > 0 || kx_hi < k->kernel_w)
+    for (i = 0; i < K; ++i) col[i] = 0;
+  for (ky = ky_lo; ky < ky_hi; ++ky) {
+    const int8_t *x = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0 + kx_lo) * in_c;
+    int16_t *c = col + ky * n + kx_lo * in_c;
+    const int32_t count = (kx_hi - kx_lo) * in_c;
+    for (i = 0; i < count; ++i) c[i] = (int16_t)(x[i] + off);
+  }
+}
+
+/* Kept out of line: its eleven live values then stay in registers. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void block2x2_portable(const int16_t *c0, const int16_t *c1, const int8_t *w0, const int8_t *w1, int32_t K,
+                              int32_t *p00, int32_t *p01, int32_t *p10, int32_t *p11) {
+  int32_t a00 = *p00, a01 = *p01, a10 = *p10, a11 = *p11;
+  const int16_t *end = c0 + K;
+  for (; c0 != end; ++c0, ++c1, ++w0, ++w1) {
+    const int32_t x0 = *c0, x1 = *c1, wa = *w0, wb = *w1;
+    a00 += x0 * wa, a01 += x0 * wb, a10 += x1 * wa, a11 += x1 * wb;
+  }
+  *p00 = a00, *p01 = a01, *p10 = a10, *p11 = a11;
+}
+
+static void conv_im2col_portable(const mp_conv_params *p, const int8_t *input, int8_t *output, int16_t *scratch) {
+  const mp_window *k = &p->win;
+  const int32_t out_c = k->out.c, pixels = k->out.h * k->out.w, K = k->kernel_h * k->kernel_w * k->in.c;
+  const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+  int16_t *c0 = scratch, *c1 = scratch + K;
+  int32_t px, oc, lean = 1;
+  for (oc = 0; oc < out_c; ++oc) lean = lean && mp_requantize_lean_ok(p->multiplier[oc], p->shift[oc]);
+  for (px = 0; px < pixels; px += 2) {
+    int8_t *y0, *y1;
+    if (px + 2 > pixels) px = pixels - 2; /* an odd count: the last pair overlaps */
+    y0 = output + (int64_t)px * out_c, y1 = y0 + out_c;
+    fill_column_portable(p, input, (px / k->out.w) * k->stride_h - k->pad_top,
+                         (px % k->out.w) * k->stride_w - k->pad_left, c0);
+    fill_column_portable(p, input, ((px + 1) / k->out.w) * k->stride_h - k->pad_top,
+                         ((px + 1) % k->out.w) * k->stride_w - k->pad_left, c1);
+    for (oc = 0; oc < out_c; oc += 2) {
+      const int8_t *w0, *w1;
+      int32_t a00, a01, a10, a11, j;
+      if (oc + 2 > out_c) oc = out_c - 2; /* an odd count: the last pair overlaps */
+      w0 = p->weights + (int64_t)oc * K, w1 = w0 + K;
+      a00 = a10 = p->bias[oc], a01 = a11 = p->bias[oc + 1];
+      block2x2_portable(c0, c1, w0, w1, K, &a00, &a01, &a10, &a11);
+      for (j = 0; j < 2; ++j) {
+        const int32_t a0 = j ? a01 : a00, a1 = j ? a11 : a10, m = p->multiplier[oc + j], sh = p->shift[oc + j];
+        if (lean) {
+          const int32_t round = mp_requantize_lean_round(sh), e1 = -sh - 1;
+          y0[oc + j] = mp_clamp8(mp_requantize_lean_fast(a0, m, round, e1) + zp, lo, hi);
+          y1[oc + j] = mp_clamp8(mp_requantize_lean_fast(a1, m, round, e1) + zp, lo, hi);
+        } else {
+          y0[oc + j] = mp_clamp8(mp_requantize(a0, m, sh) + zp, lo, hi);
+          y1[oc + j] = mp_clamp8(mp_requantize(a1, m, sh) + zp, lo, hi);
+        }
+      }
+    }
+  }
+}
+#endif
+
 void mp_conv(const mp_conv_params *p, const int8_t *input, int8_t *output, void *scratch) {
   const mp_window *k = &p->win;
   const int32_t in_c = k->in.c, out_c = k->out.c;
@@ -266,7 +340,11 @@ void mp_conv(const mp_conv_params *p, const int8_t *input, int8_t *output, void 
     return;
   }
 #else
-  (void)scratch;
+  if (scratch && k->dilation_w == 1 && out_c >= 2 && k->out.h * k->out.w >= 2) {
+    /* int16 columns: 2-byte aligned inside the scratch (it has 15 bytes to spare) */
+    conv_im2col_portable(p, input, output, (int16_t *)(void *)((int8_t *)scratch + ((uintptr_t)scratch & 1)));
+    return;
+  }
 #endif
   for (oh = 0; oh < k->out.h; ++oh) {
     const int32_t ih0 = oh * k->stride_h - k->pad_top;
