@@ -141,24 +141,24 @@ const std::vector<Board>& builtin_boards() {
 static void set_mcuprune_instructions(RuntimeProfile& m) {
   m.instructions_dsp.source = m.instructions_portable.source =
       "fitted to instructions measured on QEMU mps2-an386 (bench/fit_instructions.py)";
-  m.instructions_dsp.conv = {1.20703, 31.0518, 0.679852, 402.819, 0, 4541.02, 66.122, 30.3478};  // 256 ops
-  m.instructions_dsp.conv_plain = {2.05643, 93.5709, 0.709734, 58.8285, 0, 5399.08, 69.9206, 0};  // 43 ops
-  m.instructions_dsp.depthwise = {0, 61.51, 0, 0, 0, 6583.69, 17.8432, 111.736};  // 84 ops
-  m.instructions_dsp.dense = {1.19031, 75.5258, 7.74348, 0, 0, 0, 0, 0};  // 28 ops
-  m.instructions_dsp.dense_plain = {2.09183, 0, 8.0446, 0, 0, 476.105, 0, 0};  // 4 ops
-  m.instructions_dsp.pool = {0, 0, 0, 0, 43.5036, 0, 0, 0};  // 24 ops
-  m.instructions_dsp.mean = {0, 17.9807, 0, 0, 5.99922, 73.4058, 0, 0};  // 12 ops
-  m.instructions_dsp.add = {0, 0, 0, 0, 104.34, 319.566, 0, 0};  // 52 ops
-  m.instructions_dsp.copy = {0, 0, 0, 0, 1.15622, 197.8, 0, 0};  // 12 ops
-  m.instructions_portable.conv = {0.432285, 188.587, 63.1757, 0, 0, 0, 0, 0};  // 256 ops
-  m.instructions_portable.conv_plain = {5.1055, 141.336, 0, 0, 0, 0, 0, 0};  // 43 ops
-  m.instructions_portable.depthwise = {19.5147, 0, 0, 0, 0, 0, 0, 0};  // 84 ops
-  m.instructions_portable.dense = {6.00122, 46.8429, 0, 0, 0, 84.0589, 0, 0};  // 28 ops
-  m.instructions_portable.dense_plain = {6.00237, 45.7579, 0.0386949, 0, 0, 124.713, 0, 0};  // 8 ops
-  m.instructions_portable.pool = {0, 0, 0, 0, 43.5052, 0, 0, 0};  // 24 ops
-  m.instructions_portable.mean = {0, 18.0019, 0, 0, 5.99999, 58.8219, 0, 0};  // 12 ops
-  m.instructions_portable.add = {0, 0, 0, 0, 104.349, 316.774, 0, 0};  // 52 ops
-  m.instructions_portable.copy = {0, 0, 0, 0, 1.18859, 187.141, 0, 0};  // 12 ops
+  m.instructions_dsp.conv = {1.19134, 31.5514, 0, 391.69, 0, 3984.43, 69.5553, 33.2722};  // 256 ops
+  m.instructions_dsp.conv_plain = {2.23174, 77.5123, 2.31337, 181.805, 0, 3984.43, 0, 131.242};  // 45 ops
+  m.instructions_dsp.depthwise = {3.63799, 0, 0, 0, 0, 6261.07, 28.0341, 128.745};  // 84 ops
+  m.instructions_dsp.dense = {1.18842, 75.7131, 7.75727, 0, 0, 0, 0, 0};  // 28 ops
+  m.instructions_dsp.dense_plain = {2.03789, 0, 7.63968, 0, 0, 705.984, 0, 0};  // 4 ops
+  m.instructions_dsp.pool = {0, 0, 0, 0, 43.5022, 0, 0, 0};  // 24 ops
+  m.instructions_dsp.mean = {0, 17.9976, 0, 0, 5.99923, 68.8082, 0, 0};  // 12 ops
+  m.instructions_dsp.add = {0, 0, 0, 0, 104.347, 317.104, 0, 0};  // 52 ops
+  m.instructions_dsp.copy = {0, 0, 0, 0, 1.14206, 210.786, 0, 0};  // 12 ops
+  m.instructions_portable.conv = {1.0516, 64.4887, 26.1603, 0, 0, 0, 0, 0};  // 256 ops
+  m.instructions_portable.conv_plain = {5.40655, 109.314, 0, 102.44, 0, 0, 0, 123.619};  // 45 ops
+  m.instructions_portable.depthwise = {9.82343, 0, 0, 0, 0, 9183.84, 0, 91.691};  // 84 ops
+  m.instructions_portable.dense = {6.00471, 46.4376, 0, 0, 0, 82.5781, 0, 0};  // 28 ops
+  m.instructions_portable.dense_plain = {6.00399, 45.4225, 0.00020675, 0, 0, 125.466, 0, 0};  // 5 ops
+  m.instructions_portable.pool = {0, 0, 0, 0, 43.5045, 0, 0, 0};  // 24 ops
+  m.instructions_portable.mean = {0, 18.0078, 0, 0, 6.00045, 60.718, 0, 0};  // 12 ops
+  m.instructions_portable.add = {0, 0, 0, 0, 104.343, 316.462, 0, 0};  // 52 ops
+  m.instructions_portable.copy = {0, 0, 0, 0, 1.12269, 216.701, 0, 0};  // 12 ops
   // No zoo model runs a lone ReLU or a softmax on the device: estimates (a clamp per value
   // and a copy's fixed cost; a float exponential per value). The front end: 58,026
   // instructions per 20 ms frame (bench/results/kws_frontend.md) over its 6,761 multiplies.
