@@ -57,6 +57,49 @@ static void fill_column(const mp_conv_params *p, const int8_t *input, int32_t ih
   const uint32_t off = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint16_t)p->input_offset;
   int32_t ky, kx, i, kx_lo, kx_hi, ky_lo, ky_hi;
   int8_t *g = col + 8 * pixel;
+  if ((n & 3) == 0 && iw0 >= 0 && iw0 + k->kernel_w <= k->in.w && ih0 >= 0 &&
+      ih0 + (k->kernel_h - 1) * k->dilation_h < k->in.h) {
+    /* a window inside the input with whole groups per kernel row (the common case): each row
+     * is n contiguous inputs, converted eight at a time (16-byte groups of the pair's layout) */
+    const int8_t *x = input + ((int64_t)ih0 * k->in.w + iw0) * in_c;
+    const int32_t rows = k->dilation_h * k->in.w * in_c;
+    uint32_t *gw = (uint32_t *)(void *)g; /* 4-byte aligned: see conv_im2col */
+    for (ky = 0; ky < k->kernel_h; ++ky, x += rows) {
+      const int8_t *xi = x, *end8 = x + (n & ~7);
+      for (; xi != end8; xi += 8, gw += 8) {
+        const uint32_t a = mp_load4(xi), b = mp_load4(xi + 4);
+        gw[0] = mp_sadd16(mp_sxtb16(a), off), gw[1] = mp_sadd16(mp_sxtb16_ror8(a), off);
+        gw[4] = mp_sadd16(mp_sxtb16(b), off), gw[5] = mp_sadd16(mp_sxtb16_ror8(b), off);
+      }
+      if (n & 4) {
+        const uint32_t a = mp_load4(xi);
+        gw[0] = mp_sadd16(mp_sxtb16(a), off), gw[1] = mp_sadd16(mp_sxtb16_ror8(a), off);
+        gw += 4;
+      }
+    }
+    return;
+  }
+  if ((in_c & 3) == 0) {
+    /* a border window, whole groups per tap: each tap's in_c inputs converted, or zeros */
+    uint32_t *gw = (uint32_t *)(void *)g;
+    for (ky = 0; ky < k->kernel_h; ++ky) {
+      const int32_t ih = ih0 + ky * k->dilation_h;
+      for (kx = 0; kx < k->kernel_w; ++kx) {
+        const int32_t iw = iw0 + kx;
+        uint32_t *end = gw + in_c;
+        if (ih >= 0 && ih < k->in.h && iw >= 0 && iw < k->in.w) {
+          const int8_t *xi = input + ((int64_t)ih * k->in.w + iw) * in_c;
+          for (; gw != end; gw += 4, xi += 4) {
+            const uint32_t a = mp_load4(xi);
+            gw[0] = mp_sadd16(mp_sxtb16(a), off), gw[1] = mp_sadd16(mp_sxtb16_ror8(a), off);
+          }
+        } else {
+          for (; gw != end; gw += 4) gw[0] = gw[1] = 0;
+        }
+      }
+    }
+    return;
+  }
   mp_tap_range(iw0, 1, k->kernel_w, k->in.w, &kx_lo, &kx_hi);
   mp_tap_range(ih0, k->dilation_h, k->kernel_h, k->in.h, &ky_lo, &ky_hi);
   if (K < 4) { /* inputs one by one, in order */
@@ -69,7 +112,10 @@ static void fill_column(const mp_conv_params *p, const int8_t *input, int32_t ih
     return;
   }
   if (ky_lo > 0 || ky_hi < k->kernel_h || kx_lo > 0 || kx_hi < k->kernel_w) /* a border pixel: zeros first */
-    for (i = 0; i < (K + 3) / 4; ++i) memset(g + 16 * i, 0, 8);
+    for (i = 0; i < (K + 3) / 4; ++i) { /* g is 4-byte aligned: see conv_im2col */
+      uint32_t *z = (uint32_t *)(void *)(g + 16 * i);
+      z[0] = z[1] = 0;
+    }
   else if (full < K)
     memset(g + 4 * full, 0, 8); /* the extra group's positions of the previous group */
   for (ky = ky_lo; ky < ky_hi; ++ky) {
@@ -95,7 +141,7 @@ static void fill_column(const mp_conv_params *p, const int8_t *input, int32_t ih
 
 /* Two output pixels (the interleaved columns, c 4-byte aligned) by two output channels
  * (weight rows w0, w1) over `groups` groups of four: four accumulators, eight SMLAD per group.
- * On the core one loop of 18 instructions per 16 MACs; elsewhere the same sums in C. */
+ * On the core one loop of two groups, 17 instructions per 16 MACs; elsewhere the same sums in C. */
 static inline void groups2x2(const int8_t *c, const int8_t *w0, const int8_t *w1, int32_t groups, int32_t acc[4]) {
   int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
 #if defined(MP_EMULATE_DSP)
@@ -110,32 +156,38 @@ static inline void groups2x2(const int8_t *c, const int8_t *w0, const int8_t *w1
   }
 #else
   uint32_t xa, xb, xc, xd, we, wv;
-  if (groups > 0)
-    __asm__ volatile(
-        "1:\n\t"
-        "ldrd %[xc], %[xd], [%[c], #8]\n\t"
-        "ldrd %[xa], %[xb], [%[c]], #16\n\t"
-        "ldr %[wv], [%[w0]], #4\n\t"
-        "sxtb16 %[we], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlad %[a00], %[xa], %[we], %[a00]\n\t"
-        "smlad %[a00], %[xb], %[wv], %[a00]\n\t"
-        "smlad %[a10], %[xc], %[we], %[a10]\n\t"
-        "smlad %[a10], %[xd], %[wv], %[a10]\n\t"
-        "ldr %[wv], [%[w1]], #4\n\t"
-        "sxtb16 %[we], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlad %[a01], %[xa], %[we], %[a01]\n\t"
-        "smlad %[a01], %[xb], %[wv], %[a01]\n\t"
-        "smlad %[a11], %[xc], %[we], %[a11]\n\t"
-        "smlad %[a11], %[xd], %[wv], %[a11]\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b\n\t"
-        : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [c] "+r"(c), [w0] "+r"(w0),
-          [w1] "+r"(w1), [n] "+r"(groups), [xa] "=&r"(xa), [xb] "=&r"(xb), [xc] "=&r"(xc), [xd] "=&r"(xd),
-          [we] "=&r"(we), [wv] "=&r"(wv)
-        :
-        : "cc", "memory");
+  int32_t pairs = groups >> 1;
+#define MP_CONV_ASM_GROUP                        \
+  "ldrd %[xc], %[xd], [%[c], #8]\n\t"          \
+  "ldrd %[xa], %[xb], [%[c]], #16\n\t"         \
+  "ldr %[wv], [%[w0]], #4\n\t"                 \
+  "sxtb16 %[we], %[wv]\n\t"                    \
+  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
+  "smlad %[a00], %[xa], %[we], %[a00]\n\t"     \
+  "smlad %[a00], %[xb], %[wv], %[a00]\n\t"     \
+  "smlad %[a10], %[xc], %[we], %[a10]\n\t"     \
+  "smlad %[a10], %[xd], %[wv], %[a10]\n\t"     \
+  "ldr %[wv], [%[w1]], #4\n\t"                 \
+  "sxtb16 %[we], %[wv]\n\t"                    \
+  "sxtb16 %[wv], %[wv], ror #8\n\t"            \
+  "smlad %[a01], %[xa], %[we], %[a01]\n\t"     \
+  "smlad %[a01], %[xb], %[wv], %[a01]\n\t"     \
+  "smlad %[a11], %[xc], %[we], %[a11]\n\t"     \
+  "smlad %[a11], %[xd], %[wv], %[a11]\n\t"
+#define MP_CONV_ASM_OPERANDS                                                                                \
+  : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [c] "+r"(c), [w0] "+r"(w0),       \
+    [w1] "+r"(w1), [n] "+r"(pairs), [xa] "=&r"(xa), [xb] "=&r"(xb), [xc] "=&r"(xc), [xd] "=&r"(xd),          \
+    [we] "=&r"(we), [wv] "=&r"(wv)                                                                          \
+  :                                                                                                         \
+  : "cc", "memory"
+  /* an odd group first, then pairs of groups per loop turn (17 instructions per 16 MACs) */
+  if (groups & 1) __asm__ volatile(MP_CONV_ASM_GROUP MP_CONV_ASM_OPERANDS);
+  if (pairs > 0)
+    __asm__ volatile("1:\n\t" MP_CONV_ASM_GROUP MP_CONV_ASM_GROUP
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t" MP_CONV_ASM_OPERANDS);
+#undef MP_CONV_ASM_OPERANDS
+#undef MP_CONV_ASM_GROUP
 #endif
   acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
 }
@@ -191,8 +243,18 @@ static inline int8_t requant_at(const requant *r, int32_t acc, int32_t oc) {
   return mp_clamp8(v + r->zero_point, r->lo, r->hi);
 }
 
-/* Every output channel of a pixel pair (pixel 1 when `two`), two channels at a time.
- * Kept out of line: its few live values then stay in registers. */
+static inline uint32_t pack4(int32_t b0, int32_t b1, int32_t b2, int32_t b3) {
+  return (uint32_t)(uint8_t)b0 | (uint32_t)(uint8_t)b1 << 8 | (uint32_t)(uint8_t)b2 << 16 | (uint32_t)(uint8_t)b3 << 24;
+}
+/* Two bytes at any address (one unaligned STRH on the core). */
+static inline void put2(int8_t *y, uint32_t v) {
+  const uint16_t h = (uint16_t)v;
+  memcpy(y, &h, 2);
+}
+
+/* Every output channel of a pixel pair (pixel 1 when `two`), two channels at a time. lean:
+ * 0 any requantisation, 1 every channel suits mp_requantize_lean, 2 also with its shift >= -23
+ * (the zero point folds in). Kept out of line: its few live values then stay in registers. */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
@@ -202,10 +264,12 @@ static void pair_channels(const mp_conv_params *p, const int8_t *col, int8_t *y0
   const int32_t out_c = k->out.c, kernel_h = k->kernel_h, row = k->kernel_w * k->in.c, filter = kernel_h * row;
   const int32_t *bias = p->bias;
   const int8_t *w0 = p->weights;
+  const uint32_t zp21 = 2u * (uint32_t)p->output_zero_point + 1u;
+  const uint32_t lo4 = 0x01010101u * (uint8_t)(int8_t)p->act_min, hi4 = 0x01010101u * (uint8_t)(int8_t)p->act_max;
   requant r;
   int32_t oc;
   r.multiplier = p->multiplier, r.shift = p->shift, r.zero_point = p->output_zero_point, r.lo = p->act_min,
-  r.hi = p->act_max, r.lean = lean;
+  r.hi = p->act_max, r.lean = lean != 0;
   for (oc = 0; oc < out_c && two && out_c >= 2; oc += 2, w0 += 2 * filter) {
     int32_t acc[4];
     if (oc + 2 > out_c) /* an odd count: the last pair overlaps the previous one (same values again) */
@@ -213,7 +277,21 @@ static void pair_channels(const mp_conv_params *p, const int8_t *col, int8_t *y0
     acc[0] = acc[2] = bias[oc];
     acc[1] = acc[3] = bias[oc + 1];
     block2x2(col, w0, w0 + filter, filter, acc);
-    if (lean) { /* each channel's multiplier, shift and rounding once for both pixels */
+    if (lean == 2) {
+      /* the zero point folded into the rounding term ((H >> e) + zp = (H + zp 2^e) >> e, with
+       * e <= 22 inside int32: see depthwise_conv.c), the four outputs saturated, packed as
+       * bytes (y0's two, y1's two), clamped together and stored as two halfwords */
+      const int32_t m0 = r.multiplier[oc], m1 = r.multiplier[oc + 1];
+      const int32_t e0 = -r.shift[oc] - 1, e1 = -r.shift[oc + 1] - 1;
+      const int32_t r0 = (int32_t)(zp21 << (e0 - 1)), r1 = (int32_t)(zp21 << (e1 - 1));
+      const uint32_t v = mp_clamp8x4(pack4(mp_ssat8(mp_requantize_lean_fast(acc[0], m0, r0, e0)),
+                                           mp_ssat8(mp_requantize_lean_fast(acc[1], m1, r1, e1)),
+                                           mp_ssat8(mp_requantize_lean_fast(acc[2], m0, r0, e0)),
+                                           mp_ssat8(mp_requantize_lean_fast(acc[3], m1, r1, e1))),
+                                     lo4, hi4);
+      put2(y0 + oc, v);
+      put2(y1 + oc, v >> 16);
+    } else if (lean) { /* each channel's multiplier, shift and rounding once for both pixels */
       int32_t j;
       for (j = 0; j < 2; ++j) {
         const int32_t m = r.multiplier[oc + j], e1 = -r.shift[oc + j] - 1, round = 1 << (e1 - 1);
@@ -236,8 +314,11 @@ static void pair_channels(const mp_conv_params *p, const int8_t *col, int8_t *y0
 static void conv_im2col(const mp_conv_params *p, const int8_t *input, int8_t *output, int8_t *scratch) {
   const mp_window *k = &p->win;
   const int32_t out_c = k->out.c, pixels = k->out.h * k->out.w;
-  int32_t px, lean = 1, oc;
+  int32_t px, lean = 1, fold, oc;
   for (oc = 0; oc < out_c; ++oc) lean = lean && mp_requantize_lean_ok(p->multiplier[oc], p->shift[oc]);
+  fold = lean;
+  for (oc = 0; oc < out_c; ++oc) fold = fold && p->shift[oc] >= -23;
+  if (fold) lean = 2;
   scratch += (4 - (int32_t)((uintptr_t)scratch & 3)) & 3;
   for (px = 0; px < pixels; px += 2) {
     int32_t two;

@@ -31,6 +31,17 @@ static inline int32_t mp_smlabb(uint32_t a, uint32_t b, int32_t acc) {
 static inline int32_t mp_smlatt(uint32_t a, uint32_t b, int32_t acc) {
   return acc + (int32_t)(int16_t)(a >> 16) * (int16_t)(b >> 16);
 }
+static inline int32_t mp_ssat8(int32_t x) { return x < -128 ? -128 : x > 127 ? 127 : x; }
+/* Each signed byte of v clamped to [lo, hi] (the bytes of lo4 and hi4). */
+static inline uint32_t mp_clamp8x4(uint32_t v, uint32_t lo4, uint32_t hi4) {
+  uint32_t r = 0;
+  int i;
+  for (i = 0; i < 32; i += 8) {
+    const int32_t x = (int8_t)(v >> i), lo = (int8_t)(lo4 >> i), hi = (int8_t)(hi4 >> i);
+    r |= (uint32_t)(uint8_t)(x < lo ? lo : x > hi ? hi : x) << i;
+  }
+  return r;
+}
 #elif defined(MP_USE_DSP) && defined(__ARM_FEATURE_DSP)
 #define MP_DSP 1
 #include <arm_acle.h>
@@ -39,6 +50,20 @@ static inline uint32_t mp_sadd16(uint32_t a, uint32_t b) { return __sadd16(a, b)
 static inline int32_t mp_smlad(uint32_t a, uint32_t b, int32_t acc) { return __smlad(a, b, acc); }
 static inline int32_t mp_smlabb(uint32_t a, uint32_t b, int32_t acc) { return __smlabb(a, b, acc); }
 static inline int32_t mp_smlatt(uint32_t a, uint32_t b, int32_t acc) { return __smlatt(a, b, acc); }
+static inline int32_t mp_ssat8(int32_t x) { return __ssat(x, 8); }
+/* SSUB8 sets a byte's GE flag where its first operand is >= its second (signed), SEL takes
+ * those bytes from its first operand: one asm block, so nothing comes between them. */
+static inline uint32_t mp_clamp8x4(uint32_t v, uint32_t lo4, uint32_t hi4) {
+  uint32_t t;
+  __asm__("ssub8 %[t], %[v], %[lo]\n\t"
+          "sel %[v], %[v], %[lo]\n\t"
+          "ssub8 %[t], %[hi], %[v]\n\t"
+          "sel %[v], %[v], %[hi]"
+          : [v] "+r"(v), [t] "=&r"(t)
+          : [lo] "r"(lo4), [hi] "r"(hi4)
+          : "cc");
+  return v;
+}
 #endif
 
 #ifdef MP_DSP
