@@ -59,7 +59,15 @@ def main():
             run([m, "prune", "--model", model, *common, "--warmup-epochs", "0", "--ram", str(prof["ram_bytes"] // 2),
                  "--flash", str(prof["flash_bytes"] // 2), "--runtime", "mcuprune", "--out", pruned],
                 pruned + ".prune.log")
-        for variant, d, patch in [(v, d, pt) for v, d in [("unpruned", base), ("pruned", pruned)] for pt in ["none", "auto"]]:
+        # held out of the instruction model's fit (bench/fit_instructions.py): pruned for a third
+        # of the RAM and flash, channel counts the fit has not seen
+        held = base + "-heldout"
+        if not os.path.exists(os.path.join(held, "weights.bin")):
+            run([m, "prune", "--model", model, *common, "--warmup-epochs", "0", "--ram", str(prof["ram_bytes"] // 3),
+                 "--flash", str(prof["flash_bytes"] // 3), "--runtime", "mcuprune", "--out", held],
+                held + ".prune.log")
+        runs = [(v, d, pt) for v, d in [("unpruned", base), ("pruned", pruned)] for pt in ["none", "auto"]]
+        for variant, d, patch in runs + [("heldout", held, "none")]:
             res = {}
             for path in ["dsp", "portable"]:
                 out = os.path.join(a.work, f"{model}-{variant}-{patch}-{path}")
@@ -93,6 +101,7 @@ def main():
                 "insn_error_pct": 100.0 * (p.get("profile_instructions", 0) - meas["instructions_per_inference"]) /
                                   meas["instructions_per_inference"],
                 "insn_per_mac_portable": res["portable"]["measured"]["instructions_per_mac"],
+                "in_fit": variant != "heldout",
                 "conv_dsp": kd.get("CONV_2D"), "conv_portable": kp.get("CONV_2D"),
                 "depthwise_dsp": kd.get("DEPTHWISE_CONV_2D"), "depthwise_portable": kp.get("DEPTHWISE_CONV_2D"),
             }
@@ -109,8 +118,9 @@ def main():
     fmt = lambda v: "-" if v is None else f"{v:.2f}"
     lines = ["# Deployment proof: the C runtime on an emulated Cortex-M4", "",
              "Written by `bench/deploy.py` (`make bench-deploy`; [docs/deploy.md](../../docs/deploy.md)). Every zoo "
-             f"model trained {a.epochs} epoch(s) on {a.limit_train} Fashion-MNIST samples (unpruned), and pruned "
-             "for half its RAM and half its flash under `--runtime mcuprune`; each built as a firmware for "
+             f"model trained {a.epochs} epoch(s) on {a.limit_train} Fashion-MNIST samples (unpruned), pruned "
+             "for half its RAM and half its flash under `--runtime mcuprune`, and (variant heldout, layer by layer "
+             "only, kept out of the instruction model's fit) for a third of each; each built as a firmware for "
              f"{BOARD}'s memory map and run on QEMU mps2-an386 (Cortex-M4) for {a.samples} test samples, "
              "with the DSP (SMLAD) path and with the portable kernels. Instructions: QEMU -icount, exact to 40 "
              "per inference; the emulator runs the instruction set, not the board's timing.", "",
@@ -132,7 +142,9 @@ def main():
     exact = all(r["bit_exact_dsp"] == r["samples"] == r["bit_exact_portable"] for r in rows)
     arena = all(r["arena_bytes"] == r["planned_arena_bytes"] == r["predicted_peak_bytes"] for r in rows)
     worst = max(abs(r["flash_error_pct"]) for r in rows)
-    worst_insn = max(abs(r["insn_error_pct"]) for r in rows)
+    worst_insn = max(abs(r["insn_error_pct"]) for r in rows if r["in_fit"])
+    held_rows = [r for r in rows if not r["in_fit"]]
+    worst_held = max((abs(r["insn_error_pct"]) for r in held_rows), default=0.0)
     lines += ["", "## Goals", "",
               f"- 100% bit-exact outputs in QEMU (both paths): **{'met' if exact else 'NOT met'}**",
               f"- arena equal to the predicted peak on every model, with and without plans: **{'met' if arena else 'NOT met'}**",
@@ -141,7 +153,9 @@ def main():
               "- instructions per MAC, DSP against portable: table above (SMLAD's limit is 0.5 per MAC); "
               "per kernel and layer shape, against CMSIS-NN: [kernels.md](kernels.md).",
               f"- the instruction model of `profile --runtime mcuprune` within 10% of the measured instructions "
-              f"per inference (DSP path): worst {worst_insn:.1f}%: **{'met' if worst_insn <= 10 else 'NOT met'}** "
+              f"per inference (DSP path): worst {worst_insn:.1f}% on the runs it was fitted to, "
+              f"{worst_held:.1f}% on the {len(held_rows)} held-out models (variant heldout: pruned to a third of "
+              f"RAM and flash, not in the fit): **{'met' if max(worst_insn, worst_held) <= 10 else 'NOT met'}** "
               "([instruction_model.md](instruction_model.md) has the fit).",
               "- RAM model within 1% of TFLite Micro: not measured here (no TFLM on this machine; "
               "[docs/notes/tflm-arena.md](../../docs/notes/tflm-arena.md)).", "",

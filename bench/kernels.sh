@@ -48,20 +48,21 @@ lines = ["# mcuprune's kernels on an emulated Cortex-M4", "",
          "on QEMU mps2-an386 with `-icount shift=0` (SysTick counts 40 instructions per tick), built with "
          "arm-none-eabi-gcc -O2 as `deploy` builds the runtime. Instructions per MAC, MACs counted over the whole "
          "window (padding included). DSP: with the kernel's scratch (planned in the arena when the RAM budget "
-         "allows) and without; portable: plain C (Cortex-M0+/M3). Outputs of every case are equal on all paths "
+         "allows) and without; portable: plain C (Cortex-M0+/M3), with the same scratch and without. Outputs of every case are equal on all paths "
          "(the script compares them; `ctest -R runtime_kernel_cases` does the same on the host).", "",
          "CMSIS-NN column: quoted from issue 23 (CMSIS-NN main branch of July 2026, arm-none-eabi-gcc 12, "
          "`-O3 -mcpu=cortex-m4 -mfloat-abi=hard -DARM_MATH_DSP`, the same emulator and counting, measured outside "
          "the project); \"before\": mcuprune's runtime before this round, from the same issue.", "",
-         "| layer (NHWC) | DSP, scratch | scratch B | DSP, no scratch | portable | CMSIS-NN (kernel, scratch B) | before |",
-         "|---|---|---|---|---|---|---|"]
+         "| layer (NHWC) | DSP, scratch | scratch B | DSP, no scratch | portable, scratch | portable, no scratch | "
+         "CMSIS-NN (kernel, scratch B) | before |",
+         "|---|---|---|---|---|---|---|---|"]
 for name, c in dsp.items():
     if name.startswith("random_"):
         continue
     cm = cmsis.get(name)
     cms = f"{cm[1]:.2f} ({cm[0]}, {cm[2]})" if cm else "-"
     lines.append(f"| {name} | {ipm(c, 't_scratch'):.2f} | {c['scratch']} | {ipm(c, 't_plain'):.2f} | "
-                 f"{ipm(port[name], 't_plain'):.2f} | {cms} | {before.get(name, '-')} |")
+                 f"{ipm(port[name], 't_scratch'):.2f} | {ipm(port[name], 't_plain'):.2f} | {cms} | {before.get(name, '-')} |")
 verdict = []
 for name, cm in cmsis.items():
     v = ipm(dsp[name], "t_scratch")

@@ -120,6 +120,40 @@ static void fully_connected_scratch(const mp_fully_connected_params *p, const in
 }
 #endif
 
+#ifndef MP_DSP
+/* Without the DSP extension, with scratch: the input plus its offset as int16 once, then two
+ * output rows at a time share each input value (one load, two weight loads, two
+ * multiply-accumulates). Kept out of line: its live values then stay in registers. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void rows2_portable(const int16_t *x, const int8_t *w0, const int8_t *w1, int32_t n, int32_t *p0, int32_t *p1) {
+  int32_t a0 = *p0, a1 = *p1;
+  const int16_t *end = x + n;
+  for (; x != end; ++x, ++w0, ++w1) {
+    const int32_t v = *x;
+    a0 += v * *w0, a1 += v * *w1;
+  }
+  *p0 = a0, *p1 = a1;
+}
+
+static void fully_connected_portable(const mp_fully_connected_params *p, const int8_t *input, int8_t *output,
+                                     int16_t *x16) {
+  const int32_t n = p->in_features;
+  int32_t o, i;
+  for (i = 0; i < n; ++i) x16[i] = (int16_t)(input[i] + p->input_offset);
+  for (o = 0; o < p->out_features; o += 2) {
+    int32_t a0, a1;
+    const int8_t *w0;
+    if (o + 2 > p->out_features) o = p->out_features - 2; /* an odd count: the last pair overlaps */
+    w0 = p->weights + (int64_t)o * n;
+    a0 = p->bias[o], a1 = p->bias[o + 1];
+    rows2_portable(x16, w0, w0 + n, n, &a0, &a1);
+    output[o] = fc_output(p, a0), output[o + 1] = fc_output(p, a1);
+  }
+}
+#endif
+
 void mp_fully_connected(const mp_fully_connected_params *p, const int8_t *input, int8_t *output, void *scratch) {
   const int32_t n = p->in_features;
   int32_t o = 0;
@@ -139,7 +173,10 @@ void mp_fully_connected(const mp_fully_connected_params *p, const int8_t *input,
     for (j = 0; j < 4; ++j) output[o + j] = fc_output(p, acc[j]);
   }
 #else
-  (void)scratch;
+  if (scratch && p->out_features >= 2) { /* int16 input: 2-byte aligned inside the scratch */
+    fully_connected_portable(p, input, output, (int16_t *)(void *)((int8_t *)scratch + ((uintptr_t)scratch & 1)));
+    return;
+  }
 #endif
   for (; o < p->out_features; ++o)
     output[o] = fc_output(p, mp_dot(input, p->weights + (int64_t)o * n, n, p->input_offset, p->bias[o]));
