@@ -111,31 +111,49 @@ static void fill_column(const mp_conv_params *p, const int8_t *input, int32_t ih
       }
     return;
   }
-  if (ky_lo > 0 || ky_hi < k->kernel_h || kx_lo > 0 || kx_hi < k->kernel_w) /* a border pixel: zeros first */
-    for (i = 0; i < (K + 3) / 4; ++i) { /* g is 4-byte aligned: see conv_im2col */
-      uint32_t *z = (uint32_t *)(void *)(g + 16 * i);
-      z[0] = z[1] = 0;
+  {
+    /* Any other window: the filter positions in order, row by row, as runs of inputs and of
+     * the input's zero point (taps outside: zero once the offset is added), through a staging
+     * word: whole groups straight from the input, a group straddling two runs byte by byte.
+     * The K % 4 last positions go to the extra group, after zeros in the lanes of the
+     * previous group. */
+    const uint8_t zp_in = (uint8_t)(int8_t)(-p->input_offset);
+    const uint32_t pad4 = 0x01010101u * zp_in;
+    uint32_t *gw = (uint32_t *)(void *)g; /* 4-byte aligned: see conv_im2col */
+    uint32_t staged = 0;
+    int32_t have = 0;
+#define MP_FILL_EMIT(V)                                                         \
+  do {                                                                          \
+    const uint32_t v_ = (V);                                                    \
+    gw[0] = mp_sadd16(mp_sxtb16(v_), off), gw[1] = mp_sadd16(mp_sxtb16_ror8(v_), off); \
+    gw += 4;                                                                    \
+  } while (0)
+#define MP_FILL_STAGE(B)                                                        \
+  do {                                                                          \
+    staged |= (uint32_t)(uint8_t)(B) << (8 * have);                             \
+    if (++have == 4) {                                                          \
+      MP_FILL_EMIT(staged);                                                     \
+      staged = 0, have = 0;                                                     \
+    }                                                                           \
+  } while (0)
+    for (ky = 0; ky < k->kernel_h; ++ky) {
+      const int row_in = ky >= ky_lo && ky < ky_hi;
+      const int32_t lo = row_in ? kx_lo * in_c : n, hi = row_in ? kx_hi * in_c : n;
+      const int8_t *x = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0) * in_c;
+      int32_t j = 0;
+      for (; j < lo; ++j) MP_FILL_STAGE(zp_in); /* taps left of the input (or a row outside) */
+      for (; j < hi && have != 0; ++j) MP_FILL_STAGE(x[j]);
+      for (; j + 4 <= hi; j += 4) MP_FILL_EMIT(mp_load4(x + j));
+      for (; j < hi; ++j) MP_FILL_STAGE(x[j]);
+      for (; j < n && have != 0; ++j) MP_FILL_STAGE(zp_in); /* taps right of the input */
+      for (; j + 4 <= n; j += 4) MP_FILL_EMIT(pad4);
+      for (; j < n; ++j) MP_FILL_STAGE(zp_in);
     }
-  else if (full < K)
-    memset(g + 4 * full, 0, 8); /* the extra group's positions of the previous group */
-  for (ky = ky_lo; ky < ky_hi; ++ky) {
-    /* the taps inside, one contiguous run of the input row, to filter positions f0 .. */
-    const int32_t f0 = ky * n + kx_lo * in_c, count = (kx_hi - kx_lo) * in_c;
-    const int8_t *x = input + ((int64_t)(ih0 + ky * k->dilation_h) * k->in.w + iw0 + kx_lo) * in_c;
-    i = 0;
-    for (; i < count && ((f0 + i) & 3) != 0; ++i) mp_put16(g, slot_of(f0 + i, K), x[i] + p->input_offset);
-    if (i + 4 <= count && f0 + i + 4 <= full) { /* whole groups: 4 inputs at a time */
-      const int32_t end = count - i < full - f0 - i ? count : full - f0;
-      const int8_t *xi = x + i, *xend = x + (i + ((end - i) & ~3));
-      uint32_t *gw = (uint32_t *)(void *)(g + 4 * (f0 + i)); /* 4-byte aligned: see conv_im2col */
-      for (; xi != xend; xi += 4, gw += 4) {
-        const uint32_t xv = mp_load4(xi);
-        gw[0] = mp_sadd16(mp_sxtb16(xv), off);
-        gw[1] = mp_sadd16(mp_sxtb16_ror8(xv), off);
-      }
-      i += (int32_t)(xend - (x + i));
-    }
-    for (; i < count; ++i) mp_put16(g, slot_of(f0 + i, K), x[i] + p->input_offset);
+    if (have != 0) /* the extra group: zeros (as the zero point) in the previous group's lanes */
+      MP_FILL_EMIT((staged << (8 * (4 - have))) | (pad4 >> (8 * have)));
+#undef MP_FILL_STAGE
+#undef MP_FILL_EMIT
+    (void)i, (void)full;
   }
 }
 

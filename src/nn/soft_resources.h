@@ -17,6 +17,12 @@ struct NumOps<torch::Tensor> {
   // The exact max: its gradient goes to the bottleneck step only (METHOD.md section 4).
   static torch::Tensor max(const torch::Tensor& a, const torch::Tensor& b) { return torch::maximum(a, b); }
   static torch::Tensor real(const torch::Tensor& v) { return v; }
+  // Rounded up to a multiple of m in value (so that integer widths give the exact model's
+  // figures) with the gradient of v itself (straight through the step).
+  static torch::Tensor round_up(const torch::Tensor& v, int64_t m) {
+    const torch::Tensor d = v.detach();
+    return v + (torch::ceil(d / double(m) - 1e-6) * double(m) - d);
+  }
 };
 
 // Smooth alternative to the peak: temperature * logsumexp(step / temperature), which

@@ -141,24 +141,24 @@ const std::vector<Board>& builtin_boards() {
 static void set_mcuprune_instructions(RuntimeProfile& m) {
   m.instructions_dsp.source = m.instructions_portable.source =
       "fitted to instructions measured on QEMU mps2-an386 (bench/fit_instructions.py)";
-  m.instructions_dsp.conv = {1.19134, 31.5514, 0, 391.69, 0, 3984.43, 69.5553, 33.2722};  // 256 ops
-  m.instructions_dsp.conv_plain = {2.23174, 77.5123, 2.31337, 181.805, 0, 3984.43, 0, 131.242};  // 45 ops
-  m.instructions_dsp.depthwise = {3.63799, 0, 0, 0, 0, 6261.07, 28.0341, 128.745};  // 84 ops
-  m.instructions_dsp.dense = {1.18842, 75.7131, 7.75727, 0, 0, 0, 0, 0};  // 28 ops
-  m.instructions_dsp.dense_plain = {2.03789, 0, 7.63968, 0, 0, 705.984, 0, 0};  // 4 ops
-  m.instructions_dsp.pool = {0, 0, 0, 0, 43.5022, 0, 0, 0};  // 24 ops
-  m.instructions_dsp.mean = {0, 17.9976, 0, 0, 5.99923, 68.8082, 0, 0};  // 12 ops
-  m.instructions_dsp.add = {0, 0, 0, 0, 104.347, 317.104, 0, 0};  // 52 ops
-  m.instructions_dsp.copy = {0, 0, 0, 0, 1.14206, 210.786, 0, 0};  // 12 ops
-  m.instructions_portable.conv = {1.0516, 64.4887, 26.1603, 0, 0, 0, 0, 0};  // 256 ops
-  m.instructions_portable.conv_plain = {5.40655, 109.314, 0, 102.44, 0, 0, 0, 123.619};  // 45 ops
-  m.instructions_portable.depthwise = {9.82343, 0, 0, 0, 0, 9183.84, 0, 91.691};  // 84 ops
-  m.instructions_portable.dense = {6.00471, 46.4376, 0, 0, 0, 82.5781, 0, 0};  // 28 ops
-  m.instructions_portable.dense_plain = {6.00399, 45.4225, 0.00020675, 0, 0, 125.466, 0, 0};  // 5 ops
-  m.instructions_portable.pool = {0, 0, 0, 0, 43.5045, 0, 0, 0};  // 24 ops
-  m.instructions_portable.mean = {0, 18.0078, 0, 0, 6.00045, 60.718, 0, 0};  // 12 ops
-  m.instructions_portable.add = {0, 0, 0, 0, 104.343, 316.462, 0, 0};  // 52 ops
-  m.instructions_portable.copy = {0, 0, 0, 0, 1.12269, 216.701, 0, 0};  // 12 ops
+  m.instructions_dsp.conv = {1.10587, 27.0746, 0, 339.086, 0, 3184.59, 71.6097, 50.5328};  // 256 ops
+  m.instructions_dsp.conv_plain = {2.23638, 77.4238, 2.28683, 182.002, 0, 3184.59, 0, 125.511};  // 45 ops
+  m.instructions_dsp.depthwise = {3.638, 0, 0, 0, 0, 6263.16, 28.0336, 128.731};  // 84 ops
+  m.instructions_dsp.dense = {1.18777, 75.7619, 7.75955, 0, 0, 0, 0, 0};  // 28 ops
+  m.instructions_dsp.dense_plain = {2.03849, 0, 7.63049, 0, 0, 706.194, 0, 0};  // 4 ops
+  m.instructions_dsp.pool = {0, 0, 0, 0, 43.5032, 0, 0, 0};  // 24 ops
+  m.instructions_dsp.mean = {0, 18.0154, 0, 0, 5.99953, 59.1758, 0, 0};  // 12 ops
+  m.instructions_dsp.add = {0, 0, 0, 0, 104.355, 312.433, 0, 0};  // 52 ops
+  m.instructions_dsp.copy = {0, 0, 0, 0, 1.16376, 206.257, 0, 0};  // 12 ops
+  m.instructions_portable.conv = {1.05166, 64.4883, 26.1594, 0, 0, 0, 0, 0};  // 256 ops
+  m.instructions_portable.conv_plain = {5.40579, 109.392, 0, 101.524, 0, 0, 0, 123.429};  // 45 ops
+  m.instructions_portable.depthwise = {0, 88.4119, 0, 0, 0, 9180.05, 0, 91.7072};  // 84 ops
+  m.instructions_portable.dense = {3.43457, 62.1778, 5.63362, 0, 0, 0, 0, 0};  // 28 ops
+  m.instructions_portable.dense_plain = {5.99264, 52.5973, 0, 0, 0, 0, 0, 0};  // 5 ops
+  m.instructions_portable.pool = {0, 0, 0, 0, 43.5051, 0, 0, 0};  // 24 ops
+  m.instructions_portable.mean = {0, 17.9946, 0, 0, 6.00091, 58.024, 0, 0};  // 12 ops
+  m.instructions_portable.add = {0, 0, 0, 0, 104.35, 316.406, 0, 0};  // 52 ops
+  m.instructions_portable.copy = {0, 0, 0, 0, 1.11547, 214.298, 0, 0};  // 12 ops
   // No zoo model runs a lone ReLU or a softmax on the device: estimates (a clamp per value
   // and a copy's fixed cost; a float exponential per value). The front end: 58,026
   // instructions per 20 ms frame (bench/results/kws_frontend.md) over its 6,761 multiplies.

@@ -29,6 +29,8 @@ struct NumOps<int64_t> {
   static int64_t zero(const int64_t&) { return 0; }
   static int64_t max(const int64_t& a, const int64_t& b) { return std::max(a, b); }
   static double real(const int64_t& v) { return double(v); }
+  // v rounded up to a multiple of m (the kernels' channel and tap groups).
+  static int64_t round_up(const int64_t& v, int64_t m) { return (v + m - 1) / m * m; }
 };
 
 // Tensors whose channel count is a free variable, in tensor order: the model input and the
@@ -112,6 +114,10 @@ struct OpCosts {
   T edge_outputs;  // outputs at pixels whose window reaches into the padding (conv, depthwise)
   T channels;      // output channels (per-channel set-up: weights, requantisation constants)
   int64_t edge_pixel_count = 0;  // the pixels of edge_outputs (edge_outputs = channels x them)
+  // The multiply-accumulates the kernel runs: MACs with its channel and tap groups rounded up
+  // (runtimes with an instruction model; otherwise = macs). outputs, columns and edge_outputs
+  // count the same groups there.
+  T kernel_macs;
 };
 
 // Output pixels of a sliding window whose taps do not all fall inside the input (the kernels'
@@ -141,7 +147,8 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
   const int64_t out_hw = int64_t(os.h) * os.w;
   const int64_t kk = int64_t(n.kernel_h) * n.kernel_w;
   const T zero = NumOps<T>::zero(cout);
-  OpCosts<T> c{zero, zero, zero, zero, zero, zero, cout * out_hw, zero, out_hw, false, zero, cout + int64_t(0)};
+  OpCosts<T> c{zero, zero, zero, zero, zero, zero, cout * out_hw, zero, out_hw, false, zero, cout + int64_t(0), 0, zero};
+  bool kernel_set = false;
   const int64_t q = rt.quant_param_bytes;
   const int64_t qt = rt.quant_table_bytes;
   // After a PAD op (TFLite) the window op itself runs unpadded.
@@ -168,6 +175,22 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       c.columns = cin * (kk * out_hw);
       c.edge_pixel_count = edge_pixels(n, d.tensors[op.inputs[0]].shape, os, pad);
       c.edge_outputs = cout * c.edge_pixel_count;
+      if (rt.has_instruction_model) {
+        // mcuprune's kernels (runtime/kernels/conv.c): with scratch, pairs of pixels by pairs
+        // of channels over taps in groups of four, the last pair and group overlapping; without,
+        // four channels at a time.
+        if (c.scratch_kernel) {
+          const int64_t pixels2 = NumOps<int64_t>::round_up(out_hw, 2);
+          const T cout2 = NumOps<T>::round_up(cout, 2), k4 = NumOps<T>::round_up(cin * kk, 4);
+          c.kernel_macs = cout2 * k4 * pixels2, kernel_set = true;
+          c.outputs = cout2 * pixels2, c.columns = k4 * pixels2;
+          c.edge_outputs = cout2 * c.edge_pixel_count;
+        } else {
+          const T cout4 = NumOps<T>::round_up(cout, 4);
+          c.kernel_macs = cout4 * cin * (kk * out_hw), kernel_set = true;
+          c.outputs = cout4 * out_hw, c.edge_outputs = cout4 * c.edge_pixel_count;
+        }
+      }
       break;
     }
     case DeployedKind::DepthwiseConv2D: {
@@ -188,6 +211,11 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
         c.scratch_bytes = cin * (2 * kk);
       if (!bn_only) c.edge_pixel_count = edge_pixels(n, d.tensors[op.inputs[0]].shape, os, pad);
       c.edge_outputs = cout * c.edge_pixel_count;
+      if (rt.has_instruction_model && mult == 1) {  // four channels at a time, the last group overlapping
+        const T cout4 = NumOps<T>::round_up(cout, 4);
+        c.kernel_macs = cout4 * (k * out_hw), kernel_set = true;
+        c.outputs = cout4 * out_hw, c.edge_outputs = cout4 * c.edge_pixel_count;
+      }
       break;
     }
     case DeployedKind::FullyConnected: {
@@ -202,6 +230,11 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       c.columns = cin + int64_t(0);
       // Per-tensor quantisation: one multiplier and shift for the whole layer.
       c.persistent_bytes = zero + rt.requant_bytes_per_channel;
+      if (rt.has_instruction_model) {  // four rows at a time; with scratch, inputs in groups of four
+        const T rows4 = NumOps<T>::round_up(cout, 4), in4 = c.scratch_kernel ? NumOps<T>::round_up(cin, 4) : cin;
+        c.kernel_macs = rows4 * in4, kernel_set = true;
+        c.outputs = rows4 + int64_t(0), c.columns = in4 + int64_t(0);
+      }
       break;
     }
     case DeployedKind::MaxPool:
@@ -240,6 +273,7 @@ OpCosts<T> op_costs(const DeployedGraph& d, int o, const std::vector<T>& ch, con
       break;
     }
   }
+  if (!kernel_set) c.kernel_macs = c.macs;
   return c;
 }
 
@@ -278,7 +312,7 @@ template <class T>
 typename NumOps<T>::Real op_variable_instructions(const DeployedOp& op, const OpCosts<T>& c, const RuntimeProfile& rt,
                                                   const Board& b) {
   const KernelInstructions& k = kernel_instructions(op, c.scratch_kernel, rt, b);
-  return NumOps<T>::real(c.macs) * k.per_mac + NumOps<T>::real(c.outputs) * k.per_output +
+  return NumOps<T>::real(c.kernel_macs) * k.per_mac + NumOps<T>::real(c.outputs) * k.per_output +
          NumOps<T>::real(c.columns) * k.per_column + NumOps<T>::real(c.element_ops) * k.per_element +
          NumOps<T>::real(c.edge_outputs) * k.per_edge_output + NumOps<T>::real(c.channels) * k.per_channel +
          double(c.pixels) * k.per_pixel;

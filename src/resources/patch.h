@@ -120,6 +120,7 @@ OpCosts<T> patched_op_costs(const DeployedGraph& d, const PatchGeometry& g, int 
   const Shape& os = d.tensors[size_t(d.ops[size_t(o)].output)].shape;
   const int64_t hw = int64_t(os.h) * os.w;
   c.macs = c.macs * g.op_area[size_t(o)] / hw;
+  c.kernel_macs = c.kernel_macs * g.op_area[size_t(o)] / hw;
   c.element_ops = c.element_ops * g.op_area[size_t(o)] / hw;
   c.outputs = c.outputs * g.op_area[size_t(o)] / hw;
   c.columns = c.columns * g.op_area[size_t(o)] / hw;

@@ -135,7 +135,7 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
     r.scratch_bytes = c.scratch_bytes;
     r.latency_ms = costs.op_latency_ms[o];
     r.outputs = c.outputs, r.columns = c.columns, r.pixels = c.pixels, r.scratch_kernel = c.scratch_kernel;
-    r.edge_outputs = c.edge_outputs, r.channels = c.channels;
+    r.edge_outputs = c.edge_outputs, r.channels = c.channels, r.kernel_macs = c.kernel_macs;
     const bool patched = p.patch && p.patch->geometry.op_area[size_t(o)] > 0;
     if (patched) {
       const OpCosts<int64_t> pc = patched_op_costs(d, p.patch->geometry, o, c);
@@ -144,7 +144,7 @@ Profile profile_graph(const Graph& g, const Board& board, const ProfileOptions& 
       r.element_ops = pc.element_ops;
       r.latency_ms = p.patch->op_latency_ms[size_t(o)];
       r.outputs = pc.outputs, r.columns = pc.columns, r.pixels = pc.pixels, r.edge_outputs = pc.edge_outputs;
-      r.channels = pc.channels;
+      r.channels = pc.channels, r.kernel_macs = pc.kernel_macs;
       r.calls = p.patch->geometry.patches();
     }
     if (p.runtime.has_instruction_model)
@@ -243,7 +243,8 @@ json profile_to_json(const Profile& p) {
                    {"instructions", r.instructions},
                    {"model_figures", {{"outputs", r.outputs}, {"columns", r.columns}, {"pixels", r.pixels},
                                       {"calls", r.calls}, {"scratch_kernel", r.scratch_kernel},
-                                      {"edge_outputs", r.edge_outputs}, {"channels", r.channels}}},
+                                      {"edge_outputs", r.edge_outputs}, {"channels", r.channels},
+                                      {"kernel_macs", r.kernel_macs}}},
                    {"live_bytes", r.live_bytes},
                    {"live_tensors", live},
                    {"live_tensor_bytes", r.live_bytes_of},

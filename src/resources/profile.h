@@ -58,7 +58,7 @@ struct OpRow {
   // The instruction model's figures (formulas.h OpCosts) and its prediction (runtimes with
   // one): output values, im2col column values, output pixels, the kernel's scratch path, the
   // invocations (patches for a stage op) and the instructions.
-  int64_t outputs = 0, columns = 0, pixels = 0, calls = 1, edge_outputs = 0, channels = 0;
+  int64_t outputs = 0, columns = 0, pixels = 0, calls = 1, edge_outputs = 0, channels = 0, kernel_macs = 0;
   bool scratch_kernel = false;
   double instructions = 0;
 };

@@ -38,8 +38,12 @@ TEST(McupruneRuntime, KernelScratchIsCountedAndFiguresAreTheShapes) {
   // conv: two im2col columns of 3*3*3 = 27 int16 values, + 12 rounding + 3 alignment.
   EXPECT_EQ(conv.scratch_bytes, 4 * 27 + 15);
   EXPECT_TRUE(conv.scratch_kernel);
+  // The instruction model's figures count what the kernel runs: taps in groups of four
+  // (27 -> 28), channel and pixel pairs (4 and 64: already even).
   EXPECT_EQ(conv.outputs, 8 * 8 * 4);
-  EXPECT_EQ(conv.columns, 8 * 8 * 27);
+  EXPECT_EQ(conv.columns, 8 * 8 * 28);
+  EXPECT_EQ(conv.kernel_macs, 8 * 8 * 4 * 28);
+  EXPECT_EQ(conv.macs, 8 * 8 * 4 * 27);
   EXPECT_EQ(conv.pixels, 64);
   EXPECT_EQ(conv.channels, 4);
   // Pad 1 on each side: only the 6x6 inside pixels have every tap inside; 28 border pixels.
@@ -47,14 +51,20 @@ TEST(McupruneRuntime, KernelScratchIsCountedAndFiguresAreTheShapes) {
   // dense: its 64 inputs as int16, + 9.
   EXPECT_EQ(fc.scratch_bytes, 2 * 64 + 9);
   EXPECT_EQ(fc.columns, 64);
+  // dense: four rows at a time, 5 -> 8 rows run.
+  EXPECT_EQ(fc.outputs, 8);
+  EXPECT_EQ(fc.kernel_macs, 8 * 64);
+  EXPECT_EQ(fc.macs, 5 * 64);
   EXPECT_EQ(op_costs(d, 1, ch, rt).scratch_bytes, 0);  // pooling takes none
 }
 
-// The conv's instructions by hand: 6912 MACs, 256 outputs, 1728 column values, 64 pixels,
-// 112 edge outputs, 4 channels, one call.
-double conv_instructions(const KernelInstructions& k) {
-  return k.per_mac * 6912 + k.per_output * 256 + k.per_column * 1728 + k.per_pixel * 64 + k.per_edge_output * 112 +
-         k.per_channel * 4 + k.fixed;
+// The conv's instructions by hand: 256 outputs, 64 pixels, 112 edge outputs, 4 channels, one
+// call; with scratch 7168 kernel MACs and 1792 column values (taps in groups of four: 27 ->
+// 28), without it 6912 and 1728 (four channels at a time: 4, as it is).
+double conv_instructions(const KernelInstructions& k, bool scratch = true) {
+  const double macs = scratch ? 7168 : 6912, columns = scratch ? 1792 : 1728;
+  return k.per_mac * macs + k.per_output * 256 + k.per_column * columns + k.per_pixel * 64 +
+         k.per_edge_output * 112 + k.per_channel * 4 + k.fixed;
 }
 
 TEST(McupruneRuntime, LatencyIsTheInstructionModelTimesCyclesPerInstruction) {
@@ -80,7 +90,7 @@ TEST(McupruneRuntime, LatencyIsTheInstructionModelTimesCyclesPerInstruction) {
   plain.kernel_scratch = 0;
   const Profile q = profile_graph(g, board, plain);
   EXPECT_EQ(q.rows[0].scratch_bytes, 0);
-  const double want_plain = conv_instructions(q.runtime.instructions_dsp.conv_plain);
+  const double want_plain = conv_instructions(q.runtime.instructions_dsp.conv_plain, false);
   EXPECT_NEAR(q.rows[0].instructions, want_plain, 1e-6 * want_plain);
   EXPECT_NE(q.kernel_note.find("as asked"), std::string::npos) << q.kernel_note;
   // A core without the DSP extension runs the portable kernels' model.
