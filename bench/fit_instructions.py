@@ -13,7 +13,7 @@ least squares on relative error (every op weighs the same, large or small); a co
 comes out negative is dropped and the rest refitted. Prints the coefficients as C++ for
 board.cpp, and the whole-model check: predicted against measured instructions per inference.
 
-Usage: /usr/bin/python3 bench/fit_instructions.py [--build build] [--check-only]
+Usage: /usr/bin/python3 bench/fit_instructions.py [--build build] [--check-only] [--compare]
 Python 3 standard library only.
 """
 import argparse
@@ -66,11 +66,12 @@ def solve(a, b):
 
 
 def fit(rows, fields):
-    """rows: (figures dict, measured). Relative least squares, negative coefficients dropped."""
+    """rows: (figures dict, measured, scale): least squares of (predicted - measured) / scale,
+    negative coefficients dropped."""
     active = list(fields)
     while active:
-        a = [[f[k] / y for k in active] for f, y in rows]
-        x = solve(a, [1.0] * len(rows))
+        a = [[f[k] / s for k in active] for f, y, s in rows]
+        x = solve(a, [y / s for f, y, s in rows])
         if x is None:  # collinear figures (or one zero on every row): drop the last and refit
             active.pop()
             continue
@@ -143,6 +144,46 @@ def kernel_rows(work):
     return out
 
 
+WEIGHTINGS = {"relative": lambda y, t: y, "sqrt": lambda y, t: (y * t) ** 0.5, "total": lambda y, t: t}
+
+
+def fit_path(rows, path, weighting, totals):
+    model = {}
+    for cls, fields in CLASS_FIELDS.items():
+        data = [(f, y, WEIGHTINGS[weighting](y, totals[run])) for p, c, f, y, run in rows
+                if p == path and c == cls and y > 0]
+        model[cls] = fit(data, fields) if data else {}
+    return model
+
+
+def compare_weightings(deploy, train, totals):
+    """The three weightings of the fit on the DSP path: worst error of the runs' summed op
+    predictions (fitted runs, held-out runs) and the per-op error."""
+    lines = ["## Weighting of the fit (DSP path; --compare)", "",
+             "Each weighting fitted without the held-out runs; errors of the summed per-op predictions per run, "
+             "and of single ops of more than 10,000 instructions.", "",
+             "| weighting | worst run, fitted | worst run, held out | op error median / 90th percentile |",
+             "|---|---|---|---|"]
+    for name in WEIGHTINGS:
+        model = fit_path(train, "dsp", name, totals)
+        pred, meas, ops = {}, {}, []
+        for p, c, f, y, run in deploy:
+            if p != "dsp":
+                continue
+            v = sum(model[c].get(k, 0) * f[k] for k in FIELDS)
+            pred[run] = pred.get(run, 0.0) + v
+            meas[run] = meas.get(run, 0.0) + y
+            if y > 10000:
+                ops.append(abs(v - y) / y * 100)
+        errs = {run: 100 * (pred[run] - meas[run]) / meas[run] for run in meas}
+        fitted = max(abs(e) for r, e in errs.items() if "-heldout-" not in r)
+        held = max((abs(e) for r, e in errs.items() if "-heldout-" in r), default=0.0)
+        ops.sort()
+        lines.append(f"| {name} | {fitted:.1f}% | {held:.1f}% | {ops[len(ops) // 2]:.1f}% / "
+                     f"{ops[int(len(ops) * 0.9)]:.1f}% ({len(ops)} ops) |")
+    return lines + [""]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default="build")
@@ -150,6 +191,7 @@ def main():
     ap.add_argument("--kernel-work", default="bench/work/kernels")
     ap.add_argument("--results", default="bench/results/instruction_model.md")
     ap.add_argument("--check-only", action="store_true", help="only compare the built model's predictions")
+    ap.add_argument("--compare", action="store_true", help="also compare the fit's weightings on held-out runs")
     a = ap.parse_args()
     deploy = deploy_rows(a.build, a.deploy_work)
     if not deploy:
@@ -160,11 +202,16 @@ def main():
         # below shows the model on channel counts it has not seen
         rows = [r for r in deploy if "-heldout-" not in r[4]] + kernel_rows(a.kernel_work)
         cpp = []
+        # Each op's error is weighed by sqrt(its instructions x its run's): between a relative
+        # fit (every op alike, small ones included) and one on the runs' totals (the big ops
+        # only); --compare measures the three.
+        totals = {}
+        for p, c, f, y, run in deploy + kernel_rows(a.kernel_work):
+            totals[run] = totals.get(run, 0.0) + y
+        if a.compare:
+            lines += compare_weightings(deploy, rows, totals)
         for path in ["dsp", "portable"]:
-            model = {}
-            for cls, fields in CLASS_FIELDS.items():
-                data = [(f, y) for p, c, f, y, _ in rows if p == path and c == cls and y > 0]
-                model[cls] = fit(data, fields) if data else {}
+            model = fit_path(rows, path, "sqrt", totals)
             # the scratch-free kernels' fixed cost: the scratch kernels' (dispatch is the same)
             for plain, fast in [("conv_plain", "conv"), ("dense_plain", "dense")]:
                 if model[fast].get("fixed") is not None:

@@ -141,24 +141,24 @@ const std::vector<Board>& builtin_boards() {
 static void set_mcuprune_instructions(RuntimeProfile& m) {
   m.instructions_dsp.source = m.instructions_portable.source =
       "fitted to instructions measured on QEMU mps2-an386 (bench/fit_instructions.py)";
-  m.instructions_dsp.conv = {1.10587, 27.0746, 0, 339.086, 0, 3184.59, 71.6097, 50.5328};  // 256 ops
-  m.instructions_dsp.conv_plain = {2.23638, 77.4238, 2.28683, 182.002, 0, 3184.59, 0, 125.511};  // 45 ops
-  m.instructions_dsp.depthwise = {3.638, 0, 0, 0, 0, 6263.16, 28.0336, 128.731};  // 84 ops
-  m.instructions_dsp.dense = {1.18777, 75.7619, 7.75955, 0, 0, 0, 0, 0};  // 28 ops
-  m.instructions_dsp.dense_plain = {2.03849, 0, 7.63049, 0, 0, 706.194, 0, 0};  // 4 ops
-  m.instructions_dsp.pool = {0, 0, 0, 0, 43.5032, 0, 0, 0};  // 24 ops
-  m.instructions_dsp.mean = {0, 18.0154, 0, 0, 5.99953, 59.1758, 0, 0};  // 12 ops
-  m.instructions_dsp.add = {0, 0, 0, 0, 104.355, 312.433, 0, 0};  // 52 ops
-  m.instructions_dsp.copy = {0, 0, 0, 0, 1.16376, 206.257, 0, 0};  // 12 ops
-  m.instructions_portable.conv = {1.05166, 64.4883, 26.1594, 0, 0, 0, 0, 0};  // 256 ops
-  m.instructions_portable.conv_plain = {5.40579, 109.392, 0, 101.524, 0, 0, 0, 123.429};  // 45 ops
-  m.instructions_portable.depthwise = {0, 88.4119, 0, 0, 0, 9180.05, 0, 91.7072};  // 84 ops
-  m.instructions_portable.dense = {3.43457, 62.1778, 5.63362, 0, 0, 0, 0, 0};  // 28 ops
-  m.instructions_portable.dense_plain = {5.99264, 52.5973, 0, 0, 0, 0, 0, 0};  // 5 ops
-  m.instructions_portable.pool = {0, 0, 0, 0, 43.5051, 0, 0, 0};  // 24 ops
-  m.instructions_portable.mean = {0, 17.9946, 0, 0, 6.00091, 58.024, 0, 0};  // 12 ops
-  m.instructions_portable.add = {0, 0, 0, 0, 104.35, 316.406, 0, 0};  // 52 ops
-  m.instructions_portable.copy = {0, 0, 0, 0, 1.11547, 214.298, 0, 0};  // 12 ops
+  m.instructions_dsp.conv = {1.03391, 26.9857, 2.03584, 375.664, 0, 0, 40.4503, 62.7496};  // 256 ops
+  m.instructions_dsp.conv_plain = {1.96575, 82.1126, 0, 0, 0, 0, 0, 184.753};  // 45 ops
+  m.instructions_dsp.depthwise = {0, 32.3482, 0, 0, 0, 5433.34, 28.2305, 133.466};  // 84 ops
+  m.instructions_dsp.dense = {1.34223, 59.348, 3.61147, 0, 0, 32.6432, 0, 0};  // 28 ops
+  m.instructions_dsp.dense_plain = {2.11934, 59.306, 0, 0, 0, 60.4464, 0, 0};  // 4 ops
+  m.instructions_dsp.pool = {0, 0, 0, 0, 43.523, 0, 0, 0};  // 24 ops
+  m.instructions_dsp.mean = {0, 17.9994, 0, 0, 5.99967, 65.5439, 0, 0};  // 12 ops
+  m.instructions_dsp.add = {0, 0, 0, 0, 103.871, 664.761, 0, 0};  // 52 ops
+  m.instructions_dsp.copy = {0, 0, 0, 0, 1.97217, 185.266, 0, 0};  // 12 ops
+  m.instructions_portable.conv = {1.92479, 47.2434, 13.9213, 0, 0, 0, 0, 0};  // 256 ops
+  m.instructions_portable.conv_plain = {3.84353, 72.0034, 0, 0, 0, 0, 0, 292.035};  // 45 ops
+  m.instructions_portable.depthwise = {7.5334, 20.2706, 0, 0, 0, 5731.32, 0.311374, 104.522};  // 84 ops
+  m.instructions_portable.dense = {3.33183, 62.4856, 0, 0, 0, 0, 0, 0};  // 28 ops
+  m.instructions_portable.dense_plain = {5.36711, 35.1755, 0, 0, 0, 0, 0, 0};  // 5 ops
+  m.instructions_portable.pool = {0, 0, 0, 0, 43.5359, 0, 0, 0};  // 24 ops
+  m.instructions_portable.mean = {0, 18.0042, 0, 0, 6.00041, 55.1863, 0, 0};  // 12 ops
+  m.instructions_portable.add = {0, 0, 0, 0, 103.889, 656.729, 0, 0};  // 52 ops
+  m.instructions_portable.copy = {0, 0, 0, 0, 1.88861, 233.455, 0, 0};  // 12 ops
   // No zoo model runs a lone ReLU or a softmax on the device: estimates (a clamp per value
   // and a copy's fixed cost; a float exponential per value). The front end: 58,026
   // instructions per 20 ms frame (bench/results/kws_frontend.md) over its 6,761 multiplies.
