@@ -117,7 +117,10 @@ TEST(McupruneRuntime, ScratchIsDroppedWhenItBreaksTheRamBudget) {
   EXPECT_TRUE(t.fits());
   EXPECT_FALSE(t.runtime.kernel_scratch_buffers);
   EXPECT_NE(t.kernel_note.find("beyond the RAM budget"), std::string::npos) << t.kernel_note;
-  EXPECT_GT(t.instructions, with.instructions);  // the price: slower kernels
+  // The scratch-free kernels' instructions (on this 3-channel conv they are even fewer: with
+  // a 27-tap filter the im2col fill costs more than it saves, as QEMU measures too).
+  EXPECT_DOUBLE_EQ(t.instructions, without.instructions);
+  EXPECT_NE(t.instructions, with.instructions);
   EXPECT_EQ(profile_to_json(t)["kernel_note"].get<std::string>(), t.kernel_note);
 }
 
