@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/add.h"
 #include "kernels/conv.h"
 #include "kernels/depthwise_conv.h"
 #include "kernels/fixed_point.h"
@@ -193,6 +194,42 @@ static void dense_case(const char *name, int32_t in, int32_t out) {
   report(name, "dense", (int64_t)in * out, sb, t1 - t0, t2 - t1, out, in, 1, 0);
 }
 
+/* ADD of two int8 tensors of n values with TFLite's parameters (inputs rescaled to twice the
+ * larger input scale after a left shift of 20): the two-input loop against the reference,
+ * into a separate buffer and in place (the output is input a's buffer, as the planner may
+ * place it). */
+static void add_case(const char *name, int32_t n, int32_t output_shift) {
+  mp_add_params p;
+  const int8_t *in[2];
+  uint64_t t0, t1, t2;
+  int32_t j, larger = (int32_t)(next() & 1);
+  memset(&p, 0, sizeof p);
+  p.n_inputs = 2, p.size = n, p.left_shift = 20;
+  for (j = 0; j < 2; ++j) {
+    p.input_zero_point[j] = uniform(-128, 127);
+    /* the larger input scale gives 0.5 (2^30, shift 0), the other less */
+    p.input_multiplier[j] = j == larger ? 0x40000000 : (int32_t)(0x40000000u + (next() & 0x3fffffffu));
+    p.input_shift[j] = j == larger ? 0 : -uniform(1, 3);
+  }
+  p.output_multiplier = (int32_t)(0x40000000u + (next() & 0x3fffffffu));
+  p.output_shift = output_shift;
+  set_offsets(&j, &p.output_zero_point, &p.act_min, &p.act_max); /* j: the input offset, unused */
+  fill8(in_buf, 2 * n);
+  in[0] = in_buf, in[1] = in_buf + n;
+  t0 = plat_ticks();
+  mp_add(&p, in, out_a);
+  t1 = plat_ticks();
+  mp_add_reference(&p, in, out_b);
+  t2 = plat_ticks();
+  compare(name, out_a, out_b, n);
+  memcpy(w_buf, in_buf, (size_t)n); /* in place: the output over input a */
+  in[0] = w_buf;
+  mp_add(&p, in, w_buf);
+  compare(name, w_buf, out_b, n);
+  plat_write(out_file, out_a, n);
+  report(name, "add", n, 0, t1 - t0, t2 - t1, n, 0, 0, 0);
+}
+
 static void requantize_cases(void) {
   static const int32_t edges[] = {0, 1, -1, 2, -2, 3, -3, 127, -128, 0x3fffffff, -0x40000000, 0x7fffffff,
                                   (int32_t)0x80000000u, 0x7ffffffe, (int32_t)0x80000001u, 0x40000000, 65535, -65536};
@@ -251,6 +288,10 @@ int main(void) {
   dense_case("dense_1000_13", 1000, 13);
   dense_case("dense_343_27", 343, 27);
   depthwise_case("dw3x3_valid_16x16x64", 16, 16, 64, 1, 3, 3, 1, 1, 0); /* every window inside */
+  add_case("add_16x16x32", 16 * 16 * 32, -19);
+  add_case("add_7x7x13", 7 * 7 * 13, -17);
+  add_case("add_8x8x5_any", 8 * 8 * 5, -1); /* an output scale the fast loops do not take */
+  for (k = 0; k < 8; ++k) add_case("add_random", uniform(1, 300), -uniform(2, 24));
   /* seeded random layers */
   for (k = 0; k < 60; ++k) {
     const int32_t kh = uniform(1, 4), kw = uniform(1, 4), s = uniform(1, 3), d = k % 5 == 0 ? 2 : 1;
