@@ -32,6 +32,16 @@ static inline int32_t mp_smlatt(uint32_t a, uint32_t b, int32_t acc) {
   return acc + (int32_t)(int16_t)(a >> 16) * (int16_t)(b >> 16);
 }
 static inline int32_t mp_ssat8(int32_t x) { return x < -128 ? -128 : x > 127 ? 127 : x; }
+/* The signed maximum of each byte pair. */
+static inline uint32_t mp_max8x4(uint32_t a, uint32_t b) {
+  uint32_t r = 0;
+  int i;
+  for (i = 0; i < 32; i += 8) {
+    const int32_t x = (int8_t)(a >> i), y = (int8_t)(b >> i);
+    r |= (uint32_t)(uint8_t)(x >= y ? x : y) << i;
+  }
+  return r;
+}
 /* Each signed byte of v clamped to [lo, hi] (the bytes of lo4 and hi4). */
 static inline uint32_t mp_clamp8x4(uint32_t v, uint32_t lo4, uint32_t hi4) {
   uint32_t r = 0;
@@ -53,6 +63,15 @@ static inline int32_t mp_smlatt(uint32_t a, uint32_t b, int32_t acc) { return __
 static inline int32_t mp_ssat8(int32_t x) { return __ssat(x, 8); }
 /* SSUB8 sets a byte's GE flag where its first operand is >= its second (signed), SEL takes
  * those bytes from its first operand: one asm block, so nothing comes between them. */
+static inline uint32_t mp_max8x4(uint32_t a, uint32_t b) {
+  uint32_t t;
+  __asm__("ssub8 %[t], %[a], %[b]\n\t"
+          "sel %[a], %[a], %[b]"
+          : [a] "+r"(a), [t] "=&r"(t)
+          : [b] "r"(b)
+          : "cc");
+  return a;
+}
 static inline uint32_t mp_clamp8x4(uint32_t v, uint32_t lo4, uint32_t hi4) {
   uint32_t t;
   __asm__("ssub8 %[t], %[v], %[lo]\n\t"

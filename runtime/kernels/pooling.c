@@ -1,33 +1,66 @@
 #include "pooling.h"
 
+#include "dot.h"
 #include "fixed_point.h"
 
+/* Per output pixel, the taps inside the input once (mp_tap_range), then each channel over
+ * them; a window wholly in the padding gives -128 (max) or 0 (average). With the DSP
+ * extension the maximum runs four channels at a time (SSUB8/SEL). */
 static void pool(const mp_pool_params *p, const int8_t *input, int8_t *output, int is_max) {
   const mp_window *k = &p->win;
-  const int32_t c_n = k->in.c;
-  int32_t oh, ow, c, ky, kx;
-  for (oh = 0; oh < k->out.h; ++oh)
-    for (ow = 0; ow < k->out.w; ++ow)
-      for (c = 0; c < c_n; ++c) {
-        int32_t acc = is_max ? -128 : 0, count = 0;
-        for (ky = 0; ky < k->kernel_h; ++ky) {
-          const int32_t ih = oh * k->stride_h - k->pad_top + ky * k->dilation_h;
-          if (ih < 0 || ih >= k->in.h) continue;
-          for (kx = 0; kx < k->kernel_w; ++kx) {
-            const int32_t iw = ow * k->stride_w - k->pad_left + kx * k->dilation_w;
-            int32_t x;
-            if (iw < 0 || iw >= k->in.w) continue;
-            x = input[((int64_t)ih * k->in.w + iw) * c_n + c];
-            if (is_max)
-              acc = x > acc ? x : acc;
-            else
-              acc += x;
-            ++count;
-          }
-        }
-        if (!is_max) acc = count ? mp_rounded_average(acc, count) : 0;
-        output[((int64_t)oh * k->out.w + ow) * c_n + c] = mp_clamp8(acc, -128, 127);
+  const int32_t C = k->in.c, row = k->dilation_h * k->in.w * C, tap = k->dilation_w * C;
+  int32_t oh, ow, c, ky, kx, ky_lo, ky_hi, kx_lo, kx_hi;
+  int8_t *y = output;
+  for (oh = 0; oh < k->out.h; ++oh) {
+    const int32_t ih0 = oh * k->stride_h - k->pad_top;
+    mp_tap_range(ih0, k->dilation_h, k->kernel_h, k->in.h, &ky_lo, &ky_hi);
+    for (ow = 0; ow < k->out.w; ++ow, y += C) {
+      const int32_t iw0 = ow * k->stride_w - k->pad_left;
+      const int8_t *first;
+      int32_t rows, cols;
+      mp_tap_range(iw0, k->dilation_w, k->kernel_w, k->in.w, &kx_lo, &kx_hi);
+      rows = ky_hi - ky_lo, cols = kx_hi - kx_lo;
+      if (rows <= 0 || cols <= 0) {
+        for (c = 0; c < C; ++c) y[c] = (int8_t)(is_max ? -128 : 0);
+        continue;
       }
+      first = input + ((int64_t)(ih0 + ky_lo * k->dilation_h) * k->in.w + iw0 + kx_lo * k->dilation_w) * C;
+      c = 0;
+      if (is_max) {
+#ifdef MP_DSP
+        for (; c + 4 <= C; c += 4) {
+          uint32_t m = mp_load4(first + c);
+          const int8_t *xr = first + c;
+          for (ky = 0; ky < rows; ++ky, xr += row) {
+            const int8_t *x = xr;
+            for (kx = 0; kx < cols; ++kx, x += tap) m = mp_max8x4(m, mp_load4(x));
+          }
+          memcpy(y + c, &m, 4);
+        }
+#endif
+        for (; c < C; ++c) {
+          int32_t m = -128;
+          const int8_t *xr = first + c;
+          for (ky = 0; ky < rows; ++ky, xr += row) {
+            const int8_t *x = xr;
+            for (kx = 0; kx < cols; ++kx, x += tap) m = *x > m ? *x : m;
+          }
+          y[c] = (int8_t)m;
+        }
+      } else {
+        const int32_t count = rows * cols;
+        for (; c < C; ++c) {
+          int32_t s = 0;
+          const int8_t *xr = first + c;
+          for (ky = 0; ky < rows; ++ky, xr += row) {
+            const int8_t *x = xr;
+            for (kx = 0; kx < cols; ++kx, x += tap) s += *x;
+          }
+          y[c] = mp_clamp8(mp_rounded_average(s, count), -128, 127);
+        }
+      }
+    }
+  }
 }
 
 void mp_max_pool(const mp_pool_params *p, const int8_t *input, int8_t *output) { pool(p, input, output, 1); }

@@ -17,6 +17,7 @@
 #include "kernels/depthwise_conv.h"
 #include "kernels/fixed_point.h"
 #include "kernels/fully_connected.h"
+#include "kernels/pooling.h"
 #include "platform.h"
 
 #define MAX_IN (32 * 32 * 16)
@@ -230,6 +231,54 @@ static void add_case(const char *name, int32_t n, int32_t output_shift) {
   report(name, "add", n, 0, t1 - t0, t2 - t1, n, 0, 0, 0);
 }
 
+/* The pools' reference: each output value over its taps one by one, bounds checked per tap
+ * (the runtime's pooling before this round). */
+static void pool_reference(const mp_window *k, const int8_t *input, int8_t *output, int is_max) {
+  int32_t oh, ow, c, ky, kx;
+  for (oh = 0; oh < k->out.h; ++oh)
+    for (ow = 0; ow < k->out.w; ++ow)
+      for (c = 0; c < k->in.c; ++c) {
+        int32_t acc = is_max ? -128 : 0, count = 0;
+        for (ky = 0; ky < k->kernel_h; ++ky) {
+          const int32_t ih = oh * k->stride_h - k->pad_top + ky * k->dilation_h;
+          if (ih < 0 || ih >= k->in.h) continue;
+          for (kx = 0; kx < k->kernel_w; ++kx) {
+            const int32_t iw = ow * k->stride_w - k->pad_left + kx * k->dilation_w;
+            int32_t x;
+            if (iw < 0 || iw >= k->in.w) continue;
+            x = input[(ih * k->in.w + iw) * k->in.c + c];
+            acc = is_max ? (x > acc ? x : acc) : acc + x;
+            ++count;
+          }
+        }
+        if (!is_max) acc = count ? mp_rounded_average(acc, count) : 0;
+        output[(oh * k->out.w + ow) * k->in.c + c] = mp_clamp8(acc, -128, 127);
+      }
+}
+
+static void pool_case(const char *name, int32_t h, int32_t w, int32_t c, int32_t kh, int32_t kw, int32_t s, int same,
+                      int is_max) {
+  mp_pool_params p;
+  uint64_t t0, t1, t2;
+  int32_t n;
+  memset(&p, 0, sizeof p);
+  set_window(&p.win, h, w, c, c, kh, kw, s, 1, same);
+  fill8(in_buf, h * w * c);
+  n = p.win.out.h * p.win.out.w * c;
+  t0 = plat_ticks();
+  if (is_max)
+    mp_max_pool(&p, in_buf, out_a);
+  else
+    mp_avg_pool(&p, in_buf, out_a);
+  t1 = plat_ticks();
+  pool_reference(&p.win, in_buf, out_b, is_max);
+  t2 = plat_ticks();
+  compare(name, out_a, out_b, n);
+  plat_write(out_file, out_a, n);
+  report(name, is_max ? "maxpool" : "avgpool", (int64_t)n * kh * kw, 0, t1 - t0, t2 - t1, n, 0,
+         (int64_t)p.win.out.h * p.win.out.w, 0);
+}
+
 static void requantize_cases(void) {
   static const int32_t edges[] = {0, 1, -1, 2, -2, 3, -3, 127, -128, 0x3fffffff, -0x40000000, 0x7fffffff,
                                   (int32_t)0x80000000u, 0x7ffffffe, (int32_t)0x80000001u, 0x40000000, 65535, -65536};
@@ -292,6 +341,14 @@ int main(void) {
   add_case("add_7x7x13", 7 * 7 * 13, -17);
   add_case("add_8x8x5_any", 8 * 8 * 5, -1); /* an output scale the fast loops do not take */
   for (k = 0; k < 8; ++k) add_case("add_random", uniform(1, 300), -uniform(2, 24));
+  pool_case("maxpool2x2_28x28x16", 28, 28, 16, 2, 2, 2, 0, 1);
+  pool_case("avgpool2x2_28x28x16", 28, 28, 16, 2, 2, 2, 0, 0);
+  pool_case("maxpool3x3_s2_15x15x13", 15, 15, 13, 3, 3, 2, 1, 1);
+  for (k = 0; k < 12; ++k) {
+    const int32_t kh = uniform(1, 4), kw = uniform(1, 4);
+    pool_case("pool_random", uniform(kh, 12), uniform(kw, 12), uniform(1, 19), kh, kw, uniform(1, 3), (int)(next() & 1),
+              (int)(k & 1));
+  }
   /* seeded random layers */
   for (k = 0; k < 60; ++k) {
     const int32_t kh = uniform(1, 4), kw = uniform(1, 4), s = uniform(1, 3), d = k % 5 == 0 ? 2 : 1;
