@@ -32,7 +32,7 @@ CLASS_FIELDS = {
     "depthwise": ["per_mac", "per_output", "per_pixel", "per_edge_output", "per_channel", "fixed"],
     "dense": ["per_mac", "per_output", "per_column", "fixed"],
     "dense_plain": ["per_mac", "per_output", "per_column", "fixed"],
-    "pool": ["per_element", "per_output", "fixed"],
+    "pool": ["per_element", "per_output", "per_pixel", "fixed"],
     "mean": ["per_element", "per_output", "fixed"],
     "add": ["per_element", "fixed"],
     "copy": ["per_element", "fixed"],

@@ -5,7 +5,8 @@
 
 /* Per output pixel, the taps inside the input once (mp_tap_range), then each channel over
  * them; a window wholly in the padding gives -128 (max) or 0 (average). With the DSP
- * extension the maximum runs four channels at a time (SSUB8/SEL). */
+ * extension the maximum runs four channels at a time (SSUB8/SEL), the last group overlapping
+ * the previous one. */
 static void pool(const mp_pool_params *p, const int8_t *input, int8_t *output, int is_max) {
   const mp_window *k = &p->win;
   const int32_t C = k->in.c, row = k->dilation_h * k->in.w * C, tap = k->dilation_w * C;
@@ -28,8 +29,10 @@ static void pool(const mp_pool_params *p, const int8_t *input, int8_t *output, i
       c = 0;
       if (is_max) {
 #ifdef MP_DSP
-        for (; c + 4 <= C; c += 4) {
-          uint32_t m = mp_load4(first + c);
+        for (; c < C && C >= 4; c += 4) {
+          uint32_t m;
+          if (c + 4 > C) c = C - 4; /* the last group overlaps the previous one (the same maxima again) */
+          m = mp_load4(first + c);
           const int8_t *xr = first + c;
           for (ky = 0; ky < rows; ++ky, xr += row) {
             const int8_t *x = xr;

@@ -141,24 +141,24 @@ const std::vector<Board>& builtin_boards() {
 static void set_mcuprune_instructions(RuntimeProfile& m) {
   m.instructions_dsp.source = m.instructions_portable.source =
       "fitted to instructions measured on QEMU mps2-an386 (bench/fit_instructions.py)";
-  m.instructions_dsp.conv = {1.03391, 26.9857, 2.03584, 375.664, 0, 0, 40.4503, 62.7496};  // 256 ops
-  m.instructions_dsp.conv_plain = {1.96575, 82.1126, 0, 0, 0, 0, 0, 184.753};  // 45 ops
-  m.instructions_dsp.depthwise = {0, 32.3482, 0, 0, 0, 5433.34, 28.2305, 133.466};  // 84 ops
-  m.instructions_dsp.dense = {1.34223, 59.348, 3.61147, 0, 0, 32.6432, 0, 0};  // 28 ops
-  m.instructions_dsp.dense_plain = {2.11934, 59.306, 0, 0, 0, 60.4464, 0, 0};  // 4 ops
-  m.instructions_dsp.pool = {0, 0, 0, 0, 43.523, 0, 0, 0};  // 24 ops
-  m.instructions_dsp.mean = {0, 17.9994, 0, 0, 5.99967, 65.5439, 0, 0};  // 12 ops
-  m.instructions_dsp.add = {0, 0, 0, 0, 103.871, 664.761, 0, 0};  // 52 ops
-  m.instructions_dsp.copy = {0, 0, 0, 0, 1.97217, 185.266, 0, 0};  // 12 ops
-  m.instructions_portable.conv = {1.92479, 47.2434, 13.9213, 0, 0, 0, 0, 0};  // 256 ops
-  m.instructions_portable.conv_plain = {3.84353, 72.0034, 0, 0, 0, 0, 0, 292.035};  // 45 ops
-  m.instructions_portable.depthwise = {7.5334, 20.2706, 0, 0, 0, 5731.32, 0.311374, 104.522};  // 84 ops
-  m.instructions_portable.dense = {3.33183, 62.4856, 0, 0, 0, 0, 0, 0};  // 28 ops
-  m.instructions_portable.dense_plain = {5.36711, 35.1755, 0, 0, 0, 0, 0, 0};  // 5 ops
-  m.instructions_portable.pool = {0, 0, 0, 0, 43.5359, 0, 0, 0};  // 24 ops
-  m.instructions_portable.mean = {0, 18.0042, 0, 0, 6.00041, 55.1863, 0, 0};  // 12 ops
-  m.instructions_portable.add = {0, 0, 0, 0, 103.889, 656.729, 0, 0};  // 52 ops
-  m.instructions_portable.copy = {0, 0, 0, 0, 1.88861, 233.455, 0, 0};  // 12 ops
+  m.instructions_dsp.conv = {1.03005, 26.8769, 2.08135, 382.924, 0, 0, 41.5916, 63.8959};  // 256 ops
+  m.instructions_dsp.conv_plain = {1.4221, 114.5, 0, 0, 0, 261.238, 0, 0};  // 43 ops
+  m.instructions_dsp.depthwise = {1.38858, 19.8487, 0, 0, 0, 5442.12, 28.2358, 133.409};  // 84 ops
+  m.instructions_dsp.dense = {1.34559, 59.0115, 3.57905, 0, 0, 35.9764, 0, 0};  // 28 ops
+  m.instructions_dsp.dense_plain = {2.14021, 36.349, 0, 0, 0, 329.048, 0, 0};  // 5 ops
+  m.instructions_dsp.pool = {0, 0, 0, 0, 5.08216, 0, 0, 0};  // 24 ops
+  m.instructions_dsp.mean = {0, 18.0055, 0, 0, 6.00136, 51.144, 0, 0};  // 12 ops
+  m.instructions_dsp.add = {0, 0, 0, 0, 38.1372, 828.344, 0, 0};  // 52 ops
+  m.instructions_dsp.copy = {0, 0, 0, 0, 1.93765, 201.598, 0, 0};  // 12 ops
+  m.instructions_portable.conv = {1.93483, 46.9419, 13.6888, 0, 0, 0, 0, 0};  // 256 ops
+  m.instructions_portable.conv_plain = {2.50706, 159.029, 0, 0, 0, 0, 0, 0};  // 44 ops
+  m.instructions_portable.depthwise = {0, 88.0684, 0, 0, 0, 5744.87, 0.317145, 104.425};  // 84 ops
+  m.instructions_portable.dense = {3.32924, 62.7599, 0, 0, 0, 0, 0, 0};  // 28 ops
+  m.instructions_portable.dense_plain = {5.51419, 0, 0, 0, 0, 561.044, 0, 0};  // 5 ops
+  m.instructions_portable.pool = {0, 0, 0, 0, 14.4914, 0, 0, 0};  // 24 ops
+  m.instructions_portable.mean = {0, 18.0036, 0, 0, 5.99864, 66.3198, 0, 0};  // 12 ops
+  m.instructions_portable.add = {0, 0, 0, 0, 38.16, 814.916, 0, 0};  // 52 ops
+  m.instructions_portable.copy = {0, 0, 0, 0, 1.87652, 248.202, 0, 0};  // 12 ops
   // No zoo model runs a lone ReLU or a softmax on the device: estimates (a clamp per value
   // and a copy's fixed cost; a float exponential per value). The front end: 58,026
   // instructions per 20 ms frame (bench/results/kws_frontend.md) over its 6,761 multiplies.
