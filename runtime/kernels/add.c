@@ -57,6 +57,9 @@ static inline void add2_loop(const mp_add_params *p, const int8_t *a, const int8
                              int mo) {
   const int32_t za = p->input_zero_point[0], zb = p->input_zero_point[1], ls = p->left_shift;
   const int32_t zo = p->output_zero_point, lo = p->act_min, hi = p->act_max, n = p->size;
+  /* local copies (add2 derived the modes from the same calls): the loop keeps them in
+   * registers, where pointers to add2's copies would be reloaded after every store (about
+   * 5 instructions per value more, measured) */
   const add_scale sa = add_scale_of(p->input_multiplier[0], p->input_shift[0]);
   const add_scale sb = add_scale_of(p->input_multiplier[1], p->input_shift[1]);
   const add_scale so = add_scale_of(p->output_multiplier, p->output_shift);

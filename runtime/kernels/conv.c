@@ -43,17 +43,10 @@ static void pixel_channels4(const mp_conv_params *p, const int8_t *input, int32_
  * any channel count stays on the SMLAD loop. A filter of K < 4 is stored as it is, 4 bytes per
  * input (pixel 0's, then 1's). Taps outside the input hold 0 (the real value of padding). */
 
-/* The halfword index of filter position f for pixel 0 (pixel 1: 4 further), K >= 4. */
-static inline int32_t slot_of(int32_t f, int32_t K) {
-  const int32_t full = K & ~3;
-  if (f >= full) f = f - (K - 4) + full; /* its place in the extra group */
-  return 2 * (f & ~3) + (((f & 1) << 1) | ((f & 2) >> 1));
-}
-
 static void fill_column(const mp_conv_params *p, const int8_t *input, int32_t ih0, int32_t iw0, int8_t *col,
                         int32_t pixel) {
   const mp_window *k = &p->win;
-  const int32_t in_c = k->in.c, n = k->kernel_w * in_c, K = k->kernel_h * n, full = K & ~3;
+  const int32_t in_c = k->in.c, n = k->kernel_w * in_c, K = k->kernel_h * n;
   const uint32_t off = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint16_t)p->input_offset;
   int32_t ky, kx, i, kx_lo, kx_hi, ky_lo, ky_hi;
   int8_t *g = col + 8 * pixel;
@@ -153,7 +146,6 @@ static void fill_column(const mp_conv_params *p, const int8_t *input, int32_t ih
       MP_FILL_EMIT((staged << (8 * (4 - have))) | (pad4 >> (8 * have)));
 #undef MP_FILL_STAGE
 #undef MP_FILL_EMIT
-    (void)i, (void)full;
   }
 }
 
