@@ -22,6 +22,7 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev
   libsndfile1-dev libsamplerate0-dev libzip-dev libfftw3-dev libssl-dev
   espeak-ng sox
+  chromium
 )
 # Node.js and npm run the ONNX verification (onnxruntime-node from the npm registry).
 # Only installed from apt when no `node`/`npm` is on PATH (a NodeSource install counts).
@@ -74,6 +75,19 @@ else
   echo "install-deps: installing onnxruntime-node into tools/ort (npm registry)"
   if ! (cd "$ORT_DIR" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund); then
     echo "install-deps: error: 'npm ci' failed in tools/ort; check access to the npm registry" >&2
+    exit 1
+  fi
+fi
+# The report pages' chart library (Apache ECharts, compiled into the binary) and the browser
+# driver of their test (playwright-core, which drives Debian's chromium), pinned by
+# tools/report/package-lock.json. No browser is downloaded.
+REPORT_DIR="$ROOT/tools/report"
+if [ -f "$REPORT_DIR/node_modules/echarts/dist/echarts.min.js" ] && [ -f "$REPORT_DIR/node_modules/playwright-core/package.json" ]; then
+  echo "install-deps: echarts and playwright-core already installed in tools/report"
+else
+  echo "install-deps: installing echarts and playwright-core into tools/report (npm registry)"
+  if ! (cd "$REPORT_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund); then
+    echo "install-deps: error: 'npm ci' failed in tools/report; check access to the npm registry" >&2
     exit 1
   fi
 fi

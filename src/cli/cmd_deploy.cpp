@@ -37,7 +37,7 @@ struct DeployArgs {
   std::string model, board = "nucleo-f446re", dataset, out, report, patch = "auto";
   double patch_max_overhead = 0.2;
   int samples = 20, calibration = 200, timeout_s = 600;
-  bool emulate = false, host = false, portable = false, force = false;
+  bool emulate = false, host = false, portable = false, force = false, no_html = false;
 };
 
 void run_deploy(const DeployArgs& a) {
@@ -199,7 +199,10 @@ void run_deploy(const DeployArgs& a) {
   popt.patch = a.patch;
   popt.patch_max_overhead = a.patch_max_overhead;
   const Profile p = profile_graph(f.graph, board, popt);
-  json report = {{"command", "deploy"},
+  json report = {{"format", "mcuprune-report"},
+                 {"version", 1},
+                 {"command", "deploy"},
+                 {"mcuprune_version", kVersion},
                  {"model_dir", a.model},
                  {"board", board.name},
                  {"target", a.emulate ? "qemu mps2-an386 (cortex-m4)" : "host"},
@@ -221,6 +224,7 @@ void run_deploy(const DeployArgs& a) {
                    {"profile_latency_ms", p.latency_ms},
                    {"profile_instructions", p.instructions},
                    {"patch", profile_to_json(p).at("patch")},
+                   {"patch_request", a.patch},
                    {"patch_note", src.patch_note},
                    {"kernel_note", src.kernel_note}}},
                  {"work_dir", out}};
@@ -284,11 +288,14 @@ void run_deploy(const DeployArgs& a) {
                   v["instructions_per_mac"].get<double>(), (long long)v["macs"].get<int64_t>());
   }
   write_report(a.report.empty() ? (fs::path(out) / "deploy_report.json").string() : a.report, report);
+  if (!a.no_html)
+    write_run_page(a.report.empty() ? (fs::path(out) / "deploy_report.json").string() : a.report, report, a.model,
+                   (fs::path(out) / "report.html").string());
   work_dir.commit();
   out = work_dir.path();
   const std::string report_path = a.report.empty() ? (fs::path(out) / "deploy_report.json").string() : a.report;
   std::printf("  work directory: %s\n", out.c_str());
-  std::printf("  report: %s\n", report_path.c_str());
+  std::printf("  report: %s%s\n", report_path.c_str(), a.no_html ? "" : (" (page: " + (fs::path(out) / "report.html").string() + ")").c_str());
   if (exact != ran)
     throw UserError(std::to_string(ran - exact) + " of " + std::to_string(ran) +
                     " outputs differ from the host's integer reference (largest difference " +
@@ -330,6 +337,7 @@ void add_deploy_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
   c->add_flag("--force", a->force, "replace an existing --out directory or --report file");
+  c->add_flag("--no-html", a->no_html, "no report.html in the work directory (the page of the report)");
   c->callback([a] { run_deploy(*a); });
 }
 

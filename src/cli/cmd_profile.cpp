@@ -14,7 +14,7 @@ namespace {
 struct ProfileArgs {
   ModelSpec model;
   std::string board = "nucleo-f446re", order = "optimal", runtime;
-  std::string reserve_ram, reserve_flash, patch;  // patch empty: auto where the runtime runs patches
+  std::string reserve_ram, reserve_flash, patch, html;  // patch empty: auto where the runtime runs patches
   double patch_max_overhead = 0.2;
   BudgetOptions budgets;
   bool inplace_add = false, json_out = false, no_timeline = false;
@@ -39,6 +39,17 @@ void run_profile(const ProfileArgs& a) {
             : find_runtime(a.runtime.empty() ? board.runtime : a.runtime).patch_execution ? "auto" : "none";
   o.patch_max_overhead = a.patch_max_overhead;
   Profile p = profile_graph(m.graph, board, o);
+  if (!a.html.empty()) {
+    // The page shows the memory timeline under both orders (layer by layer under the given one).
+    ProfileOptions og = o, oo = o;
+    og.optimal_order = false;
+    og.patch = "none";
+    oo.optimal_order = true;
+    const Profile given = profile_graph(m.graph, board, og);
+    const Profile optimal = o.optimal_order ? p : profile_graph(m.graph, board, oo);
+    write_profile_page(a.html, p, given, optimal);
+    std::fprintf(stderr, "page written to %s\n", a.html.c_str());
+  }
   if (a.json_out) {
     std::printf("%s\n", profile_to_json(p).dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return;
@@ -105,6 +116,7 @@ void add_profile_command(CLI::App& app) {
   add_budget_options(c, args->budgets, "RAM budget in bytes, KiB or MiB (e.g. 64KiB) instead of the board's");
   c->add_flag("--json", args->json_out, "machine-readable output (docs/resources.md)");
   c->add_flag("--no-timeline", args->no_timeline, "omit the memory timeline");
+  c->add_option("--html", args->html, "also write the profile as a self-contained HTML page (docs/reports.md)");
   c->callback([args, c] {
     if (c->get_option("--classes")->count() > 0 && args->model.classes < 1)
       throw UserError("--classes must be at least 1, got " + std::to_string(args->model.classes));

@@ -25,6 +25,7 @@ struct PruneArgs {
   bool force = false;
   BudgetOptions budgets;
   OutputOptions output;
+  bool no_html = false;
 };
 
 void print_summary(const PruneConfig& cfg, const Profile& before, const Profile& after, const EvalResult& test,
@@ -192,10 +193,12 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
                  {"train_time_s", train_s},
                  {"wall_time_s", wall}};
   write_report((fs::path(a.out) / "report.json").string(), report);
+  if (!a.no_html) write_run_page((fs::path(a.out) / "report.json").string(), report, a.out);
   print_summary(a.cfg, before, after, test, test_before, r.fallbacks);
   std::printf("%s\n", after.fits() ? "every budget holds" : "NOT every budget holds");
   dir->commit();
-  if (!a.output.quiet) std::fprintf(stderr, "pruned model and report written to %s\n", shown.c_str());
+  if (!a.output.quiet)
+    std::fprintf(stderr, "pruned model and report written to %s%s\n", shown.c_str(), a.no_html ? "" : " (report.html: the page)");
   if (!after.fits()) throw UserError("the pruned model does not meet every budget (see the table above)");
 }
 
@@ -270,11 +273,12 @@ void add_prune_command(CLI::App& app) {
   c->add_flag("--quiet", args->output.quiet, "no progress output");
   c->add_flag("--force", args->force, "replace a model already in --out (a run there is continued with --resume)");
   c->add_option("--log-json", args->output.log_json, "append one JSON object per epoch to FILE");
+  c->add_flag("--no-html", args->no_html, "no report.html (the page of report.json)");
   c->callback([args, c] {
     bool epochs_given = c->get_option("--epochs")->count() > 0;
     bool threads_given = c->get_option("--threads")->count() > 0;
     if (!args->resume.empty()) {
-      const std::vector<std::string> allowed = {"--resume", "--out", "--epochs", "--threads", "--quiet", "--log-json"};
+      const std::vector<std::string> allowed = {"--resume", "--out", "--epochs", "--threads", "--quiet", "--log-json", "--no-html"};
       for (const CLI::Option* o : c->get_options()) {
         std::string name = o->get_name(false, false);
         if (o->count() > 0 && std::find(allowed.begin(), allowed.end(), name) == allowed.end())

@@ -25,7 +25,7 @@ struct QuantArgs {
   int qat_epochs = 0, limit_train = 0, batch_size = 64;
   double qat_lr = 1e-4, val_fraction = 0.0;
   uint64_t seed = 1;
-  bool quiet = false, force = false;
+  bool quiet = false, force = false, no_html = false;
 };
 
 struct Accuracy {
@@ -141,6 +141,9 @@ void run_quantize(QuantArgs a) {
     qj["int8_gain_points"] = (qat.int8_acc - ptq.int8_acc) * 100;
     qj["int8_minus_original_float_points"] = (qat.int8_acc - ptq.float_acc) * 100;
     qj["model_dir"] = a.out;
+    json qh = json::array();
+    for (const auto& e : r.history) qh.push_back(epoch_stats_to_json(e));
+    qj["history"] = qh;
     report["qat"] = qj;
     if (a.report.empty()) path = (fs::path(work) / "quant_report.json").string();
     std::printf("after %d epoch(s) of quantisation-aware fine-tuning: float %.4f   int8 %.4f   "
@@ -151,6 +154,7 @@ void run_quantize(QuantArgs a) {
   }
   if (!dir) return write_report_and_say(path, report);
   write_report(path, report);
+  if (a.qat_epochs > 0 && !a.no_html) write_run_page(path, report, dir->work_path());
   dir->commit();
   if (a.report.empty()) path = (fs::path(a.out) / "quant_report.json").string();
   std::printf("report written to %s\n", path.c_str());
@@ -187,6 +191,7 @@ void add_quantize_command(CLI::App& app) {
   c->add_option("--batch-size", args->batch_size, "batch size of the fine-tuning")->capture_default_str();
   check_seed(c->add_option("--seed", args->seed, "seed of the data split and the fine-tuning"))->capture_default_str();
   c->add_flag("--quiet", args->quiet, "no progress output");
+  c->add_flag("--no-html", args->no_html, "with --qat-epochs: no OUT/report.html (the page of quant_report.json)");
   c->callback([args, c] {
     for (const char* o : {"--qat-lr", "--batch-size"})
       refuse_without_effect(c, o, args->qat_epochs > 0, "without --qat-epochs (it is the fine-tuning's)");

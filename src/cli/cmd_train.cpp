@@ -22,7 +22,7 @@ struct TrainArgs {
   ModelSpec model;
   TrainConfig cfg;
   std::string out, resume;
-  bool force = false;
+  bool force = false, no_html = false;
   OutputOptions output;
 };
 
@@ -126,10 +126,12 @@ void run_train(TrainArgs a) {
                  {"train_time_s", total_train_s},
                  {"wall_time_s", wall}};
   write_report((fs::path(a.out) / "report.json").string(), report);
+  if (!a.no_html) write_run_page((fs::path(a.out) / "report.json").string(), report, a.out);
   if (data.val.size()) print_result_line("val ", val);
   print_result_line("test", test);
   dir->commit();
-  if (!a.output.quiet) std::fprintf(stderr, "model and report written to %s\n", shown.c_str());
+  if (!a.output.quiet)
+    std::fprintf(stderr, "model and report written to %s%s\n", shown.c_str(), a.no_html ? "" : " (report.html: the page)");
 }
 
 }  // namespace
@@ -150,19 +152,20 @@ void add_train_command(CLI::App& app) {
   c->add_flag("--quiet", args->output.quiet, "no progress output");
   c->add_flag("--force", args->force, "replace a model already in --out (a run there is continued with --resume)");
   c->add_option("--log-json", args->output.log_json, "append one JSON object per epoch to FILE");
+  c->add_flag("--no-html", args->no_html, "no report.html (the page of report.json)");
   c->callback([args, c] {
     args->epochs_given = c->get_option("--epochs")->count() > 0;
     args->threads_given = c->get_option("--threads")->count() > 0;
     if (!args->resume.empty()) {
       // A resumed run keeps its saved configuration; only these may be given again.
       const std::vector<std::string> allowed = {"--resume", "--out", "--epochs", "--threads",
-                                                "--quiet", "--log-json", "--help"};
+                                                "--quiet", "--log-json", "--no-html", "--help"};
       for (const CLI::Option* o : c->get_options()) {
         std::string name = o->get_name(false, false);
         if (o->count() > 0 && std::find(allowed.begin(), allowed.end(), name) == allowed.end())
           throw UserError(name + " cannot be given with --resume: the run continues with the "
                           "configuration saved in its checkpoint (only --epochs, --threads, "
-                          "--quiet and --log-json may be given)");
+                          "--quiet, --log-json and --no-html may be given)");
       }
     }
     if (args->resume.empty()) {

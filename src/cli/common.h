@@ -109,6 +109,16 @@ void add_quantize_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_deploy_command(CLI::App& app);
 void add_import_command(CLI::App& app);
+void add_report_command(CLI::App& app);
+
+// The run's HTML page (cmd_report.cpp, docs/reports.md) for JSON report `report` written at
+// `json_path`: report.html beside it unless `html_path` is given. `model_dir` holds the run's
+// model.json ("" : where the report says). Returns the page's path.
+std::string write_run_page(const std::string& json_path, const nlohmann::json& report,
+                           const std::string& model_dir = "", const std::string& html_path = "");
+struct Profile;
+// `profile --html FILE`: the profile `used` (as printed) with the timelines of both orders.
+void write_profile_page(const std::string& path, const Profile& used, const Profile& given, const Profile& optimal);
 
 // Checks for the options every command shares: --width a finite number in (0, 16];
 // --threads an integer in [0, 256] (0: all cores).

@@ -101,7 +101,7 @@ void write_holder(int fd, const std::string& command) {
 
 bool is_deploy_dir_entry(const std::string& name) {
   for (const char* n : {"model", "app", "inputs.bin", "outputs.bin", "op_ticks.bin", "link.ld", "model.o",
-                        "firmware.elf", "model_host", "deploy_report.json"})
+                        "firmware.elf", "model_host", "deploy_report.json", "report.html"})
     if (name == n) return true;
   return false;
 }
@@ -130,7 +130,7 @@ bool all_entries(const fs::path& dir, bool (*ours)(const std::string&)) {
 
 bool is_model_dir_entry(const std::string& name) {
   static const char* const kNames[] = {"model.json", "weights.bin", "report.json", "quant_report.json",
-                                       "eval_report.json", "deploy_report.json"};
+                                       "eval_report.json", "deploy_report.json", "report.html"};
   for (const char* n : kNames)
     if (name == n) return true;
   return name == "checkpoint" || is_deploy_work_dir_name(name);
