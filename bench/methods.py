@@ -1094,7 +1094,11 @@ def model_section(settings, state, plots):
     if notes:
         lines += ["Runs that failed, missed a budget or need a note:", ""] + notes + [""]
     for title, name in plots.get(state.name, []):
-        lines.append(f"![{state.name}: {title}]({name})")
+        if title == "page":
+            lines.append(f"Test accuracy against peak SRAM and against flash, every method with its Pareto front: "
+                         f"[{name}]({name}) (a self-contained page; open it in a browser).")
+        else:
+            lines.append(f"![{state.name}: {title}]({name})")
     if plots.get(state.name):
         lines.append("")
     if plots and "tight" in settings.levels and not any("tight" in title for title, _ in plots.get(state.name, [])):
@@ -1323,49 +1327,6 @@ def gnuplot_string(text):
     return "'" + text.replace("'", "''") + "'"
 
 
-def write_accuracy_data(directory, state, methods):
-    """One data file per method: level, peak SRAM, flash, accuracy mean/min/max (percent)."""
-    files = {}
-    for method in methods:
-        points = level_points(state, method)
-        if not points:
-            continue
-        name = f"{state.name}-{method}.dat"
-        rows = ["# level peak_sram_bytes flash_bytes accuracy_mean_pct accuracy_min_pct accuracy_max_pct"]
-        rows += [f"{p.level} {p.peak_sram_bytes} {p.flash_bytes} {100 * p.accuracy:.4f} "
-                 f"{100 * p.accuracy_min:.4f} {100 * p.accuracy_max:.4f}" for p in points
-                 if p.peak_sram_bytes and p.flash_bytes]
-        (directory / name).write_text("\n".join(rows) + "\n")
-        files[method] = name
-    unpruned = trained(state.unpruned.values())
-    totals = state.unpruned_totals()
-    if unpruned and totals:
-        accuracies = [100 * run.test_accuracy for run in unpruned]
-        name = f"{state.name}-unpruned.dat"
-        (directory / name).write_text(
-            "# level peak_sram_bytes flash_bytes accuracy_mean_pct accuracy_min_pct accuracy_max_pct\n"
-            f"unpruned {totals['peak_sram_bytes']} {totals['flash_bytes']} {statistics.mean(accuracies):.4f} "
-            f"{min(accuracies):.4f} {max(accuracies):.4f}\n")
-        files["unpruned"] = name
-    return files
-
-
-def accuracy_plot_script(state, files, column, label, png):
-    point_types = [7, 5, 9, 11, 13, 15]   # filled circle, square, triangles, diamond, pentagon
-    series = [f"{gnuplot_string(name)} using (${column}/1024):4:5:6 with yerrorbars "
-              f"pt {point_types[k % len(point_types)]} ps 1.3 title {gnuplot_string(method)}"
-              for k, (method, name) in enumerate(files.items()) if method != "unpruned"]
-    if "unpruned" in files:
-        series.append(f"{gnuplot_string(files['unpruned'])} using (${column}/1024):4 with points pt 6 ps 3 lw 2 "
-                      f"lc rgb 'black' title 'unpruned'")
-    return [f"set output {gnuplot_string(png)}",
-            f"set title {gnuplot_string(f'{state.name}: test accuracy vs {label} (seed mean, bars: min-max)')}",
-            "set logscale x", f"set xlabel {gnuplot_string(f'{label} (KiB, log scale)')}",
-            "set ylabel 'float test accuracy (%)'", "set key outside right top", "set grid",
-            "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05",
-            "plot " + ", \\\n     ".join(series), "unset logscale x", ""]
-
-
 def write_widths_data(directory, state, level="tight"):
     """Prunable groups at the tight level (seed 1): before, diff after, best baseline after."""
     methods = [m for m in [PROPOSED_METHOD, state.best_baseline] if m]
@@ -1409,15 +1370,11 @@ def write_plots(settings, states):
     terminal = gnuplot_terminal()
     header = [f"set terminal {terminal or 'pngcairo'} size 1000,620 noenhanced", "set encoding utf8"]
     plots = []   # (model, title, png, gnuplot commands)
+    # Accuracy against peak SRAM and flash are the HTML pages of write_pages (mcuprune report
+    # --bench): interactive, with each method's Pareto front.
     for state in states:
         if state.failed_reason:
             continue
-        files = write_accuracy_data(directory, state, settings.methods)
-        if files:
-            for column, slug, label in [(2, "peak-sram", "peak SRAM"), (3, "flash", "flash")]:
-                png = f"{state.name}-accuracy-vs-{slug}.png"
-                plots.append((state.name, f"test accuracy vs {label}", png,
-                              accuracy_plot_script(state, files, column, label, png)))
         name, methods = write_widths_data(directory, state)
         if name:
             png = f"{state.name}-widths-tight.png"
@@ -1446,6 +1403,24 @@ def write_plots(settings, states):
     if errors:
         note += "; gnuplot failed for " + "; ".join(errors)
     return made, note
+
+
+def pages_dir(settings):
+    return settings.results / "pages" / settings.mode
+
+
+def write_pages(settings):
+    """One HTML page per model from the CSV (`mcuprune report --bench`): test accuracy against
+    peak SRAM and against flash for every run, each method's Pareto front.
+    Returns ({model: page path relative to the results}, a sentence on what happened)."""
+    directory = pages_dir(settings)
+    result = subprocess.run([str(settings.mcuprune), "report", "--bench", str(csv_path(settings)), "--out",
+                             str(directory)], capture_output=True, text=True)
+    if result.returncode != 0:
+        return {}, f"not made: mcuprune report --bench failed: {result.stderr.strip()}"
+    relative = display_relative(directory, settings.results)
+    pages = {p.stem: f"{relative}/{p.name}" for p in sorted(directory.glob("*.html"))}
+    return pages, f"{len(pages)} HTML pages in {display_path(directory)} (mcuprune report --bench)"
 
 
 def display_relative(path, base):
@@ -1490,6 +1465,10 @@ def main(argv):
     duration_s = time.monotonic() - started
     write_csv(settings, states)
     plots, plot_note = write_plots(settings, states)
+    pages, page_note = write_pages(settings)
+    for model, page in pages.items():
+        plots.setdefault(model, []).insert(0, ("page", page))
+    plot_note = f"{page_note}; {plot_note}"
     path = write_results_md(settings, states, duration_s, plots, plot_note)
     print(f"wrote {display_path(path)}, {display_path(csv_path(settings))}; plots: {plot_note}")
     print(f"total {duration_s / 60:.1f} min")

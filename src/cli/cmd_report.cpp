@@ -211,6 +211,10 @@ void write_profile_page(const std::string& path, const Profile& used, const Prof
   json costs = model_costs_json(given, optimal);
   costs.erase("layers");  // the page lists the report's own operators
   Page p{report_kind(report, "profile"), title_of("profile", report), "mcuprune profile", report, costs, {}};
+  // What the page does not draw stays in `profile --json`: the instruction model's figures and
+  // the live tensors by name (the timeline draws them from `costs`). A third of a large page.
+  for (json& op : p.report["operators"])
+    for (const char* k : {"model_figures", "live_tensors", "live_tensor_bytes"}) op.erase(k);
   write_page(path, p);
 }
 

@@ -77,20 +77,72 @@
       return '<td>' + c + '</td>';
     }).join('') + '</tr>';
   }
-  // A long table as rows of a CSS grid: rows off screen are neither laid out nor painted
-  // (content-visibility), so that a model with 10,000 operators opens fast.
-  function grow(cells, cls, index) {
-    if (index >= 40) cls = (cls ? cls + ' ' : '') + 'cv';  // the rows a scroll box shows first are always drawn
+  // Tables as rows of a CSS grid. Past VIRTUAL_FROM rows only the rows in view are in the
+  // document (drawn again on scroll, with a search box over the names), so that a model with
+  // 10,000 operators opens fast; a smaller table holds every row.
+  var VIRTUAL_FROM = 1000, ROW_H = 26;
+  var virtuals = [];
+  function grow(cells, cls) {
     return '<div class="gr' + (cls ? ' ' + cls : '') + '">' + cells.map(function (c) {
       if (typeof c === 'object' && c !== null) return '<span class="' + (c.c || '') + '">' + c.h + '</span>';
       if (typeof c === 'string' && c.lastIndexOf('<span', 0) === 0) return c;  // a number of the report: its own cell
       return '<span>' + c + '</span>';
     }).join('') + '</div>';
   }
-  function gridTable(head, rows, columns) {
-    return '<div class="gt scroll" style="--cols: ' + columns + '"><div class="gr gh">' + head.map(function (c) {
+  function gridTable(head, n, rowFn, columns, names, jump) {
+    var hdr = '<div class="gr gh">' + head.map(function (c) {
       return '<span' + (c.l ? ' class="l"' : '') + '>' + esc(c.t !== undefined ? c.t : c) + '</span>';
-    }).join('') + '</div>' + rows.join('') + '</div>';
+    }).join('') + '</div>';
+    if (n <= VIRTUAL_FROM) {
+      var rows = new Array(n);
+      for (var i = 0; i < n; ++i) rows[i] = rowFn(i);
+      return '<div class="gt scroll" style="--cols: ' + columns + '">' + hdr + rows.join('') + '</div>';
+    }
+    var id = 'vt' + virtuals.length;
+    virtuals.push({ id: id, n: n, rowFn: rowFn, names: names });
+    return '<p class="vt-find">Find <input type="search" id="' + id + '-find" placeholder="name contains\u2026"> <span id="' + id +
+      '-count">' + groups(n) + ' rows (only those in view are drawn)</span>' +
+      (jump ? ' \u00b7 <a href="#" id="' + id + '-jump" data-row="' + jump.row + '">' + esc(jump.label) + '</a>' : '') + '</p>' +
+      '<div class="gt scroll vt" id="' + id + '" style="--cols: ' + columns + '">' + hdr + '<div class="vt-body"></div></div>';
+  }
+  function setupVirtual(v) {
+    var box = document.getElementById(v.id), body = box.querySelector('.vt-body');
+    var find = document.getElementById(v.id + '-find'), count = document.getElementById(v.id + '-count');
+    var jump = document.getElementById(v.id + '-jump');
+    var index = null;  // the rows that match the search, or null: all
+    function draw() {
+      var total = index ? index.length : v.n;
+      var first = Math.max(0, Math.floor(box.scrollTop / ROW_H) - 10);
+      var last = Math.min(total, first + Math.ceil(560 / ROW_H) + 20);
+      var h = '<div style="height:' + first * ROW_H + 'px"></div>';
+      for (var i = first; i < last; ++i) h += v.rowFn(index ? index[i] : i);
+      body.innerHTML = h + '<div style="height:' + (total - last) * ROW_H + 'px"></div>';
+    }
+    var pending = false;
+    box.addEventListener('scroll', function () {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () { pending = false; draw(); });
+    });
+    find.addEventListener('input', function () {
+      var q = find.value.trim().toLowerCase();
+      index = null;
+      if (q) {
+        index = [];
+        for (var i = 0; i < v.n; ++i) if (v.names[i].toLowerCase().indexOf(q) >= 0) index.push(i);
+      }
+      count.textContent = index ? groups(index.length) + ' of ' + groups(v.n) + ' rows match' : groups(v.n) + ' rows (only those in view are drawn)';
+      box.scrollTop = 0;
+      draw();
+    });
+    if (jump) jump.addEventListener('click', function (e) {
+      e.preventDefault();
+      find.value = '';
+      index = null;
+      box.scrollTop = Math.max(0, Number(jump.getAttribute('data-row')) * ROW_H - 3 * ROW_H);
+      draw();
+    });
+    draw();
   }
   function notes() {
     var n = (D.notes || []).slice();
@@ -125,8 +177,8 @@
     if (!ops) return '';
     var slow = 0;
     ops.forEach(function (o, i) { if (o.latency_ms > ops[slow].latency_ms) slow = i; });
-    var rows = ops.map(function (o, i) {
-      var p = 'operators.' + i + '.';
+    var rowFn = function (i) {
+      var o = ops[i], p = 'operators.' + i + '.';
       var ch = channelsOf ? channelsOf(o) : null;
       var shape = o.output || o.output_shape;
       var mark = (o.bottleneck ? '<span class="tag peak">memory peak</span> ' : '') +
@@ -138,27 +190,35 @@
         fromReport ? num(p + 'macs', 'int') : show(o.macs, 'int'),
         fromReport ? num(p + 'latency_ms', 'ms') : show(o.latency_ms, 'ms'),
         fromReport ? num(p + 'live_bytes', 'bytes') : show(o.live_bytes, 'bytes'), { c: 'l', h: mark }],
-        o.bottleneck ? 'peak' : '', i);
-    });
+        o.bottleneck ? 'peak' : '');
+    };
+    var peakRow = -1;
+    ops.forEach(function (o, i) { if (o.bottleneck && peakRow < 0) peakRow = i; });
     var head = ['#', { t: 'operator', l: true }, { t: 'kind', l: true }, 'output', channelsOf ? 'channels' : '',
       'params', 'flash', 'MACs', 'latency', 'memory at step', { t: '', l: true }];
     var names = ops.map(function (o) { return o.name; });
     var n = names.length;
+    var big = n > 2000;  // as in the timeline: operator numbers on a value axis
+    var point = function (key) { return ops.map(function (o, i) { return big ? [i + 1, o[key]] : o[key]; }); };
     var opt = {
       animation: false,
-      tooltip: { trigger: 'axis' },
+      tooltip: big ? { trigger: 'item', formatter: function (p) { return esc(p.value[0] + '. ' + names[p.value[0] - 1]) + '<br>' + esc(p.seriesName) + ': ' + groups(p.value[1]); } }
+        : { trigger: 'axis' },
       legend: { top: 0 },
       grid: { left: 70, right: 70, top: 34, bottom: 80 },
-      xAxis: { type: 'category', data: names, axisLabel: { rotate: 45, fontSize: 10 } },
+      xAxis: big ? { type: 'value', name: 'operator', nameLocation: 'middle', nameGap: 26, min: 0.5, max: n + 0.5, minInterval: 1 }
+        : { type: 'category', data: names, axisLabel: { rotate: 45, fontSize: 10 } },
       yAxis: [{ type: 'value', name: 'flash (bytes)' }, { type: 'value', name: 'MACs' }],
-      dataZoom: n > 60 ? [{ type: 'inside', startValue: 0, endValue: 59 }, { type: 'slider', startValue: 0, endValue: 59, height: 18, bottom: 4 }] : [],
+      dataZoom: n > 60 ? [{ type: 'inside', startValue: big ? 0.5 : 0, endValue: big ? 60.5 : 59 },
+                          { type: 'slider', startValue: big ? 0.5 : 0, endValue: big ? 60.5 : 59, height: 18, bottom: 4 }] : [],
       series: [
-        { name: 'flash (bytes)', type: 'bar', large: n > 2000, data: ops.map(function (o) { return o.flash_bytes; }) },
-        { name: 'MACs', type: 'bar', large: n > 2000, yAxisIndex: 1, data: ops.map(function (o) { return o.macs; }) }
+        { name: 'flash (bytes)', type: 'bar', data: point('flash_bytes') },
+        { name: 'MACs', type: 'bar', yAxisIndex: 1, data: point('macs') }
       ]
     };
     return section(title,
-      gridTable(head, rows, '3em minmax(8em, 2fr) minmax(7em, 1.3fr) 7em 6em 6em 7em 8em 6.5em 8em minmax(9em, 1fr)') +
+      gridTable(head, ops.length, rowFn, '3em minmax(8em, 2fr) minmax(10em, 1.3fr) 7em 7.5em 6em 7em 8em 6.5em 8em minmax(9em, 1fr)',
+                names, peakRow >= 0 ? { row: peakRow, label: 'the memory peak: row ' + (peakRow + 1) } : null) +
       '<p class="note">Execution order ' + (D.costs && D.costs.timeline.optimal.patched ? '(optimal, first stage in patches)' : '(memory-optimal)') +
       '. "memory at step": live tensors and kernel scratch while the operator runs.</p>' +
       chartBox('layers', 'Flash and MACs per operator', opt, 340));
@@ -178,55 +238,62 @@
     var tl = D.costs.timeline[which], names = D.costs.tensors;
     var n = tl.ops.length, slots = 0;
     tl.live.forEach(function (s) { slots = Math.max(slots, s.length / 2); });
+    // Past 2,000 steps the x axis is a value axis (step numbers) with plain [step, bytes] points:
+    // a category axis of that many names, and an object per bar, cost seconds to lay out.
     var big = n > 2000;
     var series = [];
     for (var k = 0; k < slots; ++k) {
-      var data = new Array(n);
+      var data = big ? [] : new Array(n);
       for (var i = 0; i < n; ++i) {
         var s = tl.live[i];
         if (2 * k < s.length) {
           var t = s[2 * k], b = s[2 * k + 1];
           var id = t < 0 ? -1 - t : t;
-          data[i] = big ? b : { value: b, itemStyle: { color: PALETTE[id % PALETTE.length], opacity: t < 0 ? 0.6 : 1 } };
-        } else {
+          if (big) data.push([i + 1, b]);
+          else data[i] = { value: b, itemStyle: { color: PALETTE[id % PALETTE.length], opacity: t < 0 ? 0.6 : 1 } };
+        } else if (!big) {
           data[i] = '-';
         }
       }
       series.push({ name: 'tensor ' + (k + 1), type: 'bar', stack: 'live', barCategoryGap: '10%', data: data,
                     itemStyle: { color: PALETTE[k % PALETTE.length] } });
     }
-    series.push({ name: 'scratch', type: 'bar', stack: 'live', data: tl.scratch.map(function (v) { return v > 0 ? v : '-'; }),
-                  itemStyle: { color: '#9e9e9e' } });
+    var scratch = big ? [] : tl.scratch.map(function (v) { return v > 0 ? v : '-'; });
+    if (big) tl.scratch.forEach(function (v, i) { if (v > 0) scratch.push([i + 1, v]); });
+    series.push({ name: 'scratch', type: 'bar', stack: 'live', data: scratch, itemStyle: { color: '#9e9e9e' } });
     var lines = [{ yAxis: tl.peak_bytes, name: 'peak', label: { formatter: 'peak ' + groups(tl.peak_bytes) + ' B', position: 'insideEndTop' },
                    lineStyle: { color: '#c62828', type: 'solid', width: 2 } }];
-    var ram = ramForTensors();
-    if (ram) lines.push({ yAxis: ram.value, name: 'RAM budget', label: { formatter: 'RAM budget for tensors ' + groups(ram.value) + ' B', position: 'insideStartTop' },
+    var ram = ramForTensors(), highest = 0;
+    tl.step_bytes.forEach(function (v) { highest = Math.max(highest, v); });
+    // A budget far above the peak would flatten every bar: it is then named, not drawn.
+    var offScale = ram && ram.value > 3 * Math.max(highest, tl.peak_bytes);
+    if (ram && !offScale) lines.push({ yAxis: ram.value, name: 'RAM budget', label: { formatter: 'RAM budget for tensors ' + groups(ram.value) + ' B', position: 'insideStartTop' },
                           lineStyle: { color: '#1a7f37', type: 'dashed', width: 2 } });
     series[0].markLine = { symbol: 'none', silent: true, data: lines };
     var zoom = [];
     if (n > 400) {
       var a = Math.max(0, tl.bottleneck_step - 200), e = Math.min(n - 1, a + 399);
+      if (big) { a += 0.5; e += 1.5; }  // step values, not indices
       zoom = [{ type: 'inside', startValue: a, endValue: e }, { type: 'slider', startValue: a, endValue: e, height: 18, bottom: 4 }];
     }
+    var stepTip = function (i) {
+      var s = tl.live[i], h = '<b>' + (i + 1) + '. ' + esc(tl.ops[i]) + '</b>: ' + groups(tl.step_bytes[i]) + ' B';
+      for (var j = 0; j < s.length; j += 2) {
+        var t = s[j] < 0 ? -1 - s[j] : s[j];
+        h += '<br>' + esc(names[t]) + (s[j] < 0 ? ' (patch window)' : '') + ': ' + groups(s[j + 1]) + ' B';
+      }
+      if (tl.scratch[i] > 0) h += '<br>scratch: ' + groups(tl.scratch[i]) + ' B';
+      return h;
+    };
     var opt = {
       animation: false,
       legend: { show: false },
-      tooltip: {
-        trigger: 'axis', axisPointer: { type: 'shadow' }, confine: true,
-        formatter: function (ps) {
-          var i = ps[0].dataIndex, s = tl.live[i], h = '<b>' + (i + 1) + '. ' + esc(tl.ops[i]) + '</b>: ' + groups(tl.step_bytes[i]) + ' B';
-          for (var j = 0; j < s.length; j += 2) {
-            var t = s[j] < 0 ? -1 - s[j] : s[j];
-            h += '<br>' + esc(names[t]) + (s[j] < 0 ? ' (patch window)' : '') + ': ' + groups(s[j + 1]) + ' B';
-          }
-          if (tl.scratch[i] > 0) h += '<br>scratch: ' + groups(tl.scratch[i]) + ' B';
-          return h;
-        }
-      },
+      tooltip: big ? { trigger: 'item', confine: true, formatter: function (p) { return stepTip(p.value[0] - 1); } }
+        : { trigger: 'axis', axisPointer: { type: 'shadow' }, confine: true, formatter: function (ps) { return stepTip(ps[0].dataIndex); } },
       grid: { left: 80, right: 30, top: 20, bottom: n > 400 ? 70 : 50 },
-      xAxis: { type: 'category', name: 'step', nameLocation: 'middle', nameGap: 26,
-               data: tl.ops.map(function (_, i) { return String(i + 1); }) },
-      yAxis: { type: 'value', name: 'bytes', max: function (v) { return nice(Math.max(v.max, ram ? ram.value : 0) * 1.08); } },
+      xAxis: big ? { type: 'value', name: 'step', nameLocation: 'middle', nameGap: 26, min: 0.5, max: n + 0.5, minInterval: 1 }
+        : { type: 'category', name: 'step', nameLocation: 'middle', nameGap: 26, data: tl.ops.map(function (_, i) { return String(i + 1); }) },
+      yAxis: { type: 'value', name: 'bytes', max: function (v) { return nice(Math.max(v.max, ram && !offScale ? ram.value : 0) * 1.08); } },
       dataZoom: zoom,
       series: series
     };
@@ -234,7 +301,9 @@
       (tl.patched ? ' (first stage in patches)' : '') + ': peak ' + groups(tl.peak_bytes) + ' B at step ' + (tl.bottleneck_step + 1) +
       ' (' + tl.ops[tl.bottleneck_step] + ')';
     var note = 'Each bar is one execution step; its segments are the tensors live while it runs (hover for names)' +
-      (ram ? '; the dashed line is the RAM budget less the runtime\'s own data (' + groups(ram.persistent) + ' B)' : '') +
+      (ram && !offScale ? '; the dashed line is the RAM budget less the runtime\'s own data (' + groups(ram.persistent) + ' B)' : '') +
+      (offScale ? '; the RAM budget for tensors, ' + groups(ram.value) + ' B (the budget less the runtime\'s own data, ' +
+                  groups(ram.persistent) + ' B), is more than three times the peak and is not drawn' : '') +
       (n > 400 ? '; zoomed to the 400 steps around the peak (drag the slider for the rest)' : '') +
       (tl.search_complete ? '' : '; the optimal-order search stopped at its state bound: the best order found is shown') + '.';
     return chartBox('timeline-' + which, title, opt, 340, note);
@@ -354,14 +423,14 @@
       series: [{ name: 'before', type: 'bar', data: changed.map(function (l) { return l.channels_before; }), itemStyle: { color: '#bab0ac' } },
                { name: 'after', type: 'bar', data: changed.map(function (l) { return l.channels_after; }), itemStyle: { color: '#4e79a7' } }]
     };
-    var lrows = R.layers.map(function (l, i) {
-      var p = 'layers.' + i + '.';
+    var lrow = function (i) {
+      var l = R.layers[i], p = 'layers.' + i + '.';
       return grow([{ c: 'l', h: esc(l.name) }, { c: 'l', h: esc(l.op) }, num(p + 'channels_before', 'int'), num(p + 'channels_after', 'int'),
-                   l.channels_before > 0 ? (100 * (1 - l.channels_after / l.channels_before)).toFixed(0) + ' %' : ''], '', i);
-    });
+                   l.channels_before > 0 ? (100 * (1 - l.channels_after / l.channels_before)).toFixed(0) + ' %' : '']);
+    };
     h += section('Channels per layer', chartBox('channels', 'Output channels before and after pruning', chOpt, 320) +
-      gridTable([{ t: 'layer', l: true }, { t: 'op', l: true }, 'before', 'after', 'removed'], lrows,
-                'minmax(10em, 2fr) minmax(8em, 1fr) 7em 7em 7em'));
+      gridTable([{ t: 'layer', l: true }, { t: 'op', l: true }, 'before', 'after', 'removed'], R.layers.length, lrow,
+                'minmax(10em, 2fr) minmax(8em, 1fr) 7em 7em 7em', R.layers.map(function (l) { return l.name; }), null));
     h += layerSection('Per operator (pruned model)', function (o) {
       var l = byName[o.name];
       return l ? l.channels_before + ' \u2192 ' + l.channels_after : '';
@@ -531,10 +600,16 @@
 
   var marks = {};
   function mark(name) { marks[name] = Math.round(performance.now()); }
+  // Ready once the frame that holds every chart has been painted.
   function finish(names) {
     mark('charts');
-    window.mcupruneReport = { ready: true, readyMs: performance.now(), charts: names, phasesMs: marks };
-    document.body.setAttribute('data-ready', 'true');
+    requestAnimationFrame(function () {
+      setTimeout(function () {
+        mark('painted');
+        window.mcupruneReport = { ready: true, readyMs: performance.now(), charts: names, phasesMs: marks };
+        document.body.setAttribute('data-ready', 'true');
+      }, 0);
+    });
   }
 
   function main() {
@@ -549,6 +624,7 @@
     var html = pages[D.kind]() + footer();
     mark('built');
     app.innerHTML = html;
+    virtuals.forEach(setupVirtual);
     mark('dom');
     if (typeof echarts === 'undefined') throw new Error('the chart library did not load');
     var names = charts.map(function (c) { return c.name; });
