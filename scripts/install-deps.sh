@@ -6,7 +6,7 @@ set -euo pipefail
 # Debian packages the build, tests and demo need.
 APT_PACKAGES=(
   build-essential cmake make pkg-config
-  libtorch-dev
+  libtorch-dev libgloo-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev
   googletest libgtest-dev
   libstb-dev

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli/common.h"
+#include "nn/dist.h"
 #include "graph/io.h"
 #include "graph/channel_groups.h"
 #include "graph/graph_json.h"
@@ -74,6 +75,9 @@ void print_summary(const PruneConfig& cfg, const Profile& before, const Profile&
 }
 
 void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
+  if (resolve_dist({}).active())
+    throw UserError("prune runs as one process for now: data-parallel pruning is not built yet (docs/distributed.md); "
+                    "unset WORLD_SIZE or run it without mcuprune launch");
   auto wall0 = std::chrono::steady_clock::now();
   bool resume = !a.resume.empty();
   LoadedModel start;

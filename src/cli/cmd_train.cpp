@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli/common.h"
+#include "nn/dist.h"
 #include "graph/io.h"
 #include "graph/graph_json.h"
 #include "nn/trainer.h"
@@ -24,6 +25,7 @@ struct TrainArgs {
   std::string out, resume;
   bool force = false, no_html = false;
   OutputOptions output;
+  DistOptions dist;
 };
 
 void print_result_line(const char* what, const EvalResult& r) {
@@ -34,6 +36,11 @@ void print_result_line(const char* what, const EvalResult& r) {
 void run_train(TrainArgs a) {
   auto wall0 = std::chrono::steady_clock::now();
   bool resume = !a.resume.empty();
+  // Data-parallel workers: rank 0 owns the output directory (lock, checkpoints, model, reports);
+  // the others read what they need and write nothing.
+  init_dist(resolve_dist(a.dist));
+  const bool lead = is_rank0();
+  if (!lead) a.output.quiet = true;
   json extra;
   Graph graph;
   WeightMap init;
@@ -44,8 +51,14 @@ void run_train(TrainArgs a) {
     if (!a.out.empty() && fs::weakly_canonical(a.out) != fs::weakly_canonical(a.resume))
       throw UserError("--out and --resume name different directories; with --resume the run "
                       "continues in its own directory");
-    dir = open_resumed_model_dir(a.resume, "train", "checkpoint/state.json", a.output.log_json);
-    a.out = dir->work_path();
+    if (lead) {
+      dir = open_resumed_model_dir(a.resume, "train", "checkpoint/state.json", a.output.log_json);
+      a.out = dir->work_path();
+    }
+    // Every worker reads rank 0's checkpoint once rank 0 has opened (and, after an interrupted
+    // --force, finished swapping) the directory.
+    const std::string work = dist_broadcast(lead ? a.out : std::string());
+    if (!lead) a.out = work;
     CheckpointInfo ck = read_checkpoint(a.out);
     TrainConfig saved = ck.config;
     if (a.epochs_given) {  // --epochs may extend (or shorten) a resumed run
@@ -63,13 +76,17 @@ void run_train(TrainArgs a) {
   } else {
     if (a.out.empty()) throw UserError("--out DIR is required (where the model and report go)");
     validate_train_config(a.cfg);  // before the directory is made
-    dir = open_new_model_dir(a.out, "train", a.force, "checkpoint/state.json", a.output.log_json);
-    a.out = dir->work_path();
+    if (lead) {
+      dir = open_new_model_dir(a.out, "train", a.force, "checkpoint/state.json", a.output.log_json);
+      a.out = dir->work_path();
+    }
+    dist_barrier();  // a refusal on rank 0 (a used directory) ends the others here
   }
-  const std::string shown = dir->path();  // the directory the user named
+  const std::string shown = lead ? dir->path() : a.out;  // the directory the user named
   a.output.resume_dir = shown;
-  if (const int n = remove_stale_temporaries(a.out, is_model_dir_entry))
-    std::fprintf(stderr, "note: removed %d temporary file(s) that a killed run left in '%s'\n", n, a.out.c_str());
+  if (lead)
+    if (const int n = remove_stale_temporaries(a.out, is_model_dir_entry))
+      std::fprintf(stderr, "note: removed %d temporary file(s) that a killed run left in '%s'\n", n, a.out.c_str());
   validate_train_config(a.cfg);  // a resumed run's saved configuration too
   a.cfg.load.seed = a.cfg.seed;
   if (!resume && !a.model.input.empty() && !a.cfg.load.image.height) {
@@ -88,6 +105,7 @@ void run_train(TrainArgs a) {
     extra = {{"model_source", model_source}};
   }
   set_checkpoint_extra(extra);
+  dist_check_same(train_config_to_json(a.cfg).dump() + graph_to_json(graph).dump(), "training configuration or model");
   if (!a.output.quiet)
     std::fprintf(stderr, "training %s (%lld params) on %s: %zu train / %zu val / %zu test samples\n",
                  graph.name.c_str(), (long long)graph_params(graph), a.cfg.dataset.c_str(),
@@ -96,11 +114,14 @@ void run_train(TrainArgs a) {
   if (r.interrupted) return;  // checkpoint saved; main() exits 130
 
   // The final model: architecture (with input normalisation) + weights.
-  save_graph((fs::path(a.out) / "model.json").string(), r.graph);
-  save_weights((fs::path(a.out) / "weights.bin").string(), r.weights);
-  EvalResult val, test;
+  if (lead) {
+    save_graph((fs::path(a.out) / "model.json").string(), r.graph);
+    save_weights((fs::path(a.out) / "weights.bin").string(), r.weights);
+  }
+  EvalResult val, test;  // every worker evaluates its share
   if (data.val.size()) val = evaluate_model(r.graph, r.weights, data.val, 256, a.cfg.threads);
   test = evaluate_model(r.graph, r.weights, data.test, 256, a.cfg.threads);
+  if (!lead) return;
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
 
   json hist = json::array();
@@ -124,7 +145,9 @@ void run_train(TrainArgs a) {
                  {"loss", {{"train", train_loss}, {"val", val.loss}, {"test", test.loss}}},
                  {"test_confusion_matrix", test.confusion},
                  {"train_time_s", total_train_s},
-                 {"wall_time_s", wall}};
+                 {"wall_time_s", wall},
+                 {"workers", dist().world},
+                 {"global_batch_size", a.cfg.batch_size * dist().world}};
   write_report((fs::path(a.out) / "report.json").string(), report);
   if (!a.no_html) write_run_page((fs::path(a.out) / "report.json").string(), report, a.out);
   if (data.val.size()) print_result_line("val ", val);
@@ -153,13 +176,15 @@ void add_train_command(CLI::App& app) {
   c->add_flag("--force", args->force, "replace a model already in --out (a run there is continued with --resume)");
   c->add_option("--log-json", args->output.log_json, "append one JSON object per epoch to FILE");
   c->add_flag("--no-html", args->no_html, "no report.html (the page of report.json)");
+  add_dist_options(c, args->dist);
   c->callback([args, c] {
     args->epochs_given = c->get_option("--epochs")->count() > 0;
     args->threads_given = c->get_option("--threads")->count() > 0;
     if (!args->resume.empty()) {
       // A resumed run keeps its saved configuration; only these may be given again.
       const std::vector<std::string> allowed = {"--resume", "--out", "--epochs", "--threads",
-                                                "--quiet", "--log-json", "--no-html", "--help"};
+                                                "--quiet", "--log-json", "--no-html", "--help",
+                                                "--dist-url", "--world-size", "--rank", "--dist-timeout"};
       for (const CLI::Option* o : c->get_options()) {
         std::string name = o->get_name(false, false);
         if (o->count() > 0 && std::find(allowed.begin(), allowed.end(), name) == allowed.end())

@@ -1,5 +1,6 @@
 // Model/dataset resolution and report helpers for the CLI.
 #include "cli/common.h"
+#include "nn/dist.h"
 
 #include <cmath>
 #include <cstdio>
@@ -279,6 +280,14 @@ void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model) {
   c->add_option("--limit-train", cfg.load.limit_train, "use only N training samples");
   c->add_option("--limit-test", cfg.load.limit_test, "use only N test samples");
   add_audio_task_options(c, cfg.load);
+}
+
+void add_dist_options(CLI::App* c, DistOptions& d) {
+  c->add_option("--dist-url", d.url, "data-parallel: rank 0's address, tcp://HOST:PORT (or torchrun's MASTER_ADDR/PORT)");
+  c->add_option("--world-size", d.world_size, "data-parallel: the number of workers (or WORLD_SIZE)");
+  c->add_option("--rank", d.rank, "data-parallel: this worker, 0 to world size - 1 (or RANK)");
+  c->add_option("--dist-timeout", d.timeout_s, "data-parallel: seconds a worker waits for the others before the run stops")
+      ->capture_default_str();
 }
 
 void add_audio_task_options(CLI::App* c, LoadOptions& lo) {

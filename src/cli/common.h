@@ -95,6 +95,9 @@ void add_audio_task_options(CLI::App* c, LoadOptions& lo);
 // A model trained on an audio task (classes _silence_, _unknown_, keywords...) reads an audio
 // dataset with its own keywords: commands after training take them from the model.
 void audio_task_of_model(const Graph& g, LoadOptions& lo);
+struct DistOptions;
+// --dist-url, --world-size, --rank, --dist-timeout (data-parallel workers, nn/dist.h).
+void add_dist_options(CLI::App* c, DistOptions& d);
 // --ram, --flash, --macs, --latency-ms (`profile`, `prune`); parse with parse_budgets.
 void add_budget_options(CLI::App* c, BudgetOptions& b, const std::string& ram_help);
 
@@ -110,6 +113,7 @@ void add_export_command(CLI::App& app);
 void add_deploy_command(CLI::App& app);
 void add_import_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_launch_command(CLI::App& app);  // cmd_launch.cpp
 
 // The run's HTML page (cmd_report.cpp, docs/reports.md) for JSON report `report` written at
 // `json_path`: report.html beside it unless `html_path` is given. `model_dir` holds the run's

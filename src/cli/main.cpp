@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   mcuprune::add_import_command(app);
   mcuprune::add_bench_command(app);
   mcuprune::add_report_command(app);
+  mcuprune::add_launch_command(app);
   // No option of mcuprune takes an empty value: `--ram ""` is an error, not "not given".
   for (CLI::App* sub : app.get_subcommands({}))
     for (CLI::Option* o : sub->get_options())

@@ -3,11 +3,42 @@
 // here explicitly.
 #include "nn/net.h"
 
+#include "nn/dist_ops.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
 
 namespace mcuprune {
+
+namespace {
+
+// BatchNorm over the global batch of a data-parallel step (dist.h): the mean and variance of
+// every worker's samples together, as one process with the whole batch computes them, with
+// their gradients reaching every worker; the running statistics updated the same way.
+torch::Tensor sync_batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2d& bn) {
+  const int64_t c = x.size(1);
+  const auto view = std::vector<int64_t>{1, c, 1, 1};
+  const torch::Tensor count = torch::full({1}, double(x.numel() / std::max<int64_t>(1, c)), x.options());
+  const torch::Tensor sums = dist_allreduce_autograd(torch::cat({x.sum({0, 2, 3}), count}));
+  const torch::Tensor n = sums.narrow(0, c, 1).detach();
+  const torch::Tensor mean = sums.narrow(0, 0, c) / n;
+  const torch::Tensor centred = x - mean.view(view);
+  const torch::Tensor var = dist_allreduce_autograd((centred * centred).sum({0, 2, 3})) / n;  // biased
+  torch::Tensor y = centred * torch::rsqrt(var + bn->options.eps()).view(view);
+  if (bn->options.affine()) y = y * bn->weight.view(view) + bn->bias.view(view);
+  if (bn->options.track_running_stats()) {
+    torch::NoGradGuard no_grad;
+    const double m = bn->options.momentum().value_or(0.1);
+    const double total = n.item<double>();
+    bn->running_mean.mul_(1 - m).add_(mean.detach(), m);
+    bn->running_var.mul_(1 - m).add_(var.detach() * (total / std::max(1.0, total - 1)), m);
+    bn->num_batches_tracked.add_(1);
+  }
+  return y;
+}
+
+}  // namespace
 
 namespace F = torch::nn::functional;
 
@@ -227,7 +258,7 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
         break;
       }
       case OpKind::BatchNorm:
-        y = bns_[i]->forward(a);
+        y = dist().active() && is_training() ? sync_batch_norm(a, bns_[i]) : bns_[i]->forward(a);
         break;
       case OpKind::ReLU:
         y = torch::relu(a);

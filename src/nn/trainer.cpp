@@ -8,6 +8,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -17,6 +21,7 @@
 #include "data/mfcc.h"
 #include "graph/graph_json.h"
 #include "graph/io.h"
+#include "nn/dist_ops.h"
 #include "nn/net.h"
 #include "nn/progress.h"
 #include "nn/train_internal.h"
@@ -172,42 +177,136 @@ void check_finite_net(Net& net, const TrainConfig& cfg, int epoch) {
       throw UserError(diverged_message(cfg, epoch, "statistics '" + ir_param_name(net->graph(), p.key()) + "' are not finite (NaN or Inf)"));
 }
 
+// One thread that prepares batches ahead of the training step, in order (so the augmentation's
+// random numbers are drawn in the same sequence as without it; its thread-local audio front end
+// lives as long as the thread).
+class BatchThread {
+ public:
+  using Batch = std::pair<torch::Tensor, torch::Tensor>;
+  BatchThread() : worker_([this] { run(); }) {}
+  ~BatchThread() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    worker_.join();
+  }
+  std::future<Batch> submit(std::function<Batch()> f) {
+    std::packaged_task<Batch()> task(std::move(f));
+    std::future<Batch> result = task.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      tasks_.push_back(std::move(task));
+    }
+    wake_.notify_one();
+    return result;
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::packaged_task<Batch()> task;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return done_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::packaged_task<Batch()>> tasks_;
+  bool done_ = false;
+  std::thread worker_;  // last: started once the members above exist
+};
+
+// This worker's rows of a global batch [gb, ge): contiguous shares, as even as possible, in
+// rank order, so that the workers together read exactly the global batch.
+std::pair<size_t, size_t> worker_share(size_t gb, size_t ge) {
+  const size_t w = size_t(dist().world), r = size_t(dist().rank), total = ge - gb;
+  const size_t per = total / w, extra = total % w;
+  const size_t b = gb + r * per + std::min(r, extra);
+  return {b, b + per + (r < extra ? 1 : 0)};
+}
+
 EpochTotals train_epoch(Net& net, std::unique_ptr<torch::optim::Optimizer>& opt, const Dataset& train,
                         const TrainConfig& cfg, int epoch, const InputNormalization& norm, EpochProgress& bar,
                         const EpochHooks& hooks) {
   net->train();
+  // One global sample order for every worker count; a step reads world x batch_size samples,
+  // each worker its share (the model one process would train with that batch).
   std::vector<size_t> order = permutation(train.size(), cfg.seed * 1000003ULL + uint64_t(epoch));
-  std::mt19937_64 aug_rng(cfg.seed * 7919ULL + uint64_t(epoch));
-  const size_t bs = size_t(cfg.batch_size);
-  const int64_t steps = int64_t((train.size() + bs - 1) / bs);
+  std::mt19937_64 aug_rng(cfg.seed * 7919ULL + uint64_t(epoch) + 104729ULL * uint64_t(dist().rank));
+  const size_t world = size_t(dist().world);
+  const size_t gbs = size_t(cfg.batch_size) * world;
+  const int64_t steps = int64_t((train.size() + gbs - 1) / gbs);
+  auto rows_of = [&](int64_t step) {
+    const size_t gb = size_t(step) * gbs, ge = std::min(train.size(), gb + gbs);
+    return std::make_tuple(gb, ge, worker_share(gb, ge));
+  };
+  // The next batch is prepared on another thread while this one trains.
+  BatchThread batches;
+  auto prepare = [&](int64_t step) {
+    const auto share = std::get<2>(rows_of(step));
+    return batches.submit([&, share] {
+      return make_batch(train, order, share.first, share.second, norm, &cfg.augmentation, &aug_rng);
+    });
+  };
   EpochTotals t;
   t.lr = cfg.lr;
+  std::future<std::pair<torch::Tensor, torch::Tensor>> next;
+  if (steps > 0) next = prepare(0);
   for (int64_t step = 0; step < steps; ++step) {
-    if (g_stop_requested) break;
-    size_t b = size_t(step) * bs, e = std::min(train.size(), b + bs);
-    if (e - b < 2) break;  // BatchNorm cannot train on a single sample
+    auto [gb, ge, share] = rows_of(step);
+    auto [b, e] = share;
+    auto [x, y] = next.get();
+    // BatchNorm cannot train on a single sample; every worker needs one.
+    if (ge - gb < std::max<size_t>(2, world)) break;
+    if (step + 1 < steps) next = prepare(step + 1);
+    // A stop (Ctrl-C) on any worker stops them all at the same step.
+    std::vector<int64_t> stop{g_stop_requested ? 1 : 0};
+    dist_sum(stop);
+    if (stop[0]) {
+      g_stop_requested = true;
+      break;
+    }
     t.lr = lr_at(cfg, epoch, step, steps);
     if (hooks.lr) t.lr = hooks.lr(step, t.lr);
     set_lr(*opt, t.lr);
-    auto [x, y] = make_batch(train, order, b, e, norm, &cfg.augmentation, &aug_rng);
     if (hooks.before_forward) hooks.before_forward(step);
     opt->zero_grad();
     torch::Tensor logits = net->forward(x, true);
     torch::Tensor loss = hooks.loss ? hooks.loss(logits, y, x, BatchRows{order, b, e})
                                     : torch::nn::functional::cross_entropy(logits, y);
-    const double loss_value = loss.item<double>();
+    const int64_t n = int64_t(e - b);
+    // The global batch's mean loss, whatever the worker count: each worker's mean weighted by
+    // its share (the gradients are then summed over the workers).
+    std::vector<double> global{loss.item<double>() * double(n)};
+    dist_sum(global);
+    const double loss_value = global[0] / double(ge - gb);
     if (!std::isfinite(loss_value))
       throw UserError(diverged_message(cfg, epoch, "the loss of step " + std::to_string(step + 1) + " is " +
                                                        (std::isnan(loss_value) ? "NaN" : "infinite")));
-    loss.backward();
+    (world > 1 ? loss * (double(n) / double(ge - gb)) : loss).backward();
+    if (world > 1) dist_allreduce_grads(net->parameters());
     opt->step();
-    const int64_t n = int64_t(e - b);
-    t.loss_sum += loss_value * double(n);
+    t.loss_sum += loss_value * double(ge - gb);
     t.correct += logits.argmax(1).eq(y).sum().item<int64_t>();
     t.seen += n;
-    bar.update(t.seen, t.loss_sum / double(t.seen), double(t.correct) / double(t.seen));
+    bar.update(t.seen * int64_t(world), t.loss_sum / double(std::max<int64_t>(1, t.seen * int64_t(world))),
+               double(t.correct) / double(std::max<int64_t>(1, t.seen)));
     if (hooks.after_step) hooks.after_step(step);
   }
+  if (next.valid()) next.wait();
+  // Totals over every worker: the global loss is already summed; accuracy and counts are not.
+  std::vector<int64_t> counts{t.correct, t.seen};
+  dist_sum(counts);
+  t.correct = counts[0];
+  t.seen = counts[1];
   t.interrupted = g_stop_requested;
   return t;
 }
@@ -284,6 +383,7 @@ void save_checkpoint(const std::string& out_dir, const Graph& g, Net& net,
                 {"optimizer", ofile},
                 {"config", train_config_to_json(cfg)},
                 {"history", hist},
+                {"world_size", dist().world},
                 {"extra", g_checkpoint_extra}};
   commit_checkpoint(dir, "state.json", state.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", {"model.json", wfile, ofile});
 }
@@ -342,8 +442,10 @@ EvalResult detail::evaluate_net(Net& net, const Dataset& d, const InputNormaliza
   for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
   double loss_sum = 0;
   int64_t correct = 0;
-  for (size_t b = 0; b < d.size(); b += size_t(batch_size)) {
-    size_t e = std::min(d.size(), b + size_t(batch_size));
+  // Each worker evaluates its share of the samples; the sums are combined below.
+  const auto [first, last] = worker_share(0, d.size());
+  for (size_t b = first; b < last; b += size_t(batch_size)) {
+    size_t e = std::min(last, b + size_t(batch_size));
     auto [x, y] = make_batch(d, idx, b, e, norm, nullptr, nullptr);
     torch::Tensor logits = net->forward(x, true);
     if (!torch::isfinite(logits).all().item<bool>())
@@ -360,6 +462,17 @@ EvalResult detail::evaluate_net(Net& net, const Dataset& d, const InputNormaliza
       r.confusion[size_t(ya[i])][size_t(pa[i])]++;
       correct += pa[i] == ya[i];
     }
+  }
+  if (dist().active()) {
+    std::vector<double> sums{loss_sum};
+    dist_sum(sums);
+    loss_sum = sums[0];
+    std::vector<int64_t> counts{correct};
+    for (const auto& row : r.confusion) counts.insert(counts.end(), row.begin(), row.end());
+    dist_sum(counts);
+    correct = counts[0];
+    for (size_t i = 0, at = 1; i < r.confusion.size(); ++i)
+      for (size_t j = 0; j < r.confusion[i].size(); ++j) r.confusion[i][j] = counts[at++];
   }
   r.samples = int64_t(d.size());
   r.loss = r.samples ? loss_sum / r.samples : 0;
@@ -423,21 +536,36 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
       throw UserError("cannot load optimizer state '" + opath + "' (damaged?): " + first_line(e.what()) +
                       "; start a new run in another --out directory");
     }
-    if (start_epoch >= cfg.epochs && !out.quiet)
+    const int saved_world = s.value("world_size", 1);
+    if (saved_world != dist().world)
+      throw UserError(where + " was written by a run of " + std::to_string(saved_world) + " worker(s); resume it with " +
+                      std::to_string(saved_world) + (saved_world > 1 ? " (mcuprune launch --nproc " +
+                      std::to_string(saved_world) + " -- train --resume DIR)" : " (without mcuprune launch)") +
+                      ", since the worker count sets the global batch (" + std::to_string(saved_world) + " x --batch-size)");
+    if (start_epoch >= cfg.epochs && !out.quiet && is_rank0())
       std::fprintf(stderr, "checkpoint already has %d of %d epochs; nothing to train\n",
                    start_epoch, cfg.epochs);
   }
 
-  JsonLinesLog log(out.log_json);
+  // Every worker starts from rank 0's weights and statistics (and its optimizer state, which a
+  // resumed run read from the same checkpoint).
+  if (dist().active()) {
+    std::vector<torch::Tensor> state;
+    for (auto& p : net->parameters()) state.push_back(p.data());
+    for (auto& b : net->buffers()) state.push_back(b);
+    dist_broadcast_(state);
+  }
+  const bool quiet = out.quiet || !is_rank0();
+  JsonLinesLog log(is_rank0() ? out.log_json : std::string());
 
   const Dataset& train = data.train;
   auto t0 = std::chrono::steady_clock::now();
   result.epochs_completed = start_epoch;
   for (int epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
-    EpochProgress bar(epoch + 1, cfg.epochs, int64_t(train.size()), out.quiet);
+    EpochProgress bar(epoch + 1, cfg.epochs, int64_t(train.size()), quiet);
     const EpochTotals t = train_epoch(net, opt, train, cfg, epoch, g.normalization, bar);
     if (t.interrupted) {
-      save_checkpoint(out_dir, g, net, *opt, cfg, epoch, true, result.history);
+      if (is_rank0()) save_checkpoint(out_dir, g, net, *opt, cfg, epoch, true, result.history);
       bar.finish("interrupted in epoch " + std::to_string(epoch + 1) + "; checkpoint saved to " +
                  checkpoint_dir(out_dir) + "; continue with --resume " +
                  (out.resume_dir.empty() ? out_dir : out.resume_dir));
@@ -459,7 +587,7 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
     }
     result.history.push_back(st);
     result.epochs_completed = epoch + 1;
-    save_checkpoint(out_dir, g, net, *opt, cfg, epoch + 1, false, result.history);
+    if (is_rank0()) save_checkpoint(out_dir, g, net, *opt, cfg, epoch + 1, false, result.history);
     char line[256];
     std::snprintf(line, sizeof line,
                   "epoch %d/%d  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  %.0f samples/s  %s",

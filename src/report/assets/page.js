@@ -198,30 +198,41 @@
       'params', 'flash', 'MACs', 'latency', 'memory at step', { t: '', l: true }];
     var names = ops.map(function (o) { return o.name; });
     var n = names.length;
-    var big = n > 2000;  // as in the timeline: operator numbers on a value axis
-    var point = function (key) { return ops.map(function (o, i) { return big ? [i + 1, o[key]] : o[key]; }); };
+    // Past 2,000 operators a bar per operator is unreadable (and slow to draw): the chart sums
+    // flash and MACs per operator kind; the table below still lists every operator.
+    var big = n > 2000, cats = names, flash = ops.map(function (o) { return o.flash_bytes; }),
+        macs = ops.map(function (o) { return o.macs; });
+    if (big) {
+      var byKind = {};
+      cats = [];
+      ops.forEach(function (o) {
+        var k = o.kind || o.op;
+        if (!(k in byKind)) { byKind[k] = cats.length; cats.push(k); }
+      });
+      flash = cats.map(function () { return 0; });
+      macs = cats.map(function () { return 0; });
+      ops.forEach(function (o) { var j = byKind[o.kind || o.op]; flash[j] += o.flash_bytes; macs[j] += o.macs; });
+    }
     var opt = {
       animation: false,
-      tooltip: big ? { trigger: 'item', formatter: function (p) { return esc(p.value[0] + '. ' + names[p.value[0] - 1]) + '<br>' + esc(p.seriesName) + ': ' + groups(p.value[1]); } }
-        : { trigger: 'axis' },
+      tooltip: { trigger: 'axis' },
       legend: { top: 0 },
       grid: { left: 70, right: 70, top: 34, bottom: 80 },
-      xAxis: big ? { type: 'value', name: 'operator', nameLocation: 'middle', nameGap: 26, min: 0.5, max: n + 0.5, minInterval: 1 }
-        : { type: 'category', data: names, axisLabel: { rotate: 45, fontSize: 10 } },
+      xAxis: { type: 'category', data: cats, axisLabel: { rotate: big ? 0 : 45, fontSize: 10 } },
       yAxis: [{ type: 'value', name: 'flash (bytes)' }, { type: 'value', name: 'MACs' }],
-      dataZoom: n > 60 ? [{ type: 'inside', startValue: big ? 0.5 : 0, endValue: big ? 60.5 : 59 },
-                          { type: 'slider', startValue: big ? 0.5 : 0, endValue: big ? 60.5 : 59, height: 18, bottom: 4 }] : [],
+      dataZoom: cats.length > 60 ? [{ type: 'inside', startValue: 0, endValue: 59 }, { type: 'slider', startValue: 0, endValue: 59, height: 18, bottom: 4 }] : [],
       series: [
-        { name: 'flash (bytes)', type: 'bar', data: point('flash_bytes') },
-        { name: 'MACs', type: 'bar', yAxisIndex: 1, data: point('macs') }
+        { name: 'flash (bytes)', type: 'bar', data: flash },
+        { name: 'MACs', type: 'bar', yAxisIndex: 1, data: macs }
       ]
     };
+    var chartTitle = big ? 'Flash and MACs per operator kind (' + groups(n) + ' operators)' : 'Flash and MACs per operator';
     return section(title,
       gridTable(head, ops.length, rowFn, '3em minmax(8em, 2fr) minmax(10em, 1.3fr) 7em 7.5em 6em 7em 8em 6.5em 8em minmax(9em, 1fr)',
                 names, peakRow >= 0 ? { row: peakRow, label: 'the memory peak: row ' + (peakRow + 1) } : null) +
       '<p class="note">Execution order ' + (D.costs && D.costs.timeline.optimal.patched ? '(optimal, first stage in patches)' : '(memory-optimal)') +
       '. "memory at step": live tensors and kernel scratch while the operator runs.</p>' +
-      chartBox('layers', 'Flash and MACs per operator', opt, 340));
+      chartBox('layers', chartTitle, opt, 340));
   }
 
   // ---- memory timeline: live tensors stacked per step, peak and RAM budget as lines ----
