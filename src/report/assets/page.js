@@ -56,7 +56,6 @@
     var p = Math.pow(10, Math.floor(Math.log10(v)) - 1);
     return Math.ceil(v / p) * p;
   }
-  function kib(v) { return (v / 1024).toFixed(1) + ' KiB'; }
   function signed(v, format) { return (v > 0 ? '+' : v < 0 ? '\u2212' : '') + FORMAT[format](Math.abs(v)); }
 
   function chartBox(name, title, option, height, note) {
@@ -237,7 +236,8 @@
 
   // ---- memory timeline: live tensors stacked per step, peak and RAM budget as lines ----
   function ramForTensors() {
-    var list = (D.kind === 'profile' ? R.budgets : (D.kind === 'prune' ? R.budgets : (D.costs ? D.costs.budgets : []))) || [];
+    // profile and prune reports carry their budgets; other pages use the costs' board
+    var list = (D.kind === 'profile' || D.kind === 'prune' ? R.budgets : (D.costs ? D.costs.budgets : [])) || [];
     for (var i = 0; i < list.length; ++i)
       if (list[i].resource === 'ram') {
         var persistent = D.costs ? D.costs.totals.persistent_ram_bytes : 0;
@@ -274,10 +274,9 @@
     series.push({ name: 'scratch', type: 'bar', stack: 'live', data: scratch, itemStyle: { color: '#9e9e9e' } });
     var lines = [{ yAxis: tl.peak_bytes, name: 'peak', label: { formatter: 'peak ' + groups(tl.peak_bytes) + ' B', position: 'insideEndTop' },
                    lineStyle: { color: '#c62828', type: 'solid', width: 2 } }];
-    var ram = ramForTensors(), highest = 0;
-    tl.step_bytes.forEach(function (v) { highest = Math.max(highest, v); });
+    var ram = ramForTensors();
     // A budget far above the peak would flatten every bar: it is then named, not drawn.
-    var offScale = ram && ram.value > 3 * Math.max(highest, tl.peak_bytes);
+    var offScale = ram && ram.value > 3 * tl.peak_bytes;
     if (ram && !offScale) lines.push({ yAxis: ram.value, name: 'RAM budget', label: { formatter: 'RAM budget for tensors ' + groups(ram.value) + ' B', position: 'insideStartTop' },
                           lineStyle: { color: '#1a7f37', type: 'dashed', width: 2 } });
     series[0].markLine = { symbol: 'none', silent: true, data: lines };
