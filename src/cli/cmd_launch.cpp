@@ -1,4 +1,4 @@
-// `mcuprune launch --nproc N -- train ...`: N local workers of a data-parallel run, configured
+// `mcuprune launch --nproc N -- train|prune ...`: N local workers of a data-parallel run, configured
 // as torchrun configures them (docs/distributed.md). Ctrl-C reaches the workers once (each
 // saves its checkpoint and stops at the same step); a worker that fails ends the run on the
 // others (they see "worker lost" within the collective timeout, or are stopped here after the
@@ -65,9 +65,8 @@ int run_launch(const LaunchArgs& a) {
   if (a.nproc < 1 || a.nproc > 256) throw UserError("--nproc must be from 1 to 256, got " + std::to_string(a.nproc));
   if (a.command.empty())
     throw UserError("give the command to run after --, e.g. mcuprune launch --nproc 2 -- train --model tinycnn ...");
-  if (a.command[0] != "train")
-    throw UserError("launch runs train (data-parallel); \"" + a.command[0] + "\" runs as one process" +
-                    (a.command[0] == "prune" ? " (prune on several workers is not built yet: docs/distributed.md)" : ""));
+  if (a.command[0] != "train" && a.command[0] != "prune")
+    throw UserError("launch runs train or prune (data-parallel); \"" + a.command[0] + "\" runs as one process");
   const int port = a.port > 0 ? a.port : free_port();
   std::vector<std::string> argv_s = {"mcuprune"};
   argv_s.insert(argv_s.end(), a.command.begin(), a.command.end());
@@ -155,7 +154,8 @@ void add_launch_command(CLI::App& app) {
       "--rank R, or with torchrun's variables (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK).\n\n"
       "Examples:\n"
       "  mcuprune launch --nproc 2 -- train --model resnet8 --dataset fashion-mnist --batch-size 32 --out runs/r8\n"
-      "  mcuprune launch --nproc 2 -- train --resume runs/r8\n");
+      "  mcuprune launch --nproc 2 -- train --resume runs/r8\n"
+      "  mcuprune launch --nproc 2 -- prune --model vgg --dataset fashion-mnist --board nucleo-f446re --out runs/p\n");
   c->add_option("--nproc", a->nproc, "workers to start")->capture_default_str();
   c->add_option("--master-port", a->port, "rank 0's port on 127.0.0.1 (default: a free one)");
   c->add_option("--grace", a->grace_s, "seconds the other workers get to stop after one fails")->capture_default_str();

@@ -27,6 +27,7 @@ struct PruneArgs {
   BudgetOptions budgets;
   OutputOptions output;
   bool no_html = false;
+  DistOptions dist;
 };
 
 void print_summary(const PruneConfig& cfg, const Profile& before, const Profile& after, const EvalResult& test,
@@ -75,11 +76,13 @@ void print_summary(const PruneConfig& cfg, const Profile& before, const Profile&
 }
 
 void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
-  if (resolve_dist({}).active())
-    throw UserError("prune runs as one process for now: data-parallel pruning is not built yet (docs/distributed.md); "
-                    "unset WORLD_SIZE or run it without mcuprune launch");
   auto wall0 = std::chrono::steady_clock::now();
   bool resume = !a.resume.empty();
+  // Data-parallel workers (docs/distributed.md): rank 0 owns the output directory; the others
+  // read what they need and write nothing.
+  init_dist(resolve_dist(a.dist));
+  const bool lead = is_rank0();
+  if (!lead) a.output.quiet = true;
   LoadedModel start;
   std::string model_source = a.model.model;
   std::unique_ptr<OutputDir> dir;
@@ -87,8 +90,12 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     if (!a.out.empty() && fs::weakly_canonical(a.out) != fs::weakly_canonical(a.resume))
       throw UserError("--out and --resume name different directories; with --resume the run "
                       "continues in its own directory");
-    dir = open_resumed_model_dir(a.resume, "prune", "checkpoint/prune_state.json", a.output.log_json);
-    a.out = dir->work_path();
+    if (lead) {
+      dir = open_resumed_model_dir(a.resume, "prune", "checkpoint/prune_state.json", a.output.log_json);
+      a.out = dir->work_path();
+    }
+    const std::string work = dist_broadcast(lead ? a.out : std::string());
+    if (!lead) a.out = work;
     PruneConfig saved = read_prune_config(a.out);
     if (epochs_given) saved.train.epochs = a.cfg.train.epochs;
     if (threads_given) saved.train.threads = a.cfg.train.threads;
@@ -98,13 +105,17 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     if (a.out.empty()) throw UserError("--out DIR is required (where the pruned model and report go)");
     a.cfg.budgets = parse_budgets(a.budgets);
     validate_prune_config(a.cfg);  // before the directory is made
-    dir = open_new_model_dir(a.out, "prune", a.force, "checkpoint/prune_state.json", a.output.log_json);
-    a.out = dir->work_path();
+    if (lead) {
+      dir = open_new_model_dir(a.out, "prune", a.force, "checkpoint/prune_state.json", a.output.log_json);
+      a.out = dir->work_path();
+    }
+    dist_barrier();  // a refusal on rank 0 (a used directory) ends the others here
   }
-  const std::string shown = dir->path();  // the directory the user named
+  const std::string shown = lead ? dir->path() : a.out;  // the directory the user named
   a.output.resume_dir = shown;
-  if (const int n = remove_stale_temporaries(a.out, is_model_dir_entry))
-    std::fprintf(stderr, "note: removed %d temporary file(s) that a killed run left in '%s'\n", n, a.out.c_str());
+  if (lead)
+    if (const int n = remove_stale_temporaries(a.out, is_model_dir_entry))
+      std::fprintf(stderr, "note: removed %d temporary file(s) that a killed run left in '%s'\n", n, a.out.c_str());
   a.cfg.train.load.seed = a.cfg.train.seed;
   validate_train_config(a.cfg.train);
   a.cfg.train.load.keep_audio = a.cfg.train.augmentation.audio;
@@ -117,6 +128,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     start.graph.check_classifier_output();
     original = start.graph;
   }
+  dist_check_same(prune_config_to_json(a.cfg).dump() + graph_to_json(original).dump(), "pruning configuration or model");
   if (!a.output.quiet)
     std::fprintf(stderr, "pruning %s on %s for %d epochs (%zu train / %zu val / %zu test samples)\n",
                  resume ? "(resumed)" : original.name.c_str(), a.cfg.train.dataset.c_str(),
@@ -124,16 +136,16 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
   PruneResult r = prune_model(original, start.has_weights ? &start.weights : nullptr, data, a.cfg,
                               a.out, resume, a.output);
   if (r.interrupted) return;
-  std::optional<double> test_before;
+  std::optional<double> test_before;  // every worker evaluates its share
   if (!resume && start.has_weights)
     test_before = evaluate_model(original, start.weights, data.test, 256, a.cfg.train.threads).accuracy;
-  original = read_prune_original(a.out);
-
-  save_graph((fs::path(a.out) / "model.json").string(), r.graph);
-  save_weights((fs::path(a.out) / "weights.bin").string(), r.weights);
   EvalResult val, test;
   if (data.val.size()) val = evaluate_model(r.graph, r.weights, data.val, 256, a.cfg.train.threads);
   test = evaluate_model(r.graph, r.weights, data.test, 256, a.cfg.train.threads);
+  if (!lead) return;
+  original = read_prune_original(a.out);
+  save_graph((fs::path(a.out) / "model.json").string(), r.graph);
+  save_weights((fs::path(a.out) / "weights.bin").string(), r.weights);
 
   Board board = find_board(a.cfg.board.empty() ? "nucleo-f446re" : a.cfg.board);
   const ProfileOptions po = profile_options(a.cfg);
@@ -195,7 +207,9 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
                  {"loss", {{"val", val.loss}, {"test", test.loss}}},
                  {"test_confusion_matrix", test.confusion},
                  {"train_time_s", train_s},
-                 {"wall_time_s", wall}};
+                 {"wall_time_s", wall},
+                 {"workers", dist().world},
+                 {"global_batch_size", a.cfg.train.batch_size * dist().world}};
   write_report((fs::path(a.out) / "report.json").string(), report);
   if (!a.no_html) write_run_page((fs::path(a.out) / "report.json").string(), report, a.out);
   print_summary(a.cfg, before, after, test, test_before, r.fallbacks);
@@ -278,11 +292,13 @@ void add_prune_command(CLI::App& app) {
   c->add_flag("--force", args->force, "replace a model already in --out (a run there is continued with --resume)");
   c->add_option("--log-json", args->output.log_json, "append one JSON object per epoch to FILE");
   c->add_flag("--no-html", args->no_html, "no report.html (the page of report.json)");
+  add_dist_options(c, args->dist);
   c->callback([args, c] {
     bool epochs_given = c->get_option("--epochs")->count() > 0;
     bool threads_given = c->get_option("--threads")->count() > 0;
     if (!args->resume.empty()) {
-      const std::vector<std::string> allowed = {"--resume", "--out", "--epochs", "--threads", "--quiet", "--log-json", "--no-html"};
+      const std::vector<std::string> allowed = {"--resume", "--out", "--epochs", "--threads", "--quiet", "--log-json",
+                                                "--no-html", "--dist-url", "--world-size", "--rank", "--dist-timeout"};
       for (const CLI::Option* o : c->get_options()) {
         std::string name = o->get_name(false, false);
         if (o->count() > 0 && std::find(allowed.begin(), allowed.end(), name) == allowed.end())

@@ -5,7 +5,11 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -19,6 +23,30 @@ namespace {
 
 DistInfo g_info;
 c10::intrusive_ptr<c10d::Store> g_store;
+
+// While it lives, stderr goes nowhere: c10d logs every connection retry and timeout of the
+// rendezvous there (several lines each), and the one-line error thrown after it says the same.
+class QuietStderr {
+ public:
+  QuietStderr() {
+    std::fflush(stderr);
+    saved_ = ::dup(2);
+    const int null = ::open("/dev/null", O_WRONLY);
+    if (saved_ >= 0 && null >= 0) ::dup2(null, 2);
+    if (null >= 0) ::close(null);
+  }
+  ~QuietStderr() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, 2);
+    ::close(saved_);
+  }
+  QuietStderr(const QuietStderr&) = delete;
+  QuietStderr& operator=(const QuietStderr&) = delete;
+
+ private:
+  int saved_ = -1;
+};
 c10::intrusive_ptr<c10d::ProcessGroupGloo> g_group;
 
 int parse_int(const std::string& text, const std::string& what, int lo, int hi) {
@@ -65,9 +93,11 @@ DistInfo resolve_dist(const DistOptions& f) {
   DistInfo d;
   d.timeout_s = f.timeout_s;
   if (!(f.timeout_s > 0)) throw UserError("--dist-timeout must be more than 0 seconds");
-  const bool flags = !f.url.empty() || f.world_size > 0 || f.rank >= 0;
+  const bool flags = !f.url.empty() || f.world_size >= 0 || f.rank >= 0;
   if (flags) {
-    if (f.url.empty() || f.world_size <= 0 || f.rank < 0)
+    if (f.world_size == 0 || f.world_size > 4096)
+      throw UserError("--world-size must be from 1 to 4096 (the number of workers), got " + std::to_string(f.world_size));
+    if (f.url.empty() || f.world_size < 0 || f.rank < 0)
       throw UserError("--dist-url, --world-size and --rank go together (e.g. --dist-url tcp://10.0.0.1:29500 "
                       "--world-size 2 --rank 0); give all three, or set MASTER_ADDR, MASTER_PORT, WORLD_SIZE and "
                       "RANK as torchrun does, or use mcuprune launch");
@@ -105,6 +135,7 @@ void init_dist(const DistInfo& info) {
   g_info = info;
   if (!info.active()) return;
   const auto timeout = std::chrono::milliseconds(int64_t(info.timeout_s * 1000));
+  QuietStderr quiet;  // until the group stands (or the error below is thrown)
   try {
     c10d::TCPStoreOptions o;
     o.port = uint16_t(info.port);
@@ -128,7 +159,9 @@ void init_dist(const DistInfo& info) {
     g_group = c10::make_intrusive<c10d::ProcessGroupGloo>(g_store, info.rank, info.world, options);
   } catch (const std::exception& e) {
     throw UserError("cannot connect the workers (Gloo, rank " + std::to_string(info.rank) + " of " +
-                    std::to_string(info.world) + "): " + first_line(e.what()));
+                    std::to_string(info.world) + "): " + first_line(e.what()) + "; check that " + info.host + ":" +
+                    std::to_string(info.port) + " is rank 0 of this run (not another program) and that every worker "
+                    "was started with the same world size");
   }
 }
 

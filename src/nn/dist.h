@@ -13,7 +13,7 @@ namespace mcuprune {
 
 struct DistOptions {          // the command-line flags
   std::string url;            // tcp://HOST:PORT
-  int world_size = 0;         // 0: not given
+  int world_size = -1;        // -1: not given
   int rank = -1;              // -1: not given
   double timeout_s = 120;     // a collective that waits longer ends the run
 };

@@ -28,6 +28,8 @@ void check_augmentation(const TrainConfig& c, const Dataset& d);
 double lr_at(const TrainConfig& c, int epoch0, int64_t step_in_epoch, int64_t steps_per_epoch);
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, Net& net);
 void set_lr(torch::optim::Optimizer& opt, double lr);
+// Data-parallel runs: rank 0's weights and BatchNorm statistics in every worker (no-op alone).
+void sync_net_from_rank0(Net& net);
 EvalResult evaluate_net(Net& net, const Dataset& d, const InputNormalization& norm, int batch_size);
 // The one training epoch of the trainer and the pruner: the epoch's seeded sample order and
 // augmentation, the learning-rate schedule, cross-entropy, the optimizer step and the

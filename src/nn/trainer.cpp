@@ -224,6 +224,14 @@ class BatchThread {
   std::thread worker_;  // last: started once the members above exist
 };
 
+void sync_net_from_rank0(Net& net) {
+  if (!dist().active()) return;
+  std::vector<torch::Tensor> state;
+  for (auto& p : net->parameters()) state.push_back(p.data());
+  for (auto& b : net->buffers()) state.push_back(b);
+  dist_broadcast_(state);
+}
+
 // This worker's rows of a global batch [gb, ge): contiguous shares, as even as possible, in
 // rank order, so that the workers together read exactly the global batch.
 std::pair<size_t, size_t> worker_share(size_t gb, size_t ge) {
@@ -549,12 +557,7 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
 
   // Every worker starts from rank 0's weights and statistics (and its optimizer state, which a
   // resumed run read from the same checkpoint).
-  if (dist().active()) {
-    std::vector<torch::Tensor> state;
-    for (auto& p : net->parameters()) state.push_back(p.data());
-    for (auto& b : net->buffers()) state.push_back(b);
-    dist_broadcast_(state);
-  }
+  sync_net_from_rank0(net);
   const bool quiet = out.quiet || !is_rank0();
   JsonLinesLog log(is_rank0() ? out.log_json : std::string());
 

@@ -11,6 +11,7 @@
 
 #include "graph/graph_json.h"
 #include "graph/io.h"
+#include "nn/dist.h"
 #include "nn/train_internal.h"
 #include "prune/internal.h"
 
@@ -65,7 +66,7 @@ void save_state(const std::string& out, State& s, Method& m, const Graph& origin
                 {"weights", wfile}, {"optimizer", ofile}, {"salience", s.salience},
                 {"pruning_done", s.pruning_done}, {"global_step", s.global_step}, {"initial", s.initial},
                 {"method_state", method_state}, {"fallbacks", fb}, {"teacher", teacher},
-                {"rewarm_from", s.rewarm_from},
+                {"rewarm_from", s.rewarm_from}, {"world_size", dist().world},
                 {"config", prune_config_to_json(c)}, {"history", h}};
   // The manifest last; the previous checkpoint's files go only once it is in place.
   commit_checkpoint(dir, kStateFile, state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", files);
@@ -165,6 +166,14 @@ void restore_state(const std::string& out_dir, const PruneConfig& cfg, State& s,
       s.teacher->load_weight_map(load_weights((fs::path(dir) / file["teacher_weights"]).string()), dir);
       s.teacher->eval();
     }
+    // The worker count sets the global batch, so the schedule and every decision depend on it.
+    const int saved_world = j.value("world_size", 1);  // absent before data-parallel pruning: one process
+    if (saved_world != dist().world)
+      throw UserError(where + " was written by a run of " + std::to_string(saved_world) + " worker(s); resume it with " +
+                      std::to_string(saved_world) +
+                      (saved_world > 1 ? " (mcuprune launch --nproc " + std::to_string(saved_world) + " -- prune --resume DIR)"
+                                       : " (without mcuprune launch)") +
+                      ", since the worker count sets the global batch (" + std::to_string(saved_world) + " x --batch-size)");
     s.rewarm_from = j.value("rewarm_from", int64_t(-1));
     if (s.rewarm_from < -1) throw inconsistent("rewarm_from is below -1");
     s.groups = find_channel_groups(s.graph, cfg.min_width, cfg.round_to);

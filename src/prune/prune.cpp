@@ -15,6 +15,7 @@
 
 #include "graph/graph_json.h"
 #include "graph/io.h"
+#include "nn/dist.h"
 #include "nn/progress.h"
 #include "nn/train_internal.h"
 #include "prune/internal.h"
@@ -156,10 +157,13 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     }
   }
 
-  JsonLinesLog log(out.log_json);
+  // Data-parallel: every worker starts from rank 0's weights and statistics (a resumed run's
+  // optimizer and method state come from the same checkpoint on every worker).
+  sync_net_from_rank0(s.net);
+  JsonLinesLog log(is_rank0() ? out.log_json : std::string());
   const int finetune = cfg.finetune_epochs >= 0 ? cfg.finetune_epochs : std::max(1, cfg.train.epochs / 4);
   const Dataset& train = data.train;
-  const size_t bs = size_t(cfg.train.batch_size);
+  const size_t bs = size_t(cfg.train.batch_size) * size_t(dist().world);  // a step's global batch
   StepContext ctx;  // the pruning schedule, read by the methods
   ctx.steps_per_epoch = int64_t((train.size() + bs - 1) / bs);
   ctx.prune_start_epoch = cfg.warmup_epochs;
@@ -235,7 +239,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     const EpochTotals t = train_epoch(s.net, s.opt, train, cfg.train, epoch, original.normalization, bar, hooks);
     if (t.interrupted) {
       s.net->clear_gates();
-      save_state(out_dir, s, *method, original, cfg, epoch, true, result.history);
+      if (is_rank0()) save_state(out_dir, s, *method, original, cfg, epoch, true, result.history);
       bar.finish("interrupted in epoch " + std::to_string(epoch + 1) + "; checkpoint saved to " + ckpt_dir(out_dir) +
                  "; continue with --resume " + (out.resume_dir.empty() ? out_dir : out.resume_dir));
       result.interrupted = true;
@@ -272,7 +276,11 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     pe.time_s = time_s;  // the checkpoint's own time is added after it is saved
     result.history.push_back(pe);
     result.epochs_completed = epoch + 1;
-    timed("checkpoint", [&] { save_state(out_dir, s, *method, original, cfg, epoch + 1, false, result.history); });
+    // Surgery decisions are rank 0's, broadcast (remove_channels): the workers' architectures
+    // cannot differ, and this says so loudly if they ever did.
+    dist_check_same(graph_to_json(s.graph).dump(), "pruned architecture at the end of epoch " + std::to_string(epoch + 1));
+    if (is_rank0())
+      timed("checkpoint", [&] { save_state(out_dir, s, *method, original, cfg, epoch + 1, false, result.history); });
     result.history.back().time_s = time_s;
     std::string line = "epoch " + std::to_string(pe.epoch) + "/" + std::to_string(cfg.train.epochs);
     char buf[256];

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "nn/dist_ops.h"
 #include "nn/train_internal.h"
 #include "prune/internal.h"
 
@@ -57,9 +58,27 @@ void import_state(Net& net, torch::optim::Optimizer& opt, const Graph& g,
   }
 }
 
+// Data-parallel runs: rank 0's widths and channel scores in every worker, so that every worker
+// cuts the same channels whatever rounding told them apart. Every worker calls remove_channels
+// at the same steps (the methods call it at points set by the step count and the architecture).
+void adopt_rank0_decision(State& s, std::vector<int>& targets) {
+  if (!dist().active()) return;
+  std::vector<int64_t> t(targets.begin(), targets.end());
+  std::vector<float> flat{0.0f};  // never empty
+  for (const auto& g : s.salience) flat.insert(flat.end(), g.begin(), g.end());
+  std::vector<torch::Tensor> tensors{torch::tensor(t, torch::kLong), torch::tensor(flat, torch::kFloat)};
+  dist_broadcast_(tensors);
+  for (size_t k = 0; k < targets.size(); ++k) targets[k] = int(tensors[0][int64_t(k)].item<int64_t>());
+  const float* p = tensors[1].data_ptr<float>() + 1;
+  for (auto& g : s.salience)
+    for (float& v : g) v = *p++;
+}
+
 }  // namespace
 
-bool remove_channels(State& s, const std::vector<int>& targets, const PruneConfig& c, const GroupCut& on_group) {
+bool remove_channels(State& s, const std::vector<int>& targets_in, const PruneConfig& c, const GroupCut& on_group) {
+  std::vector<int> targets = targets_in;
+  adopt_rank0_decision(s, targets);
   bool any = false;
   for (const ChannelGroup& grp : s.groups.groups) any = any || (grp.prunable && targets[size_t(grp.id)] < grp.channels);
   if (!any) return false;

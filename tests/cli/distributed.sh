@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Data-parallel training on torch's c10d (Gloo), docs/distributed.md: two workers with batch B
-# train the model one process trains with batch 2B (same weights within float tolerance); the
+# Data-parallel training and pruning on torch's c10d (Gloo), docs/distributed.md: two workers
+# with batch B train (and prune to) the model one process trains with batch 2B (the same
+# architecture, weights within float tolerance); the
 # --dist-url flags work as the torchrun variables do; a killed worker ends the run on the other
 # with a clear error within a bounded time and the checkpoint resumes; Ctrl-C reaches every
 # worker once; a resume with another worker count and bad settings are clear errors.
@@ -103,12 +104,62 @@ expect_error "--world-size alone" "--dist-url, --world-size and --rank go togeth
   $M train "${common[@]}" --world-size 2 --out "$WORK/e1"
 expect_error "a rank outside the world" "--rank must be less than --world-size (2), got 2" \
   $M train "${common[@]}" --dist-url tcp://127.0.0.1:29999 --world-size 2 --rank 2 --out "$WORK/e2"
+expect_error "--world-size 0" "--world-size must be from 1 to 4096 (the number of workers), got 0" \
+  $M train "${common[@]}" --dist-url tcp://127.0.0.1:29999 --world-size 0 --rank 0 --out "$WORK/e0"
+# Rank 0's port taken by another program: the rendezvous says so (within --dist-timeout).
+$PY - "$M" "$WORK" <<'PY' && pass "rank 0's port in use: a clear error" || fail "port in use: no clear error"
+import socket, subprocess, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); port = s.getsockname()[1]
+r = subprocess.run([sys.argv[1], "train", "--model", "tinycnn", "--dataset", "fashion-mnist", "--limit-train", "100",
+                    "--quiet", "--dist-url", "tcp://127.0.0.1:%d" % port, "--world-size", "2", "--rank", "0",
+                    "--dist-timeout", "5", "--out", sys.argv[2] + "/e-port"], capture_output=True, text=True, timeout=60)
+sys.exit(0 if r.returncode != 0 and "cannot join the workers" in r.stderr and "Address already in use" in r.stderr else 1)
+PY
+# A master nobody serves: rank 1 gives up within --dist-timeout with a clear error.
+port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+t0=$(date +%s)
+expect_error "an unreachable master" "cannot join the workers at 127.0.0.1:$port as rank 1 of 2" \
+  timeout 60 $M train "${common[@]}" --dist-url "tcp://127.0.0.1:$port" --world-size 2 --rank 1 --dist-timeout 5 --out "$WORK/e-master"
+[ $(($(date +%s) - t0)) -lt 30 ] && pass "the unreachable master is reported within the timeout" || fail "unreachable master took $(($(date +%s) - t0)) s"
 expect_error "a bad --dist-url" "--dist-url must be tcp://HOST:PORT" \
   $M train "${common[@]}" --dist-url 127.0.0.1:29999 --world-size 2 --rank 0 --out "$WORK/e3"
 expect_error "torchrun variables half set" "missing: MASTER_ADDR MASTER_PORT" \
   env WORLD_SIZE=2 RANK=0 $M train "${common[@]}" --out "$WORK/e4"
-expect_error "launch runs train" "prune on several workers is not built yet" \
-  $M launch --nproc 2 -- prune --model tinycnn --dataset fashion-mnist --out "$WORK/e5"
-expect_error "prune under WORLD_SIZE" "prune runs as one process for now" \
-  env WORLD_SIZE=2 RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29999 $M prune "${common[@]}" --ram 8KiB --out "$WORK/e6"
+expect_error "launch runs train or prune" "launch runs train or prune (data-parallel); \"eval\" runs as one process" \
+  $M launch --nproc 2 -- eval --model tinycnn --dataset fashion-mnist
+
+# Data-parallel pruning: 2 workers x 16 prune to the same architecture as 1 process x 32 (rank
+# 0's surgery decisions, broadcast; gate and width gradients summed), with weights within the
+# float tolerance of one process's thread counts, and every budget met. Short runs: later
+# decisions amplify float rounding (one process with 1 and 2 threads can also part there).
+for meth in diff magnitude; do
+  pc=("${common[@]}" --ram 8KiB --limit-train 300 --epochs 2 --warmup-epochs 0 --finetune-epochs 1 --method "$meth")
+  run2() { "$@" > "$WORK/p.out" 2>&1 || fail "$*: $(tail -5 "$WORK/p.out")"; }
+  run2 $M launch --nproc 2 -- prune "${pc[@]}" --threads 1 --batch-size 16 --out "$WORK/p2-$meth"
+  run2 $M prune "${pc[@]}" --threads 1 --batch-size 32 --out "$WORK/p1-$meth"
+  run2 $M prune "${pc[@]}" --threads 2 --batch-size 32 --out "$WORK/p1t-$meth"
+  widths() { $PY -c "import json,sys; r=json.load(open(sys.argv[1])); print([(l['name'], l['channels_after']) for l in r['layers']], r['budgets_met'])" "$1/report.json"; }
+  w2=$(widths "$WORK/p2-$meth"); w1=$(widths "$WORK/p1-$meth")
+  [ "$w2" = "$w1" ] && [ "${w2##* }" = True ] && pass "prune $meth: 2 x 16 and 1 x 32 reach the same architecture, budgets met" \
+    || fail "prune $meth: architectures differ or miss the budget: $w2 / $w1"
+  d=$(weights_diff "$WORK/p2-$meth" "$WORK/p1-$meth"); t=$(weights_diff "$WORK/p1t-$meth" "$WORK/p1-$meth")
+  bound=$($PY -c "print(max(4 * $t, 0.02))")
+  below "$d" "$bound" && pass "prune $meth: weights of 2 x 16 and 1 x 32 differ by $d; 1 and 2 threads by $t" \
+    || fail "prune $meth: 2 x 16 against 1 x 32 differ by $d, more than $bound (1 against 2 threads: $t)"
+done
+[ "$(json_get "$WORK/p2-diff/report.json" "['workers']")" = 2 ] && [ "$(json_get "$WORK/p2-diff/report.json" "['global_batch_size']")" = 32 ] \
+  && pass "prune report: 2 workers, global batch 32" || fail "prune report lacks workers/global_batch_size"
+
+# A pruning run stopped by Ctrl-C resumes with 2 workers (and only with 2).
+$M launch --nproc 2 -- prune "${common[@]}" --ram 8KiB --limit-train 3000 --epochs 3 --threads 1 --batch-size 16 \
+  --out "$WORK/pc" > "$WORK/pc.out" 2>&1 &
+launcher=$!
+for _ in $(seq 600); do [ -f "$WORK/pc/checkpoint/prune_state.json" ] && break; sleep 0.1; done
+kill -INT $launcher; wait $launcher; st=$?
+[ $st -eq 130 ] && pass "prune: Ctrl-C stops both workers (130)" || fail "prune Ctrl-C: status $st $(tail -5 "$WORK/pc.out")"
+expect_error "prune resume with another worker count" "was written by a run of 2 worker(s); resume it with 2" \
+  $M prune --resume "$WORK/pc" --quiet
+$M launch --nproc 2 -- prune --resume "$WORK/pc" --quiet > "$WORK/pc2.out" 2>&1 \
+  && [ "$(json_get "$WORK/pc/report.json" "['epochs']")" = 3 ] && [ "$(json_get "$WORK/pc/report.json" "['budgets_met']")" = True ] \
+  && pass "the pruning checkpoint resumes with 2 workers and the budget holds" || fail "prune resume: $(tail -5 "$WORK/pc2.out")"
 finish

@@ -31,6 +31,7 @@
 #include <sstream>
 
 #include "graph/io.h"
+#include "nn/dist_ops.h"
 #include "nn/soft_resources.h"
 #include "prune/internal.h"
 
@@ -88,6 +89,7 @@ class DiffMethod : public Method {
   }
 
   void after_step(State& s, const StepContext& ctx) override {
+    sum_gate_gradients();
     if (active_) step_widths(s, ctx);
     if (c_.importance == "taylor") {
       const float d = salience_seen_ ? float(c_.salience_decay) : 0.0f;
@@ -161,8 +163,29 @@ class DiffMethod : public Method {
   }
 
  private:
+  // Data-parallel runs: the gates' and widths' gradients of the global batch (each worker's
+  // loss is weighted by its share), so that salience and the task term equal one process's.
+  void sum_gate_gradients() {
+    if (!dist().active()) return;
+    std::vector<torch::Tensor> with_grad;
+    for (const torch::Tensor& m : masks_)
+      if (m.defined() && m.grad().defined()) with_grad.push_back(m);  // the same on every worker
+    if (active_ && alpha_leaf_.defined() && alpha_leaf_.grad().defined()) with_grad.push_back(alpha_leaf_);
+    dist_allreduce_grads(with_grad);
+  }
+
+  // Data-parallel runs: rank 0's widths and dual multipliers before every decision taken from
+  // them (they are computed from the same values on every worker; this removes any doubt).
+  void adopt_rank0_widths() {
+    if (!dist().active()) return;
+    std::vector<torch::Tensor> t{alpha_, torch::tensor(std::vector<double>(mu_, mu_ + 5), torch::kDouble)};
+    dist_broadcast_(t);
+    for (int k = 0; k < 5; ++k) mu_[k] = t[1][k].item<double>();
+  }
+
   // Removes the channels ranked at or beyond floor(alpha_g * C_g) in every group.
   bool cut_to_widths(State& s) {
+    adopt_rank0_widths();
     std::vector<int> targets;
     for (const ChannelGroup& grp : s.groups.groups) {
       int w = grp.channels;
