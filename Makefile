@@ -84,7 +84,7 @@ fuzz: build-fuzz
 # `bench-standard` runs it on full data with fewer levels and methods (target 2.5 hours; about 8 hours projected, on an idle machine):
 # RESULTS-standard.md; `bench-full` is the same comparison at full scale: RESULTS-full.md. DATA=path uses another
 # dataset (CIFAR-10 binary batches or an image folder). Both continue an interrupted run.
-# bench-misc: training throughput, the optimal operator order, training speed at exact vs
+# bench-misc: training throughput (one process, and 1 against 2 data-parallel workers), the optimal operator order, training speed at exact vs
 # padded widths, prune vs train wall time and the accuracy ideas at 4x (about 20 min); bench-prune (vgg
 # unpruned vs pruned, about 15 min at EPOCHS=6) and bench-quant (int8 vs float for three
 # models, about 20 min, then their .tflite exports run by Arm NN, about 10 min); bench-deploy
@@ -105,6 +105,7 @@ bench-patch: build
 
 bench-misc: build
 	@bash bench/train_throughput.sh $(BUILD)
+	@bash bench/dist_throughput.sh $(BUILD)
 	@bash bench/optimal_order.sh $(BUILD)
 	@bash bench/width_speed.sh $(BUILD)
 	@bash bench/prune_speed.sh $(BUILD)

@@ -173,7 +173,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (bench/gpu_check.sh)")
     a = ap.parse_args()
+    dev = torch.device(a.device)
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -188,6 +190,7 @@ def main():
         sys.exit("no Fashion-MNIST training files in " + a.data)
     with open(a.arch) as f:
         net = GraphNet(json.load(f))
+    net.to(dev)
     net.train()
     mean = imgs.float().div(255).mean().item()
     std = imgs.float().div(255).std().item()
@@ -201,8 +204,8 @@ def main():
             pos[0] = 0
         idx = order[pos[0]:pos[0] + a.batch_size]
         pos[0] += a.batch_size
-        x = imgs[idx].permute(0, 3, 1, 2).float().div_(255).sub_(mean).div_(std).contiguous()
-        y = labels[idx]
+        x = imgs[idx].permute(0, 3, 1, 2).float().div_(255).sub_(mean).div_(std).contiguous().to(dev)
+        y = labels[idx].to(dev)
         opt.zero_grad()
         loss = F.cross_entropy(net(x), y)
         loss.backward()
@@ -216,7 +219,7 @@ def main():
         step()
     dt = time.perf_counter() - t0
     print(json.dumps({"framework": "pytorch-python", "torch": torch.__version__,
-                      "threads": torch.get_num_threads(), "batch_size": a.batch_size,
+                      "threads": torch.get_num_threads(), "device": str(dev), "batch_size": a.batch_size,
                       "steps": a.steps, "samples_per_second": a.steps * a.batch_size / dt}))
 
 

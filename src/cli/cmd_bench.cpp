@@ -4,6 +4,7 @@
 
 #include "cli/common.h"
 #include "graph/graph_json.h"
+#include "nn/device.h"
 #include "nn/trainer.h"
 
 namespace mcuprune {
@@ -14,6 +15,7 @@ struct BenchArgs {
   ModelSpec model;
   std::string dataset = "fashion-mnist", save_arch;
   int batch_size = 64, steps = 50, warmup = 5, threads = 0;
+  std::string device = "cpu";
   uint64_t seed = 1;
   bool force = false;
 };
@@ -22,6 +24,7 @@ void run_bench(const BenchArgs& a) {
   if (a.steps < 1 || a.warmup < 0 || a.batch_size < 2)
     throw UserError("--steps must be >= 1, --warmup >= 0, --batch-size >= 2");
   refuse_overwrite(a.save_arch, a.force, "--save-arch");
+  const std::string device = use_device(a.device);
   LoadOptions lo;
   lo.val_fraction = 0;
   DatasetSplits data = load_dataset(a.dataset, lo);
@@ -30,7 +33,7 @@ void run_bench(const BenchArgs& a) {
   double sps = measure_train_throughput(m.graph, data.train, a.batch_size, a.steps, a.warmup,
                                         a.threads, a.seed);
   nlohmann::json j = {{"model", m.graph.name}, {"dataset", a.dataset}, {"batch_size", a.batch_size},
-                      {"steps", a.steps}, {"threads", a.threads}, {"samples_per_second", sps}};
+                      {"steps", a.steps}, {"threads", a.threads}, {"device", device}, {"samples_per_second", sps}};
   std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
 
@@ -52,6 +55,7 @@ void add_bench_command(CLI::App& app) {
   c->add_option("--warmup", args->warmup, "untimed steps first")->capture_default_str();
   check_threads(c->add_option("--threads", args->threads, "CPU threads (0 = all cores)"));
   check_seed(c->add_option("--seed", args->seed, "seed"))->capture_default_str();
+  add_device_option(c, args->device);
   c->add_option("--save-arch", args->save_arch, "also write the architecture JSON to FILE");
   c->add_flag("--force", args->force, "replace an existing --save-arch file");
   c->callback([args] { run_bench(*args); });

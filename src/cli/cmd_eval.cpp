@@ -6,6 +6,7 @@
 #include "graph/io.h"
 
 #include "cli/common.h"
+#include "nn/device.h"
 #include "nn/trainer.h"
 
 namespace mcuprune {
@@ -18,6 +19,7 @@ namespace {
 struct EvalArgs {
   std::string model, dataset, split = "test", report;
   int batch_size = 256, threads = 0, limit = 0;
+  std::string device = "auto";
   bool json_out = false, force = false;
 };
 
@@ -36,6 +38,7 @@ void print_confusion(const EvalResult& r, const std::vector<std::string>& names)
 }
 
 void run_eval(const EvalArgs& a) {
+  const std::string device = use_device(a.device);  // before the data is read: a bad --device fails at once
   if (a.limit < 0) throw UserError("--limit must be >= 0 (0: every sample of the split)");
   LoadedModel m = load_model_dir(a.model);
   LoadOptions lo;
@@ -79,7 +82,8 @@ void run_eval(const EvalArgs& a) {
                  {"dataset", {{"name", a.dataset}, {"split", a.split}, {"samples", d.size()}}},
                  {"accuracy", r.accuracy},
                  {"loss", r.loss},
-                 {"confusion_matrix", r.confusion}};
+                 {"confusion_matrix", r.confusion},
+                 {"device", device}};
   refuse_overwrite(a.report, a.force, "--report");
   const std::string path = a.report.empty() ? default_report_path(a.model, "eval_report.json") : a.report;
   if (a.json_out) {
@@ -110,6 +114,7 @@ void add_eval_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--batch-size", args->batch_size, "evaluation batch size")->capture_default_str();
   check_threads(c->add_option("--threads", args->threads, "CPU threads (0 = all cores)"));
+  add_device_option(c, args->device);
   c->add_option("--limit", args->limit, "evaluate only the first N samples of the split");
   c->add_option("--report", args->report, "report file (default: MODEL/eval_report.json for a model directory)");
   c->add_flag("--force", args->force, "replace an existing --report file");

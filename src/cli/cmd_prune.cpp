@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli/common.h"
+#include "nn/device.h"
 #include "nn/dist.h"
 #include "graph/io.h"
 #include "graph/channel_groups.h"
@@ -75,7 +76,7 @@ void print_summary(const PruneConfig& cfg, const Profile& before, const Profile&
     std::printf("FALLBACK used (%s, end of epoch %d): %s\n", f.kind.c_str(), f.epoch, f.detail.c_str());
 }
 
-void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
+void run_prune(PruneArgs a, bool epochs_given, bool threads_given, bool device_given) {
   auto wall0 = std::chrono::steady_clock::now();
   bool resume = !a.resume.empty();
   // Data-parallel workers (docs/distributed.md): rank 0 owns the output directory; the others
@@ -83,6 +84,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
   init_dist(resolve_dist(a.dist));
   const bool lead = is_rank0();
   if (!lead) a.output.quiet = true;
+  if (!resume || device_given) use_device(a.cfg.train.device);  // a device refused before anything is written
   LoadedModel start;
   std::string model_source = a.model.model;
   std::unique_ptr<OutputDir> dir;
@@ -99,6 +101,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     PruneConfig saved = read_prune_config(a.out);
     if (epochs_given) saved.train.epochs = a.cfg.train.epochs;
     if (threads_given) saved.train.threads = a.cfg.train.threads;
+    if (device_given) saved.train.device = a.cfg.train.device;
     a.cfg = saved;
     model_source = "checkpoint";
   } else {
@@ -129,10 +132,11 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
     original = start.graph;
   }
   dist_check_same(prune_config_to_json(a.cfg).dump() + graph_to_json(original).dump(), "pruning configuration or model");
+  const std::string device = use_device(a.cfg.train.device);
   if (!a.output.quiet)
-    std::fprintf(stderr, "pruning %s on %s for %d epochs (%zu train / %zu val / %zu test samples)\n",
+    std::fprintf(stderr, "pruning %s on %s for %d epochs (%zu train / %zu val / %zu test samples, device %s)\n",
                  resume ? "(resumed)" : original.name.c_str(), a.cfg.train.dataset.c_str(),
-                 a.cfg.train.epochs, data.train.size(), data.val.size(), data.test.size());
+                 a.cfg.train.epochs, data.train.size(), data.val.size(), data.test.size(), device.c_str());
   PruneResult r = prune_model(original, start.has_weights ? &start.weights : nullptr, data, a.cfg,
                               a.out, resume, a.output);
   if (r.interrupted) return;
@@ -209,7 +213,8 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given) {
                  {"train_time_s", train_s},
                  {"wall_time_s", wall},
                  {"workers", dist().world},
-                 {"global_batch_size", a.cfg.train.batch_size * dist().world}};
+                 {"global_batch_size", a.cfg.train.batch_size * dist().world},
+                 {"device", device}};
   write_report((fs::path(a.out) / "report.json").string(), report);
   if (!a.no_html) write_run_page((fs::path(a.out) / "report.json").string(), report, a.out);
   print_summary(a.cfg, before, after, test, test_before, r.fallbacks);
@@ -296,8 +301,9 @@ void add_prune_command(CLI::App& app) {
   c->callback([args, c] {
     bool epochs_given = c->get_option("--epochs")->count() > 0;
     bool threads_given = c->get_option("--threads")->count() > 0;
+    bool device_given = c->get_option("--device")->count() > 0;
     if (!args->resume.empty()) {
-      const std::vector<std::string> allowed = {"--resume", "--out", "--epochs", "--threads", "--quiet", "--log-json",
+      const std::vector<std::string> allowed = {"--resume", "--out", "--epochs", "--threads", "--device", "--quiet", "--log-json",
                                                 "--no-html", "--dist-url", "--world-size", "--rank", "--dist-timeout"};
       for (const CLI::Option* o : c->get_options()) {
         std::string name = o->get_name(false, false);
@@ -319,7 +325,7 @@ void add_prune_command(CLI::App& app) {
       if (c->get_option("--warmup-epochs")->count() > 0 && args->cfg.warmup_epochs < 0)
         throw UserError("--warmup-epochs must be >= 0, got " + std::to_string(args->cfg.warmup_epochs));
     }
-    run_prune(*args, epochs_given, threads_given);
+    run_prune(*args, epochs_given, threads_given, device_given);
   });
 }
 

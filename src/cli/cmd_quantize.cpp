@@ -8,6 +8,7 @@
 
 #include "cli/common.h"
 #include "graph/graph_json.h"
+#include "nn/device.h"
 #include "nn/trainer.h"
 #include "quant/quantize.h"
 
@@ -21,6 +22,7 @@ namespace {
 struct QuantArgs {
   std::string model, dataset, report, out;
   int calibration = 200, limit_test = 0, threads = 0;
+  std::string device = "auto";  // the fine-tuning's (calibration and int8 run mcuprune's own C++ on the CPU)
   // Quantisation-aware fine-tuning.
   int qat_epochs = 0, limit_train = 0, batch_size = 64;
   double qat_lr = 1e-4, val_fraction = 0.0;
@@ -63,6 +65,7 @@ json accuracy_json(const Accuracy& a) {
 }
 
 void run_quantize(QuantArgs a) {
+  const std::string device = use_device(a.device);  // before anything is read: a bad --device fails at once
   if (a.qat_epochs < 0) throw UserError("--qat-epochs must be >= 0, got " + std::to_string(a.qat_epochs));
   if (!(a.qat_lr > 0) || !std::isfinite(a.qat_lr))
     throw UserError("--qat-lr must be a finite number > 0 (e.g. 1e-4)");
@@ -116,6 +119,7 @@ void run_quantize(QuantArgs a) {
     tc.batch_size = a.batch_size;
     tc.seed = a.seed;
     tc.threads = a.threads;
+    tc.device = a.device;
     tc.fake_quant = true;
     tc.dataset = a.dataset;
     tc.load = lo;
@@ -141,6 +145,7 @@ void run_quantize(QuantArgs a) {
     qj["int8_gain_points"] = (qat.int8_acc - ptq.int8_acc) * 100;
     qj["int8_minus_original_float_points"] = (qat.int8_acc - ptq.float_acc) * 100;
     qj["model_dir"] = a.out;
+    qj["device"] = device;
     json qh = json::array();
     for (const auto& e : r.history) qh.push_back(epoch_stats_to_json(e));
     qj["history"] = qh;
@@ -177,6 +182,10 @@ void add_quantize_command(CLI::App& app) {
   c->add_option("--calibration-samples", args->calibration, "training samples used to calibrate")->capture_default_str();
   c->add_option("--limit-test", args->limit_test, "evaluate only the first N test samples");
   check_threads(c->add_option("--threads", args->threads, "threads (0 = all cores)"));
+  c->add_option("--device", args->device,
+                "where the quantisation-aware fine-tuning computes: auto, cpu, cuda or cuda:N (calibration and the "
+                "int8 model run on the CPU, in mcuprune's own reference code)")
+      ->capture_default_str();
   c->add_option("--report", args->report, "report file (default: MODEL/quant_report.json, or OUT/ with --qat-epochs)");
   c->add_option("--qat-epochs", args->qat_epochs,
                 "quantisation-aware fine-tuning: epochs of training with fake int8 quantisation (0 = none)");

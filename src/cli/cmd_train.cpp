@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli/common.h"
+#include "nn/device.h"
 #include "nn/dist.h"
 #include "graph/io.h"
 #include "graph/graph_json.h"
@@ -19,7 +20,7 @@ using nlohmann::json;
 namespace {
 
 struct TrainArgs {
-  bool epochs_given = false, threads_given = false;
+  bool epochs_given = false, threads_given = false, device_given = false;
   ModelSpec model;
   TrainConfig cfg;
   std::string out, resume;
@@ -41,6 +42,7 @@ void run_train(TrainArgs a) {
   init_dist(resolve_dist(a.dist));
   const bool lead = is_rank0();
   if (!lead) a.output.quiet = true;
+  if (!resume || a.device_given) use_device(a.cfg.device);  // a device refused before anything is written
   json extra;
   Graph graph;
   WeightMap init;
@@ -69,6 +71,7 @@ void run_train(TrainArgs a) {
       saved.epochs = a.cfg.epochs;
     }
     if (a.threads_given) saved.threads = a.cfg.threads;
+    if (a.device_given) saved.device = a.cfg.device;
     a.cfg = saved;
     graph = ck.graph;
     extra = ck.extra;
@@ -105,11 +108,12 @@ void run_train(TrainArgs a) {
     extra = {{"model_source", model_source}};
   }
   set_checkpoint_extra(extra);
+  const std::string device = use_device(a.cfg.device);
   dist_check_same(train_config_to_json(a.cfg).dump() + graph_to_json(graph).dump(), "training configuration or model");
   if (!a.output.quiet)
-    std::fprintf(stderr, "training %s (%lld params) on %s: %zu train / %zu val / %zu test samples\n",
+    std::fprintf(stderr, "training %s (%lld params) on %s: %zu train / %zu val / %zu test samples (device %s)\n",
                  graph.name.c_str(), (long long)graph_params(graph), a.cfg.dataset.c_str(),
-                 data.train.size(), data.val.size(), data.test.size());
+                 data.train.size(), data.val.size(), data.test.size(), device.c_str());
   TrainResult r = train_model(graph, has_init ? &init : nullptr, data, a.cfg, a.out, resume, a.output);
   if (r.interrupted) return;  // checkpoint saved; main() exits 130
 
@@ -147,7 +151,8 @@ void run_train(TrainArgs a) {
                  {"train_time_s", total_train_s},
                  {"wall_time_s", wall},
                  {"workers", dist().world},
-                 {"global_batch_size", a.cfg.batch_size * dist().world}};
+                 {"global_batch_size", a.cfg.batch_size * dist().world},
+                 {"device", device}};
   write_report((fs::path(a.out) / "report.json").string(), report);
   if (!a.no_html) write_run_page((fs::path(a.out) / "report.json").string(), report, a.out);
   if (data.val.size()) print_result_line("val ", val);
@@ -180,17 +185,18 @@ void add_train_command(CLI::App& app) {
   c->callback([args, c] {
     args->epochs_given = c->get_option("--epochs")->count() > 0;
     args->threads_given = c->get_option("--threads")->count() > 0;
+    args->device_given = c->get_option("--device")->count() > 0;
     if (!args->resume.empty()) {
       // A resumed run keeps its saved configuration; only these may be given again.
-      const std::vector<std::string> allowed = {"--resume", "--out", "--epochs", "--threads",
+      const std::vector<std::string> allowed = {"--resume", "--out", "--epochs", "--threads", "--device",
                                                 "--quiet", "--log-json", "--no-html", "--help",
                                                 "--dist-url", "--world-size", "--rank", "--dist-timeout"};
       for (const CLI::Option* o : c->get_options()) {
         std::string name = o->get_name(false, false);
         if (o->count() > 0 && std::find(allowed.begin(), allowed.end(), name) == allowed.end())
           throw UserError(name + " cannot be given with --resume: the run continues with the "
-                          "configuration saved in its checkpoint (only --epochs, --threads, "
-                          "--quiet, --log-json and --no-html may be given)");
+                          "configuration saved in its checkpoint (only --epochs, --threads, --device, "
+                          "--quiet, --log-json, --no-html and the data-parallel flags may be given)");
       }
     }
     if (args->resume.empty()) {

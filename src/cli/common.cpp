@@ -272,6 +272,7 @@ void add_training_options(CLI::App* c, TrainConfig& cfg, ModelSpec& model) {
   c->add_option("--step-gamma", cfg.step_gamma, "step schedule: decay factor")->capture_default_str();
   check_seed(c->add_option("--seed", cfg.seed, "random seed (init, split, shuffling)"))->capture_default_str();
   check_threads(c->add_option("--threads", cfg.threads, "CPU threads (0 = all cores)"))->capture_default_str();
+  add_device_option(c, cfg.device);
   c->add_option("--augment-crop", cfg.augmentation.crop_padding, "random crop after padding by N pixels");
   c->add_flag("--augment-flip", cfg.augmentation.horizontal_flip, "random horizontal flips");
   c->add_flag("--augment-audio", cfg.augmentation.audio,
@@ -362,6 +363,14 @@ CLI::Option* check_seed(CLI::Option* o) {
         return "";
       },
       "0..999999999999999999"));
+}
+
+CLI::Option* add_device_option(CLI::App* c, std::string& device) {
+  return c
+      ->add_option("--device", device,
+                   "where LibTorch computes: auto (a GPU when this build has CUDA and one is visible), cpu, cuda or "
+                   "cuda:N")
+      ->capture_default_str();
 }
 
 CLI::Option* check_threads(CLI::Option* o) {

@@ -128,6 +128,8 @@ void write_profile_page(const std::string& path, const Profile& used, const Prof
 // --threads an integer in [0, 256] (0: all cores).
 CLI::Option* check_width(CLI::Option* o);
 CLI::Option* check_threads(CLI::Option* o);
+// --device (nn/device.h): checked when the command resolves it.
+CLI::Option* add_device_option(CLI::App* c, std::string& device);
 // An option that was given but has no effect in this combination is an error naming it and
 // saying why (a value accepted without effect misleads). `has_effect` false and the option
 // given on the command line: UserError(option + " " + why).

@@ -4,6 +4,10 @@
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL  // a CUDA LibTorch with NCCL's headers (CMakeLists.txt)
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -48,6 +52,31 @@ class QuietStderr {
   int saved_ = -1;
 };
 c10::intrusive_ptr<c10d::ProcessGroupGloo> g_group;
+
+#ifdef USE_C10D_NCCL
+// CUDA tensors go through NCCL (made at the first collective on one); host values through Gloo.
+c10::intrusive_ptr<c10d::ProcessGroupNCCL> g_nccl;
+c10d::ProcessGroupNCCL& nccl() {
+  if (!g_nccl) {
+    auto o = c10d::ProcessGroupNCCL::Options::create();
+    o->timeout = std::chrono::milliseconds(int64_t(g_info.timeout_s * 1000));
+    g_nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(c10::make_intrusive<c10d::PrefixStore>("nccl/", g_store),
+                                                         g_info.rank, g_info.world, o);
+  }
+  return *g_nccl;
+}
+#endif
+
+// A collective `f(group)` on the group for `t`'s device.
+template <class F>
+c10::intrusive_ptr<c10d::Work> on_group_of(const torch::Tensor& t, F f) {
+#ifdef USE_C10D_NCCL
+  if (t.is_cuda()) return f(nccl());
+#else
+  (void)t;  // Gloo takes CUDA tensors too (in a CUDA LibTorch), through host copies
+#endif
+  return f(*g_group);
+}
 
 int parse_int(const std::string& text, const std::string& what, int lo, int hi) {
   size_t used = 0;
@@ -172,7 +201,7 @@ void dist_allreduce_(torch::Tensor& t) {
   std::vector<torch::Tensor> v{t};
   c10::intrusive_ptr<c10d::Work> w;
   try {
-    w = g_group->allreduce(v);
+    w = on_group_of(t, [&](auto& g) { return g.allreduce(v); });
   } catch (const std::exception& e) {
     lost(e, "a sum over the workers");
   }
@@ -187,7 +216,7 @@ void dist_broadcast_(std::vector<torch::Tensor>& tensors) {
     o.rootRank = 0;
     c10::intrusive_ptr<c10d::Work> w;
     try {
-      w = g_group->broadcast(v, o);
+      w = on_group_of(t, [&](auto& g) { return g.broadcast(v, o); });
     } catch (const std::exception& e) {
       lost(e, "a broadcast from rank 0");
     }

@@ -4,6 +4,7 @@
 #include "nn/net.h"
 
 #include "nn/dist_ops.h"
+#include "nn/train_internal.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -107,6 +108,8 @@ NetImpl::NetImpl(const Graph& g, int pad_to) : logical_(g) {
         break;
     }
   }
+  device_ = detail::compute_device();
+  if (!device_.is_cpu()) to(device_);
 }
 
 void NetImpl::build_padding(int pad_to) {
@@ -328,6 +331,9 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
 
 void NetImpl::set_gates(const ChannelGroups& groups, std::vector<torch::Tensor> masks, bool straight_through) {
   gate_groups_ = groups;
+  // On the net's device (a differentiable copy: a mask made elsewhere still gets its gradient).
+  for (torch::Tensor& m : masks)
+    if (m.defined() && m.device() != device_) m = m.to(device_);
   gate_masks_ = std::move(masks);
   gate_straight_through_ = straight_through;
 }
@@ -352,7 +358,7 @@ torch::Tensor NetImpl::gate_vector(int node) {
   for (const auto& s : l.segments) {
     const torch::Tensor& m = size_t(s.group) < gate_masks_.size() ? gate_masks_[size_t(s.group)]
                                                                   : torch::Tensor();
-    parts.push_back(m.defined() ? m : torch::ones({s.count}, torch::kFloat));
+    parts.push_back(m.defined() ? m : torch::ones({s.count}, torch::TensorOptions(torch::kFloat).device(device_)));
   }
   torch::Tensor v = torch::cat(parts);
   // After a flatten the features are position-major (HWC): repeat per position.
@@ -360,7 +366,7 @@ torch::Tensor NetImpl::gate_vector(int node) {
   const auto it = gate_index_.find(node);
   if (it == gate_index_.end()) return v;
   // Padded net: the added input channels are zero whatever their gate; 0 keeps it plain.
-  return torch::zeros({padded_inputs_.at(node)}, v.options()).index_copy(0, it->second, v);
+  return torch::zeros({padded_inputs_.at(node)}, v.options()).index_copy(0, it->second.to(device_), v);
 }
 
 void NetImpl::set_fake_quant(bool on) {
@@ -388,7 +394,7 @@ torch::Tensor NetImpl::fake_quant_weight(const torch::Tensor& w, bool per_channe
     scale = torch::where(m > 0, m / 127.0, torch::ones_like(m)).to(torch::kFloat);
   }
   if (!per_channel) return torch::fake_quantize_per_tensor_affine(w, scale.item<double>(), 0, -127, 127);
-  torch::Tensor zero = torch::zeros({scale.size(0)}, torch::kInt);
+  torch::Tensor zero = torch::zeros({scale.size(0)}, torch::TensorOptions(torch::kInt).device(w.device()));
   return torch::fake_quantize_per_channel_affine(w, scale, zero, 0, -127, 127);
 }
 

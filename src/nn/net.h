@@ -64,6 +64,7 @@ struct NetImpl : torch::nn::Module {
  private:
   Graph logical_;  // the graph as given
   Graph graph_;    // the graph the modules are built from (logical_ with padded widths)
+  torch::Device device_{torch::kCPU};  // the process's device (nn/device.h) when built
   int64_t padding_channels_ = 0;
   // For padded nets: per parameter or buffer (IR name), each exact element's flat index in
   // the padded tensor; per gated consumer node, each exact input feature's padded index.

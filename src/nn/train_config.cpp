@@ -2,6 +2,7 @@
 // docs/report-format.md). No LibTorch here.
 #include <cmath>
 
+#include "nn/device.h"
 #include "nn/trainer.h"
 
 namespace mcuprune {
@@ -20,6 +21,7 @@ json train_config_to_json(const TrainConfig& c) {
           {"step_gamma", c.step_gamma},
           {"seed", c.seed},
           {"threads", c.threads},
+          {"device", c.device},
           {"augment_crop_padding", c.augmentation.crop_padding},
           {"augment_flip", c.augmentation.horizontal_flip},
           {"augment_audio", c.augmentation.audio},
@@ -67,6 +69,7 @@ TrainConfig train_config_from_json(const json& j, const std::string& where) {
     if (!seed.is_number_unsigned()) throw UserError(bad + "\"seed\" must be a whole number >= 0, got " + seed.dump());
     c.seed = seed.get<uint64_t>();
     c.threads = int(whole("threads", 0, 256));
+    c.device = j.value("device", std::string("auto"));  // absent before --device
     c.augmentation.crop_padding = int(whole("augment_crop_padding", 0, kInt));
     c.augmentation.horizontal_flip = j.at("augment_flip").get<bool>();
     c.augmentation.audio = j.value("augment_audio", false);  // absent before audio datasets existed
@@ -109,6 +112,7 @@ void validate_train_config(const TrainConfig& c) {
   if (c.step_size < 1) bad("--step-size must be >= 1");
   if (!(c.step_gamma > 0 && c.step_gamma <= 1)) bad("--step-gamma must be in (0, 1]");
   if (c.threads < 0) bad("--threads must be >= 0 (0 = all cores)");
+  check_device_spec(c.device);
   if (c.augmentation.crop_padding < 0) bad("--augment-crop must be >= 0");
   if (c.load.limit_train < 0) bad("--limit-train must be >= 0 (0: every sample)");
   if (c.load.limit_test < 0) bad("--limit-test must be >= 0 (0: every sample)");

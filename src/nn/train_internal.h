@@ -16,6 +16,8 @@
 namespace mcuprune::detail {
 
 void set_threads(int threads);
+// The process's device (--device, nn/device.h): every Net is built on it; batches go to it.
+torch::Device compute_device();
 std::vector<size_t> permutation(size_t n, uint64_t seed);
 std::pair<torch::Tensor, torch::Tensor> make_batch(const Dataset& d, const std::vector<size_t>& idx,
                                                    size_t begin, size_t end,

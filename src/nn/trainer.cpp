@@ -271,7 +271,8 @@ EpochTotals train_epoch(Net& net, std::unique_ptr<torch::optim::Optimizer>& opt,
   for (int64_t step = 0; step < steps; ++step) {
     auto [gb, ge, share] = rows_of(step);
     auto [b, e] = share;
-    auto [x, y] = next.get();
+    auto [x_host, y_host] = next.get();
+    const torch::Tensor x = x_host.to(compute_device()), y = y_host.to(compute_device());
     // BatchNorm cannot train on a single sample; every worker needs one.
     if (ge - gb < std::max<size_t>(2, world)) break;
     if (step + 1 < steps) next = prepare(step + 1);
@@ -454,8 +455,8 @@ EvalResult detail::evaluate_net(Net& net, const Dataset& d, const InputNormaliza
   const auto [first, last] = worker_share(0, d.size());
   for (size_t b = first; b < last; b += size_t(batch_size)) {
     size_t e = std::min(last, b + size_t(batch_size));
-    auto [x, y] = make_batch(d, idx, b, e, norm, nullptr, nullptr);
-    torch::Tensor logits = net->forward(x, true);
+    auto [x_host, y] = make_batch(d, idx, b, e, norm, nullptr, nullptr);
+    torch::Tensor logits = net->forward(x_host.to(compute_device()), true).to(torch::kCPU);
     if (!torch::isfinite(logits).all().item<bool>())
       throw UserError("the model's outputs are not finite (NaN or Inf) on samples " + std::to_string(b) + ".." +
                       std::to_string(e - 1) + " of '" + d.name +
@@ -622,7 +623,8 @@ double measure_train_throughput(const Graph& g, const Dataset& d, int batch_size
     auto [x, y] = make_batch(d, order, pos, pos + size_t(batch_size), norm, nullptr, nullptr);
     pos += size_t(batch_size);
     opt.zero_grad();
-    torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x, true), y);
+    torch::Tensor loss = torch::nn::functional::cross_entropy(net->forward(x.to(compute_device()), true),
+                                                              y.to(compute_device()));
     loss.backward();
     opt.step();
     return loss.item<double>();

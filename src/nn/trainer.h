@@ -29,6 +29,7 @@ struct TrainConfig {
   double step_gamma = 0.1;          // step schedule: decay factor
   uint64_t seed = 1;
   int threads = 0;  // 0 = all cores
+  std::string device = "auto";  // --device: auto | cpu | cuda | cuda:N (nn/device.h)
   Augmentation augmentation;
   // Quantisation-aware training: fake int8 quantisation in the forward pass (Net's
   // set_fake_quant). For a folded graph; `mcuprune quantize --qat-epochs` sets it.

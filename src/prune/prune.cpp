@@ -56,7 +56,7 @@ torch::Tensor teacher_logits(Net& teacher, const Dataset& train, const InputNorm
   std::vector<torch::Tensor> parts;
   for (size_t b = 0; b < train.size(); b += 256) {
     auto [x, y] = make_batch(train, idx, b, std::min(train.size(), b + 256), norm, nullptr, nullptr);
-    parts.push_back(teacher->forward(x, true));
+    parts.push_back(teacher->forward(x.to(compute_device()), true));
   }
   return torch::cat(parts);
 }
@@ -199,7 +199,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
         torch::Tensor teacher;
         if (cached_teacher_logits.defined()) {
           std::vector<int64_t> index(rows.order.begin() + std::ptrdiff_t(rows.begin), rows.order.begin() + std::ptrdiff_t(rows.end));
-          teacher = cached_teacher_logits.index_select(0, torch::tensor(index, torch::kInt64));
+          teacher = cached_teacher_logits.index_select(0, torch::tensor(index, torch::kInt64).to(compute_device()));
         } else {
           timed("distill", [&] {
             torch::NoGradGuard no_grad;

@@ -47,12 +47,12 @@ void import_state(Net& net, torch::optim::Optimizer& opt, const Graph& g,
     if (kind == "adam") {
       auto a = std::make_unique<torch::optim::AdamParamState>();
       a->step(it->second.step);
-      a->exp_avg(net->to_padded(name, it->second.tensors[0]));
-      a->exp_avg_sq(net->to_padded(name, it->second.tensors[1]));
+      a->exp_avg(net->to_padded(name, it->second.tensors[0]).to(item.value().device()));
+      a->exp_avg_sq(net->to_padded(name, it->second.tensors[1]).to(item.value().device()));
       state[key] = std::move(a);
     } else {
       auto s = std::make_unique<torch::optim::SGDParamState>();
-      s->momentum_buffer(net->to_padded(name, it->second.tensors[0]));
+      s->momentum_buffer(net->to_padded(name, it->second.tensors[0]).to(item.value().device()));
       state[key] = std::move(s);
     }
   }

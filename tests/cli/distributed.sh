@@ -10,27 +10,6 @@ M="$MCUPRUNE"
 PY=/usr/bin/python3
 common=(--model tinycnn --dataset fashion-mnist --limit-test 200 --val-fraction 0.1 --optimizer sgd --lr 0.01 --momentum 0 --quiet)
 
-# Weights of two model directories: the largest difference of any tensor relative to that
-# tensor's largest weight.
-weights_diff() {
-  $PY - "$1/weights.bin" "$2/weights.bin" <<'PY'
-import json, struct, sys
-def read(path):
-    b = open(path, "rb").read()
-    n = struct.unpack("<Q", b[8:16])[0]
-    h = json.loads(b[16:16 + n])
-    start = (16 + n + 63) // 64 * 64
-    out = {}
-    for t in h["tensors"]:
-        o = start + t["offset"]
-        out[t["name"]] = struct.unpack("<%df" % (t["bytes"] // 4), b[o:o + t["bytes"]])
-    return out
-a, b = read(sys.argv[1]), read(sys.argv[2])
-assert a.keys() == b.keys(), "different tensors"
-print(max(max(abs(x - y) for x, y in zip(a[k], b[k])) / (max(abs(v) for v in a[k]) or 1) for k in a))
-PY
-}
-below() { $PY -c "import sys; sys.exit(0 if float('$1') <= float('$2') else 1)"; }
 
 # One step: 36 samples, 32 to train (one global batch of 2 x 16 or 1 x 32).
 $M launch --nproc 2 -- train "${common[@]}" --limit-train 36 --epochs 1 --threads 1 --batch-size 16 --out "$WORK/s2" \

@@ -17,3 +17,24 @@ expect_error() {
 }
 json_get() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d'+sys.argv[2]))" "$1" "$2"; }
 finish() { if [ $fails -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi; echo "all checks passed"; }
+# Weights of two model directories: the largest difference of any tensor relative to that
+# tensor's largest weight.
+weights_diff() {
+  /usr/bin/python3 - "$1/weights.bin" "$2/weights.bin" <<'PY'
+import json, struct, sys
+def read(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[8:16])[0]
+    h = json.loads(b[16:16 + n])
+    start = (16 + n + 63) // 64 * 64
+    out = {}
+    for t in h["tensors"]:
+        o = start + t["offset"]
+        out[t["name"]] = struct.unpack("<%df" % (t["bytes"] // 4), b[o:o + t["bytes"]])
+    return out
+a, b = read(sys.argv[1]), read(sys.argv[2])
+assert a.keys() == b.keys(), "different tensors"
+print(max(max(abs(x - y) for x, y in zip(a[k], b[k])) / (max(abs(v) for v in a[k]) or 1) for k in a))
+PY
+}
+below() { /usr/bin/python3 -c "import sys; sys.exit(0 if float('$1') <= float('$2') else 1)"; }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The GPU checks that cannot run on the CPU machines this project is built on (docs/distributed.md,
+# GPUs). On a machine with an NVIDIA GPU and a CUDA-enabled torch for Python (pip or conda), after
+# scripts/install-deps.sh:
+#   1. builds mcuprune against that torch's LibTorch (its CMake prefix path) in build-gpu/;
+#   2. runs the device tests (tests/cli/device.sh with MCUPRUNE_GPU_TESTS=1): train, eval, prune
+#      and quantisation-aware fine-tuning on cuda against the CPU, and two workers on two GPUs;
+#   3. measures training throughput (samples/s) of vgg and resnet8 on the GPU, mcuprune against
+#      PyTorch from Python on the same GPU (bench/torch_reference.py, the same architecture JSON,
+#      batch, optimizer and data), median of REPEATS alternating runs.
+# Writes bench/results/gpu_check.md and .json. Usage: bench/gpu_check.sh [python]
+# (env: STEPS, REPEATS, BATCHES, BUILD)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${1:-python3}"
+BUILD="${BUILD:-build-gpu}"
+STEPS="${STEPS:-200}"
+REPEATS="${REPEATS:-3}"
+BATCHES="${BATCHES:-64 256}"
+die() { echo "gpu_check: $*" >&2; exit 1; }
+
+info=$($PY -c 'import torch; print(torch.__version__, torch.version.cuda or "none", int(torch.cuda.is_available()), torch.utils.cmake_prefix_path)') \
+  || die "$PY cannot import torch; give the python whose torch has CUDA: bench/gpu_check.sh /path/to/python"
+read -r torch_version cuda_version cuda_ok prefix <<< "$info"
+[ "$cuda_version" != none ] || die "torch $torch_version for $PY is built without CUDA"
+[ "$cuda_ok" = 1 ] || die "torch $torch_version (CUDA $cuda_version) sees no GPU (check nvidia-smi, CUDA_VISIBLE_DEVICES)"
+gpu=$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2> /dev/null | head -1 || echo "unknown GPU")
+echo "gpu_check: torch $torch_version, CUDA $cuda_version, $gpu" >&2
+
+# 1. The build (the test binaries too: the device tests run through the CLI).
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" | grep -E "LibTorch|NCCL" || true
+cmake --build "$BUILD" -j"$(nproc)" --target mcuprune
+M="$BUILD/mcuprune"
+
+# 2. The device tests.
+MCUPRUNE_GPU_TESTS=1 bash tests/cli/device.sh "$M" | tee "$BUILD/device_tests.txt"
+
+# 3. Throughput on the GPU.
+source bench/lib.sh  # median, sps
+mkdir -p bench/results bench/work
+rows=(); json="["
+for model in vgg resnet8; do
+  arch="bench/work/gpu-$model.json"
+  $M models --show "$model" --input 28x28x1 --classes 10 --save "$arch" --force > /dev/null
+  for batch in $BATCHES; do
+    cpp=(); py=()
+    for _ in $(seq 1 "$REPEATS"); do
+      cpp+=("$($M bench-train --model "$arch" --batch-size "$batch" --steps "$STEPS" --device cuda | sps)")
+      py+=("$($PY bench/torch_reference.py --arch "$arch" --batch-size "$batch" --steps "$STEPS" --device cuda | sps)")
+    done
+    c=$(printf '%s\n' "${cpp[@]}" | median); p=$(printf '%s\n' "${py[@]}" | median)
+    ratio=$(awk -v c="$c" -v p="$p" 'BEGIN {printf "%.2f", c / p}')
+    echo "$model batch=$batch: mcuprune $c samples/s, pytorch $p samples/s, ratio $ratio" >&2
+    rows+=("| $model | $batch | $(printf '%.0f' "$c") | $(printf '%.0f' "$p") | $ratio |")
+    json+="{\"model\":\"$model\",\"batch_size\":$batch,\"steps\":$STEPS,\"mcuprune_samples_per_s\":$c,\"pytorch_samples_per_s\":$p,\"ratio\":$ratio},"
+  done
+done
+json="${json%,}]"
+{
+  echo "# GPU check: device tests and training throughput on a GPU"
+  echo
+  echo "$gpu; torch $torch_version (CUDA $cuda_version) for both; $(date -u +%Y-%m-%d)."
+  echo
+  echo "## Device tests (tests/cli/device.sh, MCUPRUNE_GPU_TESTS=1)"
+  echo
+  sed 's/^/    /' "$BUILD/device_tests.txt"
+  echo
+  echo "## Training throughput (Fashion-MNIST 28x28x1, SGD momentum 0.9, $STEPS timed steps, median of $REPEATS)"
+  echo
+  echo "| model | batch | mcuprune samples/s | PyTorch samples/s | ratio |"
+  echo "|---|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+} > bench/results/gpu_check.md
+echo "$json" > bench/results/gpu_check.json
+cat bench/results/gpu_check.md
