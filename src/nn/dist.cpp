@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -247,19 +248,30 @@ torch::Tensor dist_allreduce_autograd(const torch::Tensor& x) {
 
 void dist_allreduce_grads(const std::vector<torch::Tensor>& params) {
   if (!g_info.active()) return;
-  std::vector<torch::Tensor> flat;
-  for (const torch::Tensor& p : params)
-    flat.push_back(p.grad().defined() ? p.grad().reshape({-1}) : torch::zeros({p.numel()}, p.options()));
-  if (flat.empty()) return;
-  torch::Tensor all = torch::cat(flat);
-  dist_allreduce_(all);
-  int64_t at = 0;
+  // One flat buffer per device and dtype (a GPU's weights, the host's pruning gates), in the
+  // order of first appearance: the same on every worker.
+  std::vector<std::vector<const torch::Tensor*>> groups;
   for (const torch::Tensor& p : params) {
-    const int64_t n = p.numel();
-    torch::Tensor part = all.narrow(0, at, n).view(p.sizes());
-    if (p.grad().defined()) p.mutable_grad().copy_(part);
-    else p.mutable_grad() = part.clone();
-    at += n;
+    auto same = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
+      return g[0]->device() == p.device() && g[0]->scalar_type() == p.scalar_type();
+    });
+    if (same == groups.end()) groups.push_back({&p});
+    else same->push_back(&p);
+  }
+  for (const auto& group : groups) {
+    std::vector<torch::Tensor> flat;
+    for (const torch::Tensor* p : group)
+      flat.push_back(p->grad().defined() ? p->grad().reshape({-1}) : torch::zeros({p->numel()}, p->options()));
+    torch::Tensor all = torch::cat(flat);
+    dist_allreduce_(all);
+    int64_t at = 0;
+    for (const torch::Tensor* p : group) {
+      const int64_t n = p->numel();
+      torch::Tensor part = all.narrow(0, at, n).view(p->sizes());
+      if (p->grad().defined()) p->mutable_grad().copy_(part);
+      else p->mutable_grad() = part.clone();
+      at += n;
+    }
   }
 }
 

@@ -14,7 +14,7 @@ void dist_allreduce_(torch::Tensor& t);
 torch::Tensor dist_allreduce_autograd(const torch::Tensor& x);
 // Rank 0's values in every worker's tensors (in place).
 void dist_broadcast_(std::vector<torch::Tensor>& tensors);
-// The gradients of `params` summed over the workers (one flat buffer per dtype), in place.
+// The gradients of `params` summed over the workers (one flat buffer per device and dtype), in place.
 void dist_allreduce_grads(const std::vector<torch::Tensor>& params);
 
 }  // namespace mcuprune

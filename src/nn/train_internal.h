@@ -51,6 +51,9 @@ struct EpochHooks {
       loss;
   // optional: the learning rate of a step, given the schedule's
   std::function<double(int64_t step, double scheduled)> lr;
+  // optional, data-parallel runs: tensors besides the weights (e.g. pruning's channel gates)
+  // whose gradients are summed over the workers in the weights' all-reduce, after the backward
+  std::function<std::vector<torch::Tensor>()> summed_gradients;
 };
 struct EpochTotals {
   double loss_sum = 0;  // summed over samples

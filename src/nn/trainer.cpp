@@ -276,13 +276,6 @@ EpochTotals train_epoch(Net& net, std::unique_ptr<torch::optim::Optimizer>& opt,
     // BatchNorm cannot train on a single sample; every worker needs one.
     if (ge - gb < std::max<size_t>(2, world)) break;
     if (step + 1 < steps) next = prepare(step + 1);
-    // A stop (Ctrl-C) on any worker stops them all at the same step.
-    std::vector<int64_t> stop{g_stop_requested ? 1 : 0};
-    dist_sum(stop);
-    if (stop[0]) {
-      g_stop_requested = true;
-      break;
-    }
     t.lr = lr_at(cfg, epoch, step, steps);
     if (hooks.lr) t.lr = hooks.lr(step, t.lr);
     set_lr(*opt, t.lr);
@@ -293,15 +286,25 @@ EpochTotals train_epoch(Net& net, std::unique_ptr<torch::optim::Optimizer>& opt,
                                     : torch::nn::functional::cross_entropy(logits, y);
     const int64_t n = int64_t(e - b);
     // The global batch's mean loss, whatever the worker count: each worker's mean weighted by
-    // its share (the gradients are then summed over the workers).
-    std::vector<double> global{loss.item<double>() * double(n)};
+    // its share (the gradients are then summed over the workers). A stop (Ctrl-C) on any worker
+    // stops them all here, at the same step, before it changes anything (one collective for both).
+    std::vector<double> global{loss.item<double>() * double(n), g_stop_requested ? 1.0 : 0.0};
     dist_sum(global);
+    if (global[1] > 0) {
+      g_stop_requested = true;
+      break;
+    }
     const double loss_value = global[0] / double(ge - gb);
     if (!std::isfinite(loss_value))
       throw UserError(diverged_message(cfg, epoch, "the loss of step " + std::to_string(step + 1) + " is " +
                                                        (std::isnan(loss_value) ? "NaN" : "infinite")));
     (world > 1 ? loss * (double(n) / double(ge - gb)) : loss).backward();
-    if (world > 1) dist_allreduce_grads(net->parameters());
+    if (world > 1) {  // one all-reduce for every gradient of the step
+      std::vector<torch::Tensor> with_grad = net->parameters();
+      if (hooks.summed_gradients)
+        for (const torch::Tensor& extra : hooks.summed_gradients()) with_grad.push_back(extra);
+      dist_allreduce_grads(with_grad);
+    }
     opt->step();
     t.loss_sum += loss_value * double(ge - gb);
     t.correct += logits.argmax(1).eq(y).sum().item<int64_t>();

@@ -132,6 +132,9 @@ class Method {
   virtual void start(State&) {}
   // Before the forward pass: set the net's gates (or clear them).
   virtual void before_forward(State& s, const StepContext&) { s.net->clear_gates(); }
+  // Data-parallel runs: the tensors of this step (besides the weights) whose gradients are
+  // summed over the workers before after_step reads them (e.g. the gates' and widths').
+  virtual std::vector<torch::Tensor> summed_gradients() const { return {}; }
   // After the weights' optimizer step.
   virtual void after_step(State&, const StepContext&) {}
   // After after_step, every step while pruning is not done: may remove channels (returns

@@ -222,6 +222,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
         else method->before_forward(s, ctx);
       });
     };
+    hooks.summed_gradients = [&] { return s.pruning_done ? std::vector<torch::Tensor>() : method->summed_gradients(); };
     hooks.after_step = [&](int64_t) {
       if (!s.pruning_done) timed("method", [&] { method->after_step(s, ctx); });
       ++s.global_step;

@@ -110,7 +110,8 @@ expect_error "launch runs train or prune" "launch runs train or prune (data-para
 # Data-parallel pruning: 2 workers x 16 prune to the same architecture as 1 process x 32 (rank
 # 0's surgery decisions, broadcast; gate and width gradients summed), with weights within the
 # float tolerance of one process's thread counts, and every budget met. Short runs: later
-# decisions amplify float rounding (one process with 1 and 2 threads can also part there).
+# decisions amplify float rounding (one process with 1 and 2 threads can also part there), so
+# the weights are bounded by 5 times what 1 against 2 threads of one process differ by.
 for meth in diff magnitude; do
   pc=("${common[@]}" --ram 8KiB --limit-train 300 --epochs 2 --warmup-epochs 0 --finetune-epochs 1 --method "$meth")
   run2() { "$@" > "$WORK/p.out" 2>&1 || fail "$*: $(tail -5 "$WORK/p.out")"; }
@@ -122,7 +123,7 @@ for meth in diff magnitude; do
   [ "$w2" = "$w1" ] && [ "${w2##* }" = True ] && pass "prune $meth: 2 x 16 and 1 x 32 reach the same architecture, budgets met" \
     || fail "prune $meth: architectures differ or miss the budget: $w2 / $w1"
   d=$(weights_diff "$WORK/p2-$meth" "$WORK/p1-$meth"); t=$(weights_diff "$WORK/p1t-$meth" "$WORK/p1-$meth")
-  bound=$($PY -c "print(max(4 * $t, 0.02))")
+  bound=$($PY -c "print(max(5 * $t, 0.02))")
   below "$d" "$bound" && pass "prune $meth: weights of 2 x 16 and 1 x 32 differ by $d; 1 and 2 threads by $t" \
     || fail "prune $meth: 2 x 16 against 1 x 32 differ by $d, more than $bound (1 against 2 threads: $t)"
 done

@@ -89,7 +89,6 @@ class DiffMethod : public Method {
   }
 
   void after_step(State& s, const StepContext& ctx) override {
-    sum_gate_gradients();
     if (active_) step_widths(s, ctx);
     if (c_.importance == "taylor") {
       const float d = salience_seen_ ? float(c_.salience_decay) : 0.0f;
@@ -129,6 +128,16 @@ class DiffMethod : public Method {
     s.net->set_gates(s.groups, detached);
   }
 
+  // Data-parallel runs: the gates' and widths' gradients of the global batch (each worker's
+  // loss is weighted by its share), so that salience and the task term equal one process's.
+  std::vector<torch::Tensor> summed_gradients() const override {
+    std::vector<torch::Tensor> with_grad;
+    for (const torch::Tensor& m : masks_)
+      if (m.defined() && m.grad().defined()) with_grad.push_back(m);  // the same on every worker
+    if (active_ && alpha_leaf_.defined() && alpha_leaf_.grad().defined()) with_grad.push_back(alpha_leaf_);
+    return with_grad;
+  }
+
   void after_surgery(State& s) override {
     soft_model_ = build_soft(s.graph, s.groups, t_);
     masks_.clear();
@@ -163,17 +172,6 @@ class DiffMethod : public Method {
   }
 
  private:
-  // Data-parallel runs: the gates' and widths' gradients of the global batch (each worker's
-  // loss is weighted by its share), so that salience and the task term equal one process's.
-  void sum_gate_gradients() {
-    if (!dist().active()) return;
-    std::vector<torch::Tensor> with_grad;
-    for (const torch::Tensor& m : masks_)
-      if (m.defined() && m.grad().defined()) with_grad.push_back(m);  // the same on every worker
-    if (active_ && alpha_leaf_.defined() && alpha_leaf_.grad().defined()) with_grad.push_back(alpha_leaf_);
-    dist_allreduce_grads(with_grad);
-  }
-
   // Data-parallel runs: rank 0's widths and dual multipliers before every decision taken from
   // them (they are computed from the same values on every worker; this removes any doubt).
   void adopt_rank0_widths() {
