@@ -96,7 +96,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given, bool device_g
       dir = open_resumed_model_dir(a.resume, "prune", "checkpoint/prune_state.json", a.output.log_json);
       a.out = dir->work_path();
     }
-    const std::string work = dist_broadcast(lead ? a.out : std::string());
+    const std::string work = dist_rank0_ready(lead ? a.out : std::string());
     if (!lead) a.out = work;
     PruneConfig saved = read_prune_config(a.out);
     if (epochs_given) saved.train.epochs = a.cfg.train.epochs;
@@ -112,7 +112,7 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given, bool device_g
       dir = open_new_model_dir(a.out, "prune", a.force, "checkpoint/prune_state.json", a.output.log_json);
       a.out = dir->work_path();
     }
-    dist_barrier();  // a refusal on rank 0 (a used directory) ends the others here
+    dist_rank0_ready("");  // a refusal on rank 0 (a used directory) ends the others here
   }
   const std::string shown = lead ? dir->path() : a.out;  // the directory the user named
   a.output.resume_dir = shown;

@@ -59,7 +59,7 @@ void run_train(TrainArgs a) {
     }
     // Every worker reads rank 0's checkpoint once rank 0 has opened (and, after an interrupted
     // --force, finished swapping) the directory.
-    const std::string work = dist_broadcast(lead ? a.out : std::string());
+    const std::string work = dist_rank0_ready(lead ? a.out : std::string());
     if (!lead) a.out = work;
     CheckpointInfo ck = read_checkpoint(a.out);
     TrainConfig saved = ck.config;
@@ -83,7 +83,7 @@ void run_train(TrainArgs a) {
       dir = open_new_model_dir(a.out, "train", a.force, "checkpoint/state.json", a.output.log_json);
       a.out = dir->work_path();
     }
-    dist_barrier();  // a refusal on rank 0 (a used directory) ends the others here
+    dist_rank0_ready("");  // a refusal on rank 0 (a used directory) ends the others here
   }
   const std::string shown = lead ? dir->path() : a.out;  // the directory the user named
   a.output.resume_dir = shown;

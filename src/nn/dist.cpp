@@ -301,6 +301,17 @@ std::string dist_broadcast(const std::string& text) {
   return std::string(reinterpret_cast<const char*>(bytes[0].data_ptr<uint8_t>()), size_t(size));
 }
 
+std::string dist_rank0_ready(const std::string& from_rank0) {
+  if (!g_info.active()) return from_rank0;
+  try {
+    return dist_broadcast(from_rank0);
+  } catch (const UserError&) {
+    if (g_info.rank == 0) throw;
+    throw UserError("rank 0 stopped before the run began (its error says why); worker " + std::to_string(g_info.rank) +
+                    " stops too, having written nothing");
+  }
+}
+
 void dist_barrier() {
   std::vector<int64_t> one{1};
   dist_sum(one);

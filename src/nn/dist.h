@@ -43,6 +43,10 @@ void dist_sum(std::vector<int64_t>& values);
 // Rank 0's text on every worker (decisions taken once: surgery, fallbacks, the run's state).
 std::string dist_broadcast(const std::string& from_rank0);
 void dist_barrier();
+// The others wait for rank 0 to open the output directory, and get `from_rank0` (its working
+// path). Where rank 0 failed there (its own error says why: a directory in use, a refused
+// --force), the others stop with "rank 0 stopped before the run began", not "worker lost".
+std::string dist_rank0_ready(const std::string& from_rank0);
 // Every worker must give the same text (e.g. the run's configuration); else a UserError that
 // names the first worker that differs and `what`.
 void dist_check_same(const std::string& text, const std::string& what);

@@ -79,6 +79,17 @@ sleep 1; kill -INT $launcher; wait $launcher; st=$?
 [ $st -eq 130 ] && [ "$(json_get "$WORK/c/checkpoint/state.json" "['interrupted']")" = True ] \
   && pass "Ctrl-C: every worker stops, status 130, interrupted checkpoint" || fail "Ctrl-C: status $st $(tail -5 "$WORK/c.out")"
 
+# Two runs on one --out: the second's rank 0 is refused by the first's lock, and its other
+# worker says that rank 0 stopped (not "worker lost").
+$M launch --nproc 2 -- train "${common[@]}" --limit-train 6000 --epochs 3 --threads 1 --batch-size 16 --out "$WORK/o" > "$WORK/o1.out" 2>&1 &
+launcher=$!
+for _ in $(seq 600); do [ -f "$WORK/o/checkpoint/state.json" ] && break; sleep 0.1; done
+$M launch --nproc 2 -- train "${common[@]}" --limit-train 6000 --epochs 3 --threads 1 --batch-size 16 --out "$WORK/o" > "$WORK/o2.out" 2>&1; st=$?
+kill -INT $launcher; wait $launcher
+[ $st -ne 0 ] && grep -q "is in use by another mcuprune process" "$WORK/o2.out" && grep -q "rank 0 stopped before the run began" "$WORK/o2.out" \
+  && ! grep -q "worker lost" "$WORK/o2.out" && pass "two runs on one --out: the second is refused (status $st)" \
+  || fail "two runs on one --out: status $st, $(cat "$WORK/o2.out")"
+
 expect_error "--world-size alone" "--dist-url, --world-size and --rank go together" \
   $M train "${common[@]}" --world-size 2 --out "$WORK/e1"
 expect_error "a rank outside the world" "--rank must be less than --world-size (2), got 2" \
