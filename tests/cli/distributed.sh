@@ -138,6 +138,16 @@ for meth in diff magnitude; do
   below "$d" "$bound" && pass "prune $meth: weights of 2 x 16 and 1 x 32 differ by $d; 1 and 2 threads by $t" \
     || fail "prune $meth: 2 x 16 against 1 x 32 differ by $d, more than $bound (1 against 2 threads: $t)"
 done
+# The loop's fallback (a pruning phase too short for the budget) on 2 workers: the same
+# decision as one process, recorded once.
+fc=("${common[@]}" --ram 5KiB --limit-train 120 --epochs 2 --warmup-epochs 0 --alpha-lr 0.01 --threads 1)
+$M launch --nproc 2 -- prune "${fc[@]}" --batch-size 16 --out "$WORK/f2" > "$WORK/f2.out" 2>&1 || fail "fallback, 2 workers: $(tail -3 "$WORK/f2.out")"
+$M prune "${fc[@]}" --batch-size 32 --out "$WORK/f1" > "$WORK/f1.out" 2>&1 || fail "fallback, 1 process: $(tail -3 "$WORK/f1.out")"
+fb() { $PY -c "import json,sys; r=json.load(open(sys.argv[1])); print([f['kind'] + ': ' + f['detail'] for f in r['fallbacks']], r['budgets_met'])" "$1/report.json"; }
+f2=$(fb "$WORK/f2"); f1=$(fb "$WORK/f1")
+[ "$f2" = "$f1" ] && [ "${f2##* }" = True ] && grep -q "greedy-fit" <<< "$f2" \
+  && pass "the fallback on 2 workers takes one process's decision: $f2" || fail "fallback: 2 workers $f2, 1 process $f1"
+
 [ "$(json_get "$WORK/p2-diff/report.json" "['workers']")" = 2 ] && [ "$(json_get "$WORK/p2-diff/report.json" "['global_batch_size']")" = 32 ] \
   && pass "prune report: 2 workers, global batch 32" || fail "prune report lacks workers/global_batch_size"
 
