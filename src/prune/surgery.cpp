@@ -3,6 +3,8 @@
 // the same way, so training continues as if those channels had never existed.
 #include <algorithm>
 #include <cmath>
+#include <sstream>
+#include <type_traits>
 
 #include "nn/dist_ops.h"
 #include "nn/train_internal.h"
@@ -11,6 +13,21 @@
 namespace mcuprune::prune_detail {
 
 namespace {
+
+// The optimizer's key for a parameter's state: LibTorch 1.13 keys it by the text of the
+// parameter's TensorImpl address, LibTorch 2.x by the address itself.
+template <class Key>
+Key state_key_of(const torch::Tensor& p) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;
+    os << static_cast<const void*>(p.unsafeGetTensorImpl());
+    return os.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
+using StateMap = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>;
+StateMap::key_type state_key(const torch::Tensor& p) { return state_key_of<StateMap::key_type>(p); }
 
 struct ParamState {
   int64_t step = 0;
@@ -21,7 +38,7 @@ std::map<std::string, ParamState> export_state(Net& net, torch::optim::Optimizer
   std::map<std::string, ParamState> r;
   auto& state = opt.state();
   for (const auto& item : net->named_parameters()) {
-    auto it = state.find(c10::guts::to_string(item.value().unsafeGetTensorImpl()));
+    auto it = state.find(state_key(item.value()));
     if (it == state.end()) continue;
     ParamState ps;
     const std::string name = ir_param_name(g, item.key());
@@ -43,7 +60,7 @@ void import_state(Net& net, torch::optim::Optimizer& opt, const Graph& g,
     const std::string name = ir_param_name(g, item.key());
     auto it = st.find(name);
     if (it == st.end() || it->second.tensors.empty()) continue;
-    std::string key = c10::guts::to_string(item.value().unsafeGetTensorImpl());
+    const auto key = state_key(item.value());
     if (kind == "adam") {
       auto a = std::make_unique<torch::optim::AdamParamState>();
       a->step(it->second.step);

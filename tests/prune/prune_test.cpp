@@ -12,6 +12,7 @@
 #include "graph/channel_groups.h"
 #include "graph/zoo.h"
 #include "nn/net.h"
+#include "nn/train_internal.h"
 #include "prune/internal.h"
 #include "prune/prune.h"
 
@@ -56,6 +57,63 @@ TEST(Gates, HardMasksEqualSurgery) {
   EXPECT_LT((gated - want).abs().max().item<double>(), 1e-4);
   net->clear_gates();
   EXPECT_GT((net->forward(x) - want).abs().max().item<double>(), 1e-4);  // the gate mattered
+}
+
+TEST(Surgery, CarriesTheOptimizerState) {
+  // Adam's moments survive a cut, sliced to the kept channels: found under the optimizer's own
+  // key for each parameter (its format differs between LibTorch versions), never started afresh.
+  for (const std::string optimizer : {"adam", "sgd"}) {
+    prune_detail::State s;
+    s.graph = model();
+    PruneConfig c = config(1);
+    c.train.optimizer = optimizer;
+    c.train.momentum = 0.9;
+    c.pad_channels = 1;
+    torch::manual_seed(3);
+    s.net = Net(s.graph);
+    s.opt = detail::make_optimizer(c.train, s.net);
+    s.groups = find_channel_groups(s.graph, c.min_width, c.round_to);
+    for (const auto& grp : s.groups.groups) s.salience.push_back(std::vector<float>(size_t(grp.channels), 1.0f));
+    s.opt->zero_grad();
+    s.net->forward(torch::randn({4, 1, 12, 12})).pow(2).sum().backward();
+    s.opt->step();
+    const int grp = s.groups.layout[size_t(s.graph.find("c1"))].segments[0].group;
+    std::vector<int> targets;
+    for (const auto& g : s.groups.groups) targets.push_back(g.channels);
+    targets[size_t(grp)] = 5;
+    s.salience[size_t(grp)] = std::vector<float>(16, 0.0f);
+    for (int k : {1, 4, 5, 9, 12}) s.salience[size_t(grp)][size_t(k)] = 1.0f;  // the channels kept
+    // The state before, by IR name, for c1's weights (output channels first).
+    torch::Tensor before;
+    for (const auto& item : s.net->named_parameters())
+      if (ir_param_name(s.graph, item.key()) == "c1.weight")
+        for (const auto& [key, st] : s.opt->state()) {
+          (void)key;
+          if (auto* a = dynamic_cast<torch::optim::AdamParamState*>(st.get()); a && a->exp_avg().sizes() == item.value().sizes())
+            before = a->exp_avg().clone();
+          if (auto* m = dynamic_cast<torch::optim::SGDParamState*>(st.get()); m && m->momentum_buffer().sizes() == item.value().sizes())
+            before = m->momentum_buffer().clone();
+        }
+    ASSERT_TRUE(before.defined()) << optimizer;
+    ASSERT_TRUE(prune_detail::remove_channels(s, targets, c));
+    EXPECT_EQ(s.opt->state().size(), s.net->parameters().size()) << optimizer << ": every parameter keeps its state";
+    bool checked = false;
+    for (const auto& item : s.net->named_parameters()) {
+      if (ir_param_name(s.graph, item.key()) != "c1.weight") continue;
+      const torch::Tensor want = before.index_select(0, torch::tensor(std::vector<int64_t>{1, 4, 5, 9, 12}));
+      for (const auto& [key, st] : s.opt->state()) {
+        (void)key;
+        torch::Tensor got;
+        if (auto* a = dynamic_cast<torch::optim::AdamParamState*>(st.get())) got = a->exp_avg();
+        if (auto* m = dynamic_cast<torch::optim::SGDParamState*>(st.get())) got = m->momentum_buffer();
+        if (got.defined() && got.sizes() == want.sizes()) {
+          EXPECT_LT((got - want).abs().max().item<double>(), 1e-7) << optimizer;
+          checked = true;
+        }
+      }
+    }
+    EXPECT_TRUE(checked) << optimizer << ": c1's state after the cut";
+  }
 }
 
 TEST(SoftWidth, GradientMatchesFiniteDifferences) {
