@@ -46,6 +46,10 @@ PAPER_REDUCTION_FACTOR = 80.0     # (a) key resource improved up to 80x ...
 ACCURACY_TOLERANCE_POINTS = 2.0   # ... "with little accuracy loss": at most 2 points below unpruned
 PAPER_TIME_RATIO = 1.0            # (b) the pruning run costs no more than training once
 PAPER_PARETO_RATIO = 1.4          # (c) up to 1.4x less resource than the best baseline
+# The method's own bar beyond the paper's claims (docs/benchmark.md "Accuracy, margin and noise").
+ACCURACY_AT_4X_POINTS = 3.0       # diff at ram4 and flash4 at most this far below the unpruned model
+NOISE_SD_POINTS = 1.5             # diff's seed standard deviation at every level at most this
+MODE_TARGET_MINUTES = {"quick": 40, "standard": 150}   # the whole mode on 2 cores (all sittings)
 INT8_WARNING_POINTS = 1.0         # list runs whose int8 accuracy is this far below float
 QAT_EPOCHS = 1                    # ... and fine-tune those with quantisation-aware training
 
@@ -996,6 +1000,137 @@ def claims_section(settings, states):
     return lines
 
 
+def goals_section(settings, states):
+    """Accuracy at 4x, diff's margin over the best baseline at each level, seed noise, duration."""
+    lines = ["## Accuracy at 4x, margin over the baselines, noise and duration", "",
+             f"**Accuracy at 4x** (diff's seed mean at ram4 and flash4 at most {ACCURACY_AT_4X_POINTS:g} points "
+             "below the unpruned model's, same seeds).", ""]
+    for state in states:
+        lines.append(model_skip_line(state) or accuracy_at_4x_line(state))
+    lines += ["", "**Margin over the best baseline at every level** (diff's seed mean minus the best baseline's "
+              "at that level, among the methods run there, over runs that met their budgets; beyond seed noise "
+              "when the margin exceeds twice its standard error, sqrt(sd_diff²/n_diff + sd_base²/n_base), "
+              "with sd_base taken as diff's where the baseline ran one seed).", ""]
+    for state in states:
+        lines.append(model_skip_line(state) or margin_line(state))
+    lines += ["", f"**Seed noise** (diff's sample standard deviation over seeds at every level at most "
+              f"{NOISE_SD_POINTS:g} points; the standard error of the mean, sd/sqrt(n), beside).", ""]
+    for state in states:
+        lines.append(model_skip_line(state) or noise_line(state))
+    lines += ["", "**Duration** " + duration_line(settings, states), ""]
+    return lines
+
+
+def met(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def accuracy_at_4x_line(state):
+    parts, drops = [], []
+    points = {point.level: point for point in level_points(state, PROPOSED_METHOD)}
+    for name in ("ram4", "flash4"):
+        point = points.get(name)
+        if point is None:
+            continue
+        reference = unpruned_accuracy(state, point.seeds)
+        drop = 100.0 * (reference - point.accuracy)
+        drops.append(drop)
+        parts.append(f"{name} {drop:.2f} points below ({100 * point.accuracy:.2f} % against "
+                     f"{100 * reference:.2f} %, {len(point.seeds)} seed{'s' if len(point.seeds) > 1 else ''})")
+    if not drops:
+        return f"- {state.name}: no diff run at ram4 or flash4: not measured"
+    return f"- {state.name}: {'; '.join(parts)}: {met(max(drops) <= ACCURACY_AT_4X_POINTS)}"
+
+
+def seed_accuracies(runs):
+    return [run.test_accuracy for run in runs if run.status == "ok" and run.test_accuracy is not None]
+
+
+def margin_line(state):
+    parts, beyond, measured = [], [], 0
+    for level in state.active_levels:
+        diff = seed_accuracies(state.cell(level.name, PROPOSED_METHOD))
+        baselines = {m: seed_accuracies(state.cell(level.name, m))
+                     for (lvl, m, _) in state.runs if lvl == level.name and m != PROPOSED_METHOD}
+        baselines = {m: a for m, a in baselines.items() if a}
+        if not diff or not baselines:
+            continue
+        best = max(baselines, key=lambda m: statistics.mean(baselines[m]))
+        base = baselines[best]
+        margin = 100.0 * (statistics.mean(diff) - statistics.mean(base))
+        measured += 1
+        if len(diff) < 2:
+            parts.append(f"{level.name} {margin:+.2f} over {best} (one diff seed: noise unknown)")
+            beyond.append(False)
+            continue
+        sd_diff = 100.0 * statistics.stdev(diff)
+        sd_base = 100.0 * statistics.stdev(base) if len(base) > 1 else sd_diff
+        error = (sd_diff ** 2 / len(diff) + sd_base ** 2 / len(base)) ** 0.5
+        above = margin > 2 * error
+        beyond.append(above)
+        parts.append(f"{level.name} {margin:+.2f} over {best} (2 SE {2 * error:.2f}{'' if above else ', within noise'})")
+    if not measured:
+        return f"- {state.name}: no level with both diff and a baseline meeting the budgets: not measured"
+    return (f"- {state.name}: {'; '.join(parts)}; above beyond noise at {sum(beyond)} of {measured} levels: "
+            f"{met(all(beyond))}")
+
+
+def noise_line(state):
+    parts, deviations = [], []
+    for level in state.active_levels:
+        accuracies = [run.test_accuracy for run in trained(state.cell(level.name, PROPOSED_METHOD))]
+        if len(accuracies) < 2:
+            continue
+        deviation = 100.0 * statistics.stdev(accuracies)
+        deviations.append(deviation)
+        parts.append(f"{level.name} {deviation:.2f} (SE {deviation / len(accuracies) ** 0.5:.2f}, n {len(accuracies)})")
+    unpruned = [run.test_accuracy for run in trained(state.unpruned.values())]
+    if not deviations:
+        return f"- {state.name}: no level with two diff seeds: not measured"
+    reference = f"; unpruned {100.0 * statistics.stdev(unpruned):.2f}" if len(unpruned) > 1 else ""
+    return (f"- {state.name}: sd in points {'; '.join(parts)}{reference}; largest {max(deviations):.2f}: "
+            f"{met(max(deviations) <= NOISE_SD_POINTS)}")
+
+
+def quantize_seconds(run):
+    """The int8 check's time, from the files it leaves: the newest quantize report's modification
+    time minus the run report's (the driver writes them one after the other); None if unknown."""
+    report = run.directory / "report.json"
+    reports = [p for p in (run.directory / "quant_report.json", run.directory / "qat" / "quant_report.json")
+               if p.exists()]
+    if not report.exists() or not reports:
+        return None
+    seconds = max(p.stat().st_mtime for p in reports) - report.stat().st_mtime
+    return seconds if 0 <= seconds < 3600 else None
+
+
+def mode_seconds(states):
+    """The mode's compute time over every sitting: each run's wall time (all its attempts) plus
+    its int8 check; and how many runs' int8 checks have no known time."""
+    total, unknown = 0.0, 0
+    for run in all_runs(states):
+        if not run.has_model:
+            continue
+        total += run.wall_s or 0
+        quantize_s = quantize_seconds(run)
+        if quantize_s is None:
+            unknown += 1
+        else:
+            total += quantize_s
+    return total, unknown
+
+
+def duration_line(settings, states):
+    total, unknown = mode_seconds(states)
+    target = MODE_TARGET_MINUTES.get(settings.mode)
+    missing = f" ({unknown} runs' int8 checks have no known time and are not counted)" if unknown else ""
+    text = (f"(every run's wall time, over all its sittings, plus its int8 check{missing}): "
+            f"{total / 60:.1f} min on {core_count()} cores")
+    if target is None:
+        return text + "; this mode has no time target."
+    return text + f", against a target of {target} min for {settings.mode} mode: {met(total / 60 <= target)}"
+
+
 def pareto_line(state, resource_key, label):
     diff_frontier, baseline_frontier, ratios, unmatched = claim_pareto(state, resource_key)
     if not baseline_frontier or not diff_frontier:
@@ -1246,6 +1381,7 @@ def write_results_md(settings, states, duration_s, plots, plot_note):
              f"Written by `bench/methods.py` ([docs/benchmark.md](../../docs/benchmark.md)). "
              f"{settings.epochs} epochs, data {settings.data}; settings and the command at the end.", ""]
     lines += claims_section(settings, states)
+    lines += goals_section(settings, states)
     lines += ["## Results per model", "",
               "Accuracy: mean ± sample standard deviation over the seeds (the seeds column counts them). "
               "float: `accuracy.test` of the run's report; int8, and int8 - float: from `mcuprune quantize` "
