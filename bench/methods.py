@@ -1506,6 +1506,10 @@ def write_plots(settings, states):
     Returns ({model: [(title, png path relative to the results)]}, a sentence on what happened)."""
     directory = plots_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
+    # The folder is this driver's output: data and images of an earlier run (other models,
+    # methods or levels) would otherwise sit beside this run's as if they were its own.
+    for stale in sorted(directory.glob("*.dat")) + sorted(directory.glob("*.png")):
+        stale.unlink()
     terminal = gnuplot_terminal()
     header = [f"set terminal {terminal or 'pngcairo'} size 1000,620 noenhanced", "set encoding utf8"]
     plots = []   # (model, title, png, gnuplot commands)
