@@ -79,10 +79,9 @@ fuzz: build-fuzz
 	done
 
 # Benchmarks write their tables to bench/results/ (docs/benchmark.md). `bench` compares the
-# pruning methods on less data and fewer epochs (23 min on 2 cores for vgg and resnet8, before
-# mobilenetv2 joined): RESULTS.md;
-# `bench-standard` runs it on full data with fewer levels and methods (target 2.5 hours; about 8 hours projected, on an idle machine):
-# RESULTS-standard.md; `bench-full` is the same comparison at full scale: RESULTS-full.md. DATA=path uses another
+# pruning methods on a fifth of the training data (target 40 min on 2 cores): RESULTS.md;
+# `bench-standard` runs the same comparison on full data (110 min on 2 cores, on an idle
+# machine): RESULTS-standard.md; `bench-full` is the same comparison at full scale: RESULTS-full.md. DATA=path uses another
 # dataset (CIFAR-10 binary batches or an image folder). Both continue an interrupted run.
 # bench-misc: training throughput (one process, and 1 against 2 data-parallel workers), the optimal operator order, training speed at exact vs
 # padded widths, prune vs train wall time and the accuracy ideas at 4x (about 20 min); bench-prune (vgg
