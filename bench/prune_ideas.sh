@@ -8,7 +8,12 @@
 # the mean and the spread of the test accuracy, and the wall time over the plain run's.
 # Writes bench/results/prune_ideas.md. Runs that finished (bench/work/prune_ideas/*/report.json)
 # are reused; delete that folder to measure afresh.
-# Usage: bench/prune_ideas.sh [build dir]   (env: EPOCHS, LIMIT, SEEDS, THREADS)
+# Usage: bench/prune_ideas.sh [build dir]
+# env: EPOCHS, LIMIT, LIMIT_TEST (2000; 0: all), SEEDS, THREADS, CASES ("resnet8:ram4 vgg:ram4
+# resnet8:flash4"), IDEAS (names below; the first is the reference of the wall ratio), OUT.
+# mobilenetv2 at 1/4 of its RAM on the quick benchmark's data (bench/results/prune_ideas_mnv2.md):
+#   CASES=mobilenetv2:ram4 IDEAS="default plain distill-rewarm gradual-rewarm" SEEDS=3 \
+#     LIMIT_TEST=0 OUT=bench/results/prune_ideas_mnv2.md bench/prune_ideas.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -17,13 +22,17 @@ M="$(readlink -f "$BUILD/mcuprune")"
 PY=/usr/bin/python3
 EPOCHS="${EPOCHS:-3}"
 LIMIT="${LIMIT:-12000}"
+LIMIT_TEST="${LIMIT_TEST:-2000}"
 SEEDS="${SEEDS:-2}"
+CASES="${CASES:-resnet8:ram4 vgg:ram4 resnet8:flash4}"
+OUT="${OUT:-bench/results/prune_ideas.md}"
 THREADS="${THREADS:-$(nproc)}"
 [ -x "$M" ] || { echo "bench: $M not built; run 'make' first" >&2; exit 1; }
 W=bench/work/prune_ideas
+[ "$LIMIT_TEST" = 2000 ] || W="$W-e$LIMIT_TEST"
 mkdir -p "$W" bench/results  # finished runs (a report.json) are reused: rerun to continue
 run() { local out="${@: -1}"; [ -f "$out/report.json" ] || { rm -rf "$out"; "$M" "$@"; }; }
-C=(--dataset fashion-mnist --epochs "$EPOCHS" --limit-train "$LIMIT" --limit-test 2000 --val-fraction 0.02
+C=(--dataset fashion-mnist --epochs "$EPOCHS" --limit-train "$LIMIT" --limit-test "$LIMIT_TEST" --val-fraction 0.02
    --threads "$THREADS" --quiet)
 acc() { $PY -c "import json; print(json.load(open('$1/report.json'))['accuracy']['test'])"; }
 secs() { $PY -c "import json; print(json.load(open('$1/report.json'))['wall_time_s'])"; }
@@ -33,16 +42,22 @@ v = [100 * float(x) for x in sys.argv[1:]]
 print('%.2f | %s' % (statistics.mean(v), ' / '.join('%.1f' % x for x in v)))" "$@"; }
 # Each idea against the plain run: re-warming (now the default) off everywhere but in its own row.
 declare -A IDEA=(
+  [default]=""
   [plain]="--no-lr-rewarm"
   [distill]="--no-lr-rewarm --distill 0.5"
   [rewarm]="--lr-rewarm"
   [salience-window]="--no-lr-rewarm --salience-decay 0.99"
   [gradual]="--no-lr-rewarm --finetune-epochs 0"
+  [distill-rewarm]="--distill 0.5"
+  [gradual-rewarm]="--finetune-epochs 0"
 )
-ORDER=(plain distill rewarm salience-window gradual)
+read -r -a ORDER <<< "${IDEAS:-plain distill rewarm salience-window gradual}"
+for idea in "${ORDER[@]}"; do
+  [ -n "${IDEA[$idea]+set}" ] || { echo "bench: IDEAS: unknown '$idea' (${!IDEA[*]})" >&2; exit 2; }
+done
 rows=()
-for spec in "resnet8 ram4" "vgg ram4" "resnet8 flash4"; do
-  set -- $spec; model=$1; level=$2
+for spec in $CASES; do
+  model="${spec%%:*}"; level="${spec#*:}"
   read -r -a budget <<< "$(level_budget "$model" "$level")"
   accs=()
   for seed in $(seq 1 "$SEEDS"); do
@@ -61,20 +76,23 @@ for spec in "resnet8 ram4" "vgg ram4" "resnet8 flash4"; do
     s=$(printf '%s\n' "${walls[@]}" | median)
     [ -n "$base_s" ] || base_s="$s"
     ratio=$(awk -v a="$s" -v b="$base_s" 'BEGIN {printf "%.2f", a / b}')
-    echo "$model $level $idea: $(stats "${accs[@]}"), wall ${ratio}x the plain run" >&2
-    rows+=("| $model | $level | $idea \`${IDEA[$idea]}\` | $(stats "${accs[@]}") | $ratio |")
+    echo "$model $level $idea: $(stats "${accs[@]}"), wall ${ratio}x the ${ORDER[0]} run" >&2
+    rows+=("| $model | $level | $idea \`${IDEA[$idea]:-(no option)}\` | $(stats "${accs[@]}") | $ratio |")
   done
 done
 {
   echo "# Accuracy at 4x: each idea against the plain diff run"
   echo
-  echo "Fashion-MNIST, $LIMIT training samples, first 2000 test samples, $EPOCHS epochs, seeds 1..$SEEDS, $THREADS threads, $(date -u +%Y-%m-%d)."
-  echo "Command: bench/prune_ideas.sh. Test accuracy in %: the mean over the seeds, then each seed's. Wall: the median"
-  echo "prune wall time over the plain diff run's (same model and level). Plain: diff without"
-  echo "re-warming, as the default was when this was measured; each idea alone on top of it."
+  test_words="first $LIMIT_TEST test samples"; [ "$LIMIT_TEST" = 0 ] && test_words="all 10000 test samples"
+  echo "Fashion-MNIST, $LIMIT training samples, $test_words, $EPOCHS epochs, seeds 1..$SEEDS, $THREADS threads, $(date -u +%Y-%m-%d)."
+  echo "Command: bench/prune_ideas.sh (CASES=\"$CASES\" IDEAS=\"${ORDER[*]}\"). Test accuracy in %: the mean over the seeds, then each seed's."
+  echo "Wall: the median prune wall time over the ${ORDER[0]} run's (same model and level). Plain: diff without"
+  echo "re-warming, as the default was until 2026-12-03; default: the current defaults (re-warming on)."
+  echo "The *-rewarm ideas are the idea on top of the current defaults; the others on top of plain."
   echo
-  echo "| model | level | run | mean acc % | per seed | wall vs plain |"
+  echo "| model | level | run | mean acc % | per seed | wall vs ${ORDER[0]} |"
   echo "|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
-} > bench/results/prune_ideas.md
-echo "wrote bench/results/prune_ideas.md" >&2
+} > "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "wrote $OUT" >&2
