@@ -54,10 +54,12 @@ INT8_WARNING_POINTS = 1.0         # list runs whose int8 accuracy is this far be
 QAT_EPOCHS = 1                    # ... and fine-tune those with quantisation-aware training
 
 MODE_DEFAULTS = {
-    # Sized for low noise within 40 minutes on 2 cores (docs/benchmark.md "Modes"): a fifth of
+    # As little noise as 40 minutes on 2 cores allow (docs/benchmark.md "Modes"): a fifth of
     # the training set, the whole test set (2,000 test samples alone put 0.7 points of binomial
     # noise on an 88% accuracy), three seeds of diff and of the unpruned training, and the four
-    # levels and two baselines of standard mode (dpf and unaware run in full mode).
+    # levels and two baselines of standard mode (dpf and unaware run in full mode). Measured
+    # 39 minutes; diff's seed SD at most 1.6 points for vgg and resnet8, but up to 8.5 for
+    # mobilenetv2, which this much data leaves under-trained (RESULTS.md).
     "quick": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": 12000, "limit_test": 0,
               "val_fraction": 0.02, "int8_test": 500, "seeds": 3, "baseline_seeds": 1,
               "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude"},

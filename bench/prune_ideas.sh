@@ -6,8 +6,9 @@
 # gradual pruning phase (--alpha-lr at half its automatic value with no fine-tuning epoch
 # reserved: pruning may run to the end). Each variant runs with SEEDS seeds; the table gives
 # the mean and the spread of the test accuracy, and the wall time over the plain run's.
-# Writes bench/results/prune_ideas.md. Runs that finished (bench/work/prune_ideas/*/report.json)
-# are reused; delete that folder to measure afresh.
+# Writes bench/results/prune_ideas.md. Runs that finished (bench/work/prune_ideas/*/report.json,
+# or prune_ideas-E<epochs>-t<limit>-e<limit test> with other data settings) are reused; delete that
+# folder to measure afresh.
 # Usage: bench/prune_ideas.sh [build dir]
 # env: EPOCHS, LIMIT, LIMIT_TEST (2000; 0: all), SEEDS, THREADS, CASES ("resnet8:ram4 vgg:ram4
 # resnet8:flash4"), IDEAS (names below; the first is the reference of the wall ratio), OUT.
@@ -29,7 +30,8 @@ OUT="${OUT:-bench/results/prune_ideas.md}"
 THREADS="${THREADS:-$(nproc)}"
 [ -x "$M" ] || { echo "bench: $M not built; run 'make' first" >&2; exit 1; }
 W=bench/work/prune_ideas
-[ "$LIMIT_TEST" = 2000 ] || W="$W-e$LIMIT_TEST"
+# Runs of other data settings go to their own folder, so that none is reused for the wrong ones.
+[ "$EPOCHS/$LIMIT/$LIMIT_TEST" = "3/12000/2000" ] || W="$W-E$EPOCHS-t$LIMIT-e$LIMIT_TEST"
 mkdir -p "$W" bench/results  # finished runs (a report.json) are reused: rerun to continue
 run() { local out="${@: -1}"; [ -f "$out/report.json" ] || { rm -rf "$out"; "$M" "$@"; }; }
 C=(--dataset fashion-mnist --epochs "$EPOCHS" --limit-train "$LIMIT" --limit-test "$LIMIT_TEST" --val-fraction 0.02
