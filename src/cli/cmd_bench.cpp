@@ -2,6 +2,7 @@
 // bench/train_throughput. Prints one JSON object.
 #include <CLI/CLI.hpp>
 
+#include "cli/allocator.h"
 #include "cli/common.h"
 #include "graph/graph_json.h"
 #include "nn/device.h"
@@ -33,7 +34,8 @@ void run_bench(const BenchArgs& a) {
   double sps = measure_train_throughput(m.graph, data.train, a.batch_size, a.steps, a.warmup,
                                         a.threads, a.seed);
   nlohmann::json j = {{"model", m.graph.name}, {"dataset", a.dataset}, {"batch_size", a.batch_size},
-                      {"steps", a.steps}, {"threads", a.threads}, {"device", device}, {"samples_per_second", sps}};
+                      {"steps", a.steps}, {"threads", a.threads}, {"device", device}, {"allocator", allocator_setting()},
+                      {"samples_per_second", sps}};
   std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "cli/allocator.h"
 #include "cli/common.h"
 #include "nn/device.h"
 #include "nn/dist.h"
@@ -214,7 +215,8 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given, bool device_g
                  {"wall_time_s", wall},
                  {"workers", dist().world},
                  {"global_batch_size", a.cfg.train.batch_size * dist().world},
-                 {"device", device}};
+                 {"device", device},
+                 {"allocator", allocator_setting()}};
   write_report((fs::path(a.out) / "report.json").string(), report);
   if (!a.no_html) write_run_page((fs::path(a.out) / "report.json").string(), report, a.out);
   print_summary(a.cfg, before, after, test, test_before, r.fallbacks);

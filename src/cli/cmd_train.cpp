@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "cli/allocator.h"
 #include "cli/common.h"
 #include "nn/device.h"
 #include "nn/dist.h"
@@ -152,7 +153,8 @@ void run_train(TrainArgs a) {
                  {"wall_time_s", wall},
                  {"workers", dist().world},
                  {"global_batch_size", a.cfg.batch_size * dist().world},
-                 {"device", device}};
+                 {"device", device},
+                 {"allocator", allocator_setting()}};
   write_report((fs::path(a.out) / "report.json").string(), report);
   if (!a.no_html) write_run_page((fs::path(a.out) / "report.json").string(), report, a.out);
   if (data.val.size()) print_result_line("val ", val);

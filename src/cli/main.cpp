@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "cli/allocator.h"
 #include "cli/common.h"
 #include "nn/trainer.h"
 
@@ -27,6 +28,7 @@ std::string valid_options(const CLI::App* app) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mcuprune::tune_allocator_for_training();  // before the first large allocation
   CLI::App app{
       "mcuprune: differentiable, MCU-aware structured pruning of CNNs for microcontrollers.\n\n"
       "Examples:\n"
