@@ -9,6 +9,7 @@
 #      PyTorch from Python on the same GPU (bench/torch_reference.py, the same architecture JSON,
 #      batch, optimizer and data), median of REPEATS alternating runs.
 # Writes bench/results/gpu_check.md and .json. Usage: bench/gpu_check.sh [python]
+# (on a machine that cannot install packages: bench/gpu_offline.sh)
 # (env: STEPS, REPEATS, BATCHES, BUILD)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +29,16 @@ gpu=$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2> /dev/nul
 echo "gpu_check: torch $torch_version, CUDA $cuda_version, $gpu" >&2
 
 # 1. The build (the test binaries too: the device tests run through the CLI).
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" | grep -E "LibTorch|NCCL" || true
-cmake --build "$BUILD" -j"$(nproc)" --target mcuprune
+# (env from bench/gpu_offline.sh: CMAKE_DEPS_PREFIX, a prefix with the other libraries; CMAKE_EXTRA,
+# more -D options; BUILD_LOG, the whole configure and build output.)
+BUILD_LOG="${BUILD_LOG:-$BUILD.log}"
+# shellcheck disable=SC2086
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix${CMAKE_DEPS_PREFIX:+;$CMAKE_DEPS_PREFIX}" \
+  ${CMAKE_EXTRA:-} > "$BUILD_LOG" 2>&1 || { tail -30 "$BUILD_LOG"; die "configure failed (whole log: $BUILD_LOG)"; }
+grep -E "LibTorch|NCCL" "$BUILD_LOG" || true
+# -k: every file that fails to compile is in the log, not only the first.
+cmake --build "$BUILD" -j"$(nproc)" --target mcuprune -- -k >> "$BUILD_LOG" 2>&1 \
+  || { grep -E "error|Error" "$BUILD_LOG" | head -60; die "build failed (whole log: $BUILD_LOG)"; }
 M="$BUILD/mcuprune"
 
 # 2. The device tests.
@@ -46,7 +55,8 @@ for model in vgg resnet8; do
     cpp=(); py=()
     for _ in $(seq 1 "$REPEATS"); do
       cpp+=("$($M bench-train --model "$arch" --batch-size "$batch" --steps "$STEPS" --device cuda | sps)")
-      py+=("$($PY bench/torch_reference.py --arch "$arch" --batch-size "$batch" --steps "$STEPS" --device cuda | sps)")
+      py+=("$($PY bench/torch_reference.py --arch "$arch" --batch-size "$batch" --steps "$STEPS" --device cuda \
+               ${MCUPRUNE_DATA:+--data "$MCUPRUNE_DATA/fashion-mnist"} | sps)")
     done
     c=$(printf '%s\n' "${cpp[@]}" | median); p=$(printf '%s\n' "${py[@]}" | median)
     ratio=$(awk -v c="$c" -v p="$p" 'BEGIN {printf "%.2f", c / p}')

@@ -69,9 +69,11 @@ std::vector<double> as_doubles(const Const& c) {
   return r;
 }
 
-const std::vector<int64_t>& ints_of(const Const* c, const std::string& what) {
-  if (!c) bad("missing " + what);
-  if (c->is_float) bad(what + " must be integers");
+// `what` is a C string, not a std::string: GCC 13 takes a reference returned from a call
+// with a temporary argument for a dangling one (-Wdangling-reference).
+const std::vector<int64_t>& ints_of(const Const* c, const char* what) {
+  if (!c) bad(std::string("missing ") + what);
+  if (c->is_float) bad(std::string(what) + " must be integers");
   return c->i;
 }
 

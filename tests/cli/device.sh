@@ -53,7 +53,7 @@ below "$($PY -c "print(abs($a - $b))")" 0.02 && pass "train: test accuracy $a on
 ea=$($M eval --model "$WORK/cpu" --dataset fashion-mnist --device cuda --json 2> /dev/null | $PY -c "import json,sys; print(json.load(sys.stdin)['accuracy'])")
 eb=$($M eval --model "$WORK/cpu" --dataset fashion-mnist --device cpu --json 2> /dev/null | $PY -c "import json,sys; print(json.load(sys.stdin)['accuracy'])")
 below "$($PY -c "print(abs($ea - $eb))")" 0.0011 && pass "eval: $ea on GPU, $eb on CPU" || fail "eval GPU $ea, CPU $eb"
-$M prune "${common[@]}" --ram 8KiB --epochs 2 --device cuda --out "$WORK/gp" > "$WORK/gp.out" 2>&1 \
+$M prune "${common[@]/--epochs/--warmup-epochs}" --ram 8KiB --epochs 2 --device cuda --out "$WORK/gp" > "$WORK/gp.out" 2>&1 \
   && [ "$(json_get "$WORK/gp/report.json" "['budgets_met']")" = True ] && pass "prune on cuda: budgets met" \
   || fail "prune --device cuda: $(tail -3 "$WORK/gp.out")"
 $M quantize --model "$WORK/cpu" --dataset fashion-mnist --limit-test 300 --qat-epochs 1 --device cuda --out "$WORK/gq" \
