@@ -23,8 +23,20 @@ bool user_set_malloc_options() {
 #endif
 }  // namespace
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MCUPRUNE_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define MCUPRUNE_ASAN 1
+#endif
+
 std::string tune_allocator_for_training() {
-#if defined(__GLIBC__)
+#if defined(MCUPRUNE_ASAN)
+  // AddressSanitizer brings its own allocator; glibc's settings do not reach it.
+  g_setting = "AddressSanitizer's (a sanitizer build; glibc's settings do not apply)";
+#elif defined(__GLIBC__)
   if (user_set_malloc_options()) {
     g_setting = "glibc, as set by the environment (MALLOC_* or GLIBC_TUNABLES)";
     return g_setting;
