@@ -10,7 +10,10 @@
 #      batch, optimizer and data), median of REPEATS alternating runs.
 # Writes bench/results/gpu_check.md and .json. Usage: bench/gpu_check.sh [python]
 # (on a machine that cannot install packages: bench/gpu_offline.sh)
-# (env: STEPS, REPEATS, BATCHES, BUILD)
+# (env: STEPS, REPEATS, BATCHES, BUILD; PARTS: which of "tests throughput prune" to run after the
+# build, default "tests throughput"; "prune" writes bench/results/gpu_prune_speed.md: prune against
+# train wall time on the GPU, PRUNE_MODELS at the nucleo-f446re level, PRUNE_EPOCHS epochs of
+# PRUNE_LIMIT samples, REPEATS alternating pairs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${1:-python3}"
@@ -18,6 +21,11 @@ BUILD="${BUILD:-build-gpu}"
 STEPS="${STEPS:-200}"
 REPEATS="${REPEATS:-3}"
 BATCHES="${BATCHES:-64 256}"
+PARTS="${PARTS:-tests throughput}"
+PRUNE_MODELS="${PRUNE_MODELS:-vgg mobilenetv2}"
+PRUNE_EPOCHS="${PRUNE_EPOCHS:-3}"
+PRUNE_LIMIT="${PRUNE_LIMIT:-10000}"
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 die() { echo "gpu_check: $*" >&2; exit 1; }
 
 info=$($PY -c 'import torch; print(torch.__version__, torch.version.cuda or "none", int(torch.cuda.is_available()), torch.utils.cmake_prefix_path)') \
@@ -41,14 +49,50 @@ cmake --build "$BUILD" -j"$(nproc)" --target mcuprune -- -k >> "$BUILD_LOG" 2>&1
   || { grep -E "error|Error" "$BUILD_LOG" | head -60; die "build failed (whole log: $BUILD_LOG)"; }
 M="$BUILD/mcuprune"
 
-# 2. The device tests.
-MCUPRUNE_GPU_TESTS=1 bash tests/cli/device.sh "$M" | tee "$BUILD/device_tests.txt"
-
-# 3. Throughput on the GPU.
 source bench/lib.sh  # median, sps
 mkdir -p bench/results bench/work
+
+# 4. Prune against train wall time on the GPU (claim (b) there): same seed, epochs and data.
+if part prune; then
+  prows=()
+  for model in $PRUNE_MODELS; do
+    tr=(); pr=()
+    C=(--model "$model" --dataset fashion-mnist --epochs "$PRUNE_EPOCHS" --limit-train "$PRUNE_LIMIT" --val-fraction 0.02
+       --limit-test 2000 --seed 1 --device cuda --quiet --force --no-html)
+    for _ in $(seq 1 "$REPEATS"); do
+      $M train "${C[@]}" --out "bench/work/gpu-train-$model" > /dev/null
+      tr+=("$(/usr/bin/python3 -c "import json; print(json.load(open('bench/work/gpu-train-$model/report.json'))['wall_time_s'])")")
+      $M prune "${C[@]}" --board nucleo-f446re --out "bench/work/gpu-prune-$model" > /dev/null
+      pr+=("$(/usr/bin/python3 -c "import json; print(json.load(open('bench/work/gpu-prune-$model/report.json'))['wall_time_s'])")")
+    done
+    t=$(printf '%s\n' "${tr[@]}" | median); p=$(printf '%s\n' "${pr[@]}" | median)
+    acc=$(/usr/bin/python3 -c "import json; a=json.load(open('bench/work/gpu-train-$model/report.json'))['accuracy']['test']; b=json.load(open('bench/work/gpu-prune-$model/report.json'))['accuracy']['test']; print(f'{a:.4f} | {b:.4f}')")
+    ratio=$(awk -v p="$p" -v t="$t" 'BEGIN {printf "%.2f", p / t}')
+    echo "$model: train ${tr[*]} s, prune ${pr[*]} s, ratio of medians $ratio" >&2
+    prows+=("| $model | ${tr[*]} | ${pr[*]} | $ratio | $acc |")
+  done
+  {
+    echo "# Prune against train wall time on a GPU"
+    echo
+    echo "$gpu; torch $torch_version (CUDA $cuda_version); $(date -u +%Y-%m-%d). Written by \`PARTS=prune bench/gpu_check.sh\`."
+    echo "Fashion-MNIST, $PRUNE_EPOCHS epochs of $PRUNE_LIMIT training samples, 2,000 test samples, seed 1, --device cuda;"
+    echo "prune at the nucleo-f446re level (its RAM and flash). $REPEATS alternating train/prune pairs; wall times in s."
+    echo
+    echo "| model | train | prune | prune / train (medians) | test accuracy train, prune |"
+    echo "|---|---|---|---|---|"
+    printf '%s\n' "${prows[@]}"
+  } > bench/results/gpu_prune_speed.md
+  cat bench/results/gpu_prune_speed.md
+fi
+part tests || part throughput || exit 0
+
+# 2. The device tests.
+if part tests; then MCUPRUNE_GPU_TESTS=1 bash tests/cli/device.sh "$M" | tee "$BUILD/device_tests.txt"
+else echo "not run (PARTS=$PARTS)" > "$BUILD/device_tests.txt"; fi
+
+# 3. Throughput on the GPU.
 rows=(); json="["
-for model in vgg resnet8; do
+for model in $(part throughput && echo vgg resnet8); do
   arch="bench/work/gpu-$model.json"
   $M models --show "$model" --input 28x28x1 --classes 10 --save "$arch" --force > /dev/null
   for batch in $BATCHES; do

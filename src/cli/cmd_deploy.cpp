@@ -80,7 +80,7 @@ void run_deploy(const DeployArgs& a) {
           throw UserError("the work directory '" + out + "' holds '" + e + "', which deploy did not write; move it "
                           "away or give --out DIR");
       std::error_code ec;
-      for (const std::string& e : work_dir.entries()) fs::remove_all(fs::path(out) / e, ec);
+      for (const std::string& e : work_dir.entries()) remove_tree((fs::path(out) / e).string(), ec);
     } else {
       work_dir.begin_replace(is_deploy_dir_entry, "deploy");
     }

@@ -185,7 +185,7 @@ std::unique_ptr<OutputDir> open_new_model_dir(const std::string& out, const std:
     if (stale_checkpoint) {
       std::fprintf(stderr, "note: '%s' holds no complete checkpoint (a run stopped before its first one); "
                    "starting a new run there\n", (p / "checkpoint").string().c_str());
-      fs::remove_all(p / "checkpoint", ec);
+      remove_tree((p / "checkpoint").string(), ec);
     }
     return dir;
   }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <vector>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -203,7 +204,7 @@ OutputDir::~OutputDir() {
       const std::string name = e.path().filename().string();
       wrote = wrote || (name != kLockFile && name != kStagingMarker && !is_stale_temporary(name, is_model_dir_entry));
     }
-    if (!wrote) fs::remove_all(staging_, ec);
+    if (!wrote) remove_tree(staging_, ec);
   }
   // A directory made for a command that failed before writing anything is not left behind.
   if (created_ && !staging_active_ && entries().empty()) {
@@ -223,7 +224,7 @@ void OutputDir::finish_interrupted_swap() {
     std::string holder;
     const int fd = try_lock(staging_, option_, staging_, holder);
     if (fd < 0) in_use(option_, staging_, holder);
-    fs::remove_all(staging_, ec);
+    remove_tree(staging_, ec);
     ::close(fd);
   }
 }
@@ -279,7 +280,7 @@ void OutputDir::begin_replace(const std::function<bool(const std::string&)>& our
     if (fs::exists(fs::path(staging_) / kStagingMarker, ec))
       std::fprintf(stderr, "note: discarding '%s', an unfinished replacement of '%s' (an interrupted --force run)\n",
                    staging_.c_str(), path_.c_str());
-    fs::remove_all(staging_, ec);
+    remove_tree(staging_, ec);
     if (fd >= 0) ::close(fd);
     if (ec) throw UserError("cannot remove '" + staging_ + "': " + ec.message());
   }
@@ -308,18 +309,45 @@ void OutputDir::commit() {
     std::fprintf(stderr, "note: the file system of '%s' cannot swap directories atomically; replacing it in two "
                  "renames\n", path_.c_str());
     std::error_code ec;
-    fs::remove_all(old, ec);
+    remove_tree(old, ec);
     fs::rename(path_, old, ec);
     if (!ec) fs::rename(staging_, path_, ec);
     if (ec)
       throw UserError("cannot move the new results '" + staging_ + "' into " + option_ + " " + in_quotes(path_) + ": " +
                       ec.message());
-    fs::remove_all(old, ec);
+    remove_tree(old, ec);
   }
   std::error_code ec;
   fs::remove(fs::path(path_) / kStagingMarker, ec);
-  fs::remove_all(staging_, ec);  // the old contents
+  remove_tree(staging_, ec);  // the old contents
   staging_active_ = false;
+}
+
+void remove_tree(const std::string& path, std::error_code& ec) {
+  auto note = [&ec](int err) {
+    if (!ec) ec = std::error_code(err, std::generic_category());
+  };
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) note(errno);
+    return;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(path.c_str())) {
+      while (const dirent* e = ::readdir(d)) {
+        const std::string n = e->d_name;
+        if (n != "." && n != "..") names.push_back(n);
+      }
+      ::closedir(d);
+    } else {
+      note(errno);
+    }
+    for (const std::string& n : names) remove_tree(path + "/" + n, ec);
+    if (::rmdir(path.c_str()) != 0 && errno != ENOENT) note(errno);
+  } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    note(errno);
+  }
 }
 
 }  // namespace mcuprune

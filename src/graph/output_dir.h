@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace mcuprune {
@@ -59,6 +60,14 @@ class OutputDir {
   bool created_ = false, staging_active_ = false;
   void finish_interrupted_swap();
 };
+
+// Removes `path` and, for a directory, everything under it, as std::filesystem::remove_all does,
+// without calling it: pip's LibTorch exports its own build of libstdc++'s std::filesystem, the
+// loader binds mcuprune's calls to it, and its remove_all crashed there (a call through a null
+// pointer; PyTorch issue 133437; seen with torch 2.11, bench/results/gpu_check.md). Symbolic
+// links are removed, never followed. A missing `path` is no error; otherwise `ec` holds the
+// first error met, and the rest is still attempted.
+void remove_tree(const std::string& path, std::error_code& ec);
 
 // Names that a model directory (train, prune, quantize --out, import) may hold: its model,
 // checkpoint and the reports and deploy work directories commands write into it.

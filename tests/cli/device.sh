@@ -17,6 +17,16 @@ expect_error "--device with a bad value" "--device must be auto, cpu, cuda or cu
 expect_error "--device cuda: with no number" "--device must be auto, cpu, cuda or cuda:N" \
   $M eval --model "$WORK/none" --dataset fashion-mnist --device cuda:
 
+# pip's LibTorch exports its own build of libstdc++'s std::filesystem and the loader binds
+# mcuprune's calls to it; its remove_all crashed there (docs/distributed.md), so mcuprune has its
+# own (remove_tree) and must not import that one.
+if command -v nm > /dev/null; then
+  n=$(nm -D --undefined-only "$M" | grep -c 'filesystem.*remove_all' || true)
+  [ "$n" = 0 ] && pass "mcuprune imports no std::filesystem::remove_all" || fail "mcuprune imports std::filesystem::remove_all ($n symbols)"
+else
+  fail "nm (binutils) is missing: cannot check mcuprune's imports"
+fi
+
 # cpu and auto (the default) are the same run here, bit for bit.
 $M train "${common[@]}" --device cpu --out "$WORK/cpu" > /dev/null 2>&1 || fail "train --device cpu"
 $M train "${common[@]}" --out "$WORK/auto" > /dev/null 2>&1 || fail "train (default device)"

@@ -176,6 +176,28 @@ TEST_F(OutputDirTest, ASymlinkedDirectoryIsReplacedBehindTheLink) {
   EXPECT_EQ(get(p("link/model.json")), "new");
 }
 
+TEST_F(OutputDirTest, RemoveTreeRemovesEverythingAndFollowsNoLink) {
+  fs::create_directories(p("tree/a/b"));
+  put(p("tree/top.txt"), "x");
+  put(p("tree/a/b/deep.txt"), "y");
+  fs::create_directories(p("outside"));
+  put(p("outside/kept.txt"), "keep");
+  fs::create_directory_symlink(p("outside"), p("tree/a/to_outside"));
+  fs::create_symlink(p("outside/kept.txt"), p("tree/file_link"));
+  fs::create_symlink("nowhere", p("tree/dangling"));
+  std::error_code ec;
+  remove_tree(p("tree"), ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_FALSE(fs::exists(fs::symlink_status(p("tree"))));
+  EXPECT_EQ(get(p("outside/kept.txt")), "keep");  // the links went, not what they point to
+  remove_tree(p("tree"), ec);  // gone already: no error
+  EXPECT_FALSE(ec) << ec.message();
+  put(p("single.txt"), "z");
+  remove_tree(p("single.txt"), ec);
+  EXPECT_FALSE(ec);
+  EXPECT_FALSE(fs::exists(p("single.txt")));
+}
+
 TEST(WriteFileAtomic, ADanglingLinkIsWrittenThroughNotReplaced) {
   const fs::path dir = fs::temp_directory_path() / ("mcuprune_dangling_" + std::to_string(::getpid()));
   fs::remove_all(dir);
