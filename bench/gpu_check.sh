@@ -52,7 +52,15 @@ M="$BUILD/mcuprune"
 source bench/lib.sh  # median, sps
 mkdir -p bench/results bench/work
 
+# report_field DIR KEY...: a value of DIR/report.json (keys as Python subscripts' names).
+report_field() {
+  /usr/bin/python3 -c "import json, sys; v = json.load(open(sys.argv[1] + '/report.json'))
+for k in sys.argv[2:]: v = v[k]
+print(v)" "$@"
+}
+
 # 4. Prune against train wall time on the GPU (claim (b) there): same seed, epochs and data.
+# It runs first when asked for (PARTS), since it needs neither the device tests nor throughput.
 if part prune; then
   prows=()
   for model in $PRUNE_MODELS; do
@@ -61,12 +69,12 @@ if part prune; then
        --limit-test 2000 --seed 1 --device cuda --quiet --force --no-html)
     for _ in $(seq 1 "$REPEATS"); do
       $M train "${C[@]}" --out "bench/work/gpu-train-$model" > /dev/null
-      tr+=("$(/usr/bin/python3 -c "import json; print(json.load(open('bench/work/gpu-train-$model/report.json'))['wall_time_s'])")")
+      tr+=("$(report_field "bench/work/gpu-train-$model" wall_time_s)")
       $M prune "${C[@]}" --board nucleo-f446re --out "bench/work/gpu-prune-$model" > /dev/null
-      pr+=("$(/usr/bin/python3 -c "import json; print(json.load(open('bench/work/gpu-prune-$model/report.json'))['wall_time_s'])")")
+      pr+=("$(report_field "bench/work/gpu-prune-$model" wall_time_s)")
     done
     t=$(printf '%s\n' "${tr[@]}" | median); p=$(printf '%s\n' "${pr[@]}" | median)
-    acc=$(/usr/bin/python3 -c "import json; a=json.load(open('bench/work/gpu-train-$model/report.json'))['accuracy']['test']; b=json.load(open('bench/work/gpu-prune-$model/report.json'))['accuracy']['test']; print(f'{a:.4f} | {b:.4f}')")
+    acc="$(report_field "bench/work/gpu-train-$model" accuracy test) | $(report_field "bench/work/gpu-prune-$model" accuracy test)"
     ratio=$(awk -v p="$p" -v t="$t" 'BEGIN {printf "%.2f", p / t}')
     echo "$model: train ${tr[*]} s, prune ${pr[*]} s, ratio of medians $ratio" >&2
     prows+=("| $model | ${tr[*]} | ${pr[*]} | $ratio | $acc |")

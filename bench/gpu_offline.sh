@@ -70,7 +70,7 @@ run() {
     grep PRETTY /etc/os-release || true; cmake --version | head -1; c++ --version | head -1; nproc; } > "$out/machine.txt" 2>&1
   local rc=0
   BUILD_LOG="$out/build.log" bash bench/gpu_check.sh "$py" > "$out/gpu_check.log" 2>&1 || rc=$?
-  cp bench/results/gpu_check.md bench/results/gpu_check.json "$out/" 2> /dev/null || true
+  cp bench/results/gpu_check.md bench/results/gpu_check.json bench/results/gpu_prune_speed.md "$out/" 2> /dev/null || true
   tail -40 "$out/gpu_check.log"
   return $rc
 }

@@ -32,14 +32,14 @@ bool user_set_malloc_options() {
 #define MCUPRUNE_ASAN 1
 #endif
 
-std::string tune_allocator_for_training() {
+void tune_allocator_for_training() {
 #if defined(MCUPRUNE_ASAN)
   // AddressSanitizer brings its own allocator; glibc's settings do not reach it.
   g_setting = "AddressSanitizer's (a sanitizer build; glibc's settings do not apply)";
 #elif defined(__GLIBC__)
   if (user_set_malloc_options()) {
     g_setting = "glibc, as set by the environment (MALLOC_* or GLIBC_TUNABLES)";
-    return g_setting;
+    return;
   }
   // No block is mmap'ed on its own (M_MMAP_MAX 0): a threshold alone would not do, since it
   // is capped at 32 MiB and the main heap, grown in small steps before main(), has no room
@@ -56,7 +56,6 @@ std::string tune_allocator_for_training() {
 #else
   g_setting = "the C library's defaults";
 #endif
-  return g_setting;
 }
 
 const std::string& allocator_setting() { return g_setting; }

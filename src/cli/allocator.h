@@ -17,10 +17,10 @@ namespace mcuprune {
 // threads' heaps are kept; a training process stays near its peak memory instead of returning it.
 // Leaves glibc's settings alone when the user gave any of its MALLOC_* variables or
 // GLIBC_TUNABLES with glibc.malloc.*, and does nothing on other C libraries. Call once, first
-// thing in main. Returns what it did, for reports and bench output.
-std::string tune_allocator_for_training();
+// thing in main.
+void tune_allocator_for_training();
 
-// What the last call returned ("" before it).
+// What that call did, for reports and bench output ("" before it).
 const std::string& allocator_setting();
 
 }  // namespace mcuprune
