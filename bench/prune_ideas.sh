@@ -15,6 +15,11 @@
 # mobilenetv2 at 1/4 of its RAM on the quick benchmark's data (bench/results/prune_ideas_mnv2.md):
 #   CASES=mobilenetv2:ram4 IDEAS="default plain distill-rewarm gradual-rewarm" SEEDS=3 \
 #     LIMIT_TEST=0 OUT=bench/results/prune_ideas_mnv2.md bench/prune_ideas.sh
+# Folding the masks and a 2-channel floor at the quick benchmark's 4x and flash16 levels
+# (bench/results/prune_ideas_minw.md):
+#   CASES="vgg:ram4 resnet8:ram4 mobilenetv2:ram4 resnet8:flash4 mobilenetv2:flash4 vgg:flash16 \
+#     mobilenetv2:flash16" IDEAS="default fold minw2" SEEDS=3 LIMIT_TEST=0 \
+#     OUT=bench/results/prune_ideas_minw.md bench/prune_ideas.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -52,6 +57,12 @@ declare -A IDEA=(
   [gradual]="--no-lr-rewarm --finetune-epochs 0"
   [distill-rewarm]="--distill 0.5"
   [gradual-rewarm]="--finetune-epochs 0"
+  [minw2]="--min-width 2"
+  [minw4]="--min-width 4"
+  [minw8]="--min-width 8"
+  [fold]="--fold-masks"
+  [nofold]="--no-fold-masks"
+  [fold-minw2]="--fold-masks --min-width 2"
 )
 read -r -a ORDER <<< "${IDEAS:-plain distill rewarm salience-window gradual}"
 for idea in "${ORDER[@]}"; do

@@ -293,6 +293,10 @@ void add_prune_command(CLI::App& app) {
   c->add_flag("--lr-rewarm,!--no-lr-rewarm", args->cfg.lr_rewarm,
               "once pruning ends, restart a cosine learning rate from the pruning phase's first rate "
               "(default; --no-lr-rewarm: keep the run's own cosine)");
+  c->add_flag("--fold-masks,!--no-fold-masks", args->cfg.fold_masks,
+              "diff, unaware: once pruning ends, fold each kept channel's last soft-mask value into the weights that "
+              "read it, so the network keeps computing what it computed with the masks (default off: the masks are "
+              "dropped)");
   c->add_option("--out", args->out, "output directory (pruned model, checkpoint, report.json)");
   c->add_option("--resume", args->resume, "continue the interrupted run in this directory");
   c->add_flag("--quiet", args->output.quiet, "no progress output");

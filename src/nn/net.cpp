@@ -349,6 +349,20 @@ void NetImpl::clear_gates() {
   gate_masks_.clear();
 }
 
+void NetImpl::fold_gates() {
+  if (gate_masks_.empty()) return;
+  torch::NoGradGuard no_grad;
+  for (int i = 1; i < int(graph_.nodes.size()); ++i) {
+    const OpKind kind = graph_.nodes[size_t(i)].kind;
+    if (kind != OpKind::Conv2D && kind != OpKind::Dense) continue;
+    torch::Tensor gv = gate_vector(i);
+    if (!gv.defined()) continue;
+    gv = gv.detach();
+    if (kind == OpKind::Conv2D) convs_[i]->weight.mul_(gv.view({1, -1, 1, 1}));
+    else linears_[i]->weight.mul_(gv.view({1, -1}));
+  }
+}
+
 torch::Tensor NetImpl::apply_gate(const torch::Tensor& t, const torch::Tensor& gate) const {
   if (!gate_straight_through_) return t * gate;
   return t + (t * gate - t).detach();  // forward: t * gate; backward: identity

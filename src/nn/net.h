@@ -45,6 +45,10 @@ struct NetImpl : torch::nn::Module {
   // gradient of the masked model is applied to the dense weights).
   void set_gates(const ChannelGroups& groups, std::vector<torch::Tensor> masks, bool straight_through = false);
   void clear_gates();
+  // Multiplies each gated weight (the input channels of a Conv2D or Dense, as the forward
+  // pass gates them) by its current gate value, without autograd, so that the net without
+  // gates computes what it computes with them. Nothing to do without gates.
+  void fold_gates();
 
   // Quantisation-aware training: with fake quantisation on, the forward pass rounds what
   // the int8 model rounds (src/quant/quantize.h): conv and depthwise weights per output

@@ -24,7 +24,8 @@ json prune_config_to_json(const PruneConfig& c) {
           {"alpha_lr", c.alpha_lr},
           {"temperature", c.temperature}, {"salience_decay", c.salience_decay},
           {"norm", c.norm}, {"magnitude_steps", c.magnitude_steps}, {"dpf_every", c.dpf_every},
-          {"distill", c.distill}, {"distill_temperature", c.distill_temperature}, {"lr_rewarm", c.lr_rewarm}};
+          {"distill", c.distill}, {"distill_temperature", c.distill_temperature}, {"lr_rewarm", c.lr_rewarm},
+          {"fold_masks", c.fold_masks}};
 }
 
 PruneConfig prune_config_from_json(const json& j, const std::string& where) {
@@ -68,6 +69,7 @@ PruneConfig prune_config_from_json(const json& j, const std::string& where) {
     if (j.contains("distill")) c.distill = number("distill");
     if (j.contains("distill_temperature")) c.distill_temperature = number("distill_temperature");
     c.lr_rewarm = j.value("lr_rewarm", false);
+    c.fold_masks = j.value("fold_masks", false);  // runs from before the option dropped the gates
     // Runs from before patch plans ran layer by layer.
     c.patch = j.value("patch", std::string("none"));
     if (j.contains("patch_max_overhead")) c.patch_max_overhead = number("patch_max_overhead");  // absent: a run from before re-warming existed

@@ -155,6 +155,9 @@ class Method {
   virtual double lambda() const { return 0; }
   // After every surgery (by the method or the loop's fallback): rebuild derived state.
   virtual void after_surgery(State&) {}
+  // Pruning has ended (the budgets hold, or the pruning phase is over), before the loop
+  // clears the gates for good: e.g. diff folds its last soft masks into the weights.
+  virtual void pruning_ended(State&) {}
 };
 
 std::unique_ptr<Method> make_method(const PruneConfig& c, const Target& t);

@@ -175,6 +175,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
   const double rewarm_peak = lr_at(cfg.train, cfg.warmup_epochs, 0, ctx.steps_per_epoch);
   const int64_t total_steps = int64_t(cfg.train.epochs) * ctx.steps_per_epoch;
   auto end_pruning = [&] {
+    method->pruning_ended(s);
     s.pruning_done = true;
     if (cfg.lr_rewarm && s.rewarm_from < 0 && s.global_step > 0) s.rewarm_from = s.global_step;
   };

@@ -53,6 +53,12 @@ struct PruneConfig {
   // from the learning rate the pruning phase started with, down to 0 at the last step. On by
   // default: it won every paired comparison in bench/results/prune_ideas.md.
   bool lr_rewarm = true;
+  // diff, unaware: once pruning ends, each kept channel's last soft-mask value is folded into
+  // the weights that read it (the gates multiply those weights' input channels), so the
+  // network without gates computes what the gated one did on the kept channels. Off (the
+  // default: it changed no accuracy beyond noise, bench/results/prune_ideas_minw.md): the
+  // gates are dropped and the kept channels near the cut jump from their mask value to 1.
+  bool fold_masks = false;
 };
 nlohmann::json prune_config_to_json(const PruneConfig& c);
 PruneConfig prune_config_from_json(const nlohmann::json& j, const std::string& where);

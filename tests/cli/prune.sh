@@ -26,6 +26,10 @@ for key in "['resources']['before']['ram_bytes']" "['resources']['after']['flash
   json_get "$R" "$key" >/dev/null 2>&1 && pass "report has $key" || fail "report lacks $key"
 done
 [ "$(wc -l < "$WORK/p.jsonl")" = 3 ] && pass "log-json: one line per epoch" || fail "log-json"
+[ "$(json_get "$R" "['config']['fold_masks']")" = False ] && pass "the masks are dropped by default" || fail "fold_masks default"
+$M prune "${common[@]}" --epochs 2 --macs 600k --fold-masks --out "$WORK/f" > "$WORK/f.out" 2>&1 \
+  && [ "$(json_get "$WORK/f/report.json" "['config']['fold_masks']")" = True ] && pass "--fold-masks runs and is recorded" \
+  || fail "--fold-masks: $(tail -3 "$WORK/f.out")"
 ram_after="$(json_get "$R" "['resources']['after']['ram_bytes']")"
 [ "$ram_after" -le 10240 ] && pass "RAM after ($ram_after) within 10 KiB" || fail "RAM after $ram_after"
 $M eval --model "$WORK/p" --dataset fashion-mnist --limit 500 > /dev/null 2>&1 && pass "eval loads the pruned model" || fail "eval of pruned model"

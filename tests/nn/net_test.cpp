@@ -254,5 +254,36 @@ TEST(NetPadding, PaddedNetComputesTheExactFunctionAndItsPaddingStaysZero) {
   EXPECT_NEAR(padded_abs_sum(padded), exact_abs_sum(padded), 1e-6 * exact_abs_sum(padded));
 }
 
+TEST(NetGates, FoldingPutsTheGatesIntoTheWeights) {
+  // Gates on every prunable group (convolutions, a residual add, a depthwise layer and a
+  // dense layer read them): after fold_gates the net without gates computes what the gated
+  // net computed, in the exact and in the padded net, and the padding stays zero.
+  const Graph g = odd_model();
+  ChannelGroups cg = find_channel_groups(g);
+  torch::manual_seed(11);
+  std::vector<torch::Tensor> masks(cg.groups.size());
+  for (const ChannelGroup& grp : cg.groups)
+    if (grp.prunable) masks[size_t(grp.id)] = 0.2 + 0.8 * torch::rand({grp.channels});
+  const torch::Tensor x = torch::randn({6, 1, 8, 8});
+  torch::manual_seed(7);
+  const WeightMap start = Net(g)->weight_map();
+  for (int pad : {1, 8}) {
+    Net net(g, pad);
+    net->load_weight_map(start, "test");  // the padding zero, as a padded run keeps it
+    net->eval();
+    torch::NoGradGuard ng;
+    const torch::Tensor plain = net->forward(x);
+    net->set_gates(cg, masks);
+    const torch::Tensor gated = net->forward(x);
+    ASSERT_GT((gated - plain).abs().max().item<double>(), 1e-3) << "the gates must change the output";
+    net->fold_gates();
+    net->clear_gates();
+    EXPECT_LT((net->forward(x) - gated).abs().max().item<double>(), 1e-5) << "pad " << pad;
+    EXPECT_NEAR(padded_abs_sum(net), exact_abs_sum(net), 1e-4 * (1 + exact_abs_sum(net))) << "pad " << pad;
+    net->fold_gates();  // no gates: nothing changes
+    EXPECT_LT((net->forward(x) - gated).abs().max().item<double>(), 1e-5);
+  }
+}
+
 }  // namespace
 }  // namespace mcuprune

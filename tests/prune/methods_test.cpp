@@ -368,5 +368,52 @@ TEST(Diff, SalienceIsTheSameWhateverTheDualMultipliers) {
   EXPECT_GT(total, 0);  // and there was salience to compare
 }
 
+// The network's output on one batch in eval mode: with diff's soft masks at widths of 0.6
+// (before), then after pruning_ended and without gates (after).
+std::pair<torch::Tensor, torch::Tensor> outputs_around_pruning_end(bool fold) {
+  Graph g = test::residual_model();
+  PruneConfig c = test::fast_config(4);
+  c.fold_masks = fold;
+  c.budgets[Resource::Ram] = double(exact(g).ram_bytes / 2);
+  const Target t = resolve_target(c);
+  torch::manual_seed(5);
+  State s;
+  s.graph = g;
+  s.net = Net(g);
+  s.opt = detail::make_optimizer(c.train, s.net);
+  s.groups = find_channel_groups(g, c.min_width, c.round_to);
+  for (const ChannelGroup& grp : s.groups.groups) {
+    s.salience.emplace_back(size_t(grp.channels), 0.0f);
+    for (float& v : s.salience.back()) v = torch::rand({1}).item<float>();
+  }
+  std::unique_ptr<Method> m = make_method(c, t);
+  m->start(s);
+  json st = m->save();
+  for (auto& a : st.at("alpha")) a = 0.6;
+  m->load(s, "test", st);
+  StepContext ctx;
+  ctx.steps_per_epoch = 10;
+  ctx.prune_end_epoch = 2;
+  const torch::Tensor x = torch::randn({8, 1, 12, 12});
+  s.net->eval();
+  m->before_forward(s, ctx);
+  torch::NoGradGuard ng;
+  const torch::Tensor before = s.net->forward(x);
+  m->pruning_ended(s);
+  s.net->clear_gates();
+  return {before, s.net->forward(x)};
+}
+
+TEST(Diff, FoldingTheMasksKeepsWhatTheNetworkComputes) {
+  // When pruning ends the gates go: folded into the weights (--fold-masks), the network
+  // computes what it did behind its masks; dropped (the default), the kept channels near the
+  // cut jump from their mask value to 1 and the output changes.
+  auto [gated, folded] = outputs_around_pruning_end(true);
+  EXPECT_LT((gated - folded).abs().max().item<double>(), 1e-5);
+  auto [gated_too, dropped] = outputs_around_pruning_end(false);
+  EXPECT_LT((gated - gated_too).abs().max().item<double>(), 1e-6);  // the same start
+  EXPECT_GT((gated_too - dropped).abs().max().item<double>(), 1e-2);
+}
+
 }  // namespace
 }  // namespace mcuprune

@@ -291,6 +291,8 @@ TEST(Prune, DistillationAndRewarmingCheckpointTheirStateAndResume) {
   c.finetune_epochs = 2;
   c.budgets[Resource::Macs] = double(exact(g).macs / 2);
   EXPECT_TRUE(c.lr_rewarm);  // the default
+  EXPECT_FALSE(c.fold_masks);  // the default
+  c.fold_masks = true;
   PruneConfig plain = c;
   plain.lr_rewarm = false;
   c.distill = 0.5;
@@ -316,6 +318,7 @@ TEST(Prune, DistillationAndRewarmingCheckpointTheirStateAndResume) {
   PruneConfig c4 = read_prune_config(dir.path.string());
   EXPECT_EQ(c4.distill, 0.5);
   EXPECT_TRUE(c4.lr_rewarm);
+  EXPECT_TRUE(c4.fold_masks);  // written to the run's configuration and read back
   c4.train.epochs = 4;
   c4.finetune_epochs = 2;
   PruneResult r = prune_model(g, nullptr, data, c4, dir.path.string(), true, quiet());

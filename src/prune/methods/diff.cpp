@@ -121,6 +121,23 @@ class DiffMethod : public Method {
   // The last widths the step reached are cut too, before the loop checks the budgets.
   void end_pruning_phase(State& s) override { cut_to_widths(s); }
 
+  // The kept channels near the cut were trained behind masks below 1 (the last kept one at
+  // sigmoid(0.5..1.5) = 0.62..0.82 at temperature 1): their values go into the weights that
+  // read them, so dropping the gates changes nothing on the kept channels (and the batch
+  // norms' running statistics after those weights stay right).
+  void pruning_ended(State& s) override {
+    if (!c_.fold_masks || ranks_.empty()) return;
+    std::vector<torch::Tensor> masks(s.groups.groups.size());
+    for (const ChannelGroup& grp : s.groups.groups) {
+      if (!grp.prunable || !ranks_[size_t(grp.id)].defined()) continue;
+      const float width = float(alpha_[grp.id].item<double>() * grp.channels);
+      masks[size_t(grp.id)] = torch::sigmoid((width - ranks_[size_t(grp.id)] - 0.5f) / float(c_.temperature));
+    }
+    s.net->set_gates(s.groups, masks);
+    s.net->fold_gates();
+    s.net->clear_gates();
+  }
+
   void validation_gates(State& s) override {
     if (!active_ || masks_.empty()) return s.net->clear_gates();
     std::vector<torch::Tensor> detached;
