@@ -72,6 +72,7 @@ void print_summary(const PruneConfig& cfg, const Profile& before, const Profile&
   if (after.patch) std::printf("note: %s\n", patch_deploy_note(after.deployed, after.patch->geometry).c_str());
   if (test_before) std::printf("test accuracy: %.4f before, %.4f after pruning\n", *test_before, test.accuracy);
   else std::printf("test accuracy: %.4f\n", test.accuracy);
+  if (!cfg.min_width_choice.empty()) std::printf("minimum group width: %s\n", cfg.min_width_choice.c_str());
   if (fallbacks.empty()) std::printf("fallbacks used: none\n");
   for (const FallbackRecord& f : fallbacks)
     std::printf("FALLBACK used (%s, end of epoch %d): %s\n", f.kind.c_str(), f.epoch, f.detail.c_str());
@@ -141,6 +142,8 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given, bool device_g
   PruneResult r = prune_model(original, start.has_weights ? &start.weights : nullptr, data, a.cfg,
                               a.out, resume, a.output);
   if (r.interrupted) return;
+  a.cfg.min_width = r.min_width;  // an automatic width as the run resolved it
+  a.cfg.min_width_choice = r.min_width_choice;
   std::optional<double> test_before;  // every worker evaluates its share
   if (!resume && start.has_weights)
     test_before = evaluate_model(original, start.weights, data.test, 256, a.cfg.train.threads).accuracy;
@@ -274,7 +277,9 @@ void add_prune_command(CLI::App& app) {
                 "while training, pad each pruned layer with zero channels up to a multiple of N (faster convolutions; "
                 "the zero channels stay zero and are not in the result); 1: off")
       ->capture_default_str();
-  c->add_option("--min-width", args->cfg.min_width, "narrowest a group may become")->capture_default_str();
+  c->add_option("--min-width", args->cfg.min_width,
+                "narrowest a group may become (0: automatic, 2 channels, or 1 where a budget cannot be met with 2)")
+      ->capture_default_str();
   c->add_option("--alpha-lr", args->cfg.alpha_lr, "diff: largest width change per step (0: 6 / steps of the pruning phase)")
       ->capture_default_str();
   c->add_option("--temperature", args->cfg.temperature, "soft-mask temperature (channels)")->capture_default_str();

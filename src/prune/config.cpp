@@ -25,7 +25,7 @@ json prune_config_to_json(const PruneConfig& c) {
           {"temperature", c.temperature}, {"salience_decay", c.salience_decay},
           {"norm", c.norm}, {"magnitude_steps", c.magnitude_steps}, {"dpf_every", c.dpf_every},
           {"distill", c.distill}, {"distill_temperature", c.distill_temperature}, {"lr_rewarm", c.lr_rewarm},
-          {"fold_masks", c.fold_masks}};
+          {"fold_masks", c.fold_masks}, {"min_width_choice", c.min_width_choice}};
 }
 
 PruneConfig prune_config_from_json(const json& j, const std::string& where) {
@@ -58,6 +58,7 @@ PruneConfig prune_config_from_json(const json& j, const std::string& where) {
     c.importance = j.at("importance");
     c.round_to = whole("round_to", 0, false);
     c.min_width = whole("min_width", 0, false);
+    c.min_width_choice = j.value("min_width_choice", std::string());
     c.pad_channels = whole("pad_channels", 1, true);  // runs from before padding trained exact widths
     c.alpha_lr = number("alpha_lr");
     c.temperature = number("temperature");
@@ -121,7 +122,7 @@ void validate(const PruneConfig& c) {
         epochs + " and " + std::to_string(c.warmup_epochs) + " warm-up epoch(s): give at most " +
         std::to_string(most_finetune) + " (or -1: a quarter of the epochs), or more --epochs");
   if (c.round_to < 1) bad("--round-to must be >= 1");
-  if (c.min_width < 1) bad("--min-width must be >= 1");
+  if (c.min_width < 0) bad("--min-width must be >= 1, or 0 for automatic (2, or 1 where a budget needs it)");
   if (c.pad_channels < 1 || c.pad_channels > 256) bad("--pad-channels must be in [1, 256] (1: no padding)");
   if (!(c.alpha_lr >= 0) || c.alpha_lr > 1) bad("--alpha-lr must be in [0, 1] (0: automatic)");
   if (!(c.temperature > 0 && c.temperature <= 1000)) bad("--temperature must be a number in (0, 1000] (channels; 1 is usual)");

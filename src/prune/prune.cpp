@@ -76,6 +76,54 @@ torch::Tensor distillation_loss(const torch::Tensor& logits, const torch::Tensor
 
 }  // namespace prune_detail
 
+namespace {
+
+// Whether some prunable group may lose a channel at cfg's minimum width; `widest` gets the
+// widest prunable group.
+bool room_to_prune(const ChannelGroups& cg, int& widest) {
+  bool room = false;
+  widest = 0;
+  for (const auto& grp : cg.groups)
+    if (grp.prunable) {
+      widest = std::max(widest, grp.channels);
+      room = room || grp.min_channels < grp.channels;
+    }
+  return room;
+}
+
+// The first budget the model misses with every prunable group at its minimum width, as
+// "the RESOURCE budget of B cannot be met: ... needs R (...)"; "" when all are met.
+std::string budget_missed_at_minimum(const Graph& g, const PruneConfig& cfg, const Target& t) {
+  ChannelGroups cg = find_channel_groups(g, cfg.min_width, cfg.round_to);
+  std::vector<int> mins;
+  for (const auto& grp : cg.groups) mins.push_back(grp.prunable ? grp.min_channels : grp.channels);
+  ResourceUse r = exact_of(with_widths(g, mins, cfg.min_width, cfg.round_to), t);
+  for (int k = 0; k < 4; ++k)
+    if (t.budgets.limit[k] && r[Resource(k)] > *t.budgets.limit[k])
+      return std::string("the ") + resource_name(Resource(k)) + " budget of " + format_resource(Resource(k), *t.budgets.limit[k]) +
+             " cannot be met: even with every prunable group at its minimum width (" + std::to_string(cfg.min_width) +
+             ") the model needs " + format_resource(Resource(k), r[Resource(k)]) +
+             (k == 0 ? " (bottleneck operator: " + r.bottleneck + ")" : std::string());
+  return "";
+}
+
+}  // namespace
+
+void resolve_min_width(const Graph& g, PruneConfig& cfg) {
+  if (cfg.min_width != 0) return;
+  PruneConfig two = cfg;
+  two.min_width = 2;
+  ChannelGroups cg = find_channel_groups(g, 2, cfg.round_to);
+  int widest = 0;
+  std::string why;
+  if (cg.prunable_count() > 0 && !room_to_prune(cg, widest))
+    why = "no prunable group is wider than 2 channels";
+  else if (cg.prunable_count() > 0)
+    why = budget_missed_at_minimum(g, two, resolve_target(two));
+  cfg.min_width = why.empty() ? 2 : 1;
+  cfg.min_width_choice = why.empty() ? "automatic: 2 channels" : "automatic: 1 channel, since at 2 " + why;
+}
+
 void check_prune_feasible(const Graph& g, const PruneConfig& cfg_in) {
   PruneConfig cfg = cfg_in;
   resolve_defaults(cfg);
@@ -86,17 +134,12 @@ void check_prune_feasible(const Graph& g, const PruneConfig& cfg_in) {
   if (!any)
     throw UserError("nothing to prune for: give --board NAME or a budget (--ram, --flash, --macs, "
                     "--latency-ms) or --minimize RESOURCE");
-  ChannelGroups cg = find_channel_groups(g, cfg.min_width, cfg.round_to);
-  if (cg.prunable_count() == 0)
+  if (find_channel_groups(g, 1, cfg.round_to).prunable_count() == 0)
     throw UserError("model '" + g.name + "' has no prunable channel group");
+  resolve_min_width(g, cfg);
+  ChannelGroups cg = find_channel_groups(g, cfg.min_width, cfg.round_to);
   int widest = 0;
-  bool room = false;  // some prunable group may lose a channel
-  for (const auto& grp : cg.groups)
-    if (grp.prunable) {
-      widest = std::max(widest, grp.channels);
-      room = room || grp.min_channels < grp.channels;
-    }
-  if (!room) {
+  if (!room_to_prune(cg, widest)) {
     const std::string opt = cfg.round_to > 1 && cfg.round_to >= cfg.min_width
                                 ? "--round-to " + std::to_string(cfg.round_to)
                                 : "--min-width " + std::to_string(cfg.min_width);
@@ -104,17 +147,14 @@ void check_prune_feasible(const Graph& g, const PruneConfig& cfg_in) {
                     std::to_string(widest) + " channels, so every group must stay whole; give a value below " +
                     std::to_string(widest) + (cfg.round_to > 1 ? " (4 or 8 suit SIMD kernels)" : ""));
   }
-  std::vector<int> mins;
-  for (const auto& grp : cg.groups) mins.push_back(grp.prunable ? grp.min_channels : grp.channels);
-  ResourceUse r = exact_of(with_widths(g, mins, cfg.min_width, cfg.round_to), t);
-  for (int k = 0; k < 4; ++k)
-    if (t.budgets.limit[k] && r[Resource(k)] > *t.budgets.limit[k])
-      throw UserError(std::string("the ") + resource_name(Resource(k)) + " budget of " + format_resource(Resource(k), *t.budgets.limit[k]) +
-                      " cannot be met: even with every prunable group at its minimum width the model needs " +
-                      format_resource(Resource(k), r[Resource(k)]) +
-                      (k == 0 ? " (bottleneck operator: " + r.bottleneck + ")" : std::string()) +
-                      "; raise the budget, lower --min-width" + std::string(cfg.round_to > 1 ? " or --round-to" : "") +
-                      ", or choose a smaller model");
+  const std::string missed = budget_missed_at_minimum(g, cfg, t);
+  if (!missed.empty()) {
+    std::string lower;
+    if (cfg.min_width > 1) lower += "--min-width";
+    if (cfg.round_to > 1) lower += std::string(lower.empty() ? "" : " or ") + "--round-to";
+    throw UserError(missed + "; raise the budget, " + (lower.empty() ? std::string() : "lower " + lower + ", ") +
+                    "or choose a smaller model");
+  }
 }
 
 PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetSplits& data,
@@ -123,6 +163,9 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
   PruneConfig cfg = cfg_in;
   resolve_defaults(cfg);
   validate(cfg);
+  // A fresh run chooses an automatic minimum width here (the methods read it); a resumed one
+  // has the choice in its saved configuration.
+  if (!resume && find_channel_groups(g_in, 1, cfg.round_to).prunable_count() > 0) resolve_min_width(g_in, cfg);
   set_threads(cfg.train.threads);
   check_data_fits(g_in, data.train);
   check_augmentation(cfg.train, data.train);
@@ -140,6 +183,8 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     restore_state(out_dir, cfg, s, *method, original, start_epoch, result.history);
   } else {
     check_prune_feasible(original, cfg);
+    if (!out.quiet && cfg.min_width == 1 && !cfg.min_width_choice.empty())
+      std::fprintf(stderr, "minimum group width: %s\n", cfg.min_width_choice.c_str());
     s.graph = original;
     s.net = Net(s.graph, cfg.pad_channels);
     if (init) s.net->load_weight_map(*init, "initial weights");
@@ -306,6 +351,8 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
   result.weights = s.net->weight_map();
   result.budgets_met = meets(exact_of(s.graph, target), target.budgets);
   result.fallbacks = s.fallbacks;
+  result.min_width = cfg.min_width;
+  result.min_width_choice = cfg.min_width_choice;
   return result;
 }
 

@@ -36,7 +36,13 @@ struct PruneConfig {
   int prune_every = 50;            // steps between physical removals
   int finetune_epochs = -1;        // epochs reserved for fine-tuning at the end (-1: auto)
   std::string importance = "taylor";  // taylor | l1 | l2 | bn | random
-  int round_to = 1, min_width = 1;
+  int round_to = 1;
+  // The narrowest a prunable group may become. 0 (the default): automatic, resolved when a
+  // run starts (resolve_min_width): 2 channels, or 1 where a budget cannot be met with 2 (a
+  // single-channel layer is a bottleneck that cost 0.7 to 3.6 points at 1/4 of the RAM,
+  // bench/results/prune_ideas_minw.md). min_width_choice says how it was chosen ("" if given).
+  int min_width = 0;
+  std::string min_width_choice;
   int pad_channels = 8;            // train pruned widths padded with zero channels to multiples of N (1: off)
   double alpha_lr = 0;             // diff: largest width change per step (0: 6 / pruning steps)
   double temperature = 1.0;        // soft-mask temperature, in channels
@@ -101,6 +107,8 @@ struct PruneResult {
   bool budgets_met = false;
   double train_seconds = 0;
   std::vector<FallbackRecord> fallbacks;
+  int min_width = 1;             // the minimum group width the run used
+  std::string min_width_choice;  // how an automatic one was chosen ("" if given)
 };
 
 // Fills in the defaults that depend on other values (the warm-up: 1 epoch, none for a
@@ -111,8 +119,14 @@ void validate_prune_config(PruneConfig& c);
 // (the board's RAM and flash apply only when a board is given).
 ProfileOptions profile_options(const PruneConfig& c);
 
-// Checks the configuration and that the budgets are reachable at the minimum widths;
-// throws UserError naming the resource, the bottleneck operator and the smallest value.
+// --min-width 0 (automatic): 2 channels if every budget is reachable with every prunable group
+// at 2 (or at its own width, if narrower), else 1; min_width_choice says which and why. A
+// given width is left as it is.
+void resolve_min_width(const Graph& g, PruneConfig& cfg);
+
+// Checks the configuration and that the budgets are reachable at the minimum widths (an
+// automatic minimum resolved first); throws UserError naming the resource, the bottleneck
+// operator and the smallest value.
 void check_prune_feasible(const Graph& g, const PruneConfig& cfg);
 
 PruneResult prune_model(const Graph& g, const WeightMap* init, const DatasetSplits& data,

@@ -207,6 +207,56 @@ TEST(Prune, ImpossibleBudgetNamesResourceBottleneckAndMinimum) {
   EXPECT_TRUE(Contains(user_error_of([&] { check_prune_feasible(model(), bad); }), "--importance"));
 }
 
+TEST(Prune, AutomaticMinimumWidthIsTwoWhereTheBudgetsAllowIt) {
+  const Graph g = model();
+  PruneConfig c = config(3);
+  c.min_width = 0;  // automatic, the command line's default
+  const prune_detail::Target t = prune_detail::resolve_target(c);
+  const ChannelGroups cg = find_channel_groups(g);
+  auto flash_at = [&](int w) {
+    std::vector<int> widths;
+    for (const ChannelGroup& grp : cg.groups) widths.push_back(grp.prunable ? std::min(w, grp.channels) : grp.channels);
+    return prune_detail::exact_of(prune_detail::with_widths(g, widths, 1, 1), t).flash_bytes;
+  };
+  const int64_t at1 = flash_at(1), at2 = flash_at(2);
+  ASSERT_LT(at1, at2);
+  c.budgets[Resource::Flash] = double(at2);  // reachable with 2 channels per group
+  PruneConfig two = c;
+  resolve_min_width(g, two);
+  EXPECT_EQ(two.min_width, 2);
+  EXPECT_EQ(two.min_width_choice, "automatic: 2 channels");
+  c.budgets[Resource::Flash] = double(at2 - 1);  // reachable with 1 only: said why
+  PruneConfig one = c;
+  resolve_min_width(g, one);
+  EXPECT_EQ(one.min_width, 1);
+  EXPECT_TRUE(Contains(one.min_width_choice, "automatic: 1 channel, since at 2 the flash budget")) << one.min_width_choice;
+  EXPECT_NO_THROW(check_prune_feasible(g, c));
+  c.budgets[Resource::Flash] = double(at1 - 1);  // out of reach: no advice to lower a width of 1
+  const std::string msg = user_error_of([&] { check_prune_feasible(g, c); });
+  EXPECT_TRUE(Contains(msg, "flash budget")) << msg;
+  EXPECT_FALSE(Contains(msg, "--min-width")) << msg;
+  PruneConfig given = config(3);
+  given.min_width = 3;
+  resolve_min_width(g, given);
+  EXPECT_EQ(given.min_width, 3);
+  EXPECT_TRUE(given.min_width_choice.empty());
+  // A run resolves it before the method starts and keeps the choice in its configuration.
+  DatasetSplits data = synthetic(12, 3);
+  PruneConfig run = config(3);
+  run.min_width = 0;
+  run.budgets[Resource::Flash] = double(at2 + (exact(g).flash_bytes - at2) / 4);
+  TempDir dir;
+  PruneResult r = prune_model(g, nullptr, data, run, dir.path.string(), false, quiet());
+  EXPECT_TRUE(r.budgets_met);
+  EXPECT_EQ(r.min_width, 2);
+  EXPECT_EQ(r.min_width_choice, "automatic: 2 channels");
+  for (const ChannelGroup& grp : find_channel_groups(r.graph).groups)
+    if (grp.prunable) EXPECT_GE(grp.channels, std::min(2, cg.groups[size_t(grp.id)].channels)) << "group " << grp.id;
+  const PruneConfig saved = read_prune_config(dir.path.string());
+  EXPECT_EQ(saved.min_width, 2);
+  EXPECT_EQ(saved.min_width_choice, "automatic: 2 channels");
+}
+
 TEST(Prune, ResumeContinuesWhereTheRunStopped) {
   DatasetSplits data = synthetic(12, 3);
   Graph g = model();
