@@ -101,8 +101,8 @@ std::string budget_missed_at_minimum(const Graph& g, const PruneConfig& cfg, con
   for (int k = 0; k < 4; ++k)
     if (t.budgets.limit[k] && r[Resource(k)] > *t.budgets.limit[k])
       return std::string("the ") + resource_name(Resource(k)) + " budget of " + format_resource(Resource(k), *t.budgets.limit[k]) +
-             " cannot be met: even with every prunable group at its minimum width (" + std::to_string(cfg.min_width) +
-             ") the model needs " + format_resource(Resource(k), r[Resource(k)]) +
+             " cannot be met: even with every prunable group at its minimum width the model needs " +
+             format_resource(Resource(k), r[Resource(k)]) +
              (k == 0 ? " (bottleneck operator: " + r.bottleneck + ")" : std::string());
   return "";
 }
