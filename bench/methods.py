@@ -58,8 +58,8 @@ MODE_DEFAULTS = {
     # the training set, the whole test set (2,000 test samples alone put 0.7 points of binomial
     # noise on an 88% accuracy), three seeds of diff and of the unpruned training, and the four
     # levels and two baselines of standard mode (dpf and unaware run in full mode). Measured
-    # 39 to 41 minutes; diff's seed SD at most 1.6 points for vgg and resnet8, but up to 8.5 for
-    # mobilenetv2, which this much data leaves under-trained (RESULTS.md).
+    # 39 to 41 minutes; with the 2-channel floor diff's seed SD at most 1.0 point for vgg, 2.0 for
+    # resnet8, but up to 5.1 for mobilenetv2, which this much data leaves under-trained (RESULTS.md).
     "quick": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": 12000, "limit_test": 0,
               "val_fraction": 0.02, "int8_test": 500, "seeds": 3, "baseline_seeds": 1,
               "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude"},

@@ -16,10 +16,13 @@
 #   CASES=mobilenetv2:ram4 IDEAS="default plain distill-rewarm gradual-rewarm" SEEDS=3 \
 #     LIMIT_TEST=0 OUT=bench/results/prune_ideas_mnv2.md bench/prune_ideas.sh
 # Folding the masks and a 2-channel floor at the quick benchmark's 4x and flash16 levels
-# (bench/results/prune_ideas_minw.md):
+# (bench/results/prune_ideas_minw.md, measured when the default width was 1, as its "default",
+# "fold" and "minw2" rows; with today's automatic width the same runs are):
 #   CASES="vgg:ram4 resnet8:ram4 mobilenetv2:ram4 resnet8:flash4 mobilenetv2:flash4 vgg:flash16 \
-#     mobilenetv2:flash16" IDEAS="default fold minw2" SEEDS=3 LIMIT_TEST=0 \
+#     mobilenetv2:flash16" IDEAS="minw1 fold-minw1 minw2" SEEDS=3 LIMIT_TEST=0 \
 #     OUT=bench/results/prune_ideas_minw.md bench/prune_ideas.sh
+# Runs are reused by their folder's name: after a default changes, a "default" run there is the
+# old default's; delete the folder to measure afresh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -57,12 +60,11 @@ declare -A IDEA=(
   [gradual]="--no-lr-rewarm --finetune-epochs 0"
   [distill-rewarm]="--distill 0.5"
   [gradual-rewarm]="--finetune-epochs 0"
+  [minw1]="--min-width 1"
   [minw2]="--min-width 2"
   [minw4]="--min-width 4"
-  [minw8]="--min-width 8"
   [fold]="--fold-masks"
-  [nofold]="--no-fold-masks"
-  [fold-minw2]="--fold-masks --min-width 2"
+  [fold-minw1]="--fold-masks --min-width 1"
 )
 read -r -a ORDER <<< "${IDEAS:-plain distill rewarm salience-window gradual}"
 for idea in "${ORDER[@]}"; do

@@ -113,13 +113,10 @@ void resolve_min_width(const Graph& g, PruneConfig& cfg) {
   if (cfg.min_width != 0) return;
   PruneConfig two = cfg;
   two.min_width = 2;
-  ChannelGroups cg = find_channel_groups(g, 2, cfg.round_to);
   int widest = 0;
-  std::string why;
-  if (cg.prunable_count() > 0 && !room_to_prune(cg, widest))
-    why = "no prunable group is wider than 2 channels";
-  else if (cg.prunable_count() > 0)
-    why = budget_missed_at_minimum(g, two, resolve_target(two));
+  const std::string why = !room_to_prune(find_channel_groups(g, 2, cfg.round_to), widest)
+                              ? "no prunable group is wider than 2 channels"
+                              : budget_missed_at_minimum(g, two, resolve_target(two));
   cfg.min_width = why.empty() ? 2 : 1;
   cfg.min_width_choice = why.empty() ? "automatic: 2 channels" : "automatic: 1 channel, since at 2 " + why;
 }
@@ -165,7 +162,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
   validate(cfg);
   // A fresh run chooses an automatic minimum width here (the methods read it); a resumed one
   // has the choice in its saved configuration.
-  if (!resume && find_channel_groups(g_in, 1, cfg.round_to).prunable_count() > 0) resolve_min_width(g_in, cfg);
+  if (!resume) resolve_min_width(g_in, cfg);
   set_threads(cfg.train.threads);
   check_data_fits(g_in, data.train);
   check_augmentation(cfg.train, data.train);

@@ -316,6 +316,18 @@ TEST(Diff, SoftResourcesEqualExactWithPatchPlans) {
   EXPECT_LT(worst, 1e-9);
 }
 
+// A pruning state of `g` ready for a method's steps: its net, optimizer, groups and a zero
+// salience.
+State fresh_state(const Graph& g, const PruneConfig& c) {
+  State s;
+  s.graph = g;
+  s.net = Net(g);
+  s.opt = detail::make_optimizer(c.train, s.net);
+  s.groups = find_channel_groups(g, c.min_width, c.round_to);
+  for (const ChannelGroup& grp : s.groups.groups) s.salience.emplace_back(size_t(grp.channels), 0.0f);
+  return s;
+}
+
 // One step of diff on one batch with the dual multipliers of RAM and flash at `mu_ram` and
 // `mu_flash`: the salience it records and the widths it reaches.
 std::pair<std::vector<std::vector<float>>, json> one_diff_step(double mu_ram, double mu_flash) {
@@ -325,12 +337,7 @@ std::pair<std::vector<std::vector<float>>, json> one_diff_step(double mu_ram, do
   c.budgets[Resource::Flash] = double(exact(g).flash_bytes / 2);
   const Target t = resolve_target(c);
   torch::manual_seed(3);
-  State s;
-  s.graph = g;
-  s.net = Net(g);
-  s.opt = detail::make_optimizer(c.train, s.net);
-  s.groups = find_channel_groups(g, c.min_width, c.round_to);
-  for (const ChannelGroup& grp : s.groups.groups) s.salience.emplace_back(size_t(grp.channels), 0.0f);
+  State s = fresh_state(g, c);
   std::unique_ptr<Method> m = make_method(c, t);
   m->start(s);
   json st = m->save();
@@ -377,15 +384,9 @@ std::pair<torch::Tensor, torch::Tensor> outputs_around_pruning_end(bool fold) {
   c.budgets[Resource::Ram] = double(exact(g).ram_bytes / 2);
   const Target t = resolve_target(c);
   torch::manual_seed(5);
-  State s;
-  s.graph = g;
-  s.net = Net(g);
-  s.opt = detail::make_optimizer(c.train, s.net);
-  s.groups = find_channel_groups(g, c.min_width, c.round_to);
-  for (const ChannelGroup& grp : s.groups.groups) {
-    s.salience.emplace_back(size_t(grp.channels), 0.0f);
-    for (float& v : s.salience.back()) v = torch::rand({1}).item<float>();
-  }
+  State s = fresh_state(g, c);
+  for (auto& sal : s.salience)
+    for (float& v : sal) v = torch::rand({1}).item<float>();
   std::unique_ptr<Method> m = make_method(c, t);
   m->start(s);
   json st = m->save();

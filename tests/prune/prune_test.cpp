@@ -257,6 +257,21 @@ TEST(Prune, AutomaticMinimumWidthIsTwoWhereTheBudgetsAllowIt) {
   EXPECT_EQ(saved.min_width_choice, "automatic: 2 channels");
 }
 
+TEST(Prune, AModelWithoutPrunableGroupsIsAClearErrorWithTheAutomaticWidth) {
+  // The automatic width is resolved before anything else; a model with nothing to prune still
+  // gets the error that says so.
+  GraphBuilder b("flat", {12, 12, 1});
+  b.dense(b.flatten(b.input(), "flat"), 4, "logits");
+  const Graph g = b.finish();
+  PruneConfig c = config(3);
+  c.min_width = 0;
+  c.budgets[Resource::Macs] = 10.0;
+  DatasetSplits data = synthetic(12, 3);
+  TempDir dir;
+  EXPECT_TRUE(Contains(user_error_of([&] { prune_model(g, nullptr, data, c, dir.path.string(), false, quiet()); }),
+                       "has no prunable channel group"));
+}
+
 TEST(Prune, ResumeContinuesWhereTheRunStopped) {
   DatasetSplits data = synthetic(12, 3);
   Graph g = model();
