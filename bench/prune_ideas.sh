@@ -65,6 +65,10 @@ declare -A IDEA=(
   [minw4]="--min-width 4"
   [fold]="--fold-masks"
   [fold-minw1]="--fold-masks --min-width 1"
+  [rho1]="--task-weight 1"
+  [rho2]="--task-weight 2"
+  [relative]="--width-step relative"
+  [relative-rho1]="--width-step relative --task-weight 1"
 )
 read -r -a ORDER <<< "${IDEAS:-plain distill rewarm salience-window gradual}"
 for idea in "${ORDER[@]}"; do

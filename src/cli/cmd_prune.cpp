@@ -282,6 +282,13 @@ void add_prune_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--alpha-lr", args->cfg.alpha_lr, "diff: largest width change per step (0: 6 / steps of the pruning phase)")
       ->capture_default_str();
+  c->add_option("--task-weight", args->cfg.task_weight,
+                "diff: weight of the task loss's pull on the widths against the budgets' (rho)")
+      ->capture_default_str();
+  c->add_option("--width-step", args->cfg.width_step,
+                "diff: linear (each group moves by what a fraction of its channels costs) or relative (each group "
+                "shrinks by a fraction in proportion to its share of the cost)")
+      ->capture_default_str();
   c->add_option("--temperature", args->cfg.temperature, "soft-mask temperature (channels)")->capture_default_str();
   c->add_option("--norm", args->cfg.norm, "magnitude, dpf: channel weight norm, l1 or l2")->capture_default_str();
   c->add_option("--magnitude-steps", args->cfg.magnitude_steps, "magnitude: removal steps over the pruning phase")

@@ -21,7 +21,7 @@ json prune_config_to_json(const PruneConfig& c) {
           {"warmup_epochs", c.warmup_epochs}, {"prune_every", c.prune_every},
           {"finetune_epochs", c.finetune_epochs}, {"importance", c.importance},
           {"round_to", c.round_to}, {"min_width", c.min_width}, {"pad_channels", c.pad_channels},
-          {"alpha_lr", c.alpha_lr},
+          {"alpha_lr", c.alpha_lr}, {"task_weight", c.task_weight}, {"width_step", c.width_step},
           {"temperature", c.temperature}, {"salience_decay", c.salience_decay},
           {"norm", c.norm}, {"magnitude_steps", c.magnitude_steps}, {"dpf_every", c.dpf_every},
           {"distill", c.distill}, {"distill_temperature", c.distill_temperature}, {"lr_rewarm", c.lr_rewarm},
@@ -61,6 +61,8 @@ PruneConfig prune_config_from_json(const json& j, const std::string& where) {
     c.min_width_choice = j.value("min_width_choice", std::string());
     c.pad_channels = whole("pad_channels", 1, true);  // runs from before padding trained exact widths
     c.alpha_lr = number("alpha_lr");
+    if (j.contains("task_weight")) c.task_weight = number("task_weight");  // runs from before the option: 0.5
+    c.width_step = j.value("width_step", std::string("linear"));
     c.temperature = number("temperature");
     c.salience_decay = number("salience_decay");
     c.norm = j.value("norm", "l2");
@@ -125,6 +127,10 @@ void validate(const PruneConfig& c) {
   if (c.min_width < 0) bad("--min-width must be >= 1, or 0 for automatic (2, or 1 where a budget needs it)");
   if (c.pad_channels < 1 || c.pad_channels > 256) bad("--pad-channels must be in [1, 256] (1: no padding)");
   if (!(c.alpha_lr >= 0) || c.alpha_lr > 1) bad("--alpha-lr must be in [0, 1] (0: automatic)");
+  if (!(c.task_weight >= 0 && c.task_weight <= 100))
+    bad("--task-weight must be in [0, 100] (the task term's weight in the width step; 0.5 is the default)");
+  if (c.width_step != "linear" && c.width_step != "relative")
+    bad("--width-step must be linear or relative; got '" + c.width_step + "'");
   if (!(c.temperature > 0 && c.temperature <= 1000)) bad("--temperature must be a number in (0, 1000] (channels; 1 is usual)");
   if (!(c.salience_decay >= 0 && c.salience_decay < 1)) bad("--salience-decay must be in [0, 1)");
   if (!(c.distill >= 0 && c.distill <= 1)) bad("--distill must be in [0, 1] (the distillation loss's weight; 0: off)");

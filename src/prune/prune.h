@@ -45,6 +45,15 @@ struct PruneConfig {
   std::string min_width_choice;
   int pad_channels = 8;            // train pruned widths padded with zero channels to multiples of N (1: off)
   double alpha_lr = 0;             // diff: largest width change per step (0: 6 / pruning steps)
+  // diff, unaware: the task term's weight (rho) in the width step, against the resource
+  // term's (each normalised to a largest entry of 1).
+  double task_weight = 0.5;
+  // diff, unaware: how the widths move. "linear": alpha_g -= lr * direction_g, the direction
+  // from each group's d/dalpha_g (a group moves in proportion to what one more fraction of its
+  // channels costs, so the largest layer takes the cuts). "relative": log(alpha_g) moves by
+  // the d/dlog(alpha_g) terms (each group shrinks by a fraction in proportion to its share of
+  // the cost, so a group that has already given up most of its cost stops taking the cuts).
+  std::string width_step = "linear";
   double temperature = 1.0;        // soft-mask temperature, in channels
   double salience_decay = 0.9;     // EMA decay of the salience
   std::string norm = "l2";         // magnitude, dpf: channel norm (l1 | l2)

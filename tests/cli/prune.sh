@@ -30,6 +30,12 @@ done
 $M prune "${common[@]}" --epochs 2 --macs 600k --fold-masks --out "$WORK/f" > "$WORK/f.out" 2>&1 \
   && [ "$(json_get "$WORK/f/report.json" "['config']['fold_masks']")" = True ] && pass "--fold-masks runs and is recorded" \
   || fail "--fold-masks: $(tail -3 "$WORK/f.out")"
+[ "$(json_get "$R" "['config']['width_step']")" = linear ] && [ "$(json_get "$R" "['config']['task_weight']")" = 0.5 ] \
+  && pass "the linear width step and task weight 0.5 by default" || fail "width_step/task_weight defaults"
+expect_error "bad width step" "--width-step must be linear or relative" \
+  $M prune "${common[@]}" --macs 300k --width-step sideways --out "$WORK/ws"
+expect_error "bad task weight" "--task-weight must be in [0, 100]" \
+  $M prune "${common[@]}" --macs 300k --task-weight -1 --out "$WORK/tw"
 ram_after="$(json_get "$R" "['resources']['after']['ram_bytes']")"
 [ "$ram_after" -le 10240 ] && pass "RAM after ($ram_after) within 10 KiB" || fail "RAM after $ram_after"
 $M eval --model "$WORK/p" --dataset fashion-mnist --limit 500 > /dev/null 2>&1 && pass "eval loads the pruned model" || fail "eval of pruned model"

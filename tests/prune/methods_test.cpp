@@ -375,6 +375,91 @@ TEST(Diff, SalienceIsTheSameWhateverTheDualMultipliers) {
   EXPECT_GT(total, 0);  // and there was salience to compare
 }
 
+// diff's widths before and after one step under a flash budget far below the model's, with
+// the task term off: each group moves by the soft flash's gradient alone.
+struct FlashStep {
+  std::vector<double> before, after, gradient;  // alpha, and dFlash/dalpha at `before`
+  std::vector<int> channels;
+  double lr = 0;
+};
+FlashStep one_flash_step(const std::string& width_step) {
+  Graph g = test::residual_model();
+  PruneConfig c = test::fast_config(4);
+  c.task_weight = 0;
+  c.width_step = width_step;
+  c.budgets[Resource::Flash] = double(exact(g).flash_bytes / 10);
+  const Target t = resolve_target(c);
+  torch::manual_seed(4);
+  State s = fresh_state(g, c);
+  std::unique_ptr<Method> m = make_method(c, t);
+  m->start(s);
+  json st = m->save();
+  FlashStep r;
+  for (size_t k = 0; k < st.at("alpha").size(); ++k) st.at("alpha")[k] = 0.3 + 0.1 * double(k % 7);
+  r.before = st.at("alpha").get<std::vector<double>>();
+  m->load(s, "test", st);
+  // The soft flash's gradient at the starting widths, from the soft model directly.
+  torch::Tensor a = torch::tensor(r.before, torch::kDouble).requires_grad_(true);
+  std::vector<torch::Tensor> widths(s.groups.groups.size());
+  for (const ChannelGroup& grp : s.groups.groups) {
+    r.channels.push_back(grp.channels);
+    if (grp.prunable) widths[size_t(grp.id)] = a[grp.id] * double(grp.channels);
+  }
+  torch::Tensor flash = soft_resources(build_soft(s.graph, s.groups, t), widths, t).value[int(Resource::Flash)];
+  flash.backward();
+  r.gradient.assign(a.grad().data_ptr<double>(), a.grad().data_ptr<double>() + a.numel());
+  StepContext ctx;
+  ctx.steps_per_epoch = 10;
+  ctx.prune_start_epoch = 0;
+  ctx.prune_end_epoch = 2;
+  r.lr = 6.0 / 20;  // the automatic rate: 6 / steps of the pruning phase
+  torch::Tensor x = torch::randn({8, 1, 12, 12}), y = torch::randint(0, 4, {8}, torch::kLong);
+  m->before_forward(s, ctx);
+  torch::Tensor loss = torch::nn::functional::cross_entropy(s.net->forward(x, true), y);
+  s.opt->zero_grad();
+  loss.backward();
+  m->after_step(s, ctx);
+  r.after = m->save().at("alpha").get<std::vector<double>>();
+  return r;
+}
+
+TEST(Diff, LinearWidthStepMovesEachGroupByWhatItsWidthCosts) {
+  // alpha_g -= lr * (dF/dalpha_g / max) * n_g / (n_g + 4): the largest gradient moves most.
+  FlashStep r = one_flash_step("linear");
+  double gmax = 0;
+  for (double v : r.gradient) gmax = std::max(gmax, std::fabs(v));
+  ASSERT_GT(gmax, 0);
+  int moved = 0;
+  for (size_t k = 0; k < r.before.size(); ++k) {
+    if (r.gradient[k] == 0) continue;
+    const double n = r.before[k] * r.channels[k];
+    const double want = std::max(r.before[k] - r.lr * r.gradient[k] / gmax * n / (n + 4), 1.0 / r.channels[k]);
+    EXPECT_NEAR(r.after[k], want, 1e-9) << "group " << k;
+    moved += r.after[k] < r.before[k];
+  }
+  EXPECT_GT(moved, 1);
+}
+
+TEST(Diff, RelativeWidthStepMovesEachGroupByItsShareOfTheCost) {
+  // log(alpha_g) -= lr * (alpha_g * dF/dalpha_g / max) * n_g / (n_g + 4): a group's fraction
+  // shrinks with its share of the flash, whatever its width's price per channel.
+  FlashStep r = one_flash_step("relative");
+  double smax = 0;
+  for (size_t k = 0; k < r.before.size(); ++k) smax = std::max(smax, std::fabs(r.before[k] * r.gradient[k]));
+  ASSERT_GT(smax, 0);
+  int moved = 0;
+  for (size_t k = 0; k < r.before.size(); ++k) {
+    if (r.gradient[k] == 0) continue;
+    const double n = r.before[k] * r.channels[k];
+    const double step = r.lr * r.before[k] * r.gradient[k] / smax * n / (n + 4);
+    EXPECT_NEAR(r.after[k], std::max(r.before[k] * std::exp(-step), 1.0 / r.channels[k]), 1e-9) << "group " << k;
+    moved += r.after[k] < r.before[k];
+  }
+  EXPECT_GT(moved, 1);
+  // The two rules differ where the widths differ.
+  EXPECT_NE(r.after, one_flash_step("linear").after);
+}
+
 // The network's output on one batch in eval mode: with diff's soft masks at widths of 0.6
 // (before), then after pruning_ended and without gates (after).
 std::pair<torch::Tensor, torch::Tensor> outputs_around_pruning_end(bool fold) {

@@ -358,6 +358,10 @@ TEST(Prune, DistillationAndRewarmingCheckpointTheirStateAndResume) {
   EXPECT_TRUE(c.lr_rewarm);  // the default
   EXPECT_FALSE(c.fold_masks);  // the default
   c.fold_masks = true;
+  EXPECT_EQ(c.task_weight, 0.5);  // the defaults
+  EXPECT_EQ(c.width_step, "linear");
+  c.task_weight = 0.75;
+  c.width_step = "relative";
   PruneConfig plain = c;
   plain.lr_rewarm = false;
   c.distill = 0.5;
@@ -384,6 +388,8 @@ TEST(Prune, DistillationAndRewarmingCheckpointTheirStateAndResume) {
   EXPECT_EQ(c4.distill, 0.5);
   EXPECT_TRUE(c4.lr_rewarm);
   EXPECT_TRUE(c4.fold_masks);  // written to the run's configuration and read back
+  EXPECT_EQ(c4.task_weight, 0.75);
+  EXPECT_EQ(c4.width_step, "relative");
   c4.train.epochs = 4;
   c4.finetune_epochs = 2;
   PruneResult r = prune_model(g, nullptr, data, c4, dir.path.string(), true, quiet());

@@ -18,7 +18,11 @@
 //   D = sum_r mu_r * (R_r / B_r - 1) * d_r, with mu_r a dual multiplier that rises while r
 //   is violated and falls while it has slack;
 //   T = the task loss's gradient on alpha (through the masks), normalised the same way;
-//   alpha -= lr * (D / max|D| + rho * T / max|T|) * n_g / (n_g + 4), n_g = alpha_g * C_g.
+//   alpha -= lr * (D / max|D| + rho * T / max|T|) * n_g / (n_g + 4), n_g = alpha_g * C_g,
+//   rho = --task-weight (0.5).
+// With --width-step relative, d_r and T are taken on log(alpha) (alpha times the above: each
+// group's share of the cost) and log(alpha) takes the step, so a group that has already given
+// up most of its cost stops taking the cuts.
 // The last factor slows a group as it nears a handful of channels, so no layer collapses to
 // one channel because the penalty is cheapest there. With no budget violated D is zero and
 // the task term alone moves the widths (they may grow back up to the current width). lr
@@ -41,7 +45,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr double kTaskWeight = 0.5;     // rho
 constexpr double kThinChannels = 4.0;   // width (channels) at which a group moves at half pace
 constexpr double kDualStep = 0.05;      // multiplicative dual ascent step
 constexpr double kSlackMargin = 0.002;  // aim just under the budget, so rounding cannot overshoot
@@ -224,6 +227,7 @@ class DiffMethod : public Method {
 
   void step_widths(State& s, const StepContext& ctx) {
     // The five soft resources (ram, flash, macs, latency, params) at widths alpha * C.
+    const bool relative = c_.width_step == "relative";
     torch::Tensor a = alpha_.clone().requires_grad_(true);
     std::vector<torch::Tensor> widths(s.groups.groups.size());
     for (const ChannelGroup& grp : s.groups.groups)
@@ -248,24 +252,30 @@ class DiffMethod : public Method {
       if (pressure <= 0 || !value.requires_grad()) continue;
       torch::Tensor g = torch::autograd::grad({value}, {a}, {}, /*retain_graph=*/true, /*create_graph=*/false,
                                               /*allow_unused=*/true)[0];
-      const double scale = g.defined() ? max_abs(g) : 0.0;
+      if (!g.defined()) continue;
+      if (relative) g = g * alpha_;  // d/dlog(alpha): each group's share of the cost
+      const double scale = max_abs(g);
       if (scale > 0) direction = direction + g.detach() * (pressure / scale);
     }
     const double dmax = max_abs(direction);
     if (dmax > 0) direction = direction / dmax;
     if (alpha_leaf_.grad().defined()) {
       torch::Tensor task = alpha_leaf_.grad().detach().to(torch::kDouble);
+      if (relative) task = task * alpha_;
       const double tmax = max_abs(task);
-      if (tmax > 0) direction = direction + task * (kTaskWeight / tmax);
+      if (tmax > 0) direction = direction + task * (c_.task_weight / tmax);
     }
     const int64_t phase_steps =
         std::max<int64_t>(1, int64_t(ctx.prune_end_epoch - ctx.prune_start_epoch) * ctx.steps_per_epoch);
     const double lr = c_.alpha_lr > 0 ? c_.alpha_lr : 6.0 / double(phase_steps);
+    const torch::Tensor dir = direction.contiguous();
+    const double* d = dir.data_ptr<double>();
     for (const ChannelGroup& grp : s.groups.groups) {
       if (!grp.prunable) continue;
       double& a = alpha_.data_ptr<double>()[grp.id];
       const double n = a * grp.channels;
-      a -= lr * direction[grp.id].item<double>() * n / (n + kThinChannels);
+      const double step = lr * d[grp.id] * n / (n + kThinChannels);
+      a = relative ? a * std::exp(-step) : a - step;
       a = std::clamp(a, double(grp.min_channels) / grp.channels, 1.0);
     }
   }
