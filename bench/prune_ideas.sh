@@ -21,6 +21,10 @@
 #   CASES="vgg:ram4 resnet8:ram4 mobilenetv2:ram4 resnet8:flash4 mobilenetv2:flash4 vgg:flash16 \
 #     mobilenetv2:flash16" IDEAS="minw1 fold-minw1 minw2" SEEDS=3 LIMIT_TEST=0 \
 #     OUT=bench/results/prune_ideas_minw.md bench/prune_ideas.sh
+# The width step's geometry, the task term's weight and the mask temperature
+# (bench/results/width_step.md gives the four commands; their tables are
+# prune_ideas_width.md, prune_ideas_width_levels.md, prune_ideas_width_split.md and
+# prune_ideas_even.md).
 # Runs are reused by their folder's name: after a default changes, a "default" run there is the
 # old default's; delete the folder to measure afresh.
 set -euo pipefail
@@ -69,6 +73,8 @@ declare -A IDEA=(
   [rho2]="--task-weight 2"
   [relative]="--width-step relative"
   [relative-rho1]="--width-step relative --task-weight 1"
+  [temp4]="--temperature 4"
+  [even]="--width-step even"
 )
 read -r -a ORDER <<< "${IDEAS:-plain distill rewarm salience-window gradual}"
 for idea in "${ORDER[@]}"; do

@@ -286,8 +286,9 @@ void add_prune_command(CLI::App& app) {
                 "diff: weight of the task loss's pull on the widths against the budgets' (rho)")
       ->capture_default_str();
   c->add_option("--width-step", args->cfg.width_step,
-                "diff: linear (each group moves by what a fraction of its channels costs) or relative (each group "
-                "shrinks by a fraction in proportion to its share of the cost)")
+                "diff: linear (each group moves by what a fraction of its channels costs), relative (each group "
+                "shrinks by a fraction in proportion to its share of the cost) or even (every group with a cost "
+                "shrinks by the same fraction, moved apart by the task term)")
       ->capture_default_str();
   c->add_option("--temperature", args->cfg.temperature, "soft-mask temperature (channels)")->capture_default_str();
   c->add_option("--norm", args->cfg.norm, "magnitude, dpf: channel weight norm, l1 or l2")->capture_default_str();

@@ -460,6 +460,21 @@ TEST(Diff, RelativeWidthStepMovesEachGroupByItsShareOfTheCost) {
   EXPECT_NE(r.after, one_flash_step("linear").after);
 }
 
+TEST(Diff, EvenWidthStepShrinksEveryCostlyGroupByTheSameFraction) {
+  // log(alpha_g) -= lr * n_g / (n_g + 4) for every group with a flash cost: a uniform
+  // multiplier (up to the thin-group factor), whatever each group's share.
+  FlashStep r = one_flash_step("even");
+  int moved = 0;
+  for (size_t k = 0; k < r.before.size(); ++k) {
+    if (r.gradient[k] <= 0) continue;
+    const double n = r.before[k] * r.channels[k];
+    EXPECT_NEAR(r.after[k], std::max(r.before[k] * std::exp(-r.lr * n / (n + 4)), 1.0 / r.channels[k]), 1e-9)
+        << "group " << k;
+    moved += r.after[k] < r.before[k];
+  }
+  EXPECT_GT(moved, 1);
+}
+
 // The network's output on one batch in eval mode: with diff's soft masks at widths of 0.6
 // (before), then after pruning_ended and without gates (after).
 std::pair<torch::Tensor, torch::Tensor> outputs_around_pruning_end(bool fold) {

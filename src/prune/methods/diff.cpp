@@ -22,7 +22,9 @@
 //   rho = --task-weight (0.5).
 // With --width-step relative, d_r and T are taken on log(alpha) (alpha times the above: each
 // group's share of the cost) and log(alpha) takes the step, so a group that has already given
-// up most of its cost stops taking the cuts.
+// up most of its cost stops taking the cuts. With --width-step even, every group with a cost
+// in a violated resource shrinks by the same fraction (a uniform multiplier over those
+// groups), and the task term (on log(alpha)) moves the groups apart.
 // The last factor slows a group as it nears a handful of channels, so no layer collapses to
 // one channel because the penalty is cheapest there. With no budget violated D is zero and
 // the task term alone moves the widths (they may grow back up to the current width). lr
@@ -227,7 +229,7 @@ class DiffMethod : public Method {
 
   void step_widths(State& s, const StepContext& ctx) {
     // The five soft resources (ram, flash, macs, latency, params) at widths alpha * C.
-    const bool relative = c_.width_step == "relative";
+    const bool relative = c_.width_step == "relative", even = c_.width_step == "even";
     torch::Tensor a = alpha_.clone().requires_grad_(true);
     std::vector<torch::Tensor> widths(s.groups.groups.size());
     for (const ChannelGroup& grp : s.groups.groups)
@@ -253,7 +255,9 @@ class DiffMethod : public Method {
       torch::Tensor g = torch::autograd::grad({value}, {a}, {}, /*retain_graph=*/true, /*create_graph=*/false,
                                               /*allow_unused=*/true)[0];
       if (!g.defined()) continue;
-      if (relative) g = g * alpha_;  // d/dlog(alpha): each group's share of the cost
+      if (relative || even) g = g * alpha_;  // d/dlog(alpha): each group's share of the cost
+      // even: every group that costs in r at all shrinks by the same fraction.
+      if (even) g = (g > 1e-6 * max_abs(g)).to(torch::kDouble);
       const double scale = max_abs(g);
       if (scale > 0) direction = direction + g.detach() * (pressure / scale);
     }
@@ -261,7 +265,7 @@ class DiffMethod : public Method {
     if (dmax > 0) direction = direction / dmax;
     if (alpha_leaf_.grad().defined()) {
       torch::Tensor task = alpha_leaf_.grad().detach().to(torch::kDouble);
-      if (relative) task = task * alpha_;
+      if (relative || even) task = task * alpha_;
       const double tmax = max_abs(task);
       if (tmax > 0) direction = direction + task * (c_.task_weight / tmax);
     }
@@ -275,7 +279,7 @@ class DiffMethod : public Method {
       double& a = alpha_.data_ptr<double>()[grp.id];
       const double n = a * grp.channels;
       const double step = lr * d[grp.id] * n / (n + kThinChannels);
-      a = relative ? a * std::exp(-step) : a - step;
+      a = relative || even ? a * std::exp(-step) : a - step;
       a = std::clamp(a, double(grp.min_channels) / grp.channels, 1.0);
     }
   }
