@@ -54,7 +54,8 @@ stats() { $PY -c "
 import statistics, sys
 v = [100 * float(x) for x in sys.argv[1:]]
 print('%.2f | %s' % (statistics.mean(v), ' / '.join('%.1f' % x for x in v)))" "$@"; }
-# Each idea against the plain run: re-warming (now the default) off everywhere but in its own row.
+# Each idea is diff with its options added to the defaults; plain, distill, salience-window and gradual
+# ran before re-warming was the default, so they turn it off (--no-lr-rewarm).
 declare -A IDEA=(
   [default]=""
   [plain]="--no-lr-rewarm"
@@ -106,14 +107,14 @@ for spec in $CASES; do
   done
 done
 {
-  echo "# Accuracy at 4x: each idea against the plain diff run"
+  echo "# Pruning ideas: diff with each row's options added to its defaults"
   echo
   test_words="first $LIMIT_TEST test samples"; [ "$LIMIT_TEST" = 0 ] && test_words="all 10000 test samples"
   echo "Fashion-MNIST, $LIMIT training samples, $test_words, $EPOCHS epochs, seeds 1..$SEEDS, $THREADS threads, $(date -u +%Y-%m-%d)."
   echo "Command: bench/prune_ideas.sh (CASES=\"$CASES\" IDEAS=\"${ORDER[*]}\"). Test accuracy in %: the mean over the seeds, then each seed's."
-  echo "Wall: the median prune wall time over the ${ORDER[0]} run's (same model and level). Plain: diff without"
-  echo "re-warming, as the default was until 2026-12-03; default: the current defaults (re-warming on)."
-  echo "The *-rewarm ideas are the idea on top of the current defaults; the others on top of plain."
+  echo "Wall: the median prune wall time over the ${ORDER[0]} run's (same model and level). Each run is diff with"
+  echo "the defaults of the day plus the options shown (\`--no-lr-rewarm\`: without re-warming, as the default"
+  echo "was until 2026-12-03)."
   echo
   echo "| model | level | run | mean acc % | per seed | wall vs ${ORDER[0]} |"
   echo "|---|---|---|---|---|---|"

@@ -283,12 +283,12 @@ void add_prune_command(CLI::App& app) {
   c->add_option("--alpha-lr", args->cfg.alpha_lr, "diff: largest width change per step (0: 6 / steps of the pruning phase)")
       ->capture_default_str();
   c->add_option("--task-weight", args->cfg.task_weight,
-                "diff: weight of the task loss's pull on the widths against the budgets' (rho)")
+                "diff, unaware: weight of the task loss's pull on the widths against the budgets' (rho)")
       ->capture_default_str();
   c->add_option("--width-step", args->cfg.width_step,
-                "diff: linear (each group moves by what a fraction of its channels costs), relative (each group "
-                "shrinks by a fraction in proportion to its share of the cost) or even (every group with a cost "
-                "shrinks by the same fraction, moved apart by the task term)")
+                "diff, unaware: linear (each group moves by what a fraction of its channels costs), relative (each group "
+                "shrinks by a fraction in proportion to its share of the cost) or even (every group with any cost in a "
+                "violated budget shrinks by the same fraction, moved apart by the task term)")
       ->capture_default_str();
   c->add_option("--temperature", args->cfg.temperature, "soft-mask temperature (channels)")->capture_default_str();
   c->add_option("--norm", args->cfg.norm, "magnitude, dpf: channel weight norm, l1 or l2")->capture_default_str();
@@ -339,7 +339,7 @@ void add_prune_command(CLI::App& app) {
       refuse_without_effect(c, "--norm", m == "magnitude" || m == "dpf" || m == "uniform", with + " (magnitude, dpf and uniform rank channels by weight norm)");
       refuse_without_effect(c, "--magnitude-steps", m == "magnitude", with + " (it is magnitude's)");
       refuse_without_effect(c, "--dpf-every", m == "dpf", with + " (it is dpf's)");
-      for (const char* o : {"--importance", "--alpha-lr", "--temperature", "--prune-every"})
+      for (const char* o : {"--importance", "--alpha-lr", "--temperature", "--prune-every", "--task-weight", "--width-step"})
         refuse_without_effect(c, o, m == "diff" || m == "unaware", with + " (it is diff's and unaware's)");
       if (c->get_option("--warmup-epochs")->count() > 0 && args->cfg.warmup_epochs < 0)
         throw UserError("--warmup-epochs must be >= 0, got " + std::to_string(args->cfg.warmup_epochs));

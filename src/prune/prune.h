@@ -54,7 +54,8 @@ struct PruneConfig {
   // the d/dlog(alpha_g) terms (each group shrinks by a fraction in proportion to its share of
   // the cost, so a group that has already given up most of its cost stops taking the cuts).
   // "even": log(alpha_g) moves by the same amount for every group with a cost in a violated
-  // resource (a uniform multiplier over those groups), plus the task term on log(alpha).
+  // resource (with one violated budget, a uniform multiplier over those groups), plus the
+  // task term on log(alpha).
   std::string width_step = "linear";
   double temperature = 1.0;        // soft-mask temperature, in channels
   double salience_decay = 0.9;     // EMA decay of the salience

@@ -375,19 +375,22 @@ TEST(Diff, SalienceIsTheSameWhateverTheDualMultipliers) {
   EXPECT_GT(total, 0);  // and there was salience to compare
 }
 
-// diff's widths before and after one step under a flash budget far below the model's, with
-// the task term off: each group moves by the soft flash's gradient alone.
+// diff's widths before and after one step with a flash budget of `budget_share` of the
+// model's. With the task term off (task_weight 0) and the budget far below, each group moves
+// by the soft flash's gradient alone; with the budget met, by the task term alone.
 struct FlashStep {
   std::vector<double> before, after, gradient;  // alpha, and dFlash/dalpha at `before`
   std::vector<int> channels;
   double lr = 0;
 };
-FlashStep one_flash_step(const std::string& width_step) {
+FlashStep one_flash_step(const std::string& width_step, double task_weight = 0, double budget_share = 0.1,
+                         double alpha_lr = 0) {
   Graph g = test::residual_model();
   PruneConfig c = test::fast_config(4);
-  c.task_weight = 0;
+  c.task_weight = task_weight;
   c.width_step = width_step;
-  c.budgets[Resource::Flash] = double(exact(g).flash_bytes / 10);
+  c.alpha_lr = alpha_lr;
+  c.budgets[Resource::Flash] = double(exact(g).flash_bytes) * budget_share;
   const Target t = resolve_target(c);
   torch::manual_seed(4);
   State s = fresh_state(g, c);
@@ -412,7 +415,7 @@ FlashStep one_flash_step(const std::string& width_step) {
   ctx.steps_per_epoch = 10;
   ctx.prune_start_epoch = 0;
   ctx.prune_end_epoch = 2;
-  r.lr = 6.0 / 20;  // the automatic rate: 6 / steps of the pruning phase
+  r.lr = alpha_lr > 0 ? alpha_lr : 6.0 / 20;  // automatic: 6 / steps of the pruning phase
   torch::Tensor x = torch::randn({8, 1, 12, 12}), y = torch::randint(0, 4, {8}, torch::kLong);
   m->before_forward(s, ctx);
   torch::Tensor loss = torch::nn::functional::cross_entropy(s.net->forward(x, true), y);
@@ -421,6 +424,25 @@ FlashStep one_flash_step(const std::string& width_step) {
   m->after_step(s, ctx);
   r.after = m->save().at("alpha").get<std::vector<double>>();
   return r;
+}
+
+TEST(Diff, TheTaskTermMovesTheWidthsInProportionToItsWeight) {
+  // With every budget met the resource term is zero: the task term alone moves the widths,
+  // by --task-weight times its normalised gradient (on alpha, or on log(alpha) for relative).
+  for (const std::string step : {"linear", "relative"}) {
+    FlashStep half = one_flash_step(step, 0.5, 10, 0.01), one = one_flash_step(step, 1, 10, 0.01),
+              off = one_flash_step(step, 0, 10, 0.01);
+    int moved = 0;
+    for (size_t k = 0; k < half.before.size(); ++k) {
+      EXPECT_EQ(off.after[k], off.before[k]) << step << " group " << k;  // no term at all moves nothing
+      const auto change = [&](const FlashStep& r) {
+        return step == "linear" ? r.after[k] - r.before[k] : std::log(r.after[k] / r.before[k]);
+      };
+      EXPECT_NEAR(change(one), 2 * change(half), 1e-9) << step << " group " << k;
+      moved += change(half) != 0;
+    }
+    EXPECT_GT(moved, 1) << step;
+  }
 }
 
 TEST(Diff, LinearWidthStepMovesEachGroupByWhatItsWidthCosts) {
@@ -466,7 +488,10 @@ TEST(Diff, EvenWidthStepShrinksEveryCostlyGroupByTheSameFraction) {
   FlashStep r = one_flash_step("even");
   int moved = 0;
   for (size_t k = 0; k < r.before.size(); ++k) {
-    if (r.gradient[k] <= 0) continue;
+    if (r.gradient[k] <= 0) {
+      EXPECT_EQ(r.after[k], r.before[k]) << "group " << k << " costs nothing but moved";
+      continue;
+    }
     const double n = r.before[k] * r.channels[k];
     EXPECT_NEAR(r.after[k], std::max(r.before[k] * std::exp(-r.lr * n / (n + 4)), 1.0 / r.channels[k]), 1e-9)
         << "group " << k;

@@ -328,6 +328,26 @@ TEST(Prune, CheckpointOfAnotherFormatVersionIsAClearError) {
   EXPECT_TRUE(Contains(msg, "start a new run")) << msg;
 }
 
+TEST(PruneConfig, WidthStepAndTaskWeightRoundTripAndDefaultForOlderRuns) {
+  PruneConfig c = config(2);
+  EXPECT_EQ(c.task_weight, 0.5);  // the defaults
+  EXPECT_EQ(c.width_step, "linear");
+  c.task_weight = 0.75;
+  c.width_step = "even";
+  nlohmann::json j = prune_config_to_json(c);
+  PruneConfig back = prune_config_from_json(j, "test");
+  EXPECT_EQ(back.task_weight, 0.75);
+  EXPECT_EQ(back.width_step, "even");
+  // A run saved before the options existed used rho 0.5 and the linear step.
+  j.erase("task_weight");
+  j.erase("width_step");
+  PruneConfig old = prune_config_from_json(j, "test");
+  EXPECT_EQ(old.task_weight, 0.5);
+  EXPECT_EQ(old.width_step, "linear");
+  j["task_weight"] = "heavy";
+  EXPECT_TRUE(Contains(user_error_of([&] { prune_config_from_json(j, "test"); }), "\"task_weight\" must be a number"));
+}
+
 TEST(Distillation, LossIsCrossEntropyWhenTheTeacherAgreesAndPullsTowardTheTeacher) {
   torch::manual_seed(5);
   torch::Tensor logits = torch::randn({6, 4}, torch::requires_grad());
@@ -358,10 +378,6 @@ TEST(Prune, DistillationAndRewarmingCheckpointTheirStateAndResume) {
   EXPECT_TRUE(c.lr_rewarm);  // the default
   EXPECT_FALSE(c.fold_masks);  // the default
   c.fold_masks = true;
-  EXPECT_EQ(c.task_weight, 0.5);  // the defaults
-  EXPECT_EQ(c.width_step, "linear");
-  c.task_weight = 0.75;
-  c.width_step = "relative";
   PruneConfig plain = c;
   plain.lr_rewarm = false;
   c.distill = 0.5;
@@ -388,8 +404,6 @@ TEST(Prune, DistillationAndRewarmingCheckpointTheirStateAndResume) {
   EXPECT_EQ(c4.distill, 0.5);
   EXPECT_TRUE(c4.lr_rewarm);
   EXPECT_TRUE(c4.fold_masks);  // written to the run's configuration and read back
-  EXPECT_EQ(c4.task_weight, 0.75);
-  EXPECT_EQ(c4.width_step, "relative");
   c4.train.epochs = 4;
   c4.finetune_epochs = 2;
   PruneResult r = prune_model(g, nullptr, data, c4, dir.path.string(), true, quiet());
