@@ -328,6 +328,22 @@ State fresh_state(const Graph& g, const PruneConfig& c) {
   return s;
 }
 
+// One training step of `m` on a random batch, in a pruning phase of 2 epochs of 10 steps,
+// as the loop runs it: gates, forward, backward, optimizer step, the method's step.
+void one_training_step(Method& m, State& s) {
+  StepContext ctx;
+  ctx.steps_per_epoch = 10;
+  ctx.prune_start_epoch = 0;
+  ctx.prune_end_epoch = 2;
+  torch::Tensor x = torch::randn({8, 1, 12, 12}), y = torch::randint(0, 4, {8}, torch::kLong);
+  m.before_forward(s, ctx);
+  torch::Tensor loss = torch::nn::functional::cross_entropy(s.net->forward(x, true), y);
+  s.opt->zero_grad();
+  loss.backward();
+  s.opt->step();
+  m.after_step(s, ctx);
+}
+
 // One step of diff on one batch with the dual multipliers of RAM and flash at `mu_ram` and
 // `mu_flash`: the salience it records and the widths it reaches.
 std::pair<std::vector<std::vector<float>>, json> one_diff_step(double mu_ram, double mu_flash) {
@@ -344,17 +360,7 @@ std::pair<std::vector<std::vector<float>>, json> one_diff_step(double mu_ram, do
   st.at("mu")[0] = mu_ram;
   st.at("mu")[1] = mu_flash;
   m->load(s, "test", st);
-  StepContext ctx;
-  ctx.steps_per_epoch = 10;
-  ctx.prune_start_epoch = 0;
-  ctx.prune_end_epoch = 2;
-  torch::Tensor x = torch::randn({8, 1, 12, 12}), y = torch::randint(0, 4, {8}, torch::kLong);
-  m->before_forward(s, ctx);
-  torch::Tensor loss = torch::nn::functional::cross_entropy(s.net->forward(x, true), y);
-  s.opt->zero_grad();
-  loss.backward();
-  s.opt->step();
-  m->after_step(s, ctx);
+  one_training_step(*m, s);
   return {s.salience, m->save().at("alpha")};
 }
 
@@ -411,17 +417,8 @@ FlashStep one_flash_step(const std::string& width_step, double task_weight = 0, 
   torch::Tensor flash = soft_resources(build_soft(s.graph, s.groups, t), widths, t).value[int(Resource::Flash)];
   flash.backward();
   r.gradient.assign(a.grad().data_ptr<double>(), a.grad().data_ptr<double>() + a.numel());
-  StepContext ctx;
-  ctx.steps_per_epoch = 10;
-  ctx.prune_start_epoch = 0;
-  ctx.prune_end_epoch = 2;
-  r.lr = alpha_lr > 0 ? alpha_lr : 6.0 / 20;  // automatic: 6 / steps of the pruning phase
-  torch::Tensor x = torch::randn({8, 1, 12, 12}), y = torch::randint(0, 4, {8}, torch::kLong);
-  m->before_forward(s, ctx);
-  torch::Tensor loss = torch::nn::functional::cross_entropy(s.net->forward(x, true), y);
-  s.opt->zero_grad();
-  loss.backward();
-  m->after_step(s, ctx);
+  r.lr = alpha_lr > 0 ? alpha_lr : 6.0 / 20;  // automatic: 6 / the 20 steps of the pruning phase
+  one_training_step(*m, s);
   r.after = m->save().at("alpha").get<std::vector<double>>();
   return r;
 }

@@ -23,8 +23,8 @@
 // With --width-step relative, d_r and T are taken on log(alpha) (alpha times the above: each
 // group's share of the cost) and log(alpha) takes the step, so a group that has already given
 // up most of its cost stops taking the cuts. With --width-step even, every group with a cost
-// in a violated resource shrinks by the same fraction (a uniform multiplier over those
-// groups), and the task term (on log(alpha)) moves the groups apart.
+// in a violated resource gets the same resource term on log(alpha) (with one violated budget,
+// a uniform multiplier over those groups), and the task term (on log(alpha)) moves them apart.
 // The last factor slows a group as it nears a handful of channels, so no layer collapses to
 // one channel because the penalty is cheapest there. With no budget violated D is zero and
 // the task term alone moves the widths (they may grow back up to the current width). lr
@@ -57,7 +57,8 @@ double max_abs(const torch::Tensor& t) { return t.numel() ? t.abs().max().item<d
 
 class DiffMethod : public Method {
  public:
-  DiffMethod(const PruneConfig& c, const Target& t, bool mcu_aware) : c_(c), t_(t), mcu_aware_(mcu_aware) {}
+  DiffMethod(const PruneConfig& c, const Target& t, bool mcu_aware)
+      : c_(c), t_(t), mcu_aware_(mcu_aware), relative_(c.width_step == "relative"), even_(c.width_step == "even") {}
 
   void start(State& s) override {
     alpha_ = torch::ones({int64_t(s.groups.groups.size())}, torch::kDouble);
@@ -229,7 +230,6 @@ class DiffMethod : public Method {
 
   void step_widths(State& s, const StepContext& ctx) {
     // The five soft resources (ram, flash, macs, latency, params) at widths alpha * C.
-    const bool relative = c_.width_step == "relative", even = c_.width_step == "even";
     torch::Tensor a = alpha_.clone().requires_grad_(true);
     std::vector<torch::Tensor> widths(s.groups.groups.size());
     for (const ChannelGroup& grp : s.groups.groups)
@@ -255,9 +255,9 @@ class DiffMethod : public Method {
       torch::Tensor g = torch::autograd::grad({value}, {a}, {}, /*retain_graph=*/true, /*create_graph=*/false,
                                               /*allow_unused=*/true)[0];
       if (!g.defined()) continue;
-      if (relative || even) g = g * alpha_;  // d/dlog(alpha): each group's share of the cost
-      // even: every group that costs in r at all shrinks by the same fraction.
-      if (even) g = (g > 1e-6 * max_abs(g)).to(torch::kDouble);
+      if (relative_ || even_) g = g * alpha_;  // d/dlog(alpha): each group's share of the cost
+      // even: every group that costs in r at all gets the same term.
+      if (even_) g = (g > 1e-6 * max_abs(g)).to(torch::kDouble);
       const double scale = max_abs(g);
       if (scale > 0) direction = direction + g.detach() * (pressure / scale);
     }
@@ -265,7 +265,7 @@ class DiffMethod : public Method {
     if (dmax > 0) direction = direction / dmax;
     if (alpha_leaf_.grad().defined()) {
       torch::Tensor task = alpha_leaf_.grad().detach().to(torch::kDouble);
-      if (relative || even) task = task * alpha_;
+      if (relative_ || even_) task = task * alpha_;
       const double tmax = max_abs(task);
       if (tmax > 0) direction = direction + task * (c_.task_weight / tmax);
     }
@@ -279,7 +279,7 @@ class DiffMethod : public Method {
       double& a = alpha_.data_ptr<double>()[grp.id];
       const double n = a * grp.channels;
       const double step = lr * d[grp.id] * n / (n + kThinChannels);
-      a = relative || even ? a * std::exp(-step) : a - step;
+      a = relative_ || even_ ? a * std::exp(-step) : a - step;
       a = std::clamp(a, double(grp.min_channels) / grp.channels, 1.0);
     }
   }
@@ -301,6 +301,7 @@ class DiffMethod : public Method {
   const PruneConfig& c_;
   const Target& t_;
   bool mcu_aware_;
+  bool relative_, even_;  // --width-step: log(alpha) takes the step (linear: alpha does)
   torch::Tensor alpha_;       // [groups] double, no autograd: updated by step_widths
   torch::Tensor alpha_leaf_;  // float copy with autograd for the masks of this step
   std::vector<torch::Tensor> ranks_, masks_;
