@@ -24,7 +24,7 @@
 # The width step's geometry, the task term's weight and the mask temperature
 # (bench/results/width_step.md gives the commands, uniform with 3 seeds among them; their tables are
 # prune_ideas_width.md, prune_ideas_width_levels.md, prune_ideas_width_split.md,
-# prune_ideas_even.md and prune_ideas_uniform_mnv2_flash16.md).
+# prune_ideas_even.md, prune_ideas_uniform_mnv2_flash16.md and prune_ideas_channel.md).
 # Runs are reused by their folder's name: after a default changes, a "default" run there is the
 # old default's; delete the folder to measure afresh.
 set -euo pipefail
@@ -76,6 +76,7 @@ declare -A IDEA=(
   [relative-rho1]="--width-step relative --task-weight 1"
   [temp4]="--temperature 4"
   [even]="--width-step even"
+  [channel]="--width-step channel"
   [uniform]="--method uniform"
 )
 read -r -a ORDER <<< "${IDEAS:-plain distill rewarm salience-window gradual}"

@@ -287,8 +287,10 @@ void add_prune_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--width-step", args->cfg.width_step,
                 "diff, unaware: linear (each group moves by what a fraction of its channels costs), relative (each group "
-                "shrinks by a fraction in proportion to its share of the cost) or even (every group with any cost in a "
-                "violated budget shrinks by the same fraction, moved apart by the task term)")
+                "shrinks by a fraction in proportion to its share of the cost), even (every group with any cost in a "
+                "violated budget shrinks by the same fraction, moved apart by the task term) or channel (each group's "
+                "fraction moves by what one of its channels costs, so a layer is not cut by a larger fraction for having "
+                "many channels)")
       ->capture_default_str();
   c->add_option("--temperature", args->cfg.temperature, "soft-mask temperature (channels)")->capture_default_str();
   c->add_option("--norm", args->cfg.norm, "magnitude, dpf: channel weight norm, l1 or l2")->capture_default_str();

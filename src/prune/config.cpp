@@ -129,8 +129,8 @@ void validate(const PruneConfig& c) {
   if (!(c.alpha_lr >= 0) || c.alpha_lr > 1) bad("--alpha-lr must be in [0, 1] (0: automatic)");
   if (!(c.task_weight >= 0 && c.task_weight <= 100))
     bad("--task-weight must be in [0, 100] (the task term's weight in the width step; 0.5 is the default)");
-  if (c.width_step != "linear" && c.width_step != "relative" && c.width_step != "even")
-    bad("--width-step must be linear, relative or even; got '" + c.width_step + "'");
+  if (c.width_step != "linear" && c.width_step != "relative" && c.width_step != "even" && c.width_step != "channel")
+    bad("--width-step must be linear, relative, even or channel; got '" + c.width_step + "'");
   if (!(c.temperature > 0 && c.temperature <= 1000)) bad("--temperature must be a number in (0, 1000] (channels; 1 is usual)");
   if (!(c.salience_decay >= 0 && c.salience_decay < 1)) bad("--salience-decay must be in [0, 1)");
   if (!(c.distill >= 0 && c.distill <= 1)) bad("--distill must be in [0, 1] (the distillation loss's weight; 0: off)");

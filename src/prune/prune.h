@@ -55,7 +55,11 @@ struct PruneConfig {
   // the cost, so a group that has already given up most of its cost stops taking the cuts).
   // "even": log(alpha_g) moves by the same amount for every group with a cost in a violated
   // resource (with one violated budget, a uniform multiplier over those groups), plus the
-  // task term on log(alpha).
+  // task term on log(alpha). "channel": alpha_g moves by the terms per channel, d/dc_g =
+  // (d/dalpha_g) / C_g (a group's fraction shrinks with what one of its channels costs, so
+  // with equal prices per channel every group shrinks by the same fraction, as a width
+  // multiplier would, before the task term moves them apart: a layer is not cut by a larger
+  // fraction for having many channels).
   std::string width_step = "linear";
   double temperature = 1.0;        // soft-mask temperature, in channels
   double salience_decay = 0.9;     // EMA decay of the salience

@@ -32,7 +32,7 @@ $M prune "${common[@]}" --epochs 2 --macs 600k --fold-masks --out "$WORK/f" > "$
   || fail "--fold-masks: $(tail -3 "$WORK/f.out")"
 [ "$(json_get "$R" "['config']['width_step']")" = linear ] && [ "$(json_get "$R" "['config']['task_weight']")" = 0.5 ] \
   && pass "the linear width step and task weight 0.5 by default" || fail "width_step/task_weight defaults"
-expect_error "bad width step" "--width-step must be linear, relative or even" \
+expect_error "bad width step" "--width-step must be linear, relative, even or channel" \
   $M prune "${common[@]}" --macs 300k --width-step sideways --out "$WORK/ws"
 expect_error "bad task weight" "--task-weight must be in [0, 100]" \
   $M prune "${common[@]}" --macs 300k --task-weight -1 --out "$WORK/tw"

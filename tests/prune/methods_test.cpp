@@ -330,11 +330,7 @@ State fresh_state(const Graph& g, const PruneConfig& c) {
 
 // One training step of `m` on a random batch, in a pruning phase of 2 epochs of 10 steps,
 // as the loop runs it: gates, forward, backward, optimizer step, the method's step.
-void one_training_step(Method& m, State& s) {
-  StepContext ctx;
-  ctx.steps_per_epoch = 10;
-  ctx.prune_start_epoch = 0;
-  ctx.prune_end_epoch = 2;
+void one_training_step(Method& m, State& s, StepContext ctx = {0, 0, 10, 0, 2}) {
   torch::Tensor x = torch::randn({8, 1, 12, 12}), y = torch::randint(0, 4, {8}, torch::kLong);
   m.before_forward(s, ctx);
   torch::Tensor loss = torch::nn::functional::cross_entropy(s.net->forward(x, true), y);
@@ -423,17 +419,49 @@ FlashStep one_flash_step(const std::string& width_step, double task_weight = 0, 
   return r;
 }
 
+// Whether one warm-up step at `step` of epoch 1 of 1000 steps (pruning from epoch 2) measures
+// Taylor salience (the salience changes) under --salience-decay `decay`.
+bool warmup_step_measures(int64_t step, double decay) {
+  Graph g = test::residual_model();
+  PruneConfig c = test::fast_config(4);
+  c.salience_decay = decay;
+  c.budgets[Resource::Flash] = double(exact(g).flash_bytes) / 2;
+  const Target t = resolve_target(c);
+  torch::manual_seed(6);
+  State s = fresh_state(g, c);
+  std::unique_ptr<Method> m = make_method(c, t);
+  m->start(s);
+  s.global_step = step;
+  const auto before = s.salience;
+  one_training_step(*m, s, StepContext{0, step, 1000, 1, 2});
+  return s.salience != before;
+}
+
+TEST(Diff, TheWarmUpMeasuresSalienceOnlyWhereItStillWeighsWhenPruningStarts) {
+  // Decay 0.9: measurements older than the last 66 weigh under 1e-3 in all, so only every 4th
+  // of the last 4 * 66 = 264 warm-up steps measures.
+  EXPECT_TRUE(warmup_step_measures(1000 - 264, 0.9));
+  EXPECT_TRUE(warmup_step_measures(996, 0.9));
+  EXPECT_FALSE(warmup_step_measures(997, 0.9));  // not a 4th step
+  EXPECT_FALSE(warmup_step_measures(1000 - 268, 0.9));
+  EXPECT_FALSE(warmup_step_measures(0, 0.9));
+  // A longer average (0.99: the last 688 measurements) reaches back further.
+  EXPECT_TRUE(warmup_step_measures(1000 - 268, 0.99));
+  EXPECT_TRUE(warmup_step_measures(0, 0.99));
+}
+
 TEST(Diff, TheTaskTermMovesTheWidthsInProportionToItsWeight) {
   // With every budget met the resource term is zero: the task term alone moves the widths,
-  // by --task-weight times its normalised gradient (on alpha, or on log(alpha) for relative).
-  for (const std::string step : {"linear", "relative"}) {
+  // by --task-weight times its normalised gradient (on alpha, or on log(alpha) for relative;
+  // per channel for channel).
+  for (const std::string step : {"linear", "relative", "channel"}) {
     FlashStep half = one_flash_step(step, 0.5, 10, 0.01), one = one_flash_step(step, 1, 10, 0.01),
               off = one_flash_step(step, 0, 10, 0.01);
     int moved = 0;
     for (size_t k = 0; k < half.before.size(); ++k) {
       EXPECT_EQ(off.after[k], off.before[k]) << step << " group " << k;  // no term at all moves nothing
       const auto change = [&](const FlashStep& r) {
-        return step == "linear" ? r.after[k] - r.before[k] : std::log(r.after[k] / r.before[k]);
+        return step == "relative" ? std::log(r.after[k] / r.before[k]) : r.after[k] - r.before[k];
       };
       EXPECT_NEAR(change(one), 2 * change(half), 1e-9) << step << " group " << k;
       moved += change(half) != 0;
@@ -477,6 +505,39 @@ TEST(Diff, RelativeWidthStepMovesEachGroupByItsShareOfTheCost) {
   EXPECT_GT(moved, 1);
   // The two rules differ where the widths differ.
   EXPECT_NE(r.after, one_flash_step("linear").after);
+}
+
+TEST(Diff, ChannelWidthStepMovesEachGroupByWhatOneOfItsChannelsCosts) {
+  // alpha_g -= lr * (dF/dc_g / max) * n_g / (n_g + 4), dF/dc_g = dF/dalpha_g / C_g: the
+  // group whose channel costs most moves most, whatever its number of channels.
+  FlashStep r = one_flash_step("channel");
+  double pmax = 0;
+  for (size_t k = 0; k < r.before.size(); ++k) pmax = std::max(pmax, std::fabs(r.gradient[k] / r.channels[k]));
+  ASSERT_GT(pmax, 0);
+  int moved = 0;
+  for (size_t k = 0; k < r.before.size(); ++k) {
+    if (r.gradient[k] == 0) {
+      EXPECT_EQ(r.after[k], r.before[k]) << "group " << k << " costs nothing but moved";
+      continue;
+    }
+    const double n = r.before[k] * r.channels[k];
+    const double step = r.lr * r.gradient[k] / r.channels[k] / pmax * n / (n + 4);
+    EXPECT_NEAR(r.after[k], std::max(r.before[k] - step, 1.0 / r.channels[k]), 1e-9) << "group " << k;
+    moved += r.after[k] < r.before[k];
+  }
+  EXPECT_GT(moved, 1);
+  // It differs from linear where the groups' channel counts differ.
+  EXPECT_NE(r.after, one_flash_step("linear").after);
+  // The task term alone (every budget met) is taken per channel too: channel's change times
+  // C_g over linear's is one constant (max|T| / max|T / C|) for every group that moved.
+  FlashStep lin = one_flash_step("linear", 0.5, 10, 0.01), ch = one_flash_step("channel", 0.5, 10, 0.01);
+  std::vector<double> ratio;
+  for (size_t k = 0; k < lin.before.size(); ++k)
+    if (lin.after[k] != lin.before[k])
+      ratio.push_back((ch.after[k] - ch.before[k]) * ch.channels[k] / (lin.after[k] - lin.before[k]));
+  ASSERT_GE(ratio.size(), 2u);
+  for (double v : ratio) EXPECT_NEAR(v, ratio[0], 1e-9 * std::fabs(ratio[0]));
+  EXPECT_NE(ch.after, lin.after);
 }
 
 TEST(Diff, EvenWidthStepShrinksEveryCostlyGroupByTheSameFraction) {

@@ -25,6 +25,9 @@
 // up most of its cost stops taking the cuts. With --width-step even, every group with a cost
 // in a violated resource gets the same resource term on log(alpha) (with one violated budget,
 // a uniform multiplier over those groups), and the task term (on log(alpha)) moves them apart.
+// With --width-step channel, d_r and T are divided by C_g before the normalisation (d/dc_g:
+// what one more channel of the group costs) and alpha takes the step, so with equal prices per
+// channel every group shrinks by the same fraction before the task term moves them apart.
 // The last factor slows a group as it nears a handful of channels, so no layer collapses to
 // one channel because the penalty is cheapest there. With no budget violated D is zero and
 // the task term alone moves the widths (they may grow back up to the current width). lr
@@ -51,6 +54,15 @@ constexpr double kThinChannels = 4.0;   // width (channels) at which a group mov
 constexpr double kDualStep = 0.05;      // multiplicative dual ascent step
 constexpr double kSlackMargin = 0.002;  // aim just under the budget, so rounding cannot overshoot
 constexpr int64_t kWarmupSalienceEvery = 4;  // warm-up steps per Taylor salience measurement
+constexpr double kForgotten = 1e-3;  // weight below which older measurements no longer count
+
+// The warm-up steps before the pruning phase whose salience measurements count: the moving
+// average (decay d) gives every measurement older than the last n = ceil(log(1e-3) / log(d))
+// a total weight under 1e-3 (n = 66 at 0.9), so measuring earlier only costs time.
+int64_t warmup_salience_window(double decay) {
+  const int64_t n = decay > 0 ? int64_t(std::ceil(std::log(kForgotten) / std::log(decay))) : 1;
+  return kWarmupSalienceEvery * std::max<int64_t>(1, n);
+}
 
 // The largest entry's magnitude (0 for an all-zero vector).
 double max_abs(const torch::Tensor& t) { return t.numel() ? t.abs().max().item<double>() : 0.0; }
@@ -58,7 +70,8 @@ double max_abs(const torch::Tensor& t) { return t.numel() ? t.abs().max().item<d
 class DiffMethod : public Method {
  public:
   DiffMethod(const PruneConfig& c, const Target& t, bool mcu_aware)
-      : c_(c), t_(t), mcu_aware_(mcu_aware), relative_(c.width_step == "relative"), even_(c.width_step == "even") {}
+      : c_(c), t_(t), mcu_aware_(mcu_aware), relative_(c.width_step == "relative"), even_(c.width_step == "even"),
+        channel_(c.width_step == "channel") {}
 
   void start(State& s) override {
     alpha_ = torch::ones({int64_t(s.groups.groups.size())}, torch::kDouble);
@@ -76,8 +89,15 @@ class DiffMethod : public Method {
     masks_.assign(s.groups.groups.size(), torch::Tensor());
     if (!active_ && !taylor) return s.net->clear_gates();
     // Before the pruning phase the gates only measure salience: every few steps is enough
-    // (the running average then spans more steps), and the other steps train at full speed.
-    if (!active_ && s.global_step % kWarmupSalienceEvery != 0) return s.net->clear_gates();
+    // (the running average then spans more steps), and only within the last steps whose
+    // measurements still weigh in the average when pruning starts; the other steps train
+    // at full speed.
+    if (!active_) {
+      const int64_t to_pruning =
+          int64_t(ctx.prune_start_epoch - ctx.epoch) * ctx.steps_per_epoch - ctx.step;
+      if (s.global_step % kWarmupSalienceEvery != 0 || to_pruning > warmup_salience_window(c_.salience_decay))
+        return s.net->clear_gates();
+    }
     alpha_leaf_ = alpha_.to(torch::kFloat).requires_grad_(active_);
     for (const ChannelGroup& grp : s.groups.groups) {
       if (!grp.prunable) continue;
@@ -236,6 +256,14 @@ class DiffMethod : public Method {
       if (grp.prunable) widths[size_t(grp.id)] = a[grp.id] * double(grp.channels);
     SoftResources soft = soft_resources(soft_model_, widths, t_);
     torch::Tensor direction = torch::zeros_like(alpha_);
+    // channel: d/dc_g = (d/dalpha_g) / C_g, what one more channel of the group costs.
+    torch::Tensor per_channel;
+    if (channel_) {
+      std::vector<double> inverse(size_t(alpha_.numel()), 0.0);
+      for (const ChannelGroup& grp : s.groups.groups)
+        if (grp.prunable && grp.channels > 0) inverse[size_t(grp.id)] = 1.0 / double(grp.channels);
+      per_channel = torch::tensor(inverse, torch::kDouble);
+    }
     for (int k = 0; k < 5; ++k) {
       const torch::Tensor& value = k < 4 ? soft.value[k] : soft.params;
       double pressure = 0;
@@ -256,6 +284,7 @@ class DiffMethod : public Method {
                                               /*allow_unused=*/true)[0];
       if (!g.defined()) continue;
       if (relative_ || even_) g = g * alpha_;  // d/dlog(alpha): each group's share of the cost
+      if (channel_) g = g * per_channel;
       // even: every group that costs in r at all gets the same term.
       if (even_) g = (g > 1e-6 * max_abs(g)).to(torch::kDouble);
       const double scale = max_abs(g);
@@ -266,6 +295,7 @@ class DiffMethod : public Method {
     if (alpha_leaf_.grad().defined()) {
       torch::Tensor task = alpha_leaf_.grad().detach().to(torch::kDouble);
       if (relative_ || even_) task = task * alpha_;
+      if (channel_) task = task * per_channel;
       const double tmax = max_abs(task);
       if (tmax > 0) direction = direction + task * (c_.task_weight / tmax);
     }
@@ -301,7 +331,8 @@ class DiffMethod : public Method {
   const PruneConfig& c_;
   const Target& t_;
   bool mcu_aware_;
-  bool relative_, even_;  // --width-step: log(alpha) takes the step (linear: alpha does)
+  bool relative_, even_;  // --width-step: log(alpha) takes the step (linear, channel: alpha does)
+  bool channel_;          // --width-step channel: the terms are per channel (d/dc_g), not per fraction
   torch::Tensor alpha_;       // [groups] double, no autograd: updated by step_widths
   torch::Tensor alpha_leaf_;  // float copy with autograd for the masks of this step
   std::vector<torch::Tensor> ranks_, masks_;
