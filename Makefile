@@ -84,7 +84,7 @@ fuzz: build-fuzz
 # machine): RESULTS-standard.md; `bench-full` is the same comparison at full scale: RESULTS-full.md. DATA=path uses another
 # dataset (CIFAR-10 binary batches or an image folder). Both continue an interrupted run.
 # bench-misc: training throughput (one process, and 1 against 2 data-parallel workers), the optimal operator order, training speed at exact vs
-# padded widths, prune vs train wall time and the accuracy ideas at 4x (about 20 min); bench-prune (vgg
+# padded widths, prune vs train wall time, the warm-up gates' cost and the accuracy ideas at 4x (about 25 min); bench-prune (vgg
 # unpruned vs pruned, about 15 min at EPOCHS=6) and bench-quant (int8 vs float for three
 # models, about 20 min, then their .tflite exports run by Arm NN, about 10 min); bench-deploy
 # (the C runtime on QEMU, every zoo model).
@@ -108,6 +108,7 @@ bench-misc: build
 	@bash bench/optimal_order.sh $(BUILD)
 	@bash bench/width_speed.sh $(BUILD)
 	@bash bench/prune_speed.sh $(BUILD)
+	@bash bench/warmup_speed.sh $(BUILD)
 	@bash bench/prune_ideas.sh $(BUILD)
 	@bash bench/patch_peak.sh $(BUILD)
 
