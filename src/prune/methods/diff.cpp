@@ -70,8 +70,9 @@ double max_abs(const torch::Tensor& t) { return t.numel() ? t.abs().max().item<d
 class DiffMethod : public Method {
  public:
   DiffMethod(const PruneConfig& c, const Target& t, bool mcu_aware)
-      : c_(c), t_(t), mcu_aware_(mcu_aware), relative_(c.width_step == "relative"), even_(c.width_step == "even"),
-        channel_(c.width_step == "channel") {}
+      : c_(c), t_(t), mcu_aware_(mcu_aware), log_step_(c.width_step == "relative" || c.width_step == "even"),
+        even_(c.width_step == "even"), channel_(c.width_step == "channel"),
+        warmup_window_(warmup_salience_window(c.salience_decay)) {}
 
   void start(State& s) override {
     alpha_ = torch::ones({int64_t(s.groups.groups.size())}, torch::kDouble);
@@ -95,7 +96,7 @@ class DiffMethod : public Method {
     if (!active_) {
       const int64_t to_pruning =
           int64_t(ctx.prune_start_epoch - ctx.epoch) * ctx.steps_per_epoch - ctx.step;
-      if (s.global_step % kWarmupSalienceEvery != 0 || to_pruning > warmup_salience_window(c_.salience_decay))
+      if (s.global_step % kWarmupSalienceEvery != 0 || to_pruning > warmup_window_)
         return s.net->clear_gates();
     }
     alpha_leaf_ = alpha_.to(torch::kFloat).requires_grad_(active_);
@@ -183,6 +184,12 @@ class DiffMethod : public Method {
 
   void after_surgery(State& s) override {
     soft_model_ = build_soft(s.graph, s.groups, t_);
+    if (channel_) {  // d/dc_g = (d/dalpha_g) / C_g: what one more channel of the group costs
+      std::vector<double> inverse(s.groups.groups.size(), 0.0);
+      for (const ChannelGroup& grp : s.groups.groups)
+        if (grp.prunable && grp.channels > 0) inverse[size_t(grp.id)] = 1.0 / double(grp.channels);
+      per_channel_ = torch::tensor(inverse, torch::kDouble);
+    }
     masks_.clear();
     rebuild_ranks(s);
   }
@@ -256,14 +263,6 @@ class DiffMethod : public Method {
       if (grp.prunable) widths[size_t(grp.id)] = a[grp.id] * double(grp.channels);
     SoftResources soft = soft_resources(soft_model_, widths, t_);
     torch::Tensor direction = torch::zeros_like(alpha_);
-    // channel: d/dc_g = (d/dalpha_g) / C_g, what one more channel of the group costs.
-    torch::Tensor per_channel;
-    if (channel_) {
-      std::vector<double> inverse(size_t(alpha_.numel()), 0.0);
-      for (const ChannelGroup& grp : s.groups.groups)
-        if (grp.prunable && grp.channels > 0) inverse[size_t(grp.id)] = 1.0 / double(grp.channels);
-      per_channel = torch::tensor(inverse, torch::kDouble);
-    }
     for (int k = 0; k < 5; ++k) {
       const torch::Tensor& value = k < 4 ? soft.value[k] : soft.params;
       double pressure = 0;
@@ -283,8 +282,8 @@ class DiffMethod : public Method {
       torch::Tensor g = torch::autograd::grad({value}, {a}, {}, /*retain_graph=*/true, /*create_graph=*/false,
                                               /*allow_unused=*/true)[0];
       if (!g.defined()) continue;
-      if (relative_ || even_) g = g * alpha_;  // d/dlog(alpha): each group's share of the cost
-      if (channel_) g = g * per_channel;
+      if (log_step_) g = g * alpha_;  // d/dlog(alpha): each group's share of the cost
+      if (channel_) g = g * per_channel_;
       // even: every group that costs in r at all gets the same term.
       if (even_) g = (g > 1e-6 * max_abs(g)).to(torch::kDouble);
       const double scale = max_abs(g);
@@ -294,8 +293,8 @@ class DiffMethod : public Method {
     if (dmax > 0) direction = direction / dmax;
     if (alpha_leaf_.grad().defined()) {
       torch::Tensor task = alpha_leaf_.grad().detach().to(torch::kDouble);
-      if (relative_ || even_) task = task * alpha_;
-      if (channel_) task = task * per_channel;
+      if (log_step_) task = task * alpha_;
+      if (channel_) task = task * per_channel_;
       const double tmax = max_abs(task);
       if (tmax > 0) direction = direction + task * (c_.task_weight / tmax);
     }
@@ -309,7 +308,7 @@ class DiffMethod : public Method {
       double& a = alpha_.data_ptr<double>()[grp.id];
       const double n = a * grp.channels;
       const double step = lr * d[grp.id] * n / (n + kThinChannels);
-      a = relative_ || even_ ? a * std::exp(-step) : a - step;
+      a = log_step_ ? a * std::exp(-step) : a - step;
       a = std::clamp(a, double(grp.min_channels) / grp.channels, 1.0);
     }
   }
@@ -331,8 +330,11 @@ class DiffMethod : public Method {
   const PruneConfig& c_;
   const Target& t_;
   bool mcu_aware_;
-  bool relative_, even_;  // --width-step: log(alpha) takes the step (linear, channel: alpha does)
-  bool channel_;          // --width-step channel: the terms are per channel (d/dc_g), not per fraction
+  bool log_step_;  // --width-step relative or even: log(alpha) takes the step (linear, channel: alpha does)
+  bool even_;      // --width-step even: every costly group gets the same resource term
+  bool channel_;   // --width-step channel: the terms are per channel (d/dc_g), not per fraction
+  int64_t warmup_window_;      // warm-up steps before pruning whose salience measurements count
+  torch::Tensor per_channel_;  // channel: 1 / C_g of the current widths (0 for fixed groups)
   torch::Tensor alpha_;       // [groups] double, no autograd: updated by step_widths
   torch::Tensor alpha_leaf_;  // float copy with autograd for the masks of this step
   std::vector<torch::Tensor> ranks_, masks_;
