@@ -25,6 +25,9 @@
 # (bench/results/width_step.md gives the commands, uniform with 3 seeds among them; their tables are
 # prune_ideas_width.md, prune_ideas_width_levels.md, prune_ideas_width_split.md,
 # prune_ideas_even.md, prune_ideas_uniform_mnv2_flash16.md and prune_ideas_channel.md).
+# No warm-up: pruning from the first step, over two epochs (bench/results/prune_ideas_warmup0.md):
+#   CASES="resnet8:ram4 vgg:ram4 mobilenetv2:ram4 resnet8:flash4 mobilenetv2:flash16" \
+#     IDEAS="default warmup0" SEEDS=3 LIMIT_TEST=0 OUT=bench/results/prune_ideas_warmup0.md bench/prune_ideas.sh
 # Runs are reused by their folder's name: after a default changes, a "default" run there is the
 # old default's; delete the folder to measure afresh.
 set -euo pipefail
@@ -78,6 +81,7 @@ declare -A IDEA=(
   [even]="--width-step even"
   [channel]="--width-step channel"
   [uniform]="--method uniform"
+  [warmup0]="--warmup-epochs 0"
 )
 read -r -a ORDER <<< "${IDEAS:-plain distill rewarm salience-window gradual}"
 for idea in "${ORDER[@]}"; do

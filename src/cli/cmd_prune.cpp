@@ -267,7 +267,7 @@ void add_prune_command(CLI::App& app) {
                 "--patch auto: the most extra MACs a plan may cost, as a fraction of layer by layer's")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
-  c->add_option("--warmup-epochs", args->cfg.warmup_epochs, "epochs before pruning starts (default: 1, or 0 with --epochs 1)");
+  c->add_option("--warmup-epochs", args->cfg.warmup_epochs, "epochs before pruning starts (default: 0 for diff and unaware without --distill; otherwise 1, or 0 with --epochs 1)");
   c->add_option("--prune-every", args->cfg.prune_every, "steps between channel removals")->capture_default_str();
   c->add_option("--finetune-epochs", args->cfg.finetune_epochs, "epochs kept for fine-tuning (-1: a quarter)")
       ->capture_default_str();

@@ -34,7 +34,7 @@ struct Target {
 Target resolve_target(const PruneConfig& c);
 // Checks the configuration's ranges and choices; throws UserError naming the option.
 void validate(const PruneConfig& c);
-void resolve_defaults(PruneConfig& c);  // the warm-up default (-1) from the epochs
+void resolve_defaults(PruneConfig& c);  // the warm-up default (-1) from the method, --distill and the epochs
 ResourceUse exact_of(const Graph& g, const Target& t);
 
 // The architecture with every group at `widths[g]` channels (the first ones kept): for

@@ -32,7 +32,7 @@ struct PruneConfig {
   // "RxC@TENSOR". Runtimes without patch stages run layer by layer whatever this says.
   std::string patch = "auto";
   double patch_max_overhead = 0.2;
-  int warmup_epochs = -1;          // train (and collect salience) before pruning starts (-1: 1, or 0 for 1 epoch)
+  int warmup_epochs = -1;          // train (and collect salience) before pruning starts (-1: see resolve_defaults)
   int prune_every = 50;            // steps between physical removals
   int finetune_epochs = -1;        // epochs reserved for fine-tuning at the end (-1: auto)
   std::string importance = "taylor";  // taylor | l1 | l2 | bn | random

@@ -348,6 +348,31 @@ TEST(PruneConfig, WidthStepAndTaskWeightRoundTripAndDefaultForOlderRuns) {
   EXPECT_TRUE(Contains(user_error_of([&] { prune_config_from_json(j, "test"); }), "\"task_weight\" must be a number"));
 }
 
+TEST(PruneConfig, WarmUpDefaultsToNoneForDiffAndToOneEpochForBaselinesAndDistillation) {
+  auto warmup = [](const std::string& method, int epochs, double distill) {
+    PruneConfig c = config(epochs);
+    c.method = method;
+    c.distill = distill;
+    c.warmup_epochs = -1;  // not given
+    c.finetune_epochs = -1;
+    validate_prune_config(c);
+    return c.warmup_epochs;
+  };
+  EXPECT_EQ(warmup("diff", 3, 0), 0);
+  EXPECT_EQ(warmup("unaware", 3, 0), 0);
+  EXPECT_EQ(warmup("diff", 3, 0.5), 1);  // the teacher is the network at the end of the warm-up
+  for (const char* m : {"uniform", "magnitude", "dpf"}) {
+    EXPECT_EQ(warmup(m, 3, 0), 1) << m;
+    EXPECT_EQ(warmup(m, 1, 0), 0) << m;  // a 1-epoch run leaves no room for one
+  }
+  // Given explicitly, the warm-up is kept.
+  PruneConfig c = config(3);
+  c.warmup_epochs = 2;
+  c.finetune_epochs = 0;
+  validate_prune_config(c);
+  EXPECT_EQ(c.warmup_epochs, 2);
+}
+
 TEST(Distillation, LossIsCrossEntropyWhenTheTeacherAgreesAndPullsTowardTheTeacher) {
   torch::manual_seed(5);
   torch::Tensor logits = torch::randn({6, 4}, torch::requires_grad());
