@@ -25,9 +25,12 @@
 # (bench/results/width_step.md gives the commands, uniform with 3 seeds among them; their tables are
 # prune_ideas_width.md, prune_ideas_width_levels.md, prune_ideas_width_split.md,
 # prune_ideas_even.md, prune_ideas_uniform_mnv2_flash16.md and prune_ideas_channel.md).
-# No warm-up: pruning from the first step, over two epochs (bench/results/prune_ideas_warmup0.md):
+# No warm-up: pruning from the first step, over two epochs (bench/results/prune_ideas_warmup0.md,
+# whose "default" rows ran with the 1-epoch warm-up that was the default until then; since diff's
+# default is no warm-up, the same comparison is):
 #   CASES="resnet8:ram4 vgg:ram4 mobilenetv2:ram4 resnet8:flash4 mobilenetv2:flash16" \
-#     IDEAS="default warmup0" SEEDS=3 LIMIT_TEST=0 OUT=bench/results/prune_ideas_warmup0.md bench/prune_ideas.sh
+#     IDEAS="warmup1 warmup0" SEEDS=3 LIMIT_TEST=0 OUT=bench/results/prune_ideas_warmup0.md bench/prune_ideas.sh
+# distill and distill-rewarm turn the warm-up on as well (--distill needs one).
 # Runs are reused by their folder's name: after a default changes, a "default" run there is the
 # old default's; delete the folder to measure afresh.
 set -euo pipefail
@@ -82,6 +85,7 @@ declare -A IDEA=(
   [channel]="--width-step channel"
   [uniform]="--method uniform"
   [warmup0]="--warmup-epochs 0"
+  [warmup1]="--warmup-epochs 1"
 )
 read -r -a ORDER <<< "${IDEAS:-plain distill rewarm salience-window gradual}"
 for idea in "${ORDER[@]}"; do

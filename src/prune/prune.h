@@ -127,8 +127,8 @@ struct PruneResult {
   std::string min_width_choice;  // how an automatic one was chosen ("" if given)
 };
 
-// Fills in the defaults that depend on other values (the warm-up: 1 epoch, none for a
-// 1-epoch run) and checks every value; throws UserError naming the option to change.
+// Fills in the defaults that depend on other values (the warm-up: none for diff and unaware
+// without --distill, otherwise 1 epoch, none for a 1-epoch run) and checks every value; throws UserError naming the option to change.
 void validate_prune_config(PruneConfig& c);
 
 // How to profile a model for this configuration: its runtime, in-place ADD, and budgets
