@@ -128,7 +128,8 @@ struct PruneResult {
 };
 
 // Fills in the defaults that depend on other values (the warm-up: none for diff and unaware
-// without --distill, otherwise 1 epoch, none for a 1-epoch run) and checks every value; throws UserError naming the option to change.
+// without --distill, otherwise 1 epoch, none for a 1-epoch run) and checks every value;
+// throws UserError naming the option to change.
 void validate_prune_config(PruneConfig& c);
 
 // How to profile a model for this configuration: its runtime, in-place ADD, and budgets
