@@ -5,8 +5,9 @@
 # machine measures reliably); the table gives the median of the pairs' ratios and the largest,
 # in wall time and in CPU time (user + system, which other load disturbs less). EXACT=1 adds
 # prune runs without channel padding (--pad-channels 1). The per-epoch time breakdown of each
-# prune run is in its report.json. Writes bench/results/prune_speed.md.
-# Usage: bench/prune_speed.sh [build dir]   (env: EPOCHS, LIMIT, THREADS, SEED, REPEATS, SPECS, EXACT)
+# prune run is in its report.json. Writes OUT (default bench/results/prune_speed.md).
+# Usage: bench/prune_speed.sh [build dir]   (env: EPOCHS, LIMIT, THREADS, SEED, REPEATS, SPECS, EXACT, OUT)
+# The default LIMIT and SPECS are the quick benchmark's of 2026-12-03 (bench/results/prune_speed.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${1:-build}"
@@ -19,6 +20,7 @@ SEED="${SEED:-1}"
 REPEATS="${REPEATS:-3}"
 SPECS="${SPECS:-vgg:f446re vgg:tight vgg:ram4 vgg:flash4 vgg:flash16 vgg:flash64 resnet8:ram4 resnet8:flash4}"
 EXACT="${EXACT:-0}"
+OUT="${OUT:-bench/results/prune_speed.md}"
 [ -x "$M" ] || { echo "bench: $M not built; run 'make' first" >&2; exit 1; }
 source bench/lib.sh  # level_budget
 W=bench/work/prune_speed
@@ -54,7 +56,7 @@ done
   echo "# Claim (b): prune wall time over the unpruned training"
   echo
   echo "Fashion-MNIST, $LIMIT training samples, $EPOCHS epochs, seed $SEED, $THREADS threads; $REPEATS pairs (train, then"
-  echo "prune) per level, alternating, in one sitting; $(date -u +%Y-%m-%d). Command: bench/prune_speed.sh."
+  echo "prune) per level, alternating, in one sitting; $(date -u +%Y-%m-%d). Command: bench/prune_speed.sh (SPECS=\"$SPECS\" REPEATS=$REPEATS LIMIT=$LIMIT)."
   echo "Ratios: prune (diff, --pad-channels 8, the default) over train, per pair; median and largest of the"
   echo "pairs, in wall time and in CPU time (user + system). Exact: the median with --pad-channels 1 (EXACT=1)."
   echo "Accuracy: test accuracy of the first pair's runs."
@@ -64,5 +66,5 @@ done
   printf '%s\n' "${rows[@]}"
   echo
   echo "Largest wall ratio of any pair: ${worst}x."
-} > bench/results/prune_speed.md
-echo "wrote bench/results/prune_speed.md" >&2
+} > "$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+echo "wrote $OUT" >&2
