@@ -285,6 +285,10 @@ void add_prune_command(CLI::App& app) {
   c->add_option("--task-weight", args->cfg.task_weight,
                 "diff, unaware: weight of the task loss's pull on the widths against the budgets' (rho)")
       ->capture_default_str();
+  c->add_option("--width-ramp", args->cfg.width_ramp,
+                "diff, unaware: the width step's rate rises linearly from 0 over this share of the pruning phase (0: "
+                "full rate from the first step)")
+      ->capture_default_str();
   c->add_option("--width-step", args->cfg.width_step,
                 "diff, unaware: linear (each group moves by what a fraction of its channels costs), relative (each group "
                 "shrinks by a fraction in proportion to its share of the cost), even (every group with any cost in a "

@@ -21,7 +21,8 @@ json prune_config_to_json(const PruneConfig& c) {
           {"warmup_epochs", c.warmup_epochs}, {"prune_every", c.prune_every},
           {"finetune_epochs", c.finetune_epochs}, {"importance", c.importance},
           {"round_to", c.round_to}, {"min_width", c.min_width}, {"pad_channels", c.pad_channels},
-          {"alpha_lr", c.alpha_lr}, {"task_weight", c.task_weight}, {"width_step", c.width_step},
+          {"alpha_lr", c.alpha_lr}, {"task_weight", c.task_weight}, {"width_ramp", c.width_ramp},
+          {"width_step", c.width_step},
           {"temperature", c.temperature}, {"salience_decay", c.salience_decay},
           {"norm", c.norm}, {"magnitude_steps", c.magnitude_steps}, {"dpf_every", c.dpf_every},
           {"distill", c.distill}, {"distill_temperature", c.distill_temperature}, {"lr_rewarm", c.lr_rewarm},
@@ -62,6 +63,7 @@ PruneConfig prune_config_from_json(const json& j, const std::string& where) {
     c.pad_channels = whole("pad_channels", 1, true);  // runs from before padding trained exact widths
     c.alpha_lr = number("alpha_lr");
     if (j.contains("task_weight")) c.task_weight = number("task_weight");  // runs from before the option: 0.5
+    if (j.contains("width_ramp")) c.width_ramp = number("width_ramp");     // runs from before the option: 0
     c.width_step = j.value("width_step", std::string("linear"));
     c.temperature = number("temperature");
     c.salience_decay = number("salience_decay");
@@ -129,6 +131,9 @@ void validate(const PruneConfig& c) {
   if (!(c.alpha_lr >= 0) || c.alpha_lr > 1) bad("--alpha-lr must be in [0, 1] (0: automatic)");
   if (!(c.task_weight >= 0 && c.task_weight <= 100))
     bad("--task-weight must be in [0, 100] (the task term's weight in the width step; 0.5 is the default)");
+  if (!(c.width_ramp >= 0 && c.width_ramp <= 1))
+    bad("--width-ramp must be in [0, 1] (the share of the pruning phase over which the width step reaches its full "
+        "rate; 0, the default: from the first step)");
   if (c.width_step != "linear" && c.width_step != "relative" && c.width_step != "even" && c.width_step != "channel")
     bad("--width-step must be linear, relative, even or channel; got '" + c.width_step + "'");
   if (!(c.temperature > 0 && c.temperature <= 1000)) bad("--temperature must be a number in (0, 1000] (channels; 1 is usual)");

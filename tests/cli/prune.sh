@@ -36,6 +36,9 @@ expect_error "bad width step" "--width-step must be linear, relative, even or ch
   $M prune "${common[@]}" --macs 300k --width-step sideways --out "$WORK/ws"
 expect_error "bad task weight" "--task-weight must be in [0, 100]" \
   $M prune "${common[@]}" --macs 300k --task-weight -1 --out "$WORK/tw"
+expect_error "bad width ramp" "--width-ramp must be in [0, 1]" \
+  $M prune "${common[@]}" --macs 300k --width-ramp 1.5 --out "$WORK/wr"
+[ "$(json_get "$R" "['config']['width_ramp']")" = 0.0 ] && pass "no width ramp by default" || fail "width_ramp default"
 ram_after="$(json_get "$R" "['resources']['after']['ram_bytes']")"
 [ "$ram_after" -le 10240 ] && pass "RAM after ($ram_after) within 10 KiB" || fail "RAM after $ram_after"
 $M eval --model "$WORK/p" --dataset fashion-mnist --limit 500 > /dev/null 2>&1 && pass "eval loads the pruned model" || fail "eval of pruned model"

@@ -386,12 +386,13 @@ struct FlashStep {
   double lr = 0;
 };
 FlashStep one_flash_step(const std::string& width_step, double task_weight = 0, double budget_share = 0.1,
-                         double alpha_lr = 0) {
+                         double alpha_lr = 0, double width_ramp = 0, int64_t step = 0) {
   Graph g = test::residual_model();
   PruneConfig c = test::fast_config(4);
   c.task_weight = task_weight;
   c.width_step = width_step;
   c.alpha_lr = alpha_lr;
+  c.width_ramp = width_ramp;
   c.budgets[Resource::Flash] = double(exact(g).flash_bytes) * budget_share;
   const Target t = resolve_target(c);
   torch::manual_seed(4);
@@ -414,7 +415,7 @@ FlashStep one_flash_step(const std::string& width_step, double task_weight = 0, 
   flash.backward();
   r.gradient.assign(a.grad().data_ptr<double>(), a.grad().data_ptr<double>() + a.numel());
   r.lr = alpha_lr > 0 ? alpha_lr : 6.0 / 20;  // automatic: 6 / the 20 steps of the pruning phase
-  one_training_step(*m, s);
+  one_training_step(*m, s, StepContext{0, step, 10, 0, 2});
   r.after = m->save().at("alpha").get<std::vector<double>>();
   return r;
 }
@@ -448,6 +449,22 @@ TEST(Diff, TheWarmUpMeasuresSalienceOnlyWhereItStillWeighsWhenPruningStarts) {
   // A longer average (0.99: the last 688 measurements) reaches back further.
   EXPECT_TRUE(warmup_step_measures(1000 - 268, 0.99));
   EXPECT_TRUE(warmup_step_measures(0, 0.99));
+}
+
+TEST(Diff, TheWidthRampScalesTheStepUpOverItsShareOfThePruningPhase) {
+  // --width-ramp 0.5 over a 20-step phase: step t moves the widths by (t + 1) / 10 of the full
+  // step until step 9, then by the full step.
+  const FlashStep full = one_flash_step("linear");
+  auto moved = [](const FlashStep& r) {
+    double total = 0;
+    for (size_t k = 0; k < r.before.size(); ++k) total += std::abs(r.after[k] - r.before[k]);
+    return total;
+  };
+  ASSERT_GT(moved(full), 0);
+  EXPECT_NEAR(moved(one_flash_step("linear", 0, 0.1, 0, 0.5, 0)) / moved(full), 0.1, 1e-6);
+  EXPECT_NEAR(moved(one_flash_step("linear", 0, 0.1, 0, 0.5, 4)) / moved(full), 0.5, 1e-6);
+  EXPECT_NEAR(moved(one_flash_step("linear", 0, 0.1, 0, 0.5, 12)) / moved(full), 1.0, 1e-6);
+  EXPECT_NEAR(moved(one_flash_step("linear", 0, 0.1, 0, 0, 12)) / moved(full), 1.0, 1e-6);  // no ramp
 }
 
 TEST(Diff, TheTaskTermMovesTheWidthsInProportionToItsWeight) {

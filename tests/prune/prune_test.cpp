@@ -348,6 +348,16 @@ TEST(PruneConfig, WidthStepAndTaskWeightRoundTripAndDefaultForOlderRuns) {
   EXPECT_TRUE(Contains(user_error_of([&] { prune_config_from_json(j, "test"); }), "\"task_weight\" must be a number"));
 }
 
+TEST(PruneConfig, WidthRampRoundTripsAndIsOffForOlderRuns) {
+  PruneConfig c = config(2);
+  EXPECT_EQ(c.width_ramp, 0.0);  // the default: full rate from the first step
+  c.width_ramp = 0.25;
+  nlohmann::json j = prune_config_to_json(c);
+  EXPECT_EQ(prune_config_from_json(j, "test").width_ramp, 0.25);
+  j.erase("width_ramp");  // a run saved before the option had no ramp
+  EXPECT_EQ(prune_config_from_json(j, "test").width_ramp, 0.0);
+}
+
 TEST(PruneConfig, WarmUpDefaultsToNoneForDiffAndToOneEpochForBaselinesAndDistillation) {
   auto warmup = [](const std::string& method, int epochs, double distill) {
     PruneConfig c = config(epochs);

@@ -32,6 +32,7 @@
 // one channel because the penalty is cheapest there. With no budget violated D is zero and
 // the task term alone moves the widths (they may grow back up to the current width). lr
 // defaults to 6 / (steps of the pruning phase): the costliest group can shrink about 400x.
+// --width-ramp F scales lr by min(1, t / (F * phase steps)) at step t of the phase.
 // Every prune_every steps (at least 8 times per pruning phase), and at the phase's end,
 // channels ranked at or beyond floor(alpha_g * C_g) are removed, so the exact model never
 // costs more than the soft one.
@@ -300,7 +301,11 @@ class DiffMethod : public Method {
     }
     const int64_t phase_steps =
         std::max<int64_t>(1, int64_t(ctx.prune_end_epoch - ctx.prune_start_epoch) * ctx.steps_per_epoch);
-    const double lr = c_.alpha_lr > 0 ? c_.alpha_lr : 6.0 / double(phase_steps);
+    double lr = c_.alpha_lr > 0 ? c_.alpha_lr : 6.0 / double(phase_steps);
+    if (c_.width_ramp > 0) {  // --width-ramp: the rate rises linearly over the phase's first share
+      const int64_t t = int64_t(ctx.epoch - ctx.prune_start_epoch) * ctx.steps_per_epoch + ctx.step;
+      lr *= std::min(1.0, double(t + 1) / std::max(1.0, c_.width_ramp * double(phase_steps)));
+    }
     const torch::Tensor dir = direction.contiguous();
     const double* d = dir.data_ptr<double>();
     for (const ChannelGroup& grp : s.groups.groups) {
