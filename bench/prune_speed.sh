@@ -32,7 +32,7 @@ run() { /usr/bin/time -o "$W/time" -f "%e %U %S" "$@" > /dev/null 2>&1; awk '{pr
 acc() { $PY -c "import json; print('%.4f' % json.load(open('$1/report.json'))['accuracy']['test'])"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 stats() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f %.2f", m, a[NR]}'; }  # median max
-rows=(); worst=0
+rows=(); pairs=(); worst=0
 for spec in $SPECS; do
   model=${spec%%:*}; level=${spec#*:}
   read -r -a budget <<< "$(level_budget "$model" "$level")"
@@ -45,7 +45,8 @@ for spec in $SPECS; do
       read -r ew ec <<< "$(run "$M" prune --model "$model" "${C[@]}" "${budget[@]}" --pad-channels 1 --out "$W/$model-$level-exact$r")"
       re+=("$(ratio "$ew" "$tw")")
     fi
-    echo "$model $level run $r: train ${tw}s, prune ${pw}s (${rw[-1]}x wall, ${rc[-1]}x CPU)" >&2
+    pairs+=("- $model $level pair $r: train ${tw} s, prune ${pw} s (${rw[-1]}x wall, ${rc[-1]}x CPU)")
+    echo "${pairs[-1]#- }" >&2
   done
   read -r mw xw <<< "$(printf '%s\n' "${rw[@]}" | stats)"; read -r mc xc <<< "$(printf '%s\n' "${rc[@]}" | stats)"
   exact="-"; [ "$EXACT" = 1 ] && exact=$(printf '%s\n' "${re[@]}" | stats | cut -d' ' -f1)
@@ -66,5 +67,9 @@ done
   printf '%s\n' "${rows[@]}"
   echo
   echo "Largest wall ratio of any pair: ${worst}x."
+  echo
+  echo "Each pair (wall seconds from /usr/bin/time):"
+  echo
+  printf '%s\n' "${pairs[@]}"
 } > "$OUT.tmp" && mv "$OUT.tmp" "$OUT"
 echo "wrote $OUT" >&2

@@ -286,8 +286,8 @@ void add_prune_command(CLI::App& app) {
                 "diff, unaware: weight of the task loss's pull on the widths against the budgets' (rho)")
       ->capture_default_str();
   c->add_option("--width-ramp", args->cfg.width_ramp,
-                "diff, unaware: the width step's rate rises linearly from 0 over this share of the pruning phase (0: "
-                "full rate from the first step)")
+                "diff, unaware: the width step's rate rises linearly to its full value over this share of the pruning "
+                "phase (0: full rate from the first step)")
       ->capture_default_str();
   c->add_option("--width-step", args->cfg.width_step,
                 "diff, unaware: linear (each group moves by what a fraction of its channels costs), relative (each group "
@@ -345,7 +345,8 @@ void add_prune_command(CLI::App& app) {
       refuse_without_effect(c, "--norm", m == "magnitude" || m == "dpf" || m == "uniform", with + " (magnitude, dpf and uniform rank channels by weight norm)");
       refuse_without_effect(c, "--magnitude-steps", m == "magnitude", with + " (it is magnitude's)");
       refuse_without_effect(c, "--dpf-every", m == "dpf", with + " (it is dpf's)");
-      for (const char* o : {"--importance", "--alpha-lr", "--temperature", "--prune-every", "--task-weight", "--width-step"})
+      for (const char* o : {"--importance", "--alpha-lr", "--temperature", "--prune-every", "--task-weight", "--width-step",
+                            "--width-ramp"})
         refuse_without_effect(c, o, m == "diff" || m == "unaware", with + " (it is diff's and unaware's)");
       if (c->get_option("--warmup-epochs")->count() > 0 && args->cfg.warmup_epochs < 0)
         throw UserError("--warmup-epochs must be >= 0, got " + std::to_string(args->cfg.warmup_epochs));

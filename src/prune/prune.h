@@ -48,8 +48,9 @@ struct PruneConfig {
   // diff, unaware: the task term's weight (rho) in the width step, against the resource
   // term's (each normalised to a largest entry of 1).
   double task_weight = 0.5;
-  // diff, unaware: the width step's rate rises linearly from 0 to its full value over the
-  // first F of the pruning phase (0, the default: full rate from the first step), so that
+  // diff, unaware: the width step's rate rises linearly (from 1 / (F * phase steps) of it) to
+  // its full value over the first F of the pruning phase (0, the default: full rate from the
+  // first step), so that
   // without a warm-up the first cuts wait for salience from a network that has trained a
   // little.
   double width_ramp = 0;

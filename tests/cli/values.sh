@@ -58,6 +58,8 @@ expect_error "--width-step with magnitude" "--width-step has no effect with --me
   $M prune "${T[@]}" --epochs 2 --method magnitude --width-step relative --flash 64KiB --out "$WORK/f9"
 expect_error "--task-weight with uniform" "--task-weight has no effect with --method uniform" \
   $M prune "${T[@]}" --epochs 2 --method uniform --task-weight 1 --flash 64KiB --out "$WORK/f9"
+expect_error "--width-ramp with magnitude" "--width-ramp has no effect with --method magnitude" \
+  $M prune "${T[@]}" --epochs 2 --method magnitude --width-ramp 0.5 --flash 64KiB --out "$WORK/f9r"
 expect_error "--warmup-epochs -1" "--warmup-epochs must be >= 0" \
   $M prune "${T[@]}" --epochs 2 --warmup-epochs -1 --flash 64KiB --out "$WORK/f9"
 expect_error "--qat-lr without --qat-epochs" "--qat-lr has no effect without --qat-epochs" \

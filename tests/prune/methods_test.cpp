@@ -386,7 +386,7 @@ struct FlashStep {
   double lr = 0;
 };
 FlashStep one_flash_step(const std::string& width_step, double task_weight = 0, double budget_share = 0.1,
-                         double alpha_lr = 0, double width_ramp = 0, int64_t step = 0) {
+                         double alpha_lr = 0, double width_ramp = 0, StepContext ctx = {0, 0, 10, 0, 2}) {
   Graph g = test::residual_model();
   PruneConfig c = test::fast_config(4);
   c.task_weight = task_weight;
@@ -415,7 +415,7 @@ FlashStep one_flash_step(const std::string& width_step, double task_weight = 0, 
   flash.backward();
   r.gradient.assign(a.grad().data_ptr<double>(), a.grad().data_ptr<double>() + a.numel());
   r.lr = alpha_lr > 0 ? alpha_lr : 6.0 / 20;  // automatic: 6 / the 20 steps of the pruning phase
-  one_training_step(*m, s, StepContext{0, step, 10, 0, 2});
+  one_training_step(*m, s, ctx);
   r.after = m->save().at("alpha").get<std::vector<double>>();
   return r;
 }
@@ -452,8 +452,9 @@ TEST(Diff, TheWarmUpMeasuresSalienceOnlyWhereItStillWeighsWhenPruningStarts) {
 }
 
 TEST(Diff, TheWidthRampScalesTheStepUpOverItsShareOfThePruningPhase) {
-  // --width-ramp 0.5 over a 20-step phase: step t moves the widths by (t + 1) / 10 of the full
-  // step until step 9, then by the full step.
+  // --width-ramp 0.5 over a 20-step phase (2 epochs of 10 steps): step t of the phase moves
+  // the widths by (t + 1) / 10 of the full step until step 9, then by the full step. The
+  // phase's steps count from its first epoch (here after a 1-epoch warm-up too).
   const FlashStep full = one_flash_step("linear");
   auto moved = [](const FlashStep& r) {
     double total = 0;
@@ -461,10 +462,13 @@ TEST(Diff, TheWidthRampScalesTheStepUpOverItsShareOfThePruningPhase) {
     return total;
   };
   ASSERT_GT(moved(full), 0);
-  EXPECT_NEAR(moved(one_flash_step("linear", 0, 0.1, 0, 0.5, 0)) / moved(full), 0.1, 1e-6);
-  EXPECT_NEAR(moved(one_flash_step("linear", 0, 0.1, 0, 0.5, 4)) / moved(full), 0.5, 1e-6);
-  EXPECT_NEAR(moved(one_flash_step("linear", 0, 0.1, 0, 0.5, 12)) / moved(full), 1.0, 1e-6);
-  EXPECT_NEAR(moved(one_flash_step("linear", 0, 0.1, 0, 0, 12)) / moved(full), 1.0, 1e-6);  // no ramp
+  const auto ramp = [&](double share, StepContext ctx) { return moved(one_flash_step("linear", 0, 0.1, 0, share, ctx)); };
+  EXPECT_NEAR(ramp(0.5, {0, 0, 10, 0, 2}) / moved(full), 0.1, 1e-6);
+  EXPECT_NEAR(ramp(0.5, {0, 4, 10, 0, 2}) / moved(full), 0.5, 1e-6);
+  EXPECT_NEAR(ramp(0.5, {1, 2, 10, 0, 2}) / moved(full), 1.0, 1e-6);  // step 12 of the phase
+  EXPECT_NEAR(ramp(0, {1, 2, 10, 0, 2}) / moved(full), 1.0, 1e-6);    // no ramp
+  EXPECT_NEAR(ramp(0.5, {1, 4, 10, 1, 3}) / moved(full), 0.5, 1e-6);  // step 4 after a warm-up epoch
+  EXPECT_NEAR(ramp(0.5, {2, 0, 10, 1, 3}) / moved(full), 1.0, 1e-6);  // step 10 after it
 }
 
 TEST(Diff, TheTaskTermMovesTheWidthsInProportionToItsWeight) {

@@ -32,7 +32,7 @@
 // one channel because the penalty is cheapest there. With no budget violated D is zero and
 // the task term alone moves the widths (they may grow back up to the current width). lr
 // defaults to 6 / (steps of the pruning phase): the costliest group can shrink about 400x.
-// --width-ramp F scales lr by min(1, t / (F * phase steps)) at step t of the phase.
+// --width-ramp F scales lr by min(1, (t + 1) / max(1, F * phase steps)) at step t (from 0) of the phase.
 // Every prune_every steps (at least 8 times per pruning phase), and at the phase's end,
 // channels ranked at or beyond floor(alpha_g * C_g) are removed, so the exact model never
 // costs more than the soft one.
