@@ -30,6 +30,8 @@
 # default is no warm-up, the same comparison is):
 #   CASES="resnet8:ram4 vgg:ram4 mobilenetv2:ram4 resnet8:flash4 mobilenetv2:flash16" \
 #     IDEAS="warmup1 warmup0" SEEDS=3 LIMIT_TEST=0 OUT=bench/results/prune_ideas_warmup0.md bench/prune_ideas.sh
+# The width step's ramp (--width-ramp 0.25; measured on full data with standard mode's command,
+# docs/pruning.md) at quick mode's settings: IDEAS="default ramp25".
 # distill and distill-rewarm turn the warm-up on as well (--distill needs one).
 # Runs are reused by their folder's name: after a default changes, a "default" run there is the
 # old default's; delete the folder to measure afresh.
@@ -86,6 +88,7 @@ declare -A IDEA=(
   [uniform]="--method uniform"
   [warmup0]="--warmup-epochs 0"
   [warmup1]="--warmup-epochs 1"
+  [ramp25]="--width-ramp 0.25"
 )
 read -r -a ORDER <<< "${IDEAS:-plain distill rewarm salience-window gradual}"
 for idea in "${ORDER[@]}"; do
