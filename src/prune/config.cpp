@@ -151,9 +151,9 @@ void validate(const PruneConfig& c) {
 
 // The warm-up's default: none for diff and its ablation, which prune from the first step over a
 // longer, more gradual phase (bench/results/prune_ideas_warmup0.md: level within seed noise
-// or better at 5 levels, mobilenetv2 at 1/16 of its flash 51.9% against 26.0% with a 1-epoch warm-up); one
-// epoch (with --epochs 2 or more) for the baselines, whose recipes train before they prune, and
-// for --distill, whose teacher is the network at the end of the warm-up.
+// or better at 5 levels, mobilenetv2 at 1/16 of its flash 51.9% against 26.0% with a 1-epoch
+// warm-up); one epoch (with --epochs 2 or more) for the baselines, whose recipes train before
+// they prune, and for --distill, whose teacher is the network at the end of the warm-up.
 void resolve_defaults(PruneConfig& c) {
   const bool from_the_start = (c.method == "diff" || c.method == "unaware") && c.distill <= 0;
   if (c.warmup_epochs == -1) c.warmup_epochs = from_the_start || c.train.epochs < 2 ? 0 : 1;

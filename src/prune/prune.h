@@ -50,9 +50,8 @@ struct PruneConfig {
   double task_weight = 0.5;
   // diff, unaware: the width step's rate rises linearly (from 1 / (F * phase steps) of it) to
   // its full value over the first F of the pruning phase (0, the default: full rate from the
-  // first step), so that
-  // without a warm-up the first cuts wait for salience from a network that has trained a
-  // little.
+  // first step), so that without a warm-up the first cuts wait for salience from a network
+  // that has trained a little.
   double width_ramp = 0;
   // diff, unaware: how the widths move. "linear": alpha_g -= lr * direction_g, the direction
   // from each group's d/dalpha_g (a group moves in proportion to what one more fraction of its
