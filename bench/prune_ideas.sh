@@ -89,6 +89,7 @@ declare -A IDEA=(
   [warmup0]="--warmup-epochs 0"
   [warmup1]="--warmup-epochs 1"
   [ramp25]="--width-ramp 0.25"
+  [every10]="--prune-every 10"
 )
 read -r -a ORDER <<< "${IDEAS:-plain distill rewarm salience-window gradual}"
 for idea in "${ORDER[@]}"; do

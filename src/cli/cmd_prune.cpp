@@ -278,7 +278,8 @@ void add_prune_command(CLI::App& app) {
                 "the zero channels stay zero and are not in the result); 1: off")
       ->capture_default_str();
   c->add_option("--min-width", args->cfg.min_width,
-                "narrowest a group may become (0: automatic, 2 channels, or 1 where a budget cannot be met with 2)")
+                "narrowest a group may become (0: automatic: 4 channels where that floor takes at most half of every budget, "
+                "else 2, or 1 where a budget cannot be met with 2)")
       ->capture_default_str();
   c->add_option("--alpha-lr", args->cfg.alpha_lr, "diff: largest width change per step (0: 6 / steps of the pruning phase)")
       ->capture_default_str();

@@ -91,13 +91,19 @@ bool room_to_prune(const ChannelGroups& cg, int& widest) {
   return room;
 }
 
-// The first budget the model misses with every prunable group at its minimum width, as
-// "the RESOURCE budget of B cannot be met: ... needs R (...)"; "" when all are met.
-std::string budget_missed_at_minimum(const Graph& g, const PruneConfig& cfg, const Target& t) {
+// What the model needs with every prunable group at cfg's minimum width (a group narrower
+// than that keeps its own).
+ResourceUse use_at_minimum(const Graph& g, const PruneConfig& cfg, const Target& t) {
   ChannelGroups cg = find_channel_groups(g, cfg.min_width, cfg.round_to);
   std::vector<int> mins;
   for (const auto& grp : cg.groups) mins.push_back(grp.prunable ? grp.min_channels : grp.channels);
-  ResourceUse r = exact_of(with_widths(g, mins, cfg.min_width, cfg.round_to), t);
+  return exact_of(with_widths(g, mins, cfg.min_width, cfg.round_to), t);
+}
+
+// The first budget the model misses with every prunable group at its minimum width, as
+// "the RESOURCE budget of B cannot be met: ... needs R (...)"; "" when all are met.
+std::string budget_missed_at_minimum(const Graph& g, const PruneConfig& cfg, const Target& t) {
+  const ResourceUse r = use_at_minimum(g, cfg, t);
   for (int k = 0; k < 4; ++k)
     if (t.budgets.limit[k] && r[Resource(k)] > *t.budgets.limit[k])
       return std::string("the ") + resource_name(Resource(k)) + " budget of " + format_resource(Resource(k), *t.budgets.limit[k]) +
@@ -105,6 +111,24 @@ std::string budget_missed_at_minimum(const Graph& g, const PruneConfig& cfg, con
              format_resource(Resource(k), r[Resource(k)]) +
              (k == 0 ? " (bottleneck operator: " + r.bottleneck + ")" : std::string());
   return "";
+}
+
+// The automatic floor rises from 2 to 4 channels where, with every prunable group at 4, the
+// model needs at most this share of every budget.
+constexpr double kFloorShare = 0.5;
+
+// With every prunable group at cfg's minimum width: the largest share of a budget the model
+// needs (`share`); false when there is no budget.
+bool budget_share_at_minimum(const Graph& g, const PruneConfig& cfg, const Target& t, double& share) {
+  const ResourceUse r = use_at_minimum(g, cfg, t);
+  bool any = false;
+  share = 0;
+  for (int k = 0; k < 4; ++k)
+    if (t.budgets.limit[k] && *t.budgets.limit[k] > 0) {
+      any = true;
+      share = std::max(share, double(r[Resource(k)]) / double(*t.budgets.limit[k]));
+    }
+  return any;
 }
 
 }  // namespace
@@ -117,8 +141,30 @@ void resolve_min_width(const Graph& g, PruneConfig& cfg) {
   const std::string why = !room_to_prune(find_channel_groups(g, 2, cfg.round_to), widest)
                               ? "no prunable group is wider than 2 channels"
                               : budget_missed_at_minimum(g, two, resolve_target(two));
-  cfg.min_width = why.empty() ? 2 : 1;
-  cfg.min_width_choice = why.empty() ? "automatic: 2 channels" : "automatic: 1 channel, since at 2 " + why;
+  if (!why.empty()) {
+    cfg.min_width = 1;
+    cfg.min_width_choice = "automatic: 1 channel, since at 2 " + why;
+    return;
+  }
+  // A floor of 4 where it is cheap: every budget keeps at least half of itself beyond what
+  // the model needs with every prunable group at 4, so the floor leaves the method most of
+  // the budget to share out and only stops the bottleneck layers the first-order salience
+  // cannot see (bench/results/prune_ideas_floor.md).
+  PruneConfig four = cfg;
+  four.min_width = 4;
+  const Target t4 = resolve_target(four);
+  double share = 0;
+  const bool any_budget = budget_share_at_minimum(g, four, t4, share);
+  if (any_budget && share <= kFloorShare && room_to_prune(find_channel_groups(g, 4, cfg.round_to), widest)) {
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.0f%%", 100 * share);
+    cfg.min_width = 4;
+    cfg.min_width_choice = std::string("automatic: 4 channels, since at 4 the model needs at most ") + pct +
+                           " of each budget";
+    return;
+  }
+  cfg.min_width = 2;
+  cfg.min_width_choice = "automatic: 2 channels";
 }
 
 void check_prune_feasible(const Graph& g, const PruneConfig& cfg_in) {

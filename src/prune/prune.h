@@ -38,9 +38,10 @@ struct PruneConfig {
   std::string importance = "taylor";  // taylor | l1 | l2 | bn | random
   int round_to = 1;
   // The narrowest a prunable group may become. 0 (the default): automatic, resolved when a
-  // run starts (resolve_min_width): 2 channels, or 1 where a budget cannot be met with 2 (a
-  // single-channel layer is a bottleneck that cost 0.7 to 3.6 points at 1/4 of the RAM,
-  // bench/results/prune_ideas_minw.md). min_width_choice says how it was chosen ("" if given).
+  // run starts (resolve_min_width): 4 channels where the model with every group at 4 needs
+  // at most half of every budget, else 2, or 1 where a budget cannot be met with 2 (a thin
+  // layer is a bottleneck the salience does not see: bench/results/prune_ideas_minw.md,
+  // prune_ideas_floor.md). min_width_choice says how it was chosen ("" if given).
   int min_width = 0;
   std::string min_width_choice;
   int pad_channels = 8;            // train pruned widths padded with zero channels to multiples of N (1: off)
@@ -141,9 +142,10 @@ void validate_prune_config(PruneConfig& c);
 // (the board's RAM and flash apply only when a board is given).
 ProfileOptions profile_options(const PruneConfig& c);
 
-// --min-width 0 (automatic): 2 channels if every budget is reachable with every prunable group
-// at 2 (or at its own width, if narrower), else 1; min_width_choice says which and why. A
-// given width is left as it is.
+// --min-width 0 (automatic): 4 channels if, with every prunable group at 4 (or at its own
+// width, if narrower), the model needs at most half of every budget (and there is a budget);
+// else 2 if every budget is reachable with every group at 2; else 1. min_width_choice says
+// which and why. A given width is left as it is.
 void resolve_min_width(const Graph& g, PruneConfig& cfg);
 
 // Checks the configuration and that the budgets are reachable at the minimum widths (an

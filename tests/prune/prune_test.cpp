@@ -218,8 +218,9 @@ TEST(Prune, AutomaticMinimumWidthIsTwoWhereTheBudgetsAllowIt) {
     for (const ChannelGroup& grp : cg.groups) widths.push_back(grp.prunable ? std::min(w, grp.channels) : grp.channels);
     return prune_detail::exact_of(prune_detail::with_widths(g, widths, 1, 1), t).flash_bytes;
   };
-  const int64_t at1 = flash_at(1), at2 = flash_at(2);
+  const int64_t at1 = flash_at(1), at2 = flash_at(2), at4 = flash_at(4);
   ASSERT_LT(at1, at2);
+  ASSERT_LT(2 * at4, exact(g).flash_bytes);  // a budget the floor of 4 takes half of is a cut
   c.budgets[Resource::Flash] = double(at2);  // reachable with 2 channels per group
   PruneConfig two = c;
   resolve_min_width(g, two);
@@ -244,7 +245,8 @@ TEST(Prune, AutomaticMinimumWidthIsTwoWhereTheBudgetsAllowIt) {
   DatasetSplits data = synthetic(12, 3);
   PruneConfig run = config(3);
   run.min_width = 0;
-  run.budgets[Resource::Flash] = double(at2 + (exact(g).flash_bytes - at2) / 4);
+  run.budgets[Resource::Flash] = double(2 * at4 - 1);  // the floor of 4 would take over half of it
+  ASSERT_GT(run.budgets[Resource::Flash].value(), double(at2));
   TempDir dir;
   PruneResult r = prune_model(g, nullptr, data, run, dir.path.string(), false, quiet());
   EXPECT_TRUE(r.budgets_met);
@@ -255,6 +257,58 @@ TEST(Prune, AutomaticMinimumWidthIsTwoWhereTheBudgetsAllowIt) {
   const PruneConfig saved = read_prune_config(dir.path.string());
   EXPECT_EQ(saved.min_width, 2);
   EXPECT_EQ(saved.min_width_choice, "automatic: 2 channels");
+}
+
+TEST(Prune, AutomaticMinimumWidthIsFourWhereThatFloorTakesAtMostHalfOfEveryBudget) {
+  const Graph g = model();
+  PruneConfig c = config(3);
+  c.min_width = 0;
+  const prune_detail::Target t = prune_detail::resolve_target(c);
+  const ChannelGroups cg = find_channel_groups(g);
+  auto use_at = [&](int w) {
+    std::vector<int> widths;
+    for (const ChannelGroup& grp : cg.groups) widths.push_back(grp.prunable ? std::min(w, grp.channels) : grp.channels);
+    return prune_detail::exact_of(prune_detail::with_widths(g, widths, 1, 1), t);
+  };
+  const ResourceUse at4 = use_at(4), full = exact(g);
+  ASSERT_LT(2 * at4.flash_bytes, full.flash_bytes);
+  c.budgets[Resource::Flash] = double(2 * at4.flash_bytes);  // the floor takes exactly half
+  PruneConfig four = c;
+  resolve_min_width(g, four);
+  EXPECT_EQ(four.min_width, 4);
+  EXPECT_EQ(four.min_width_choice, "automatic: 4 channels, since at 4 the model needs at most 50% of each budget");
+  PruneConfig over = c;
+  over.budgets[Resource::Flash] = double(2 * at4.flash_bytes - 1);
+  resolve_min_width(g, over);
+  EXPECT_EQ(over.min_width, 2);
+  EXPECT_EQ(over.min_width_choice, "automatic: 2 channels");
+  // Every budget counts: a second one that the floor would take over half of keeps it at 2.
+  PruneConfig both = c;
+  both.budgets[Resource::Macs] = double(2 * at4.macs - 1);
+  ASSERT_LT(both.budgets[Resource::Macs].value(), double(full.macs));
+  resolve_min_width(g, both);
+  EXPECT_EQ(both.min_width, 2);
+  PruneConfig both_half = c;
+  both_half.budgets[Resource::Macs] = double(2 * at4.macs);
+  resolve_min_width(g, both_half);
+  EXPECT_EQ(both_half.min_width, 4);
+  // Without a budget (only --minimize) there is nothing to price the floor against: 2.
+  PruneConfig none = config(3);
+  none.min_width = 0;
+  none.minimize = {"flash"};
+  resolve_min_width(g, none);
+  EXPECT_EQ(none.min_width, 2);
+  // A run with the floor of 4 keeps every group at 4 or more (or at its own width).
+  DatasetSplits data = synthetic(12, 3);
+  PruneConfig run = config(3);
+  run.min_width = 0;
+  run.budgets[Resource::Flash] = double(2 * at4.flash_bytes);
+  TempDir dir;
+  PruneResult r = prune_model(g, nullptr, data, run, dir.path.string(), false, quiet());
+  EXPECT_TRUE(r.budgets_met);
+  EXPECT_EQ(r.min_width, 4);
+  for (const ChannelGroup& grp : find_channel_groups(r.graph).groups)
+    if (grp.prunable) EXPECT_GE(grp.channels, std::min(4, cg.groups[size_t(grp.id)].channels)) << "group " << grp.id;
 }
 
 TEST(Prune, AModelWithoutPrunableGroupsIsAClearErrorWithTheAutomaticWidth) {
