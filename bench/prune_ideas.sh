@@ -32,6 +32,12 @@
 #     IDEAS="warmup1 warmup0" SEEDS=3 LIMIT_TEST=0 OUT=bench/results/prune_ideas_warmup0.md bench/prune_ideas.sh
 # The width step's ramp (--width-ramp 0.25; measured on full data with standard mode's command,
 # docs/pruning.md) at quick mode's settings: IDEAS="default ramp25".
+# The floor of 4 channels (the automatic --min-width's rule since 2026-12-05;
+# bench/results/prune_ideas_floor.md, whose reference rows ran as "warmup0" when the automatic floor
+# was 2; "minw2" is that reference today), and more frequent surgeries (prune_ideas_every.md):
+#   CASES="mobilenetv2:ram4 resnet8:ram4 mobilenetv2:flash4 vgg:flash16 resnet8:flash4 mobilenetv2:f446re \
+#     vgg:flash4 vgg:f446re" IDEAS="minw2 minw4" SEEDS=3 LIMIT_TEST=0 bench/prune_ideas.sh
+#   CASES="resnet8:ram4 mobilenetv2:ram4" IDEAS="minw2 every10" SEEDS=3 LIMIT_TEST=0 bench/prune_ideas.sh
 # distill and distill-rewarm turn the warm-up on as well (--distill needs one).
 # Runs are reused by their folder's name: after a default changes, a "default" run there is the
 # old default's; delete the folder to measure afresh.
@@ -89,7 +95,7 @@ declare -A IDEA=(
   [warmup0]="--warmup-epochs 0"
   [warmup1]="--warmup-epochs 1"
   [ramp25]="--width-ramp 0.25"
-  [every10]="--prune-every 10"
+  [every10]="--prune-every 10 --min-width 2"
 )
 read -r -a ORDER <<< "${IDEAS:-plain distill rewarm salience-window gradual}"
 for idea in "${ORDER[@]}"; do
