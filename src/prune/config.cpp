@@ -126,7 +126,7 @@ void validate(const PruneConfig& c) {
         epochs + " and " + std::to_string(c.warmup_epochs) + " warm-up epoch(s): give at most " +
         std::to_string(most_finetune) + " (or -1: a quarter of the epochs), or more --epochs");
   if (c.round_to < 1) bad("--round-to must be >= 1");
-  if (c.min_width < 0) bad("--min-width must be >= 1, or 0 for automatic (2, or 1 where a budget needs it)");
+  if (c.min_width < 0) bad("--min-width must be >= 1, or 0 for automatic (4 where that floor takes at most half of every budget, else 2, or 1 where a budget needs it)");
   if (c.pad_channels < 1 || c.pad_channels > 256) bad("--pad-channels must be in [1, 256] (1: no padding)");
   if (!(c.alpha_lr >= 0) || c.alpha_lr > 1) bad("--alpha-lr must be in [0, 1] (0: automatic)");
   if (!(c.task_weight >= 0 && c.task_weight <= 100))

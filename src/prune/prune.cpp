@@ -157,7 +157,7 @@ void resolve_min_width(const Graph& g, PruneConfig& cfg) {
   const bool any_budget = budget_share_at_minimum(g, four, t4, share);
   if (any_budget && share <= kFloorShare && room_to_prune(find_channel_groups(g, 4, cfg.round_to), widest)) {
     char pct[32];
-    std::snprintf(pct, sizeof pct, "%.0f%%", 100 * share);
+    std::snprintf(pct, sizeof pct, "%.0f%%", std::ceil(100 * share));  // "at most": rounded up
     cfg.min_width = 4;
     cfg.min_width_choice = std::string("automatic: 4 channels, since at 4 the model needs at most ") + pct +
                            " of each budget";

@@ -309,6 +309,15 @@ TEST(Prune, AutomaticMinimumWidthIsFourWhereThatFloorTakesAtMostHalfOfEveryBudge
   EXPECT_EQ(r.min_width, 4);
   for (const ChannelGroup& grp : find_channel_groups(r.graph).groups)
     if (grp.prunable) EXPECT_GE(grp.channels, std::min(4, cg.groups[size_t(grp.id)].channels)) << "group " << grp.id;
+  const PruneConfig saved = read_prune_config(dir.path.string());  // a resume keeps the choice
+  EXPECT_EQ(saved.min_width, 4);
+  EXPECT_EQ(saved.min_width_choice, four.min_width_choice);
+  // A share that is not a whole percentage is rounded up: "at most" stays true.
+  PruneConfig odd = c;
+  odd.budgets[Resource::Flash] = double(2 * at4.flash_bytes) + 7.0;
+  resolve_min_width(g, odd);
+  EXPECT_EQ(odd.min_width, 4);
+  EXPECT_TRUE(Contains(odd.min_width_choice, "at most 50% of each budget")) << odd.min_width_choice;
 }
 
 TEST(Prune, AModelWithoutPrunableGroupsIsAClearErrorWithTheAutomaticWidth) {
