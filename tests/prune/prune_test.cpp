@@ -253,7 +253,9 @@ TEST(Prune, AutomaticMinimumWidthIsTwoWhereTheBudgetsAllowIt) {
   EXPECT_EQ(r.min_width, 2);
   EXPECT_EQ(r.min_width_choice, "automatic: 2 channels");
   for (const ChannelGroup& grp : find_channel_groups(r.graph).groups)
-    if (grp.prunable) EXPECT_GE(grp.channels, std::min(2, cg.groups[size_t(grp.id)].channels)) << "group " << grp.id;
+    if (grp.prunable) {
+      EXPECT_GE(grp.channels, std::min(2, cg.groups[size_t(grp.id)].channels)) << "group " << grp.id;
+    }
   const PruneConfig saved = read_prune_config(dir.path.string());
   EXPECT_EQ(saved.min_width, 2);
   EXPECT_EQ(saved.min_width_choice, "automatic: 2 channels");
@@ -308,7 +310,9 @@ TEST(Prune, AutomaticMinimumWidthIsFourWhereThatFloorTakesAtMostHalfOfEveryBudge
   EXPECT_TRUE(r.budgets_met);
   EXPECT_EQ(r.min_width, 4);
   for (const ChannelGroup& grp : find_channel_groups(r.graph).groups)
-    if (grp.prunable) EXPECT_GE(grp.channels, std::min(4, cg.groups[size_t(grp.id)].channels)) << "group " << grp.id;
+    if (grp.prunable) {
+      EXPECT_GE(grp.channels, std::min(4, cg.groups[size_t(grp.id)].channels)) << "group " << grp.id;
+    }
   const PruneConfig saved = read_prune_config(dir.path.string());  // a resume keeps the choice
   EXPECT_EQ(saved.min_width, 4);
   EXPECT_EQ(saved.min_width_choice, four.min_width_choice);
