@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
@@ -118,46 +119,44 @@ std::string budget_missed_at_minimum(const Graph& g, const PruneConfig& cfg, con
 constexpr double kFloorShare = 0.5;
 
 // With every prunable group at cfg's minimum width: the largest share of a budget the model
-// needs (`share`); false when there is no budget.
-bool budget_share_at_minimum(const Graph& g, const PruneConfig& cfg, const Target& t, double& share) {
+// needs; nothing when there is no budget.
+std::optional<double> budget_share_at_minimum(const Graph& g, const PruneConfig& cfg, const Target& t) {
   const ResourceUse r = use_at_minimum(g, cfg, t);
-  bool any = false;
-  share = 0;
+  std::optional<double> share;
   for (int k = 0; k < 4; ++k)
-    if (t.budgets.limit[k] && *t.budgets.limit[k] > 0) {
-      any = true;
-      share = std::max(share, double(r[Resource(k)]) / double(*t.budgets.limit[k]));
-    }
-  return any;
+    if (t.budgets.limit[k] && *t.budgets.limit[k] > 0)
+      share = std::max(share.value_or(0.0), double(r[Resource(k)]) / double(*t.budgets.limit[k]));
+  return share;
 }
 
 }  // namespace
 
 void resolve_min_width(const Graph& g, PruneConfig& cfg) {
   if (cfg.min_width != 0) return;
-  PruneConfig two = cfg;
-  two.min_width = 2;
   int widest = 0;
-  const std::string why = !room_to_prune(find_channel_groups(g, 2, cfg.round_to), widest)
-                              ? "no prunable group is wider than 2 channels"
-                              : budget_missed_at_minimum(g, two, resolve_target(two));
-  if (!why.empty()) {
+  if (!room_to_prune(find_channel_groups(g, 2, cfg.round_to), widest)) {
     cfg.min_width = 1;
-    cfg.min_width_choice = "automatic: 1 channel, since at 2 " + why;
+    cfg.min_width_choice = "automatic: 1 channel, since at 2 no prunable group is wider than 2 channels";
+    return;
+  }
+  const Target t = resolve_target(cfg);  // the budgets, whatever the floor
+  PruneConfig at = cfg;
+  at.min_width = 2;
+  const std::string missed = budget_missed_at_minimum(g, at, t);
+  if (!missed.empty()) {
+    cfg.min_width = 1;
+    cfg.min_width_choice = "automatic: 1 channel, since at 2 " + missed;
     return;
   }
   // A floor of 4 where it is cheap: every budget keeps at least half of itself beyond what
   // the model needs with every prunable group at 4, so the floor leaves the method most of
   // the budget to share out and only stops the bottleneck layers the first-order salience
   // cannot see (bench/results/prune_ideas_floor.md).
-  PruneConfig four = cfg;
-  four.min_width = 4;
-  const Target t4 = resolve_target(four);
-  double share = 0;
-  const bool any_budget = budget_share_at_minimum(g, four, t4, share);
-  if (any_budget && share <= kFloorShare && room_to_prune(find_channel_groups(g, 4, cfg.round_to), widest)) {
+  at.min_width = 4;
+  const std::optional<double> share = budget_share_at_minimum(g, at, t);
+  if (share && *share <= kFloorShare && room_to_prune(find_channel_groups(g, 4, cfg.round_to), widest)) {
     char pct[32];
-    std::snprintf(pct, sizeof pct, "%.0f%%", std::ceil(100 * share));  // "at most": rounded up
+    std::snprintf(pct, sizeof pct, "%.0f%%", std::ceil(100 * *share));  // "at most": rounded up
     cfg.min_width = 4;
     cfg.min_width_choice = std::string("automatic: 4 channels, since at 4 the model needs at most ") + pct +
                            " of each budget";

@@ -207,17 +207,22 @@ TEST(Prune, ImpossibleBudgetNamesResourceBottleneckAndMinimum) {
   EXPECT_TRUE(Contains(user_error_of([&] { check_prune_feasible(model(), bad); }), "--importance"));
 }
 
+// The exact model with every prunable group cut to w channels (a narrower group kept whole),
+// computed here from the widths, not by the rule under test.
+ResourceUse use_with_every_group_at(const Graph& g, const prune_detail::Target& t, int w) {
+  std::vector<int> widths;
+  for (const ChannelGroup& grp : find_channel_groups(g).groups)
+    widths.push_back(grp.prunable ? std::min(w, grp.channels) : grp.channels);
+  return prune_detail::exact_of(prune_detail::with_widths(g, widths, 1, 1), t);
+}
+
 TEST(Prune, AutomaticMinimumWidthIsTwoWhereTheBudgetsAllowIt) {
   const Graph g = model();
   PruneConfig c = config(3);
   c.min_width = 0;  // automatic, the command line's default
   const prune_detail::Target t = prune_detail::resolve_target(c);
   const ChannelGroups cg = find_channel_groups(g);
-  auto flash_at = [&](int w) {
-    std::vector<int> widths;
-    for (const ChannelGroup& grp : cg.groups) widths.push_back(grp.prunable ? std::min(w, grp.channels) : grp.channels);
-    return prune_detail::exact_of(prune_detail::with_widths(g, widths, 1, 1), t).flash_bytes;
-  };
+  auto flash_at = [&](int w) { return use_with_every_group_at(g, t, w).flash_bytes; };
   const int64_t at1 = flash_at(1), at2 = flash_at(2), at4 = flash_at(4);
   ASSERT_LT(at1, at2);
   ASSERT_LT(2 * at4, exact(g).flash_bytes);  // a budget the floor of 4 takes half of is a cut
@@ -267,12 +272,7 @@ TEST(Prune, AutomaticMinimumWidthIsFourWhereThatFloorTakesAtMostHalfOfEveryBudge
   c.min_width = 0;
   const prune_detail::Target t = prune_detail::resolve_target(c);
   const ChannelGroups cg = find_channel_groups(g);
-  auto use_at = [&](int w) {
-    std::vector<int> widths;
-    for (const ChannelGroup& grp : cg.groups) widths.push_back(grp.prunable ? std::min(w, grp.channels) : grp.channels);
-    return prune_detail::exact_of(prune_detail::with_widths(g, widths, 1, 1), t);
-  };
-  const ResourceUse at4 = use_at(4), full = exact(g);
+  const ResourceUse at4 = use_with_every_group_at(g, t, 4), full = exact(g);
   ASSERT_LT(2 * at4.flash_bytes, full.flash_bytes);
   c.budgets[Resource::Flash] = double(2 * at4.flash_bytes);  // the floor takes exactly half
   PruneConfig four = c;
