@@ -154,6 +154,7 @@ void run_train(TrainArgs a) {
                  {"workers", dist().world},
                  {"global_batch_size", a.cfg.batch_size * dist().world},
                  {"device", device},
+                 {"layout", r.layout},
                  {"allocator", allocator_setting()}};
   write_report((fs::path(a.out) / "report.json").string(), report);
   if (!a.no_html) write_run_page((fs::path(a.out) / "report.json").string(), report, a.out);

@@ -1,4 +1,5 @@
-// IR -> LibTorch. Activations stay NCHW inside the network; IR semantics that differ
+// IR -> LibTorch. Activations are NCHW tensors (laid out channels-last in memory where the
+// widths favour it: NetImpl::channels_last()); IR semantics that differ
 // from PyTorch's defaults (asymmetric "same" padding, HWC flatten, pools) are handled
 // here explicitly.
 #include "nn/net.h"
@@ -46,6 +47,17 @@ torch::Tensor sync_batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2d& bn
 }
 
 }  // namespace
+
+bool prefers_channels_last(const Graph& g) {
+  bool spatial = false;
+  for (const Node& nd : g.nodes) {
+    // The image (and the features of the keyword-spotting front end) and [N, C, 1, 1] views.
+    if (nd.kind == OpKind::Input || nd.kind == OpKind::Mfcc || nd.out.h * nd.out.w <= 1) continue;
+    if (nd.out.c % 8 != 0) return false;
+    spatial = true;
+  }
+  return spatial;
+}
 
 namespace F = torch::nn::functional;
 
@@ -116,6 +128,7 @@ NetImpl::NetImpl(const Graph& g, int pad_to) : logical_(g) {
   }
   device_ = detail::compute_device();
   if (!device_.is_cpu()) to(device_);
+  channels_last_ = device_.is_cpu() && prefers_channels_last(graph_);
 }
 
 void NetImpl::build_padding(int pad_to) {
@@ -214,7 +227,16 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
   if (logits && graph_.nodes[out_node].kind == OpKind::Softmax)
     out_node = graph_.nodes[out_node].inputs[0];
   std::vector<torch::Tensor> v(n);
-  v[0] = fake_quant_ ? fake_quant_output(0, x) : x;
+  // The layout the graph's widths run fastest in (channels_last()). A copy of the input costs
+  // little next to a step; where the strides already match, none is made.
+  torch::Tensor xl = x;
+  if (x.dim() == 4) {
+    // A tensor with one channel is contiguous in both layouts; LibTorch's kernels follow the
+    // layout its strides suggest, so both are checked (a copy sets them).
+    const auto want = channels_last_ ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    if (!x.is_contiguous(want) || x.suggest_memory_format() != want) xl = x.clone(want);
+  }
+  v[0] = fake_quant_ ? fake_quant_output(0, xl) : xl;
   for (int i = 1; i <= out_node; ++i) {
     const Node& nd = graph_.nodes[i];
     const torch::Tensor& a = v[nd.inputs[0]];

@@ -30,6 +30,16 @@ struct NetImpl : torch::nn::Module {
   WeightMap weight_map() const;
 
   const Graph& graph() const { return logical_; }
+  // The memory layout of the activations: channels-last (NHWC) on the CPU when every
+  // spatial tensor of the trained graph (its padded widths) has a multiple of 8 channels,
+  // else NCHW. LibTorch's oneDNN convolutions run faster channels-last at such widths (1.2x
+  // to 1.8x a training step of the zoo's models, bench/results/layout_speed.md) and several
+  // times slower at other widths, where NCHW has no such penalty. forward() lays its input
+  // out so, whatever strides it comes with (a one-channel batch fits both layouts, and
+  // LibTorch would otherwise read it as channels-last). Other devices get NCHW.
+  bool channels_last() const { return channels_last_; }
+  // The layout in words, for reports: "channels-last" or "NCHW".
+  std::string layout() const { return channels_last_ ? "channels-last" : "NCHW"; }
   // Channels added by pad_to over all padded groups (0: the net is the exact graph).
   int64_t padding_channels() const { return padding_channels_; }
   // A tensor shaped like parameter `ir_name` of the padded net (e.g. an optimizer's moment
@@ -70,6 +80,7 @@ struct NetImpl : torch::nn::Module {
   Graph graph_;    // the graph the modules are built from (logical_ with padded widths)
   torch::Device device_{torch::kCPU};  // the process's device (nn/device.h) when built
   int64_t padding_channels_ = 0;
+  bool channels_last_ = false;
   // For padded nets: per parameter or buffer (IR name), each exact element's flat index in
   // the padded tensor; per gated consumer node, each exact input feature's padded index.
   struct PaddedParam {
@@ -98,6 +109,10 @@ struct NetImpl : torch::nn::Module {
   torch::Tensor fake_quant_output(int node, const torch::Tensor& y);
 };
 TORCH_MODULE(Net);
+
+// Whether a net of graph `g` (its trained widths) runs channels-last on the CPU: every
+// spatial tensor but the input has a multiple of 8 channels (NetImpl::channels_last()).
+bool prefers_channels_last(const Graph& g);
 
 // The IR name of a parameter or buffer of a Net built from `g` ("node3.weight" ->
 // "conv1.weight", a BatchNorm's "weight"/"bias" -> "gamma"/"beta").

@@ -520,6 +520,7 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
   auto opt = make_optimizer(cfg, net);
 
   TrainResult result;
+  result.layout = net->layout();
   int start_epoch = 0;
   if (resume) {
     json s = read_state(out_dir);

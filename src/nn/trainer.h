@@ -72,6 +72,7 @@ struct TrainResult {
   bool interrupted = false;
   double train_seconds = 0;  // this run's training time
   Graph graph;               // the trained architecture, with input normalisation and class names
+  std::string layout;        // the activations' memory layout: "channels-last" or "NCHW" (nn/net.h)
   WeightMap weights;         // final weights
 };
 

@@ -116,6 +116,7 @@ PruneEpoch epoch_from_json(const json& e) {
   p.lr = e.value("lr", 0.0);  // absent before --lr-rewarm
   p.pruning_done = e.at("pruning_done");
   p.resources = resource_use_from_json(e.at("resources"));
+  p.layout = e.value("layout", std::string());  // absent in runs from before the layout choice
   if (e.contains("time_s")) p.time_s = e.at("time_s").get<std::map<std::string, double>>();  // absent before 0.1.1
   return p;
 }
@@ -218,7 +219,8 @@ json prune_epoch_to_json(const PruneEpoch& e) {
   return {{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
           {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"lambda", e.lambda},
           {"seconds", e.seconds}, {"lr", e.lr}, {"channels", e.channels}, {"pruning_done", e.pruning_done},
-          {"resources", resource_use_to_json(e.resources)}, {"time_s", e.time_s}};
+          {"resources", resource_use_to_json(e.resources)}, {"time_s", e.time_s},
+          {"layout", e.layout}};
 }
 
 json fallback_to_json(const FallbackRecord& f) {

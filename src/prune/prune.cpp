@@ -362,6 +362,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     pe.channels = prunable_channels(s.groups);
     pe.pruning_done = s.pruning_done;
     pe.resources = exact_of(s.graph, target);
+    pe.layout = s.net->layout();
     pe.time_s = time_s;  // the checkpoint's own time is added after it is saved
     result.history.push_back(pe);
     result.epochs_completed = epoch + 1;

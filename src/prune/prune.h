@@ -115,6 +115,9 @@ struct PruneEpoch {
   // `seconds` is the training itself (batches, forward, backward, optimizer). After it:
   // "validation" and "checkpoint".
   std::map<std::string, double> time_s;
+  // The memory layout the epoch's net ended in: "channels-last" or "NCHW" (nn/net.h); its
+  // widths decide it, so it can change as channels go.
+  std::string layout;
 };
 
 // The record of one epoch as JSON (checkpoint, --log-json and report.json share it).

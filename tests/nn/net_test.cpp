@@ -254,6 +254,49 @@ TEST(NetPadding, PaddedNetComputesTheExactFunctionAndItsPaddingStaysZero) {
   EXPECT_NEAR(padded_abs_sum(padded), exact_abs_sum(padded), 1e-6 * exact_abs_sum(padded));
 }
 
+// The layout rule: channels-last where every spatial tensor but the image has a multiple of 8
+// channels (padding included), NCHW elsewhere; and the result does not depend on the strides
+// the input batch comes with (a one-channel batch fits both layouts).
+TEST(NetLayout, ChannelsLastExactlyWhereEverySpatialWidthIsAMultipleOfEight) {
+  ZooOptions o;
+  o.input = {28, 28, 1};
+  o.classes = 10;
+  EXPECT_TRUE(prefers_channels_last(zoo_build("vgg", o)));  // 16, 32, 64, ... channels
+  EXPECT_TRUE(prefers_channels_last(zoo_build("mobilenetv2", o)));
+  o.width = 0.3;  // odd widths
+  const Graph odd_vgg = zoo_build("vgg", o);
+  EXPECT_FALSE(prefers_channels_last(odd_vgg));
+  // One odd tensor is enough for NCHW; [N, C, 1, 1] tensors (dense, global pool) do not count.
+  GraphBuilder b("t", {8, 8, 3});
+  int c = b.conv(b.input(), 16, 3, 1, Padding::Same, "c1");
+  c = b.global_avgpool(c, "gap");
+  b.dense(c, 5, "fc");
+  EXPECT_TRUE(prefers_channels_last(b.finish()));
+  const Graph g = odd_model();
+  EXPECT_FALSE(Net(g)->channels_last());
+  EXPECT_EQ(Net(g)->layout(), "NCHW");
+  EXPECT_TRUE(Net(g, 8)->channels_last());  // padded to 8: the same function, channels-last
+  EXPECT_EQ(Net(g, 8)->layout(), "channels-last");
+}
+
+TEST(NetLayout, TheInputsStridesDoNotChangeTheResult) {
+  torch::manual_seed(3);
+  // An NHWC batch permuted to NCHW, as batches are made, and the same values with NCHW strides.
+  const torch::Tensor nhwc = torch::randn({4, 8, 8, 1}).permute({0, 3, 1, 2});
+  const torch::Tensor nchw = nhwc.clone(at::MemoryFormat::Contiguous);
+  ASSERT_TRUE(torch::equal(nchw, nhwc));
+  ASSERT_NE(nchw.strides(), nhwc.strides());
+  for (int pad : {1, 8}) {
+    torch::manual_seed(4);
+    Net net(odd_model(), pad);
+    for (bool training : {false, true}) {
+      net->train(training);
+      const torch::Tensor a = net->forward(nchw), b = net->forward(nhwc);
+      EXPECT_TRUE(torch::equal(a, b)) << "pad " << pad << (training ? ", training" : ", eval");
+    }
+  }
+}
+
 TEST(NetGates, FoldingPutsTheGatesIntoTheWeights) {
   // Gates on every prunable group (convolutions, a residual add, a depthwise layer and a
   // dense layer read them): after fold_gates the net without gates computes what the gated
