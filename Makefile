@@ -107,6 +107,7 @@ bench-misc: build
 	@bash bench/dist_throughput.sh $(BUILD)
 	@bash bench/optimal_order.sh $(BUILD)
 	@bash bench/width_speed.sh $(BUILD)
+	@bash bench/layout_speed.sh $(BUILD)
 	@bash bench/prune_speed.sh $(BUILD)
 	@bash bench/warmup_speed.sh $(BUILD)
 	@bash bench/prune_ideas.sh $(BUILD)

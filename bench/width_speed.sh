@@ -59,6 +59,9 @@ json="${json%,}]"
   echo
   echo "Fashion-MNIST (28x28x1), batch $BATCH, $THREADS threads, $STEPS timed steps, median of $REPEATS alternating runs,"
   echo "$(date -u +%Y-%m-%d). Ratio: padded samples/s over exact samples/s. Command: bench/width_speed.sh"
+  echo "Layouts (src/nn/net.h): the exact widths train NCHW, the padded ones channels-last. Before the layout"
+  echo "was chosen from the widths (2026-12-05), a one-channel batch made every run channels-last, and the"
+  echo "exact widths trained 1.6x to 3.95x slower than the padded ones (this table of 2026-12-02, in git)."
   echo
   echo "| model | width | exact channels | exact samples/s | padded samples/s | ratio |"
   echo "|---|---|---|---|---|---|"

@@ -17,6 +17,7 @@ struct BenchArgs {
   std::string dataset = "fashion-mnist", save_arch;
   int batch_size = 64, steps = 50, warmup = 5, threads = 0;
   std::string device = "cpu";
+  std::string layout = "auto";
   uint64_t seed = 1;
   bool force = false;
 };
@@ -31,10 +32,11 @@ void run_bench(const BenchArgs& a) {
   DatasetSplits data = load_dataset(a.dataset, lo);
   LoadedModel m = resolve_model(a.model, &data.train);
   if (!a.save_arch.empty()) save_graph(a.save_arch, m.graph);
+  std::string layout;
   double sps = measure_train_throughput(m.graph, data.train, a.batch_size, a.steps, a.warmup,
-                                        a.threads, a.seed);
+                                        a.threads, a.seed, a.layout, &layout);
   nlohmann::json j = {{"model", m.graph.name}, {"dataset", a.dataset}, {"batch_size", a.batch_size},
-                      {"steps", a.steps}, {"threads", a.threads}, {"device", device}, {"allocator", allocator_setting()},
+                      {"steps", a.steps}, {"threads", a.threads}, {"device", device}, {"layout", layout}, {"allocator", allocator_setting()},
                       {"samples_per_second", sps}};
   std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
@@ -58,6 +60,11 @@ void add_bench_command(CLI::App& app) {
   check_threads(c->add_option("--threads", args->threads, "CPU threads (0 = all cores)"));
   check_seed(c->add_option("--seed", args->seed, "seed"))->capture_default_str();
   add_device_option(c, args->device);
+  c->add_option("--layout", args->layout,
+                "activations' memory layout: auto (channels-last where every width is a multiple of 8), "
+                "nchw or channels-last")
+      ->check(CLI::IsMember({"auto", "nchw", "channels-last"}))
+      ->capture_default_str();
   c->add_option("--save-arch", args->save_arch, "also write the architecture JSON to FILE");
   c->add_flag("--force", args->force, "replace an existing --save-arch file");
   c->callback([args] { run_bench(*args); });

@@ -40,6 +40,8 @@ struct NetImpl : torch::nn::Module {
   bool channels_last() const { return channels_last_; }
   // The layout in words, for reports: "channels-last" or "NCHW".
   std::string layout() const { return channels_last_ ? "channels-last" : "NCHW"; }
+  // Overrides the rule (for benchmarks that compare the layouts).
+  void set_channels_last(bool on) { channels_last_ = on; }
   // Channels added by pad_to over all padded groups (0: the net is the exact graph).
   int64_t padding_channels() const { return padding_channels_; }
   // A tensor shaped like parameter `ir_name` of the padded net (e.g. an optimizer's moment

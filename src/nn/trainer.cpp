@@ -612,11 +612,16 @@ TrainResult train_model(const Graph& g_in, const WeightMap* init, const DatasetS
 }
 
 double measure_train_throughput(const Graph& g, const Dataset& d, int batch_size, int steps,
-                                int warmup, int threads, uint64_t seed) {
+                                int warmup, int threads, uint64_t seed, const std::string& layout,
+                                std::string* used) {
   set_threads(threads);
   check_data_fits(g, d);
   torch::manual_seed(seed);
   Net net(g);
+  if (layout == "nchw") net->set_channels_last(false);
+  else if (layout == "channels-last") net->set_channels_last(true);
+  else if (layout != "auto") throw UserError("layout '" + layout + "': use auto, nchw or channels-last");
+  if (used) *used = net->layout();
   net->train();
   InputNormalization norm = normalization_of(g, d);
   torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));

@@ -103,8 +103,10 @@ CheckpointInfo read_checkpoint(const std::string& out_dir);
 void set_checkpoint_extra(const nlohmann::json& extra);
 
 // Training samples/s (forward, backward, optimizer step) on batches of `d`, in order:
-// for benchmarks. Runs `warmup` steps untimed, then `steps` timed steps.
+// for benchmarks. Runs `warmup` steps untimed, then `steps` timed steps. `layout`: "auto" (the
+// net's own choice, nn/net.h), "nchw" or "channels-last"; `*used` gets the layout it ran in.
 double measure_train_throughput(const Graph& g, const Dataset& d, int batch_size, int steps, int warmup,
-                                int threads, uint64_t seed);
+                                int threads, uint64_t seed, const std::string& layout = "auto",
+                                std::string* used = nullptr);
 
 }  // namespace mcuprune
