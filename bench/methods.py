@@ -58,24 +58,29 @@ MODE_DEFAULTS = {
     # the training set, the whole test set (2,000 test samples alone put 0.7 points of binomial
     # noise on an 88% accuracy), three seeds of diff and of the unpruned training, and the four
     # levels and two baselines of standard mode (dpf and unaware run in full mode). Measured
-    # 39 to 41 minutes; with the 2-channel floor diff's seed SD at most 1.0 point for vgg, 2.0 for
-    # resnet8, but up to 5.1 for mobilenetv2, which this much data leaves under-trained (RESULTS.md).
+    # 39 to 41 minutes. Adam's learning rate per model: of 0.001 (the trainer's default) and 0.003,
+    # the one whose unpruned training reached the higher validation accuracy at these settings,
+    # seed for seed (bench/quick_lr.sh, bench/results/quick_lr.md): in 560 steps resnet8 and
+    # mobilenetv2 stay under-trained at 0.001, and diff's seed SD with them.
     "quick": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": 12000, "limit_test": 0,
               "val_fraction": 0.02, "int8_test": 500, "seeds": 3, "baseline_seeds": 1,
-              "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude"},
+              "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude",
+              "lr": "vgg:0.001,resnet8:0.003,mobilenetv2:0.003"},
     # Full data, the paper's two evaluation models and resnet8, four levels, diff against the
     # two baselines a user would try first. Target 2.5 hours on 2 cores; measured 110 minutes
     # (2026-12-04, RESULTS-standard.md).
     "standard": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": 0, "limit_test": 0,
                  "val_fraction": 0.05, "int8_test": 2000, "seeds": 2, "baseline_seeds": 1,
-                 "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude"},
+                 "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude", "lr": ""},
     "full": {"models": "vgg,resnet8,mobilenetv2,vgg-w1,mobilenetv2-w1", "epochs": 10,
              "limit_train": 0, "limit_test": 0, "val_fraction": 0.1, "int8_test": 0, "seeds": 3, "baseline_seeds": 3,
-             "levels": ",".join(ALL_LEVELS), "methods": ",".join(ALL_METHODS)},
+             "levels": ",".join(ALL_LEVELS), "methods": ",".join(ALL_METHODS), "lr": ""},
 }
 # Settings that change what a run computes: a WORK directory holds runs of one value of each.
 RUN_DEFINING_SETTINGS = ["data", "epochs", "limit_train", "limit_test", "val_fraction", "int8_test",
-                         "calibration_samples"]
+                         "calibration_samples", "lr"]
+# Saved by drivers from before a setting existed: the value those runs had.
+RUN_DEFINING_BEFORE = {"lr": {}}
 
 
 class BenchmarkError(Exception):
@@ -113,6 +118,7 @@ class Settings:
     levels: list
     threads: int       # None: mcuprune's default (every core)
     calibration_samples: int
+    lr: dict           # model name -> Adam's learning rate ("--lr"); absent: the trainer's default
     command_line: str  # the command that reproduces this benchmark
 
 
@@ -164,6 +170,8 @@ def parse_settings(argv):
     parser.add_argument("--methods", help="comma list of: " + ",".join(ALL_METHODS))
     parser.add_argument("--levels", help="comma list of: f746zg, f446re, tight, flashK, ramK (K = divisor)")
     parser.add_argument("--threads", type=int, help="--threads for mcuprune (default: its own, all cores)")
+    parser.add_argument("--lr", help="learning rate of every run: LR for every model, or MODEL:LR,... "
+                                     "(a model not named: the trainer's default); quick mode's default is per model")
     parser.add_argument("--calibration-samples", type=int, default=200, help="int8 calibration samples")
     args = parser.parse_args(argv)
 
@@ -196,6 +204,23 @@ def parse_settings(argv):
     if epochs < 1 or seeds < 1 or limit_train < 0 or limit_test < 0 or args.calibration_samples < 1:
         parser.error("--epochs, --seeds and --calibration-samples must be >= 1; limits >= 0")
 
+    lr = {}
+    lr_text = pick(args.lr, "lr")
+    for item in split_list(lr_text):
+        name, _, value = item.rpartition(":")
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = 0.0
+        if not rate > 0 or ":" in name:
+            parser.error(f"--lr: '{item}' is not LR or MODEL:LR with a learning rate above 0")
+        for model in (models if not name else [name]):
+            lr[model] = value
+    unknown = sorted(set(lr) - set(models))
+    if unknown and args.lr is not None:
+        parser.error(f"--lr names {', '.join(unknown)}, which --models does not list")
+    lr = {model: value for model, value in lr.items() if model in models}
+
     data = args.data
     if data not in ("fashion-mnist", "mnist"):
         if not Path(data).exists():
@@ -208,11 +233,13 @@ def parse_settings(argv):
                 "--val-fraction", str(val_fraction), "--int8-test", str(int8_test), "--seeds", str(seeds),
                 "--baseline-seeds", str(baseline_seeds), "--methods", ",".join(methods), "--levels", ",".join(levels),
                 "--calibration-samples", str(args.calibration_samples)]
+    if lr:
+        explicit += ["--lr", ",".join(f"{model}:{value}" for model, value in lr.items())]
     if args.threads is not None:
         explicit += ["--threads", str(args.threads)]
     command_line = " ".join([PYTHON, "bench/methods.py"] + [shlex.quote(a) for a in explicit])
     tuned = [args.models, args.epochs, args.limit_train, args.limit_test, args.val_fraction, args.int8_test, args.seeds, args.baseline_seeds, args.methods,
-             args.levels, args.threads]
+             args.levels, args.threads, args.lr]
     if all(option is None for option in tuned) and args.calibration_samples == 200:
         target = "bench" if args.mode == "quick" else f"bench-{args.mode}"
         data_option = "" if args.data == "fashion-mnist" else f" DATA={shlex.quote(args.data)}"
@@ -222,7 +249,7 @@ def parse_settings(argv):
                     epochs=epochs, limit_train=limit_train, limit_test=limit_test, val_fraction=val_fraction, int8_test=int8_test, seeds=seeds,
                     baseline_seeds=baseline_seeds,
                     methods=methods, levels=levels, threads=args.threads,
-                    calibration_samples=args.calibration_samples, command_line=command_line)
+                    calibration_samples=args.calibration_samples, lr=lr, command_line=command_line)
 
 
 def check_mcuprune(settings):
@@ -242,7 +269,8 @@ def check_work_directory(settings):
     current = {key: getattr(settings, key) for key in RUN_DEFINING_SETTINGS}
     if path.exists():
         saved = json.loads(path.read_text())
-        differing = [f"{key} {saved.get(key)} -> {current[key]}" for key in current if saved.get(key) != current[key]]
+        was = lambda key: saved[key] if key in saved else RUN_DEFINING_BEFORE.get(key)
+        differing = [f"{key} {was(key)} -> {current[key]}" for key in current if was(key) != current[key]]
         if differing:
             raise BenchmarkError(f"{settings.work} holds runs made with other settings ({'; '.join(differing)}); "
                                  "give another --work directory or the same settings")
@@ -322,6 +350,11 @@ def data_args(settings, epochs=None):
     if settings.limit_test:
         args += ["--limit-test", settings.limit_test]
     return args + ["--val-fraction", settings.val_fraction] + thread_args(settings)
+
+
+def lr_args(settings, spec):
+    """--lr for the model's runs where the mode or --lr sets one (else the trainer's default)."""
+    return ["--lr", settings.lr[spec.name]] if spec.name in settings.lr else []
 
 
 def thread_args(settings):
@@ -562,7 +595,8 @@ class ModelState:
 
 def train_unpruned(settings, state, seed):
     run = Run(state.name, "unpruned", "unpruned", seed, settings.work / state.name / f"unpruned-s{seed}")
-    train_or_prune(settings, run, "train", state.spec.cli_args() + data_args(settings) + ["--seed", seed])
+    train_or_prune(settings, run, "train", state.spec.cli_args() + data_args(settings) + lr_args(settings, state.spec)
+                   + ["--seed", seed])
     quantize_s = quantize(settings, run)
     state.unpruned[seed] = run
     if run.has_model and not run.resources:
@@ -660,7 +694,7 @@ def prune_run(settings, state, level, method, seed):
         return state.runs[key]
     run = Run(state.name, level.name, method, seed,
               settings.work / state.name / level.name / f"{method}-s{seed}", budget_args=level.budget_args)
-    fresh = (["--method", method] + state.spec.cli_args() + data_args(settings)
+    fresh = (["--method", method] + state.spec.cli_args() + data_args(settings) + lr_args(settings, state.spec)
              + ["--seed", seed] + level.budget_args)
     train_or_prune(settings, run, "prune", fresh)
     if run.has_model and run.report.get("method") not in (None, method):
@@ -1328,6 +1362,11 @@ def settings_section(settings, states, duration_s, plot_note):
              f"- epochs: {settings.epochs} for every run; seeds: 1 for every method"
              + (f", 2..{settings.seeds} also for diff and the unpruned training" if settings.seeds > 1 else "")
              + (f", 2..{settings.baseline_seeds} for each model's best baseline" if settings.baseline_seeds > 1 else ""),
+             "- learning rate (Adam): " + (", ".join(f"{model} {value}" for model, value in settings.lr.items())
+                                           + (" (quick mode's, bench/results/quick_lr.md)" if settings.mode == "quick" else "")
+                                           if settings.lr else "the trainer's default (0.001)")
+             + ("; the trainer's default (0.001) for " + ", ".join(m.name for m in settings.models if m.name not in settings.lr)
+                if settings.lr and any(m.name not in settings.lr for m in settings.models) else ""),
              f"- methods: {', '.join(settings.methods)}; levels: {', '.join(settings.levels)}; "
              f"int8: {settings.calibration_samples} calibration samples, compared with float on the first "
              f"{settings.int8_test or settings.limit_test or 'all'} test samples",
