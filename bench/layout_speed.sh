@@ -21,7 +21,7 @@ MODELS="${MODELS:-vgg resnet8 mobilenetv2}"
 WIDTH_ODD="${WIDTH_ODD:-0.55}"
 OUT="${OUT:-bench/results/layout_speed.md}"
 [ -x "$M" ] || { echo "bench: $M not built; run 'make' first" >&2; exit 1; }
-source bench/lib.sh  # median, sps
+source bench/lib.sh  # median, sps, default_width
 W=bench/work/layout_speed
 mkdir -p "$W" "$(dirname "$OUT")"
 rgb="$W/rgb32.npz"
@@ -32,7 +32,6 @@ x = r.integers(0, 256, size=(2048, 32, 32, 3), dtype=np.uint8)
 y = r.integers(0, 10, size=2048).astype(np.int64); y[:10] = np.arange(10)
 np.savez(sys.argv[1], x_train=x, y_train=y, x_test=x[:256], y_test=y[:256])
 EOF
-default_width() { $M models --json | $PY -c "import json,sys; print(next(e['default_width'] for e in json.load(sys.stdin) if e['name']=='$1'))"; }
 rows=()
 for data in fashion-mnist "$rgb"; do
   if [ "$data" = fashion-mnist ]; then input=28x28x1; else input=32x32x3; fi
@@ -61,7 +60,8 @@ done
   echo "Batch $BATCH, $THREADS threads, $STEPS timed steps after 5 untimed, median of $REPEATS alternating runs of"
   echo "each layout; $(date -u +%Y-%m-%d). Command: bench/layout_speed.sh (\`mcuprune bench-train --layout\`)."
   echo "28x28x1: Fashion-MNIST; 32x32x3: random pixels. Ratio: channels-last samples/s over NCHW's."
-  echo "auto: the layout \`train\` and \`prune\` use (channels-last where every spatial width is a multiple of 8)."
+  echo "auto: the layout \`train\` and \`prune\` use (channels-last where every spatial width is a multiple of 8;"
+  echo "mobilenetv2 rounds its widths to multiples of 8 at every width multiplier, vgg and resnet8 do not)."
   echo
   echo "| input | model | width | NCHW samples/s | channels-last samples/s | ratio | auto |"
   echo "|---|---|---|---|---|---|---|"

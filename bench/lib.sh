@@ -3,6 +3,10 @@
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # sps: the samples_per_second value of `mcuprune bench-train`'s JSON output on stdin.
 sps() { grep -o '"samples_per_second": *[0-9.e+]*' | grep -o '[0-9.e+]*$'; }
+# layout: the layout value (channels-last or NCHW) of `mcuprune bench-train`'s JSON output on stdin.
+layout() { grep -o '"layout": *"[^"]*"' | grep -o '"[^"]*"$' | tr -d '"'; }
+# default_width MODEL: the zoo model's default width multiplier; needs $M and $PY.
+default_width() { "$M" models --json | "$PY" -c "import json,sys; print(next(e['default_width'] for e in json.load(sys.stdin) if e['name']=='$1'))"; }
 # model_total MODEL KEY: the unpruned MODEL's profile total KEY (ram_bytes, flash_bytes, ...); needs $M and $PY.
 model_total() { "$M" profile --model "$1" --json 2>/dev/null | "$PY" -c "import json,sys; print(json.load(sys.stdin)['totals']['$2'])"; }
 # level_budget MODEL LEVEL: the budget options of a level of bench/methods.py, as words: ramK or

@@ -120,6 +120,7 @@ class Settings:
     calibration_samples: int
     lr: dict           # model name -> Adam's learning rate ("--lr"); absent: the trainer's default
     command_line: str  # the command that reproduces this benchmark
+    lr_given: bool = False  # --lr given (not the mode's default)
 
 
 @dataclass
@@ -212,10 +213,10 @@ def parse_settings(argv):
             rate = float(value)
         except ValueError:
             rate = 0.0
-        if not rate > 0 or ":" in name:
-            parser.error(f"--lr: '{item}' is not LR or MODEL:LR with a learning rate above 0")
+        if not (math.isfinite(rate) and rate > 0) or ":" in name:
+            parser.error(f"--lr: '{item}' is not LR or MODEL:LR with a finite learning rate above 0")
         for model in (models if not name else [name]):
-            lr[model] = value
+            lr[model] = f"{rate:g}"  # one spelling per value: the saved settings compare as text
     unknown = sorted(set(lr) - set(models))
     if unknown and args.lr is not None:
         parser.error(f"--lr names {', '.join(unknown)}, which --models does not list")
@@ -233,7 +234,7 @@ def parse_settings(argv):
                 "--val-fraction", str(val_fraction), "--int8-test", str(int8_test), "--seeds", str(seeds),
                 "--baseline-seeds", str(baseline_seeds), "--methods", ",".join(methods), "--levels", ",".join(levels),
                 "--calibration-samples", str(args.calibration_samples)]
-    if lr:
+    if lr or args.lr is not None:  # --lr '' (the trainer's default everywhere) differs from quick mode's
         explicit += ["--lr", ",".join(f"{model}:{value}" for model, value in lr.items())]
     if args.threads is not None:
         explicit += ["--threads", str(args.threads)]
@@ -249,7 +250,8 @@ def parse_settings(argv):
                     epochs=epochs, limit_train=limit_train, limit_test=limit_test, val_fraction=val_fraction, int8_test=int8_test, seeds=seeds,
                     baseline_seeds=baseline_seeds,
                     methods=methods, levels=levels, threads=args.threads,
-                    calibration_samples=args.calibration_samples, lr=lr, command_line=command_line)
+                    calibration_samples=args.calibration_samples, lr=lr, command_line=command_line,
+                    lr_given=args.lr is not None)
 
 
 def check_mcuprune(settings):
@@ -1363,7 +1365,8 @@ def settings_section(settings, states, duration_s, plot_note):
              + (f", 2..{settings.seeds} also for diff and the unpruned training" if settings.seeds > 1 else "")
              + (f", 2..{settings.baseline_seeds} for each model's best baseline" if settings.baseline_seeds > 1 else ""),
              "- learning rate (Adam): " + (", ".join(f"{model} {value}" for model, value in settings.lr.items())
-                                           + (" (quick mode's, bench/results/quick_lr.md)" if settings.mode == "quick" else "")
+                                           + (" (quick mode's, bench/results/quick_lr.md)"
+                                              if settings.mode == "quick" and not settings.lr_given else "")
                                            if settings.lr else "the trainer's default (0.001)")
              + ("; the trainer's default (0.001) for " + ", ".join(m.name for m in settings.models if m.name not in settings.lr)
                 if settings.lr and any(m.name not in settings.lr for m in settings.models) else ""),

@@ -21,7 +21,9 @@ OUT="${OUT:-bench/results/quick_lr.md}"
 W=bench/work/quick_lr
 mkdir -p "$W" "$(dirname "$OUT")"
 # Quick mode's data and epochs (bench/methods.py MODE_DEFAULTS["quick"]).
-C=(--dataset fashion-mnist --epochs 3 --limit-train 12000 --val-fraction 0.02 --threads "$THREADS" --quiet --no-html)
+read -r EPOCHS LIMIT VAL <<< "$($PY -c "import sys; sys.path.insert(0, 'bench'); import methods
+d = methods.MODE_DEFAULTS['quick']; print(d['epochs'], d['limit_train'], d['val_fraction'])")"
+C=(--dataset fashion-mnist --epochs "$EPOCHS" --limit-train "$LIMIT" --val-fraction "$VAL" --threads "$THREADS" --quiet --no-html)
 for model in $MODELS; do
   for lr in $LRS; do
     for s in $(seq 1 "$SEEDS"); do
@@ -32,9 +34,10 @@ for model in $MODELS; do
     done
   done
 done
-$PY - "$W" "$OUT" "$SEEDS" "$MODELS" "$LRS" <<'EOF'
+$PY - "$W" "$OUT" "$SEEDS" "$MODELS" "$LRS" "$EPOCHS" "$LIMIT" "$VAL" <<'EOF'
 import json, statistics, sys, datetime
 work, out, seeds, models, lrs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(), sys.argv[5].split()
+epochs, limit, val_fraction = sys.argv[6], sys.argv[7], float(sys.argv[8])
 acc = lambda m, lr, s, split: 100 * json.load(open(f"{work}/{m}-lr{lr}-s{s}/report.json"))["accuracy"][split]
 rows, chosen = [], []
 for m in models:
@@ -48,8 +51,8 @@ for m in models:
         rows.append(f"| {m} | {lr} | {statistics.mean(val[lr]):.2f} | {' / '.join(f'{v:.2f}' for v in val[lr])} | "
                     f"{agree} of {seeds} | {statistics.mean(test[lr]):.2f} | {sd:.2f} | {'**chosen**' if lr == best else ''} |")
 lines = ["# Quick mode's learning rate per model", "",
-         f"Unpruned training (Adam, cosine schedule), Fashion-MNIST, quick mode's data (12000 training samples, 2% of",
-         f"them for validation, all test samples), 3 epochs, seeds 1..{seeds}; {datetime.date.today()}.",
+         f"Unpruned training (Adam, cosine schedule), Fashion-MNIST, quick mode's data ({limit} training samples; {100 * val_fraction:g}% of the",
+         f"training set held out for validation; all test samples), {epochs} epochs, seeds 1..{seeds}; {datetime.date.today()}.",
          "Command: bench/quick_lr.sh. Chosen: the rate with the higher mean validation accuracy; \"best on\": the seeds",
          "whose validation accuracy is highest at that rate. Test accuracy is given for information only.", "",
          "| model | lr | val acc % (mean) | per seed | best on | test acc % (mean) | test SD (points) | |",

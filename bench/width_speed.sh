@@ -20,8 +20,7 @@ MODELS="${MODELS:-vgg resnet8}"
 WIDTHS="${WIDTHS:-0.3 0.55 0.8}"   # fractions of the default width: odd channel counts
 [ -x "$M" ] || { echo "bench: $M not built; run 'make' first" >&2; exit 1; }
 mkdir -p bench/results bench/work
-source bench/lib.sh  # median, sps
-default_width() { $M models --json | $PY -c "import json,sys; print(next(e['default_width'] for e in json.load(sys.stdin) if e['name']=='$1'))"; }
+source bench/lib.sh  # median, sps, default_width, layout
 rows=()
 json="["
 for model in $MODELS; do
@@ -42,6 +41,8 @@ json.dump(j, open(sys.argv[2], "w"), indent=1)
 EOF
     chans=$($PY -c "import json; j=json.load(open('$exact')); print(' '.join(str(n['out_channels']) for n in j['nodes'] if 'out_channels' in n))")
     e=(); p=()
+    el=$($M bench-train --model "$exact" --batch-size "$BATCH" --steps 1 --warmup 0 --threads "$THREADS" | layout)
+    pl=$($M bench-train --model "$padded" --batch-size "$BATCH" --steps 1 --warmup 0 --threads "$THREADS" | layout)
     for r in $(seq 1 "$REPEATS"); do
       e+=("$($M bench-train --model "$exact" --batch-size "$BATCH" --steps "$STEPS" --threads "$THREADS" | sps)")
       p+=("$($M bench-train --model "$padded" --batch-size "$BATCH" --steps "$STEPS" --threads "$THREADS" | sps)")
@@ -49,8 +50,8 @@ EOF
     es=$(printf '%s\n' "${e[@]}" | median); ps=$(printf '%s\n' "${p[@]}" | median)
     ratio=$(awk -v a="$ps" -v b="$es" 'BEGIN {printf "%.2f", a / b}')
     echo "$model width $w ($chans): exact $es samples/s, padded to 8 $ps samples/s, ratio $ratio" >&2
-    rows+=("| $model | $w | $chans | $(printf '%.0f' "$es") | $(printf '%.0f' "$ps") | $ratio |")
-    json+="{\"model\":\"$model\",\"width\":$w,\"channels\":\"$chans\",\"threads\":$THREADS,\"batch_size\":$BATCH,\"steps\":$STEPS,\"repeats\":$REPEATS,\"exact_samples_per_s\":$es,\"padded_samples_per_s\":$ps,\"ratio\":$ratio},"
+    rows+=("| $model | $w | $chans | $el | $(printf '%.0f' "$es") | $pl | $(printf '%.0f' "$ps") | $ratio |")
+    json+="{\"model\":\"$model\",\"width\":$w,\"channels\":\"$chans\",\"threads\":$THREADS,\"batch_size\":$BATCH,\"steps\":$STEPS,\"repeats\":$REPEATS,\"exact_samples_per_s\":$es,\"padded_samples_per_s\":$ps,\"exact_layout\":\"$el\",\"padded_layout\":\"$pl\",\"ratio\":$ratio},"
   done
 done
 json="${json%,}]"
@@ -59,12 +60,12 @@ json="${json%,}]"
   echo
   echo "Fashion-MNIST (28x28x1), batch $BATCH, $THREADS threads, $STEPS timed steps, median of $REPEATS alternating runs,"
   echo "$(date -u +%Y-%m-%d). Ratio: padded samples/s over exact samples/s. Command: bench/width_speed.sh"
-  echo "Layouts (src/nn/net.h): the exact widths train NCHW, the padded ones channels-last. Before the layout"
-  echo "was chosen from the widths (2026-12-05), a one-channel batch made every run channels-last, and the"
+  echo "Layout: the activations' memory layout each network trains in (\`bench-train\`'s, src/nn/net.h). Before the"
+  echo "layout was chosen from the widths (2026-12-05), a one-channel batch made every run channels-last, and the"
   echo "exact widths trained 1.6x to 3.95x slower than the padded ones (this table of 2026-12-02, in git)."
   echo
-  echo "| model | width | exact channels | exact samples/s | padded samples/s | ratio |"
-  echo "|---|---|---|---|---|---|"
+  echo "| model | width | exact channels | exact layout | exact samples/s | padded layout | padded samples/s | ratio |"
+  echo "|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 } > bench/results/width_speed.md
 echo "$json" > bench/results/width_speed.json
