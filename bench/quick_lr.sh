@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Quick mode's learning rate per model (bench/methods.py, MODE_DEFAULTS["quick"]["lr"]): the
 # unpruned training of each model at each of LRS (Adam), with quick mode's data and epochs and
-# seeds 1..SEEDS. The rate chosen is the one with the higher mean validation accuracy (the 2%
+# seeds 1..SEEDS. MODE=standard asks the same question at standard mode's settings (2 seeds;
+# bench/results/standard_lr.md), whose runs at 0.001 are the benchmark's own unpruned trainings. The rate chosen is the one with the higher mean validation accuracy (the 2%
 # split carved from the training set; the test set is not looked at); the table also gives how
 # many seeds agree and, for information, the test accuracy. Runs that finished
 # (bench/work/quick_lr/MODEL-lrLR-sSEED/report.json) are reused.
-# Writes OUT (default bench/results/quick_lr.md).
-# Usage: bench/quick_lr.sh [build dir]   (env: MODELS, LRS, SEEDS, THREADS, OUT)
+# Writes OUT (default bench/results/MODE_lr.md).
+# Usage: bench/quick_lr.sh [build dir]   (env: MODE, MODELS, LRS, SEEDS, THREADS, OUT)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${1:-build}"
@@ -14,16 +15,29 @@ M="$(readlink -f "$BUILD/mcuprune")"
 PY=/usr/bin/python3
 MODELS="${MODELS:-vgg resnet8 mobilenetv2}"
 LRS="${LRS:-0.001 0.003}"
-SEEDS="${SEEDS:-3}"
+MODE="${MODE:-quick}"
+case "$MODE" in quick) SEEDS="${SEEDS:-3}" ;; standard) SEEDS="${SEEDS:-2}" ;; *) echo "MODE: quick or standard" >&2; exit 2 ;; esac
 THREADS="${THREADS:-$(nproc)}"
-OUT="${OUT:-bench/results/quick_lr.md}"
+OUT="${OUT:-bench/results/${MODE}_lr.md}"
 [ -x "$M" ] || { echo "bench: $M not built; run 'make' first" >&2; exit 1; }
-W=bench/work/quick_lr
+W=bench/work/${MODE}_lr
 mkdir -p "$W" "$(dirname "$OUT")"
-# Quick mode's data and epochs (bench/methods.py MODE_DEFAULTS["quick"]).
+# The mode's data and epochs (bench/methods.py MODE_DEFAULTS).
 read -r EPOCHS LIMIT VAL <<< "$($PY -c "import sys; sys.path.insert(0, 'bench'); import methods
-d = methods.MODE_DEFAULTS['quick']; print(d['epochs'], d['limit_train'], d['val_fraction'])")"
-C=(--dataset fashion-mnist --epochs "$EPOCHS" --limit-train "$LIMIT" --val-fraction "$VAL" --threads "$THREADS" --quiet --no-html)
+d = methods.MODE_DEFAULTS['$MODE']; print(d['epochs'], d['limit_train'], d['val_fraction'])")"
+C=(--dataset fashion-mnist --epochs "$EPOCHS" --val-fraction "$VAL" --threads "$THREADS" --quiet --no-html)
+[ "$LIMIT" = 0 ] || C+=(--limit-train "$LIMIT")
+# Standard mode's unpruned trainings are the same command at the trainer's default rate (0.001):
+# taken from its work folder rather than trained again.
+for model in $MODELS; do
+  for s in $(seq 1 "$SEEDS"); do
+    src=bench/work/methods-$MODE/$model/unpruned-s$s
+    if [ "$MODE" = standard ] && [ ! -e "$W/$model-lr0.001-s$s" ] && [ -f "$src/report.json" ] &&
+       [ "$($PY -c "import json; print(json.load(open('$src/report.json'))['config']['lr'])")" = 0.001 ]; then
+      cp -r "$src" "$W/$model-lr0.001-s$s"
+    fi
+  done
+done
 for model in $MODELS; do
   for lr in $LRS; do
     for s in $(seq 1 "$SEEDS"); do
@@ -34,10 +48,10 @@ for model in $MODELS; do
     done
   done
 done
-$PY - "$W" "$OUT" "$SEEDS" "$MODELS" "$LRS" "$EPOCHS" "$LIMIT" "$VAL" <<'EOF'
+$PY - "$W" "$OUT" "$SEEDS" "$MODELS" "$LRS" "$EPOCHS" "$LIMIT" "$VAL" "$MODE" <<'EOF'
 import json, statistics, sys, datetime
 work, out, seeds, models, lrs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(), sys.argv[5].split()
-epochs, limit, val_fraction = sys.argv[6], sys.argv[7], float(sys.argv[8])
+epochs, limit, val_fraction, mode = sys.argv[6], sys.argv[7], float(sys.argv[8]), sys.argv[9]
 acc = lambda m, lr, s, split: 100 * json.load(open(f"{work}/{m}-lr{lr}-s{s}/report.json"))["accuracy"][split]
 rows, chosen = [], []
 for m in models:
@@ -50,14 +64,15 @@ for m in models:
         sd = statistics.stdev(test[lr]) if seeds > 1 else 0.0
         rows.append(f"| {m} | {lr} | {statistics.mean(val[lr]):.2f} | {' / '.join(f'{v:.2f}' for v in val[lr])} | "
                     f"{agree} of {seeds} | {statistics.mean(test[lr]):.2f} | {sd:.2f} | {'**chosen**' if lr == best else ''} |")
-lines = ["# Quick mode's learning rate per model", "",
-         f"Unpruned training (Adam, cosine schedule), Fashion-MNIST, quick mode's data ({limit} training samples; {100 * val_fraction:g}% of the",
+data = f"{limit} training samples" if limit != "0" else "all training samples"
+lines = [f"# {mode.capitalize()} mode's learning rate per model", "",
+         f"Unpruned training (Adam, cosine schedule), Fashion-MNIST, {mode} mode's data ({data}; {100 * val_fraction:g}% of the",
          f"training set held out for validation; all test samples), {epochs} epochs, seeds 1..{seeds}; {datetime.date.today()}.",
-         "Command: bench/quick_lr.sh. Chosen: the rate with the higher mean validation accuracy; \"best on\": the seeds",
+         f"Command: {'MODE=standard ' if mode == 'standard' else ''}bench/quick_lr.sh. Chosen: the rate with the higher mean validation accuracy; \"best on\": the seeds",
          "whose validation accuracy is highest at that rate. Test accuracy is given for information only.", "",
          "| model | lr | val acc % (mean) | per seed | best on | test acc % (mean) | test SD (points) | |",
          "|---|---|---|---|---|---|---|---|"] + rows + ["",
-         f"bench/methods.py quick mode: `--lr {','.join(chosen)}`", ""]
+         f"bench/methods.py {mode} mode: `--lr {','.join(chosen)}`", ""]
 open(out, "w").write("\n".join(lines))
 print(f"wrote {out}", file=sys.stderr)
 EOF
