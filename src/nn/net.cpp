@@ -129,6 +129,17 @@ NetImpl::NetImpl(const Graph& g, int pad_to) : logical_(g) {
   device_ = detail::compute_device();
   if (!device_.is_cpu()) to(device_);
   channels_last_ = device_.is_cpu() && prefers_channels_last(graph_);
+  for (const Node& nd : graph_.nodes)
+    spatial_ = spatial_ || (nd.kind != OpKind::Input && nd.out.h * nd.out.w > 1);
+}
+
+torch::Tensor NetImpl::lay_out(const torch::Tensor& x) const {
+  if (x.dim() != 4 || !spatial_) return x;
+  // A tensor with one channel is contiguous in both layouts; LibTorch's kernels follow the
+  // layout its strides suggest, so both are checked (a copy sets them).
+  const auto want = channels_last_ ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  if (x.is_contiguous(want) && x.suggest_memory_format() == want) return x;
+  return x.clone(want);
 }
 
 void NetImpl::build_padding(int pad_to) {
@@ -229,13 +240,7 @@ torch::Tensor NetImpl::forward(const torch::Tensor& x, bool logits) {
   std::vector<torch::Tensor> v(n);
   // The layout the graph's widths run fastest in (channels_last()). A copy of the input costs
   // little next to a step; where the strides already match, none is made.
-  torch::Tensor xl = x;
-  if (x.dim() == 4) {
-    // A tensor with one channel is contiguous in both layouts; LibTorch's kernels follow the
-    // layout its strides suggest, so both are checked (a copy sets them).
-    const auto want = channels_last_ ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-    if (!x.is_contiguous(want) || x.suggest_memory_format() != want) xl = x.clone(want);
-  }
+  const torch::Tensor xl = lay_out(x);
   v[0] = fake_quant_ ? fake_quant_output(0, xl) : xl;
   for (int i = 1; i <= out_node; ++i) {
     const Node& nd = graph_.nodes[i];

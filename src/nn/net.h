@@ -32,16 +32,19 @@ struct NetImpl : torch::nn::Module {
   const Graph& graph() const { return logical_; }
   // The memory layout of the activations: channels-last (NHWC) on the CPU when every
   // spatial tensor of the trained graph (its padded widths) has a multiple of 8 channels,
-  // else NCHW. LibTorch's oneDNN convolutions run faster channels-last at such widths (1.2x
-  // to 1.8x a training step of the zoo's models, bench/results/layout_speed.md) and several
+  // else NCHW. LibTorch's oneDNN convolutions run faster channels-last at such widths (1.22x
+  // to 1.66x a training step of the zoo's models, bench/results/layout_speed.md) and 2 to 3
   // times slower at other widths, where NCHW has no such penalty. forward() lays its input
-  // out so, whatever strides it comes with (a one-channel batch fits both layouts, and
-  // LibTorch would otherwise read it as channels-last). Other devices get NCHW.
+  // out so (lay_out), whatever strides it comes with (a one-channel batch fits both layouts,
+  // and LibTorch would otherwise read it as channels-last). Other devices get NCHW.
   bool channels_last() const { return channels_last_; }
   // The layout in words, for reports: "channels-last" or "NCHW".
   std::string layout() const { return channels_last_ ? "channels-last" : "NCHW"; }
   // Overrides the rule (for benchmarks that compare the layouts).
   void set_channels_last(bool on) { channels_last_ = on; }
+  // x ([N, C, H, W]) with the strides of layout(); x itself where they match already, or where
+  // the graph has no spatial tensor to lay out (a dense network).
+  torch::Tensor lay_out(const torch::Tensor& x) const;
   // Channels added by pad_to over all padded groups (0: the net is the exact graph).
   int64_t padding_channels() const { return padding_channels_; }
   // A tensor shaped like parameter `ir_name` of the padded net (e.g. an optimizer's moment
@@ -83,6 +86,7 @@ struct NetImpl : torch::nn::Module {
   torch::Device device_{torch::kCPU};  // the process's device (nn/device.h) when built
   int64_t padding_channels_ = 0;
   bool channels_last_ = false;
+  bool spatial_ = false;  // some tensor past the input has more than one pixel
   // For padded nets: per parameter or buffer (IR name), each exact element's flat index in
   // the padded tensor; per gated consumer node, each exact input feature's padded index.
   struct PaddedParam {

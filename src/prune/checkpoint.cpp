@@ -216,11 +216,12 @@ void restore_state(const std::string& out_dir, const PruneConfig& cfg, State& s,
 }  // namespace prune_detail
 
 json prune_epoch_to_json(const PruneEpoch& e) {
-  return {{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
-          {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"lambda", e.lambda},
-          {"seconds", e.seconds}, {"lr", e.lr}, {"channels", e.channels}, {"pruning_done", e.pruning_done},
-          {"resources", resource_use_to_json(e.resources)}, {"time_s", e.time_s},
-          {"layout", e.layout}};
+  json j = {{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
+            {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}, {"lambda", e.lambda},
+            {"seconds", e.seconds}, {"lr", e.lr}, {"channels", e.channels}, {"pruning_done", e.pruning_done},
+            {"resources", resource_use_to_json(e.resources)}, {"time_s", e.time_s}};
+  if (!e.layout.empty()) j["layout"] = e.layout;  // unknown for epochs of runs from before it
+  return j;
 }
 
 json fallback_to_json(const FallbackRecord& f) {

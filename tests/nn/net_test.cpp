@@ -277,6 +277,12 @@ TEST(NetLayout, ChannelsLastExactlyWhereEverySpatialWidthIsAMultipleOfEight) {
   EXPECT_EQ(Net(g)->layout(), "NCHW");
   EXPECT_TRUE(Net(g, 8)->channels_last());  // padded to 8: the same function, channels-last
   EXPECT_EQ(Net(g, 8)->layout(), "channels-last");
+  // A dense network has no spatial tensor to lay out: its input passes as it comes.
+  GraphBuilder d("d", {4, 4, 1});
+  d.dense(d.flatten(d.input(), "flat"), 3, "fc");
+  Net dense(d.finish());
+  const torch::Tensor x = torch::randn({2, 4, 4, 1}).permute({0, 3, 1, 2});
+  EXPECT_TRUE(dense->lay_out(x).is_same(x));
 }
 
 TEST(NetLayout, TheInputsStridesDoNotChangeTheResult) {
@@ -289,6 +295,13 @@ TEST(NetLayout, TheInputsStridesDoNotChangeTheResult) {
   for (int pad : {1, 8}) {
     torch::manual_seed(4);
     Net net(odd_model(), pad);
+    // Both batches are laid out as the net's layout says (odd widths: NCHW; padded: channels-last).
+    const auto want = pad == 8 ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    for (const torch::Tensor& x : {nchw, nhwc}) {
+      const torch::Tensor l = net->lay_out(x);
+      EXPECT_TRUE(l.is_contiguous(want)) << "pad " << pad;
+      EXPECT_EQ(l.suggest_memory_format(), want) << "pad " << pad;
+    }
     for (bool training : {false, true}) {
       net->train(training);
       const torch::Tensor a = net->forward(nchw), b = net->forward(nhwc);

@@ -512,6 +512,10 @@ TEST(Prune, DistillationAndRewarmingCheckpointTheirStateAndResume) {
   ASSERT_EQ(r.history.size(), 4u);
   EXPECT_TRUE(r.budgets_met);
   EXPECT_EQ(r.history[2].time_s.count("distill"), 1u);  // the cache is rebuilt from the saved teacher
+  for (int e = 0; e < 2; ++e) {  // the epochs before the resume, read back from the checkpoint
+    EXPECT_FALSE(first.history[size_t(e)].layout.empty());
+    EXPECT_EQ(r.history[size_t(e)].layout, first.history[size_t(e)].layout);
+  }
   ASSERT_EQ(p.history.size(), 4u);
   EXPECT_GT(r.history[2].lr, p.history[2].lr * 1.2);
   EXPECT_LT(r.history[3].lr, r.history[2].lr);
