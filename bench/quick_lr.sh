@@ -72,7 +72,7 @@ lines = [f"# {mode.capitalize()} mode's learning rate per model", "",
          "whose validation accuracy is highest at that rate. Test accuracy is given for information only.", "",
          "| model | lr | val acc % (mean) | per seed | best on | test acc % (mean) | test SD (points) | |",
          "|---|---|---|---|---|---|---|---|"] + rows + ["",
-         f"bench/methods.py {mode} mode: `--lr {','.join(chosen)}`", ""]
+         f"The rates selected, as bench/methods.py's option: `--lr {','.join(chosen)}`", ""]
 open(out, "w").write("\n".join(lines))
 print(f"wrote {out}", file=sys.stderr)
 EOF
