@@ -48,15 +48,21 @@ torch::Tensor sync_batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2d& bn
 
 }  // namespace
 
+namespace {
+
+// A tensor the layout applies to: past the image (and the features of the keyword-spotting
+// front end), with more than one pixel ([N, C, 1, 1] views of dense layers do not count).
+bool laid_out(const Node& nd) {
+  return nd.kind != OpKind::Input && nd.kind != OpKind::Mfcc && nd.out.h * nd.out.w > 1;
+}
+
+bool has_laid_out_tensor(const Graph& g) { return std::any_of(g.nodes.begin(), g.nodes.end(), laid_out); }
+
+}  // namespace
+
 bool prefers_channels_last(const Graph& g) {
-  bool spatial = false;
-  for (const Node& nd : g.nodes) {
-    // The image (and the features of the keyword-spotting front end) and [N, C, 1, 1] views.
-    if (nd.kind == OpKind::Input || nd.kind == OpKind::Mfcc || nd.out.h * nd.out.w <= 1) continue;
-    if (nd.out.c % 8 != 0) return false;
-    spatial = true;
-  }
-  return spatial;
+  return has_laid_out_tensor(g) &&
+         std::all_of(g.nodes.begin(), g.nodes.end(), [](const Node& nd) { return !laid_out(nd) || nd.out.c % 8 == 0; });
 }
 
 namespace F = torch::nn::functional;
@@ -129,8 +135,7 @@ NetImpl::NetImpl(const Graph& g, int pad_to) : logical_(g) {
   device_ = detail::compute_device();
   if (!device_.is_cpu()) to(device_);
   channels_last_ = device_.is_cpu() && prefers_channels_last(graph_);
-  for (const Node& nd : graph_.nodes)
-    spatial_ = spatial_ || (nd.kind != OpKind::Input && nd.out.h * nd.out.w > 1);
+  spatial_ = has_laid_out_tensor(graph_);
 }
 
 torch::Tensor NetImpl::lay_out(const torch::Tensor& x) const {

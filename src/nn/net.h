@@ -86,7 +86,7 @@ struct NetImpl : torch::nn::Module {
   torch::Device device_{torch::kCPU};  // the process's device (nn/device.h) when built
   int64_t padding_channels_ = 0;
   bool channels_last_ = false;
-  bool spatial_ = false;  // some tensor past the input has more than one pixel
+  bool spatial_ = false;  // some tensor the layout applies to (past the input, more than one pixel)
   // For padded nets: per parameter or buffer (IR name), each exact element's flat index in
   // the padded tensor; per gated consumer node, each exact input feature's padded index.
   struct PaddedParam {
