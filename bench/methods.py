@@ -67,11 +67,14 @@ MODE_DEFAULTS = {
               "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude",
               "lr": "vgg:0.001,resnet8:0.003,mobilenetv2:0.003"},
     # Full data, the paper's two evaluation models and resnet8, four levels, diff against the
-    # two baselines a user would try first. Target 2.5 hours on 2 cores; measured 110 minutes
-    # (2026-12-04, RESULTS-standard.md).
+    # two baselines a user would try first. Target 2.5 hours on 2 cores; measured 112 minutes
+    # at Adam's 0.001 for every model (2026-12-04). The learning rate per model as in quick mode:
+    # the same selection on full data (MODE=standard bench/quick_lr.sh, bench/results/standard_lr.md)
+    # picks the same rates on every seed.
     "standard": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": 0, "limit_test": 0,
                  "val_fraction": 0.05, "int8_test": 2000, "seeds": 2, "baseline_seeds": 1,
-                 "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude", "lr": ""},
+                 "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude",
+                 "lr": "vgg:0.001,resnet8:0.003,mobilenetv2:0.003"},
     "full": {"models": "vgg,resnet8,mobilenetv2,vgg-w1,mobilenetv2-w1", "epochs": 10,
              "limit_train": 0, "limit_test": 0, "val_fraction": 0.1, "int8_test": 0, "seeds": 3, "baseline_seeds": 3,
              "levels": ",".join(ALL_LEVELS), "methods": ",".join(ALL_METHODS), "lr": ""},
@@ -172,7 +175,7 @@ def parse_settings(argv):
     parser.add_argument("--levels", help="comma list of: f746zg, f446re, tight, flashK, ramK (K = divisor)")
     parser.add_argument("--threads", type=int, help="--threads for mcuprune (default: its own, all cores)")
     parser.add_argument("--lr", help="learning rate of every run: LR for every model, or MODEL:LR,... "
-                                     "(a model not named: the trainer's default); quick mode's default is per model")
+                                     "(a model not named: the trainer's default); quick and standard modes' default is per model")
     parser.add_argument("--calibration-samples", type=int, default=200, help="int8 calibration samples")
     args = parser.parse_args(argv)
 
@@ -1365,8 +1368,9 @@ def settings_section(settings, states, duration_s, plot_note):
              + (f", 2..{settings.seeds} also for diff and the unpruned training" if settings.seeds > 1 else "")
              + (f", 2..{settings.baseline_seeds} for each model's best baseline" if settings.baseline_seeds > 1 else ""),
              "- learning rate (Adam): " + (", ".join(f"{model} {value}" for model, value in settings.lr.items())
-                                           + (" (quick mode's, bench/results/quick_lr.md)"
-                                              if settings.mode == "quick" and not settings.lr_given else "")
+                                           + ({"quick": " (quick mode's, bench/results/quick_lr.md)",
+                                               "standard": " (standard mode's, bench/results/standard_lr.md)"}
+                                              .get(settings.mode, "") if not settings.lr_given else "")
                                            if settings.lr else "the trainer's default (0.001)")
              + ("; the trainer's default (0.001) for " + ", ".join(m.name for m in settings.models if m.name not in settings.lr)
                 if settings.lr and any(m.name not in settings.lr for m in settings.models) else ""),
