@@ -3,8 +3,8 @@
 
 For each model, budget level, method and seed this runs `mcuprune prune --method M`, plus one
 unpruned `mcuprune train` per model and seed, quantizes every trained model to int8, and
-writes bench/results/RESULTS.md (RESULTS-full.md in full mode), a CSV with one row per run and
-gnuplot PNGs. The top of RESULTS.md measures the paper's three headline claims (METHOD.md).
+writes bench/results/RESULTS.md (RESULTS-standard.md, RESULTS-full.md in those modes), a CSV with
+one row per run and an HTML page per model. The top of RESULTS.md measures the paper's three headline claims (METHOD.md).
 
 Every run lives in WORK/<model>/<level>/<method>-s<seed>/ (WORK/<model>/unpruned-s<seed>/);
 a run whose report.json exists is reused and a run with a checkpoint is resumed, so running
@@ -67,8 +67,8 @@ MODE_DEFAULTS = {
               "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude",
               "lr": "vgg:0.001,resnet8:0.003,mobilenetv2:0.003"},
     # Full data, the paper's two evaluation models and resnet8, four levels, diff against the
-    # two baselines a user would try first. Target 2.5 hours on 2 cores; measured 112 minutes
-    # at Adam's 0.001 for every model (2026-12-04). The learning rate per model as in quick mode:
+    # two baselines a user would try first. Target 2.5 hours on 2 cores; measured 110 to 112 minutes
+    # at Adam's 0.001 for every model (2026-12-04 and 05, docs/benchmark.md). The learning rate per model as in quick mode:
     # the same selection on full data (MODE=standard bench/quick_lr.sh, bench/results/standard_lr.md)
     # picks the same rates on every seed.
     "standard": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": 0, "limit_test": 0,

@@ -2,7 +2,8 @@
 # Quick mode's learning rate per model (bench/methods.py, MODE_DEFAULTS["quick"]["lr"]): the
 # unpruned training of each model at each of LRS (Adam), with quick mode's data and epochs and
 # seeds 1..SEEDS. MODE=standard asks the same question at standard mode's settings (2 seeds;
-# bench/results/standard_lr.md), whose runs at 0.001 are the benchmark's own unpruned trainings. The rate chosen is the one with the higher mean validation accuracy (the 2%
+# bench/results/standard_lr.md), reusing the benchmark's own unpruned trainings at the rate they
+# were trained with. The rate chosen is the one with the higher mean validation accuracy (the 2%
 # split carved from the training set; the test set is not looked at); the table also gives how
 # many seeds agree and, for information, the test accuracy. Runs that finished
 # (bench/work/quick_lr/MODEL-lrLR-sSEED/report.json) are reused.
@@ -27,15 +28,16 @@ read -r EPOCHS LIMIT VAL <<< "$($PY -c "import sys; sys.path.insert(0, 'bench');
 d = methods.MODE_DEFAULTS['$MODE']; print(d['epochs'], d['limit_train'], d['val_fraction'])")"
 C=(--dataset fashion-mnist --epochs "$EPOCHS" --val-fraction "$VAL" --threads "$THREADS" --quiet --no-html)
 [ "$LIMIT" = 0 ] || C+=(--limit-train "$LIMIT")
-# Standard mode's unpruned trainings are the same command at the trainer's default rate (0.001):
-# taken from its work folder rather than trained again.
+# Standard mode's unpruned trainings are the same command at the rate in their report: taken
+# from its work folder rather than trained again.
 for model in $MODELS; do
   for s in $(seq 1 "$SEEDS"); do
     src=bench/work/methods-$MODE/$model/unpruned-s$s
-    if [ "$MODE" = standard ] && [ ! -e "$W/$model-lr0.001-s$s" ] && [ -f "$src/report.json" ] &&
-       [ "$($PY -c "import json; print(json.load(open('$src/report.json'))['config']['lr'])")" = 0.001 ]; then
-      cp -r "$src" "$W/$model-lr0.001-s$s"
-    fi
+    [ "$MODE" = standard ] && [ -f "$src/report.json" ] || continue
+    rate="$($PY -c "import json; print(json.load(open('$src/report.json'))['config']['lr'])")"
+    for lr in $LRS; do
+      if [ "$rate" = "$lr" ] && [ ! -e "$W/$model-lr$lr-s$s" ]; then cp -r "$src" "$W/$model-lr$lr-s$s"; fi
+    done
   done
 done
 for model in $MODELS; do
