@@ -1380,7 +1380,7 @@ def settings_section(settings, states, duration_s, plot_note):
              f"- threads: {settings.threads if settings.threads is not None else 'mcuprune default (all cores)'}; "
              f"cores (nproc): {core_count()}",
              f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}; mcuprune {', '.join(versions) or '?'}"
-             f"{git_description()}",
+             f"{git_description(settings.results)}",
              f"- duration: {duration_s / 60:.1f} min for this invocation of the driver, which ran "
              f"{len(runs) - reused} of the {len(runs)} training runs and reused {reused} from an earlier one; "
              f"the runs' own wall times add up to {total_run_s / 60:.1f} min",
@@ -1397,12 +1397,18 @@ def core_count():
         return str(len(os.sched_getaffinity(0)))
 
 
-def git_description():
+def git_description(results):
+    """The commit, and whether tracked files differ from it, leaving out the results directory:
+    the driver writes its CSV and pages there before this is asked."""
     try:
         commit = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        status = ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no", "--", "."]
+        try:
+            status.append(":(exclude)" + str(Path(results).resolve().relative_to(REPO_ROOT.resolve())))
+        except ValueError:
+            pass  # results outside the repository: nothing of it to leave out
+        dirty = subprocess.run(status, capture_output=True, text=True, check=True).stdout.strip()
         return f" (git {commit}{', with uncommitted changes' if dirty else ''})"
     except (OSError, subprocess.CalledProcessError):
         return ""
