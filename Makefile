@@ -80,7 +80,7 @@ fuzz: build-fuzz
 
 # Benchmarks write their tables to bench/results/ (docs/benchmark.md). `bench` compares the
 # pruning methods on a fifth of the training data (target 40 min on 2 cores): RESULTS.md;
-# `bench-standard` runs the same comparison on full data (110 min on 2 cores, on an idle
+# `bench-standard` runs the same comparison on full data (110 to 130 min on 2 cores, on an idle
 # machine): RESULTS-standard.md; `bench-full` is the same comparison at full scale: RESULTS-full.md. DATA=path uses another
 # dataset (CIFAR-10 binary batches or an image folder). Both continue an interrupted run.
 # bench-misc: training throughput (one process, and 1 against 2 data-parallel workers), the optimal operator order, training speed at exact vs
