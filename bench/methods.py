@@ -68,8 +68,9 @@ MODE_DEFAULTS = {
               "lr": "vgg:0.001,resnet8:0.003,mobilenetv2:0.003"},
     # Full data, the paper's two evaluation models and resnet8, four levels, diff against the
     # two baselines a user would try first. Target 2.5 hours on 2 cores; measured 110 to 112 minutes
-    # at Adam's 0.001 for every model (2026-12-04 and 05, docs/benchmark.md). The learning rate per model as in quick mode:
-    # the same selection on full data (MODE=standard bench/quick_lr.sh, bench/results/standard_lr.md)
+    # at Adam's 0.001 for every model (2026-12-04 and 05), 129.6 at these rates on a slower day
+    # (2026-12-05, docs/benchmark.md). The learning rate per model as in quick mode: the same
+    # selection on full data (MODE=standard bench/quick_lr.sh, bench/results/standard_lr.md)
     # picks the same rates on every seed.
     "standard": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": 0, "limit_test": 0,
                  "val_fraction": 0.05, "int8_test": 2000, "seeds": 2, "baseline_seeds": 1,
