@@ -8,7 +8,8 @@ one row per run and an HTML page per model. The top of RESULTS.md measures the p
 
 Every run lives in WORK/<model>/<level>/<method>-s<seed>/ (WORK/<model>/unpruned-s<seed>/);
 a run whose report.json exists is reused and a run with a checkpoint is resumed, so running
-the same command again continues an interrupted benchmark. Runs are strictly sequential.
+the same command again continues an interrupted benchmark. --jobs runs go side by side (quick
+mode: 2, with one thread each; standard and full: 1, on every core).
 See docs/benchmark.md. Python 3 standard library only.
 """
 
@@ -19,13 +20,14 @@ import json
 import math
 import os
 import re
-import resource
 import shlex
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,29 +64,33 @@ MODE_DEFAULTS = {
     # the one whose unpruned training reached the higher validation accuracy at these settings,
     # seed for seed (bench/quick_lr.sh, bench/results/quick_lr.md): in 560 steps resnet8 and
     # mobilenetv2 stay under-trained at 0.001, and diff's seed SD with them.
-    "quick": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": 12000, "limit_test": 0,
-              "val_fraction": 0.02, "int8_test": 500, "seeds": 3, "baseline_seeds": 1,
+    # mobilenetv2 trains on 18,000 samples: at 12,000 its diff seed SD was 1.74 (ram4) and 3.53
+    # (flash16) over 5 seeds, at 18,000 0.74 and 1.51 (bench/results/quick_mnv2_seeds.md). Two
+    # runs at a time with one thread each: 1.2x (resnet8) to 1.6x (mobilenetv2) the throughput
+    # of one run on both cores (docs/benchmark.md "Runs at a time"), which pays for those samples.
+    "quick": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": "12000,mobilenetv2:18000",
+              "limit_test": 0, "val_fraction": 0.02, "int8_test": 500, "seeds": 3, "baseline_seeds": 1,
               "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude",
-              "lr": "vgg:0.001,resnet8:0.003,mobilenetv2:0.003"},
+              "lr": "vgg:0.001,resnet8:0.003,mobilenetv2:0.003", "jobs": 2},
     # Full data, the paper's two evaluation models and resnet8, four levels, diff against the
     # two baselines a user would try first. Target 2.5 hours on 2 cores; measured 110 to 112 minutes
     # at Adam's 0.001 for every model (2026-12-04 and 05), 129.6 at these rates on a slower day
     # (2026-12-05, docs/benchmark.md). The learning rate per model as in quick mode: the same
     # selection on full data (MODE=standard bench/quick_lr.sh, bench/results/standard_lr.md)
     # picks the same rates on every seed.
-    "standard": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": 0, "limit_test": 0,
+    "standard": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": "0", "limit_test": 0,
                  "val_fraction": 0.05, "int8_test": 2000, "seeds": 2, "baseline_seeds": 1,
                  "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude",
-                 "lr": "vgg:0.001,resnet8:0.003,mobilenetv2:0.003"},
+                 "lr": "vgg:0.001,resnet8:0.003,mobilenetv2:0.003", "jobs": 1},
     "full": {"models": "vgg,resnet8,mobilenetv2,vgg-w1,mobilenetv2-w1", "epochs": 10,
-             "limit_train": 0, "limit_test": 0, "val_fraction": 0.1, "int8_test": 0, "seeds": 3, "baseline_seeds": 3,
-             "levels": ",".join(ALL_LEVELS), "methods": ",".join(ALL_METHODS), "lr": ""},
+             "limit_train": "0", "limit_test": 0, "val_fraction": 0.1, "int8_test": 0, "seeds": 3, "baseline_seeds": 3,
+             "levels": ",".join(ALL_LEVELS), "methods": ",".join(ALL_METHODS), "lr": "", "jobs": 1},
 }
 # Settings that change what a run computes: a WORK directory holds runs of one value of each.
 RUN_DEFINING_SETTINGS = ["data", "epochs", "limit_train", "limit_test", "val_fraction", "int8_test",
-                         "calibration_samples", "lr"]
+                         "calibration_samples", "lr", "limit_train_by_model"]
 # Saved by drivers from before a setting existed: the value those runs had.
-RUN_DEFINING_BEFORE = {"lr": {}}
+RUN_DEFINING_BEFORE = {"lr": {}, "limit_train_by_model": {}}
 
 
 class BenchmarkError(Exception):
@@ -112,7 +118,7 @@ class Settings:
     results: Path
     models: list
     epochs: int
-    limit_train: int   # 0: all training samples
+    limit_train: int   # 0: all training samples (models not in limit_train_by_model)
     limit_test: int    # 0: the whole test set
     val_fraction: float  # validation share of the training set (reported, used for nothing else)
     int8_test: int     # test samples of the int8-vs-float comparison (0: as limit_test)
@@ -125,6 +131,8 @@ class Settings:
     lr: dict           # model name -> Adam's learning rate ("--lr"); absent: the trainer's default
     command_line: str  # the command that reproduces this benchmark
     lr_given: bool = False  # --lr given (not the mode's default)
+    limit_train_by_model: dict = field(default_factory=dict)  # model name -> training samples (0: all)
+    jobs: int = 1      # mcuprune processes at a time
 
 
 @dataclass
@@ -165,7 +173,8 @@ def parse_settings(argv):
                         help="where RESULTS.md, the CSV and plots/ go (default bench/results)")
     parser.add_argument("--models", help="comma list; NAME-wX means zoo NAME with --width X")
     parser.add_argument("--epochs", type=int, help="training epochs of every run")
-    parser.add_argument("--limit-train", type=int, help="training samples (0: all)")
+    parser.add_argument("--limit-train", help="training samples (0: all): N for every model, and/or MODEL:N,... "
+                                              "(e.g. 12000,mobilenetv2:18000)")
     parser.add_argument("--limit-test", type=int, help="test samples (0: all)")
     parser.add_argument("--val-fraction", type=float, help="validation share of the training set")
     parser.add_argument("--int8-test", type=int, help="test samples for the int8 vs float comparison (0: as --limit-test)")
@@ -174,7 +183,10 @@ def parse_settings(argv):
                         help="seeds for each model's best baseline (the other baselines run seed 1 only)")
     parser.add_argument("--methods", help="comma list of: " + ",".join(ALL_METHODS))
     parser.add_argument("--levels", help="comma list of: f746zg, f446re, tight, flashK, ramK (K = divisor)")
-    parser.add_argument("--threads", type=int, help="--threads for mcuprune (default: its own, all cores)")
+    parser.add_argument("--jobs", type=int, help="mcuprune runs at a time (quick mode's default 2, else 1); "
+                                                 "each gets cores / jobs threads unless --threads says otherwise")
+    parser.add_argument("--threads", type=int, help="--threads for mcuprune (default: its own, all cores, "
+                                                    "with one job; cores / jobs with more)")
     parser.add_argument("--lr", help="learning rate of every run: LR for every model, or MODEL:LR,... "
                                      "(a model not named: the trainer's default); quick and standard modes' default is per model")
     parser.add_argument("--calibration-samples", type=int, default=200, help="int8 calibration samples")
@@ -197,7 +209,25 @@ def parse_settings(argv):
         parser.error("--models, --methods and --levels need at least one name each")
     epochs, seeds = pick(args.epochs, "epochs"), pick(args.seeds, "seeds")
     baseline_seeds = pick(args.baseline_seeds, "baseline_seeds")
-    limit_train, limit_test = pick(args.limit_train, "limit_train"), pick(args.limit_test, "limit_test")
+    limit_test = pick(args.limit_test, "limit_test")
+    limit_train, limit_train_by_model = 0, {}
+    for item in split_list(str(pick(args.limit_train, "limit_train"))):
+        name, _, value = item.rpartition(":")
+        if not re.fullmatch(r"[0-9]+", value) or ":" in name:
+            parser.error(f"--limit-train: '{item}' is not N or MODEL:N with a whole number of samples >= 0")
+        if name:
+            limit_train_by_model[name] = int(value)
+        else:
+            limit_train = int(value)
+    unknown = sorted(set(limit_train_by_model) - set(models))
+    if unknown and args.limit_train is not None:
+        parser.error(f"--limit-train names {', '.join(unknown)}, which --models does not list")
+    limit_train_by_model = {m: n for m, n in limit_train_by_model.items() if m in models and n != limit_train}
+    jobs = pick(args.jobs, "jobs")
+    if jobs < 1:
+        parser.error("--jobs must be >= 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1")
     val_fraction = pick(args.val_fraction, "val_fraction")
     int8_test = pick(args.int8_test, "int8_test")
     if int8_test < 0:
@@ -206,7 +236,7 @@ def parse_settings(argv):
         parser.error("--val-fraction must be in (0, 1)")
     if baseline_seeds < 1 or baseline_seeds > seeds:
         parser.error("--baseline-seeds must be in [1, --seeds]")
-    if epochs < 1 or seeds < 1 or limit_train < 0 or limit_test < 0 or args.calibration_samples < 1:
+    if epochs < 1 or seeds < 1 or limit_test < 0 or args.calibration_samples < 1:
         parser.error("--epochs, --seeds and --calibration-samples must be >= 1; limits >= 0")
 
     lr = {}
@@ -234,17 +264,20 @@ def parse_settings(argv):
     work = Path(args.work).resolve() if args.work else REPO_ROOT / "bench" / "work" / f"methods-{args.mode}"
 
     explicit = ["--mode", args.mode, "--data", args.data, "--models", ",".join(models),
-                "--epochs", str(epochs), "--limit-train", str(limit_train), "--limit-test", str(limit_test),
+                "--epochs", str(epochs),
+                "--limit-train", ",".join([str(limit_train)] + [f"{m}:{n}" for m, n in limit_train_by_model.items()]),
+                "--limit-test", str(limit_test),
                 "--val-fraction", str(val_fraction), "--int8-test", str(int8_test), "--seeds", str(seeds),
                 "--baseline-seeds", str(baseline_seeds), "--methods", ",".join(methods), "--levels", ",".join(levels),
                 "--calibration-samples", str(args.calibration_samples)]
     if lr or args.lr is not None:  # --lr '' (the trainer's default everywhere) differs from quick mode's
         explicit += ["--lr", ",".join(f"{model}:{value}" for model, value in lr.items())]
+    explicit += ["--jobs", str(jobs)]
     if args.threads is not None:
         explicit += ["--threads", str(args.threads)]
     command_line = " ".join([PYTHON, "bench/methods.py"] + [shlex.quote(a) for a in explicit])
     tuned = [args.models, args.epochs, args.limit_train, args.limit_test, args.val_fraction, args.int8_test, args.seeds, args.baseline_seeds, args.methods,
-             args.levels, args.threads, args.lr]
+             args.levels, args.threads, args.lr, args.jobs]
     if all(option is None for option in tuned) and args.calibration_samples == 200:
         target = "bench" if args.mode == "quick" else f"bench-{args.mode}"
         data_option = "" if args.data == "fashion-mnist" else f" DATA={shlex.quote(args.data)}"
@@ -253,9 +286,10 @@ def parse_settings(argv):
                     results=Path(args.results).resolve(), models=[parse_model_spec(m) for m in models],
                     epochs=epochs, limit_train=limit_train, limit_test=limit_test, val_fraction=val_fraction, int8_test=int8_test, seeds=seeds,
                     baseline_seeds=baseline_seeds,
-                    methods=methods, levels=levels, threads=args.threads,
+                    methods=methods, levels=levels, threads=args.threads if args.threads is not None or jobs == 1
+                    else max(1, len(os.sched_getaffinity(0)) // jobs),
                     calibration_samples=args.calibration_samples, lr=lr, command_line=command_line,
-                    lr_given=args.lr is not None)
+                    lr_given=args.lr is not None, limit_train_by_model=limit_train_by_model, jobs=jobs)
 
 
 def check_mcuprune(settings):
@@ -280,8 +314,34 @@ def check_work_directory(settings):
         if differing:
             raise BenchmarkError(f"{settings.work} holds runs made with other settings ({'; '.join(differing)}); "
                                  "give another --work directory or the same settings")
+        if not sittings_path(settings).exists():  # a folder from before the log: earlier sittings unknown
+            write_sittings(settings, {"complete": False, "sittings": []})
     else:
         path.write_text(json.dumps(current, indent=2) + "\n")
+        write_sittings(settings, {"complete": True, "sittings": []})
+
+
+def sittings_path(settings):
+    return settings.work / "driver-sittings.json"
+
+
+def write_sittings(settings, log):
+    """WORK/driver-sittings.json, atomically: every sitting of the driver on this folder with its
+    elapsed time; "complete" is false for a folder whose runs began before the log existed."""
+    path = sittings_path(settings)
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(log, indent=2) + "\n")
+    os.replace(temporary, path)
+
+
+def record_sitting(settings, elapsed_s, ended):
+    """Appends this sitting to the log (after check_work_directory made it)."""
+    log = read_json(sittings_path(settings))
+    if not isinstance(log, dict):
+        return
+    log["sittings"].append({"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "elapsed_s": round(elapsed_s, 1),
+                            "jobs": settings.jobs, "threads": settings.threads, "ended": ended})
+    write_sittings(settings, log)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,7 +355,7 @@ class CommandResult:
     stderr: str
     wall_s: float
     interrupted: bool = False
-    cpu_s: float = None   # user + system CPU time of the child (getrusage; runs are sequential)
+    cpu_s: float = None   # user + system CPU time of the child (wait4: its own, with runs side by side too)
 
     def failure_reason(self):
         """The last line of stderr without mcuprune's prefix (its errors are one line)."""
@@ -311,35 +371,77 @@ class CommandResult:
             raise Interrupted()
 
 
+SAY_LOCK = threading.Lock()
+
+
+def say(text=""):
+    """One line of progress on stdout, whole even with runs side by side."""
+    with SAY_LOCK:
+        sys.stdout.write(f"{text}\n")
+        sys.stdout.flush()
+
+
+class Children:
+    """The mcuprune processes running now, and whether the driver has been interrupted (Ctrl-C
+    or SIGTERM, caught by the main thread, which forwards one SIGINT to each of them)."""
+    lock = threading.Lock()
+    running = set()
+    interrupted = False
+
+    @classmethod
+    def interrupt(cls):
+        with cls.lock:
+            if cls.interrupted:
+                return
+            cls.interrupted = True
+            for process in cls.running:
+                try:
+                    process.send_signal(signal.SIGINT)
+                except ProcessLookupError:
+                    pass
+        say("\ninterrupted: waiting for mcuprune to save its checkpoint ...")
+
+
 def call_mcuprune(settings, args, log_path=None):
     """Runs BUILD/mcuprune ARGS and waits. The child gets its own session, so a Ctrl-C reaches
-    only this driver, which forwards exactly one SIGINT (mcuprune checkpoints on the first and
-    exits at once on a second). The caller records the result, then raise_if_interrupted().
-    A file WORK/PAUSE stops the driver here, between two runs, so that no run's time includes
-    a lost partial epoch; the file is removed, and the same command continues later."""
+    only this driver, which forwards exactly one SIGINT to each running child (mcuprune
+    checkpoints on the first and exits at once on a second). The caller records the result,
+    then raise_if_interrupted(). A file WORK/PAUSE stops the driver here, before the next run
+    starts, so that no run's time includes a lost partial epoch; the file is removed, the runs
+    already running finish, and the same command continues later. Safe to call from several
+    threads: CPU time is the child's own (wait4), not the driver's children's total."""
     pause = settings.work / "PAUSE"
-    if pause.exists():
-        pause.unlink()
-        raise Paused()
+    with Children.lock:
+        if Children.interrupted:
+            raise Interrupted()
+        if pause.exists():
+            pause.unlink()
+            raise Paused()
     command = [str(settings.mcuprune)] + [str(a) for a in args]
     start = time.monotonic()
-    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
-    interrupted = False
-    while True:
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        with Children.lock:
+            process = subprocess.Popen(command, stdout=out, stderr=err, text=True, start_new_session=True)
+            Children.running.add(process)
         try:
-            stdout, stderr = process.communicate()
-            break
-        except KeyboardInterrupt:
-            if not interrupted:
-                interrupted = True
-                process.send_signal(signal.SIGINT)
-                print("\ninterrupted: waiting for mcuprune to save its checkpoint ...", flush=True)
-    interrupted = interrupted or process.returncode in (130, -signal.SIGINT)
-    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_s = (children_after.ru_utime - children_before.ru_utime) + (children_after.ru_stime - children_before.ru_stime)
-    result = CommandResult(process.returncode, stdout, stderr, time.monotonic() - start, interrupted, cpu_s)
+            while True:
+                try:
+                    _, status, usage = os.wait4(process.pid, 0)
+                    break
+                except InterruptedError:
+                    continue
+                except KeyboardInterrupt:  # the main thread with one job: forward it and wait on
+                    Children.interrupt()
+            process.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            with Children.lock:
+                Children.running.discard(process)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    interrupted = Children.interrupted or process.returncode in (130, -signal.SIGINT)
+    result = CommandResult(process.returncode, stdout, stderr, time.monotonic() - start, interrupted,
+                           usage.ru_utime + usage.ru_stime)
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "a") as log:
@@ -349,10 +451,93 @@ def call_mcuprune(settings, args, log_path=None):
     return result
 
 
-def data_args(settings, epochs=None):
+class Scheduler:
+    """Runs tasks on `jobs` threads (each task calls mcuprune and waits): a task starts once the
+    tasks it waits for have finished, the costliest ready one first (ties: the order added), so
+    that the long runs do not come last. A task may add tasks. The first task to raise
+    (Interrupted, Paused, anything else) stops new tasks from starting; the running ones end
+    (an interruption has made their mcuprune checkpoint and exit) and run() raises it."""
+
+    def __init__(self, jobs):
+        self.jobs = jobs
+        self.condition = threading.Condition()
+        self.pending = []      # [order, name, function, after, cost]
+        self.finished = set()
+        self.running = 0
+        self.order = 0
+        self.error = None
+
+    def add(self, name, function, after=(), cost=0.0):
+        with self.condition:
+            self.pending.append([self.order, name, function, set(after), cost])
+            self.order += 1
+            self.condition.notify_all()
+
+    def _next(self):
+        """The task to start, or None when nothing is ready (called with the lock held)."""
+        if self.error is not None:
+            return None
+        ready = [task for task in self.pending if task[3] <= self.finished]
+        if not ready:
+            return None
+        task = max(ready, key=lambda t: (t[4], -t[0]))
+        self.pending.remove(task)
+        return task
+
+    def _worker(self):
+        while True:
+            with self.condition:
+                while True:
+                    task = self._next()
+                    if task is not None or self.running == 0 or self.error is not None:
+                        break
+                    self.condition.wait()
+                if task is None:
+                    self.condition.notify_all()
+                    return
+                self.running += 1
+            try:
+                task[2]()
+            except BaseException as error:  # noqa: BLE001 - handed to run()
+                with self.condition:
+                    if self.error is None or isinstance(error, Interrupted):
+                        self.error = error
+            finally:
+                with self.condition:
+                    self.running -= 1
+                    self.finished.add(task[1])
+                    self.condition.notify_all()
+
+    def run(self):
+        if self.jobs == 1:
+            self._worker()  # in the main thread: Ctrl-C reaches call_mcuprune's wait directly
+        else:
+            threads = [threading.Thread(target=self._worker, daemon=True) for _ in range(self.jobs)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():
+                    try:
+                        thread.join(0.5)
+                    except KeyboardInterrupt:
+                        Children.interrupt()
+        if Children.interrupted and not isinstance(self.error, Interrupted):
+            self.error = Interrupted()
+        if self.error is not None:
+            raise self.error
+        if self.pending:  # cannot happen: every task waits only for tasks added before it
+            raise BenchmarkError("tasks left waiting: " + ", ".join(t[1] for t in self.pending))
+
+
+def limit_train(settings, model):
+    """Training samples of the model's runs (0: all)."""
+    return settings.limit_train_by_model.get(model, settings.limit_train)
+
+
+def data_args(settings, model, epochs=None):
     args = ["--dataset", settings.data, "--epochs", epochs or settings.epochs]
-    if settings.limit_train:
-        args += ["--limit-train", settings.limit_train]
+    if limit_train(settings, model):
+        args += ["--limit-train", limit_train(settings, model)]
     if settings.limit_test:
         args += ["--limit-test", settings.limit_test]
     return args + ["--val-fraction", settings.val_fraction] + thread_args(settings)
@@ -537,8 +722,8 @@ def quantize_aware(settings, run):
             shutil.rmtree(out)  # an interrupted fine-tuning: start it again (it is one epoch)
         args = ["--qat-epochs", QAT_EPOCHS, "--out", out, "--seed", run.seed,
                 "--val-fraction", settings.val_fraction, "--quiet"]
-        if settings.limit_train:
-            args += ["--limit-train", settings.limit_train]
+        if limit_train(settings, run.model):
+            args += ["--limit-train", limit_train(settings, run.model)]
         result = call_quantize(settings, run, args)
         if result.returncode != 0 or not path.exists():
             run.quant_reason = "qat: " + result.failure_reason()
@@ -549,13 +734,13 @@ def quantize_aware(settings, run):
 def print_progress(run, quantize_s):
     if run.status == "failed":
         reason = run.reason if len(run.reason) <= 110 else run.reason[:107] + "..."
-        print(f"  {run.label:<34} FAILED: {reason}", flush=True)
+        say(f"  {run.label:<34} FAILED: {reason}")
         return
     wall = "reused" if run.reused else f"{run.wall_s:7.1f} s" if run.wall_s is not None else "   ? s"
     int8 = f"{run.int8_accuracy:.4f}" if run.int8_accuracy is not None else f"failed ({run.quant_reason})"
     quant = "" if quantize_s is None or quantize_s < 0.5 else f" (+{quantize_s:.0f} s int8)"
     budgets = "" if run.method == "unpruned" else "  budgets met" if run.status == "ok" else "  BUDGETS NOT MET"
-    print(f"  {run.label:<34} {wall:>9}{quant}  test {run.test_accuracy:.4f}  int8 {int8}{budgets}", flush=True)
+    say(f"  {run.label:<34} {wall:>9}{quant}  test {run.test_accuracy:.4f}  int8 {int8}{budgets}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -601,7 +786,7 @@ class ModelState:
 
 def train_unpruned(settings, state, seed):
     run = Run(state.name, "unpruned", "unpruned", seed, settings.work / state.name / f"unpruned-s{seed}")
-    train_or_prune(settings, run, "train", state.spec.cli_args() + data_args(settings) + lr_args(settings, state.spec)
+    train_or_prune(settings, run, "train", state.spec.cli_args() + data_args(settings, state.name) + lr_args(settings, state.spec)
                    + ["--seed", seed])
     quantize_s = quantize(settings, run)
     state.unpruned[seed] = run
@@ -682,7 +867,7 @@ def measure_flash_floor(settings, state):
     path = settings.work / state.name / "flash-floor.json"
     saved = read_json(path)
     if saved is None or saved.get("floor_bytes") is None:
-        args = (["prune", "--method", PROPOSED_METHOD] + state.spec.cli_args() + data_args(settings)
+        args = (["prune", "--method", PROPOSED_METHOD] + state.spec.cli_args() + data_args(settings, state.name)
                 + ["--seed", 1, "--flash", 1, "--quiet", "--out", settings.work / state.name / "flash-floor"])
         result = call_mcuprune(settings, args, settings.work / state.name / "flash-floor.log")
         result.raise_if_interrupted()
@@ -691,7 +876,7 @@ def measure_flash_floor(settings, state):
         path.write_text(json.dumps(saved, indent=2) + "\n")
     state.flash_floor_bytes, state.flash_floor_message = saved["floor_bytes"], saved["message"]
     floor = format_amount(state.flash_floor_bytes, "bytes") if state.flash_floor_bytes else "unknown"
-    print(f"  {state.name + ' flash floor':<34} {floor}", flush=True)
+    say(f"  {state.name + ' flash floor':<34} {floor}")
 
 
 def prune_run(settings, state, level, method, seed):
@@ -700,7 +885,7 @@ def prune_run(settings, state, level, method, seed):
         return state.runs[key]
     run = Run(state.name, level.name, method, seed,
               settings.work / state.name / level.name / f"{method}-s{seed}", budget_args=level.budget_args)
-    fresh = (["--method", method] + state.spec.cli_args() + data_args(settings) + lr_args(settings, state.spec)
+    fresh = (["--method", method] + state.spec.cli_args() + data_args(settings, state.name) + lr_args(settings, state.spec)
              + ["--seed", seed] + level.budget_args)
     train_or_prune(settings, run, "prune", fresh)
     if run.has_model and run.report.get("method") not in (None, method):
@@ -743,47 +928,76 @@ def choose_best_baseline(settings, state):
 
 
 def run_benchmark(settings):
-    """Seed 1 of everything, then seeds 2..N of unpruned, diff and each model's best baseline."""
-    states = []
-    for spec in settings.models:
-        state = ModelState(spec)
-        states.append(state)
-        print(f"{spec.name}: unpruned training, profile and budget levels", flush=True)
-        run = train_unpruned(settings, state, 1)
-        if run.status == "failed":
-            state.failed_reason = f"the unpruned training failed: {run.reason}"
-            continue
-        state.failed_reason = profile_unpruned(settings, state)
-        if state.failed_reason:
-            print(f"  {spec.name}: {state.failed_reason}", flush=True)
-            continue
-        state.levels = budget_levels(settings, state)
-        for level in state.levels:
-            if level.skipped_reason:
-                print(f"  {spec.name + ' ' + level.name:<34} skipped: {level.skipped_reason}", flush=True)
-        measure_flash_floor(settings, state)
-        print(f"{spec.name}: seed 1 of every method at every level", flush=True)
-        for level in state.active_levels:
-            for method in settings.methods:
-                prune_run(settings, state, level, method, 1)
-        choose_best_baseline(settings, state)
+    """Per model: the unpruned seed-1 training, its profile, the levels and the flash floor;
+    then seed 1 of every method at every level, and seeds 2..N of the unpruned training and of
+    diff (each after its level's seed 1); then seeds 2..N of the model's best baseline, once
+    its seed-1 runs have chosen it. --jobs runs at a time (Scheduler), the models' preparation
+    first, then the runs of the model whose unpruned training took longest."""
+    states = [ModelState(spec) for spec in settings.models]
+    scheduler = Scheduler(settings.jobs)
     for state in states:
-        if state.failed_reason or settings.seeds < 2:
-            continue
-        repeated = [m for m in settings.methods if m in (PROPOSED_METHOD, state.best_baseline)]
-        seeds = "seed 2" if settings.seeds == 2 else f"seeds 2..{settings.seeds}"
-        baseline = (f" ({state.best_baseline} up to seed {settings.baseline_seeds})"
-                    if state.best_baseline in repeated and settings.baseline_seeds < settings.seeds else "")
-        print(f"{state.name}: {seeds} of unpruned, {', '.join(repeated)}{baseline}", flush=True)
-        for seed in range(2, settings.seeds + 1):
-            train_unpruned(settings, state, seed)
-            for level in state.active_levels:
-                for method in repeated:
-                    if method != PROPOSED_METHOD and seed > settings.baseline_seeds:
-                        continue
-                    if not budget_unreachable(state.runs.get((level.name, method, 1))):
-                        prune_run(settings, state, level, method, seed)
+        scheduler.add(f"{state.name} prepare", lambda state=state: prepare_model(settings, state, scheduler),
+                      cost=math.inf)
+    scheduler.run()
     return states
+
+
+def prepare_model(settings, state, scheduler):
+    """The unpruned seed-1 training, profile, levels and flash floor of one model; then adds its
+    runs to the scheduler, each at the cost of the unpruned training."""
+    name = state.name
+    say(f"{name}: unpruned training, profile and budget levels")
+    run = train_unpruned(settings, state, 1)
+    if run.status == "failed":
+        state.failed_reason = f"the unpruned training failed: {run.reason}"
+        return
+    state.failed_reason = profile_unpruned(settings, state)
+    if state.failed_reason:
+        say(f"  {name}: {state.failed_reason}")
+        return
+    state.levels = budget_levels(settings, state)
+    for level in state.levels:
+        if level.skipped_reason:
+            say(f"  {name + ' ' + level.name:<34} skipped: {level.skipped_reason}")
+    measure_flash_floor(settings, state)
+    cost = run.wall_s or 0.0
+    baselines = []
+    for level in state.active_levels:
+        for method in settings.methods:
+            task = f"{name} {level.name} {method} s1"
+            scheduler.add(task, lambda level=level, method=method: prune_run(settings, state, level, method, 1), cost=cost)
+            if method != PROPOSED_METHOD:
+                baselines.append(task)
+    for seed in range(2, settings.seeds + 1):
+        scheduler.add(f"{name} unpruned s{seed}", lambda seed=seed: train_unpruned(settings, state, seed), cost=cost)
+        for level in state.active_levels:
+            if PROPOSED_METHOD in settings.methods:
+                scheduler.add(f"{name} {level.name} {PROPOSED_METHOD} s{seed}",
+                              lambda level=level, seed=seed: repeat_run(settings, state, level, PROPOSED_METHOD, seed),
+                              after=[f"{name} {level.name} {PROPOSED_METHOD} s1"], cost=cost)
+    scheduler.add(f"{name} best baseline", lambda: repeat_best_baseline(settings, state, scheduler, cost),
+                  after=baselines, cost=math.inf)
+    say(f"{name}: seed 1 of every method at every level"
+          + (f", seeds 2..{settings.seeds} of unpruned and {PROPOSED_METHOD}" if settings.seeds > 1 else ""))
+
+
+def repeat_best_baseline(settings, state, scheduler, cost):
+    """Chooses the model's best baseline from its seed-1 runs; adds its seeds 2..baseline_seeds."""
+    choose_best_baseline(settings, state)
+    if state.best_baseline is None or settings.baseline_seeds < 2:
+        return
+    say(f"{state.name}: best baseline {state.best_baseline}, seeds 2..{settings.baseline_seeds}")
+    for seed in range(2, settings.baseline_seeds + 1):
+        for level in state.active_levels:
+            scheduler.add(f"{state.name} {level.name} {state.best_baseline} s{seed}",
+                          lambda level=level, seed=seed: repeat_run(settings, state, level, state.best_baseline, seed),
+                          cost=cost)
+
+
+def repeat_run(settings, state, level, method, seed):
+    """A further seed of a level and method, unless seed 1 found the budgets unreachable."""
+    if not budget_unreachable(state.runs.get((level.name, method, 1))):
+        prune_run(settings, state, level, method, seed)
 
 
 def budget_unreachable(run):
@@ -1166,11 +1380,24 @@ def mode_seconds(states):
 
 
 def duration_line(settings, states):
+    """The folder's elapsed time over every sitting of the driver (WORK/driver-sittings.json),
+    which counts runs that ran side by side once; for a folder from before that log, every
+    run's wall time plus its int8 check, as before."""
     total, unknown = mode_seconds(states)
     target = MODE_TARGET_MINUTES.get(settings.mode)
-    missing = f" ({unknown} runs' int8 checks have no known time and are not counted)" if unknown else ""
-    text = (f"(every run's wall time, over all its sittings, plus its int8 check{missing}): "
-            f"{total / 60:.1f} min on {core_count()} cores")
+    log = read_json(sittings_path(settings))
+    if isinstance(log, dict) and log.get("complete") and log.get("sittings"):
+        sittings = log["sittings"]
+        elapsed = sum(entry["elapsed_s"] for entry in sittings)
+        jobs = sorted({entry.get("jobs", 1) for entry in sittings})
+        text = (f"(the driver's elapsed time over its {len(sittings)} sitting{'s' if len(sittings) > 1 else ''} on this "
+                f"work folder, {' or '.join(map(str, jobs))} run{'s' if jobs != [1] else ''} at a time; the runs' own wall "
+                f"times plus their int8 checks add up to {total / 60:.1f} min): {elapsed / 60:.1f} min on {core_count()} cores")
+        total = elapsed
+    else:
+        missing = f" ({unknown} runs' int8 checks have no known time and are not counted)" if unknown else ""
+        text = (f"(every run's wall time, over all its sittings, plus its int8 check{missing}; this work folder "
+                f"predates the driver's log of its sittings): {total / 60:.1f} min on {core_count()} cores")
     if target is None:
         return text + "; this mode has no time target."
     return text + f", against a target of {target} min for {settings.mode} mode: {met(total / 60 <= target)}"
@@ -1359,6 +1586,7 @@ def settings_section(settings, states, duration_s, plot_note):
     total_run_s = sum(run.wall_s or 0 for run in runs if run.has_model)
     reused = sum(run.reused for run in runs)
     training = f"first {settings.limit_train}" if settings.limit_train else "all"
+    training += "".join(f" ({model}: " + (f"first {n}" if n else "all") + ")" for model, n in settings.limit_train_by_model.items())
     test = f"first {settings.limit_test}" if settings.limit_test else "all"
     limits = (f"training data: {training} samples ({split.get('train_samples', '?')} train / "
               f"{split.get('val_samples', '?')} validation); test data: {test} samples "
@@ -1378,7 +1606,8 @@ def settings_section(settings, states, duration_s, plot_note):
              f"- methods: {', '.join(settings.methods)}; levels: {', '.join(settings.levels)}; "
              f"int8: {settings.calibration_samples} calibration samples, compared with float on the first "
              f"{settings.int8_test or settings.limit_test or 'all'} test samples",
-             f"- threads: {settings.threads if settings.threads is not None else 'mcuprune default (all cores)'}; "
+             f"- runs at a time: {settings.jobs}; threads per run: "
+             f"{settings.threads if settings.threads is not None else 'mcuprune default (all cores)'}; "
              f"cores (nproc): {core_count()}",
              f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}; mcuprune {', '.join(versions) or '?'}"
              f"{git_description(settings.results)}",
@@ -1641,26 +1870,36 @@ def main(argv):
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     started = time.monotonic()
+    logged = False
     try:
         check_mcuprune(settings)
         check_work_directory(settings)
-        print(f"bench/methods.py ({settings.mode}): runs in {display_path(settings.work)}", flush=True)
+        logged = True
+        print(f"bench/methods.py ({settings.mode}): runs in {display_path(settings.work)}, {settings.jobs} at a time",
+              flush=True)
         states = run_benchmark(settings)
     except Interrupted:
+        record_sitting(settings, time.monotonic() - started, "interrupted")
         print("interrupted: run the same command again to continue (finished runs are reused, "
-              "the interrupted one resumes from its checkpoint)", file=sys.stderr)
+              "the interrupted ones resume from their checkpoints)", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
+        if logged:
+            record_sitting(settings, time.monotonic() - started, "interrupted")
         print("\ninterrupted: run the same command again to continue", file=sys.stderr)
         return 130
     except Paused:
-        print(f"paused between two runs ({display_path(settings.work / 'PAUSE')} was there): run the same "
-              "command again to continue", file=sys.stderr)
+        record_sitting(settings, time.monotonic() - started, "paused")
+        print(f"paused between two runs ({display_path(settings.work / 'PAUSE')} was there; the runs already "
+              "running finished): run the same command again to continue", file=sys.stderr)
         return 3
     except BenchmarkError as error:
+        if logged:
+            record_sitting(settings, time.monotonic() - started, "error")
         print(f"bench/methods.py: error: {error}", file=sys.stderr)
         return 1
     duration_s = time.monotonic() - started
+    record_sitting(settings, duration_s, "finished")
     write_csv(settings, states)
     plots, plot_note = write_plots(settings, states)
     pages, page_note = write_pages(settings)
