@@ -56,19 +56,20 @@ INT8_WARNING_POINTS = 1.0         # list runs whose int8 accuracy is this far be
 QAT_EPOCHS = 1                    # ... and fine-tune those with quantisation-aware training
 
 MODE_DEFAULTS = {
-    # As little noise as 40 minutes on 2 cores allow (docs/benchmark.md "Modes"): a fifth of
+    # As little noise as 40 minutes on 2 cores allow (docs/benchmark.md "Modes"): 18,000 samples of
     # the training set, the whole test set (2,000 test samples alone put 0.7 points of binomial
     # noise on an 88% accuracy), three seeds of diff and of the unpruned training, and the four
-    # levels and two baselines of standard mode (dpf and unaware run in full mode). Measured
-    # 39 to 41 minutes. Adam's learning rate per model: of 0.001 (the trainer's default) and 0.003,
+    # levels and two baselines of standard mode (dpf and unaware run in full mode). Adam's
+    # learning rate per model (chosen at 12,000 samples; full data picks the same): of 0.001 (the trainer's default) and 0.003,
     # the one whose unpruned training reached the higher validation accuracy at these settings,
     # seed for seed (bench/quick_lr.sh, bench/results/quick_lr.md): in 560 steps resnet8 and
     # mobilenetv2 stay under-trained at 0.001, and diff's seed SD with them.
-    # mobilenetv2 trains on 18,000 samples: at 12,000 its diff seed SD was 1.74 (ram4) and 3.53
-    # (flash16) over 5 seeds, at 18,000 0.74 and 1.51 (bench/results/quick_mnv2_seeds.md). Two
-    # runs at a time with one thread each: 1.2x (resnet8) to 1.6x (mobilenetv2) the throughput
-    # of one run on both cores (docs/benchmark.md "Runs at a time"), which pays for those samples.
-    "quick": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": "12000,mobilenetv2:18000",
+    # 18,000 training samples (12,000 until 2026-12-05): at 12,000 diff's seed SD reached 3.53
+    # (mobilenetv2 flash16, 5 seeds; 1.51 at 18,000: bench/results/quick_mnv2_seeds.md) and 2.14
+    # (vgg ram4; 0.45 at 18,000, docs/benchmark.md). Two runs at a time with one thread each do
+    # 1.4x to 1.6x the work of one run on both cores (docs/benchmark.md "Runs side by side"),
+    # which pays for those samples.
+    "quick": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": "18000",
               "limit_test": 0, "val_fraction": 0.02, "int8_test": 500, "seeds": 3, "baseline_seeds": 1,
               "levels": "f446re,ram4,flash4,flash16", "methods": "diff,uniform,magnitude",
               "lr": "vgg:0.001,resnet8:0.003,mobilenetv2:0.003", "jobs": 2},
