@@ -79,7 +79,7 @@ fuzz: build-fuzz
 	done
 
 # Benchmarks write their tables to bench/results/ (docs/benchmark.md). `bench` compares the
-# pruning methods on a fifth of the training data (target 40 min on 2 cores): RESULTS.md;
+# pruning methods on 18,000 training samples, two runs at a time (target 40 min on 2 cores): RESULTS.md;
 # `bench-standard` runs the same comparison on full data (110 to 130 min on 2 cores, on an idle
 # machine): RESULTS-standard.md; `bench-full` is the same comparison at full scale: RESULTS-full.md. DATA=path uses another
 # dataset (CIFAR-10 binary batches or an image folder). Both continue an interrupted run.

@@ -21,12 +21,16 @@ W=bench/work/arch_scratch
 [ -x "$M" ] || { echo "bench: $M not built; run 'make' first" >&2; exit 1; }
 [ -f "$Q/benchmark-settings.json" ] || { echo "bench: $Q has no quick benchmark; run 'make bench' first" >&2; exit 1; }
 setting() { "$PY" -c "import json,sys; print(json.load(open('$Q/benchmark-settings.json'))['$1'])"; }
-C=(--dataset "$(setting data)" --epochs "$(setting epochs)" --limit-train "$(setting limit_train)"
+C=(--dataset "$(setting data)" --epochs "$(setting epochs)"
    --limit-test "$(setting limit_test)" --val-fraction "$(setting val_fraction)" --quiet)
+# The model's own training samples and learning rate, as the benchmark gave its runs.
+model_args() { "$PY" -c "import json; s = json.load(open('$Q/benchmark-settings.json')); m = '$1'
+print('--limit-train', s.get('limit_train_by_model', {}).get(m, s['limit_train']), *(['--lr', s['lr'][m]] if m in s.get('lr', {}) else []))"; }
 mkdir -p "$W" bench/results
 start=$(date +%s)
 rows=()
 for model in $MODELS; do
+  read -r -a MA <<< "$(model_args "$model")"
   for level in $LEVELS; do
     seeds=()
     for d in "$Q/$model/$level"/diff-s*; do
@@ -35,7 +39,7 @@ for model in $MODELS; do
       out="$W/$model-$level-s$seed"
       if [ ! -f "$out/report.json" ]; then
         rm -rf "$out" "$out.arch"; mkdir -p "$out.arch"; cp "$d/model.json" "$out.arch/model.json"
-        "$M" train --model "$out.arch/model.json" "${C[@]}" --seed "$seed" --out "$out" > "$out.log" 2>&1 \
+        "$M" train --model "$out.arch/model.json" "${C[@]}" "${MA[@]}" --seed "$seed" --out "$out" > "$out.log" 2>&1 \
           || { echo "failed: train of $d's architecture; see $out.log" >&2; exit 1; }
       fi
     done

@@ -66,7 +66,7 @@ MODE_DEFAULTS = {
     # mobilenetv2 stay under-trained at 0.001, and diff's seed SD with them.
     # 18,000 training samples (12,000 until 2026-12-05): at 12,000 diff's seed SD reached 3.53
     # (mobilenetv2 flash16, 5 seeds; 1.51 at 18,000: bench/results/quick_mnv2_seeds.md) and 2.14
-    # (vgg ram4; 0.45 at 18,000, docs/benchmark.md). Two runs at a time with one thread each do
+    # (vgg ram4; 0.45 at 18,000: bench/results/quick_samples_probe.md). Two runs at a time with one thread each do
     # 1.4x to 1.6x the work of one run on both cores (docs/benchmark.md "Runs side by side"),
     # which pays for those samples.
     "quick": {"models": "vgg,resnet8,mobilenetv2", "epochs": 3, "limit_train": "18000",
@@ -175,7 +175,8 @@ def parse_settings(argv):
     parser.add_argument("--models", help="comma list; NAME-wX means zoo NAME with --width X")
     parser.add_argument("--epochs", type=int, help="training epochs of every run")
     parser.add_argument("--limit-train", help="training samples (0: all): N for every model, and/or MODEL:N,... "
-                                              "(e.g. 12000,mobilenetv2:18000)")
+                                              "(e.g. 12000,mobilenetv2:18000; MODEL:N alone keeps the mode's N "
+                                              "for the other models)")
     parser.add_argument("--limit-test", type=int, help="test samples (0: all)")
     parser.add_argument("--val-fraction", type=float, help="validation share of the training set")
     parser.add_argument("--int8-test", type=int, help="test samples for the int8 vs float comparison (0: as --limit-test)")
@@ -212,7 +213,11 @@ def parse_settings(argv):
     baseline_seeds = pick(args.baseline_seeds, "baseline_seeds")
     limit_test = pick(args.limit_test, "limit_test")
     limit_train, limit_train_by_model = 0, {}
-    for item in split_list(str(pick(args.limit_train, "limit_train"))):
+    texts = [str(defaults["limit_train"])]  # the mode's, then --limit-train's over it
+    if args.limit_train is not None:
+        given = split_list(args.limit_train)
+        texts = ([] if any(":" not in item for item in given) else texts) + [args.limit_train]
+    for item in split_list(",".join(texts)):
         name, _, value = item.rpartition(":")
         if not re.fullmatch(r"[0-9]+", value) or ":" in name:
             parser.error(f"--limit-train: '{item}' is not N or MODEL:N with a whole number of samples >= 0")
@@ -220,8 +225,9 @@ def parse_settings(argv):
             limit_train_by_model[name] = int(value)
         else:
             limit_train = int(value)
-    unknown = sorted(set(limit_train_by_model) - set(models))
-    if unknown and args.limit_train is not None:
+    named = {item.rpartition(":")[0] for item in split_list(args.limit_train or "")} - {""}
+    unknown = sorted(named - set(models))
+    if unknown:
         parser.error(f"--limit-train names {', '.join(unknown)}, which --models does not list")
     limit_train_by_model = {m: n for m, n in limit_train_by_model.items() if m in models and n != limit_train}
     jobs = pick(args.jobs, "jobs")
@@ -335,13 +341,28 @@ def write_sittings(settings, log):
     os.replace(temporary, path)
 
 
-def record_sitting(settings, elapsed_s, ended):
-    """Appends this sitting to the log (after check_work_directory made it)."""
+def begin_sitting(settings):
+    """Adds this sitting to the log as "running" (after check_work_directory made the log). A
+    sitting still "running" from before ended without recording its time (killed, a crash), so
+    the log no longer covers the folder's time: it is marked incomplete."""
     log = read_json(sittings_path(settings))
     if not isinstance(log, dict):
         return
-    log["sittings"].append({"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "elapsed_s": round(elapsed_s, 1),
-                            "jobs": settings.jobs, "threads": settings.threads, "ended": ended})
+    lost = [entry["date"] for entry in log["sittings"] if entry.get("ended") == "running"]
+    if lost and log.get("complete"):
+        log["complete"] = False
+        log["incomplete_reason"] = f"the sitting of {lost[0]} ended without recording its elapsed time"
+    log["sittings"].append({"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "elapsed_s": 0.0,
+                            "jobs": settings.jobs, "threads": settings.threads, "ended": "running"})
+    write_sittings(settings, log)
+
+
+def record_sitting(settings, elapsed_s, ended):
+    """Records how this sitting (the log's last entry, added by begin_sitting) ended, and its time."""
+    log = read_json(sittings_path(settings))
+    if not isinstance(log, dict) or not log["sittings"] or log["sittings"][-1].get("ended") != "running":
+        return
+    log["sittings"][-1].update({"elapsed_s": round(elapsed_s, 1), "ended": ended})
     write_sittings(settings, log)
 
 
@@ -383,65 +404,72 @@ def say(text=""):
 
 
 class Children:
-    """The mcuprune processes running now, and whether the driver has been interrupted (Ctrl-C
-    or SIGTERM, caught by the main thread, which forwards one SIGINT to each of them)."""
+    """The mcuprune processes running now (by pid), and whether the driver has been interrupted
+    (Ctrl-C or SIGTERM, caught by the main thread, which sends one SIGINT to each of them) or
+    paused (WORK/PAUSE seen: no run starts after it)."""
     lock = threading.Lock()
-    running = set()
+    pids = set()
+    signalled = set()
     interrupted = False
+    paused = False
 
     @classmethod
     def interrupt(cls):
         with cls.lock:
-            if cls.interrupted:
-                return
+            first = not cls.interrupted
             cls.interrupted = True
-            for process in cls.running:
+            for pid in cls.pids - cls.signalled:  # a child not yet reaped: its pid is still its own
+                cls.signalled.add(pid)
                 try:
-                    process.send_signal(signal.SIGINT)
+                    os.kill(pid, signal.SIGINT)
                 except ProcessLookupError:
                     pass
-        say("\ninterrupted: waiting for mcuprune to save its checkpoint ...")
+        if first:
+            say("\ninterrupted: waiting for mcuprune to save its checkpoint ...")
 
 
-def call_mcuprune(settings, args, log_path=None):
+def call_mcuprune(settings, args, log_path=None, pausable=True):
     """Runs BUILD/mcuprune ARGS and waits. The child gets its own session, so a Ctrl-C reaches
     only this driver, which forwards exactly one SIGINT to each running child (mcuprune
     checkpoints on the first and exits at once on a second). The caller records the result,
     then raise_if_interrupted(). A file WORK/PAUSE stops the driver here, before the next run
     starts, so that no run's time includes a lost partial epoch; the file is removed, the runs
-    already running finish, and the same command continues later. Safe to call from several
-    threads: CPU time is the child's own (wait4), not the driver's children's total."""
+    already running finish (with their int8 checks: pausable=False), no other starts, and the same
+    command continues later. Safe to call
+    from several threads: CPU time is the child's own (wait4), not the driver's children's total."""
     pause = settings.work / "PAUSE"
-    with Children.lock:
-        if Children.interrupted:
-            raise Interrupted()
-        if pause.exists():
-            pause.unlink()
-            raise Paused()
     command = [str(settings.mcuprune)] + [str(a) for a in args]
-    start = time.monotonic()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        with Children.lock:
+        with Children.lock:  # checked and started under one lock: an interruption sees every child
+            if Children.interrupted:
+                raise Interrupted()
+            if pausable and (Children.paused or pause.exists()):
+                if pause.exists():
+                    pause.unlink()
+                Children.paused = True
+                raise Paused()
+            start = time.monotonic()
             process = subprocess.Popen(command, stdout=out, stderr=err, text=True, start_new_session=True)
-            Children.running.add(process)
-        try:
-            while True:
-                try:
-                    _, status, usage = os.wait4(process.pid, 0)
-                    break
-                except InterruptedError:
-                    continue
-                except KeyboardInterrupt:  # the main thread with one job: forward it and wait on
-                    Children.interrupt()
-            process.returncode = os.waitstatus_to_exitcode(status)
-        finally:
-            with Children.lock:
-                Children.running.discard(process)
+            Children.pids.add(process.pid)
+        while True:  # until it has exited, without reaping it (WNOWAIT): its pid stays its own
+            try:
+                os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+                break
+            except InterruptedError:
+                continue
+            except KeyboardInterrupt:  # the main thread with one job: forward it and wait on
+                Children.interrupt()
+        with Children.lock:
+            Children.pids.discard(process.pid)
+            Children.signalled.discard(process.pid)
+        _, status, usage = os.wait4(process.pid, 0)
+        returncode = os.waitstatus_to_exitcode(status)
+        process.returncode = returncode  # reaped here: the Popen object must not wait for it
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    interrupted = Children.interrupted or process.returncode in (130, -signal.SIGINT)
-    result = CommandResult(process.returncode, stdout, stderr, time.monotonic() - start, interrupted,
+    interrupted = Children.interrupted or returncode in (130, -signal.SIGINT)
+    result = CommandResult(returncode, stdout, stderr, time.monotonic() - start, interrupted,
                            usage.ru_utime + usage.ru_stime)
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -466,7 +494,7 @@ class Scheduler:
         self.finished = set()
         self.running = 0
         self.order = 0
-        self.error = None
+        self.errors = []
 
     def add(self, name, function, after=(), cost=0.0):
         with self.condition:
@@ -476,7 +504,7 @@ class Scheduler:
 
     def _next(self):
         """The task to start, or None when nothing is ready (called with the lock held)."""
-        if self.error is not None:
+        if self.errors:
             return None
         ready = [task for task in self.pending if task[3] <= self.finished]
         if not ready:
@@ -490,7 +518,7 @@ class Scheduler:
             with self.condition:
                 while True:
                     task = self._next()
-                    if task is not None or self.running == 0 or self.error is not None:
+                    if task is not None or self.running == 0 or self.errors:
                         break
                     self.condition.wait()
                 if task is None:
@@ -501,8 +529,7 @@ class Scheduler:
                 task[2]()
             except BaseException as error:  # noqa: BLE001 - handed to run()
                 with self.condition:
-                    if self.error is None or isinstance(error, Interrupted):
-                        self.error = error
+                    self.errors.append(error)
             finally:
                 with self.condition:
                     self.running -= 1
@@ -514,18 +541,25 @@ class Scheduler:
             self._worker()  # in the main thread: Ctrl-C reaches call_mcuprune's wait directly
         else:
             threads = [threading.Thread(target=self._worker, daemon=True) for _ in range(self.jobs)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                while thread.is_alive():
-                    try:
+            while any(thread.is_alive() or thread.ident is None for thread in threads):
+                try:  # never leaves before every worker (and so every child) has ended
+                    for thread in threads:
+                        if thread.ident is None:
+                            thread.start()
+                    for thread in threads:
                         thread.join(0.5)
-                    except KeyboardInterrupt:
-                        Children.interrupt()
-        if Children.interrupted and not isinstance(self.error, Interrupted):
-            self.error = Interrupted()
-        if self.error is not None:
-            raise self.error
+                except KeyboardInterrupt:
+                    Children.interrupt()
+        control = (Interrupted, Paused, KeyboardInterrupt)
+        failures = [e for e in self.errors if not isinstance(e, control)]
+        if failures:  # a real error first; the others are said, not lost
+            for error in failures[1:]:
+                print(f"bench/methods.py: also: {type(error).__name__}: {error}", file=sys.stderr)
+            raise failures[0]
+        if Children.interrupted or any(isinstance(e, (Interrupted, KeyboardInterrupt)) for e in self.errors):
+            raise Interrupted()
+        if self.errors:
+            raise self.errors[0]
         if self.pending:  # cannot happen: every task waits only for tasks added before it
             raise BenchmarkError("tasks left waiting: " + ", ".join(t[1] for t in self.pending))
 
@@ -587,7 +621,7 @@ class Run:
     reused: bool = False
     resumed: bool = False
     wall_s: float = None      # the report's wall_time_s; the driver's sum over attempts if resumed
-    cpu_s: float = None       # CPU time of the process (all attempts), from the driver's getrusage
+    cpu_s: float = None       # CPU time of the process (all attempts), from the driver's wait4
     report: dict = None
     quant: dict = None
     qat: dict = None          # the "qat" part of run.directory/qat/quant_report.json, where QAT ran
@@ -691,7 +725,7 @@ def call_quantize(settings, run, extra_args):
     int8_samples = settings.int8_test or settings.limit_test
     if int8_samples:
         args += ["--limit-test", int8_samples]
-    result = call_mcuprune(settings, args, run.directory / "driver.log")
+    result = call_mcuprune(settings, args, run.directory / "driver.log", pausable=False)  # part of its run
     result.raise_if_interrupted()
     return result
 
@@ -1388,7 +1422,7 @@ def duration_line(settings, states):
     target = MODE_TARGET_MINUTES.get(settings.mode)
     log = read_json(sittings_path(settings))
     if isinstance(log, dict) and log.get("complete") and log.get("sittings"):
-        sittings = log["sittings"]
+        sittings = [entry for entry in log["sittings"] if entry.get("ended") != "running"]
         elapsed = sum(entry["elapsed_s"] for entry in sittings)
         jobs = sorted({entry.get("jobs", 1) for entry in sittings})
         text = (f"(the driver's elapsed time over its {len(sittings)} sitting{'s' if len(sittings) > 1 else ''} on this "
@@ -1397,8 +1431,10 @@ def duration_line(settings, states):
         total = elapsed
     else:
         missing = f" ({unknown} runs' int8 checks have no known time and are not counted)" if unknown else ""
-        text = (f"(every run's wall time, over all its sittings, plus its int8 check{missing}; this work folder "
-                f"predates the driver's log of its sittings): {total / 60:.1f} min on {core_count()} cores")
+        why = (log.get("incomplete_reason") if isinstance(log, dict) else None) or \
+            "this work folder predates the driver's log of its sittings"
+        text = (f"(every run's wall time, over all its sittings, plus its int8 check{missing}; {why}): "
+                f"{total / 60:.1f} min on {core_count()} cores")
     if target is None:
         return text + "; this mode has no time target."
     return text + f", against a target of {target} min for {settings.mode} mode: {met(total / 60 <= target)}"
@@ -1581,7 +1617,13 @@ def int8_section(states):
 
 
 def settings_section(settings, states, duration_s, plot_note):
-    split = next((run.report.get("dataset") for run in all_runs(states) if run.has_model), None) or {}
+    splits = {}  # model -> "N train / M validation", from its first run with a report
+    for run in all_runs(states):
+        if run.has_model and run.model not in splits:
+            split = run.report.get("dataset") or {}
+            splits[run.model] = f"{split.get('train_samples', '?')} train / {split.get('val_samples', '?')} validation"
+    test_samples = next(((run.report.get("dataset") or {}).get("test_samples") for run in all_runs(states)
+                         if run.has_model), None) or "?"
     versions = sorted({run.report.get("mcuprune_version") for run in all_runs(states) if run.has_model} - {None})
     runs = list(all_runs(states))
     total_run_s = sum(run.wall_s or 0 for run in runs if run.has_model)
@@ -1589,9 +1631,9 @@ def settings_section(settings, states, duration_s, plot_note):
     training = f"first {settings.limit_train}" if settings.limit_train else "all"
     training += "".join(f" ({model}: " + (f"first {n}" if n else "all") + ")" for model, n in settings.limit_train_by_model.items())
     test = f"first {settings.limit_test}" if settings.limit_test else "all"
-    limits = (f"training data: {training} samples ({split.get('train_samples', '?')} train / "
-              f"{split.get('val_samples', '?')} validation); test data: {test} samples "
-              f"({split.get('test_samples', '?')})")
+    split_text = (next(iter(splits.values())) if len(set(splits.values())) == 1
+                  else "; ".join(f"{model}: {text}" for model, text in splits.items())) or "?"
+    limits = f"training data: {training} samples ({split_text}); test data: {test} samples ({test_samples})"
     lines = ["## Settings", "",
              f"- mode: {settings.mode}; data: {settings.data}; {limits}",
              f"- epochs: {settings.epochs} for every run; seeds: 1 for every method"
@@ -1875,6 +1917,7 @@ def main(argv):
     try:
         check_mcuprune(settings)
         check_work_directory(settings)
+        begin_sitting(settings)
         logged = True
         print(f"bench/methods.py ({settings.mode}): runs in {display_path(settings.work)}, {settings.jobs} at a time",
               flush=True)
