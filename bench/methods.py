@@ -435,8 +435,8 @@ def call_mcuprune(settings, args, log_path=None, pausable=True):
     then raise_if_interrupted(). A file WORK/PAUSE stops the driver here, before the next run
     starts, so that no run's time includes a lost partial epoch; the file is removed, the runs
     already running finish (with their int8 checks: pausable=False), no other starts, and the same
-    command continues later. Safe to call
-    from several threads: CPU time is the child's own (wait4), not the driver's children's total."""
+    command continues later. Safe to call from several threads: CPU time is the child's own
+    (wait4), not the driver's children's total."""
     pause = settings.work / "PAUSE"
     command = [str(settings.mcuprune)] + [str(a) for a in args]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -483,9 +483,10 @@ def call_mcuprune(settings, args, log_path=None, pausable=True):
 class Scheduler:
     """Runs tasks on `jobs` threads (each task calls mcuprune and waits): a task starts once the
     tasks it waits for have finished, the costliest ready one first (ties: the order added), so
-    that the long runs do not come last. A task may add tasks. The first task to raise
-    (Interrupted, Paused, anything else) stops new tasks from starting; the running ones end
-    (an interruption has made their mcuprune checkpoint and exit) and run() raises it."""
+    that the long runs do not come last. A task may add tasks. A task that raises (Interrupted,
+    Paused, anything else) stops new tasks from starting; the running ones end (an interruption
+    has made their mcuprune checkpoint and exit), and run() raises a real error before an
+    interruption, an interruption before a pause."""
 
     def __init__(self, jobs):
         self.jobs = jobs
@@ -571,8 +572,8 @@ def limit_train(settings, model):
 
 def data_args(settings, model, epochs=None):
     args = ["--dataset", settings.data, "--epochs", epochs or settings.epochs]
-    if limit_train(settings, model):
-        args += ["--limit-train", limit_train(settings, model)]
+    if samples := limit_train(settings, model):
+        args += ["--limit-train", samples]
     if settings.limit_test:
         args += ["--limit-test", settings.limit_test]
     return args + ["--val-fraction", settings.val_fraction] + thread_args(settings)
@@ -757,8 +758,8 @@ def quantize_aware(settings, run):
             shutil.rmtree(out)  # an interrupted fine-tuning: start it again (it is one epoch)
         args = ["--qat-epochs", QAT_EPOCHS, "--out", out, "--seed", run.seed,
                 "--val-fraction", settings.val_fraction, "--quiet"]
-        if limit_train(settings, run.model):
-            args += ["--limit-train", limit_train(settings, run.model)]
+        if samples := limit_train(settings, run.model):
+            args += ["--limit-train", samples]
         result = call_quantize(settings, run, args)
         if result.returncode != 0 or not path.exists():
             run.quant_reason = "qat: " + result.failure_reason()
