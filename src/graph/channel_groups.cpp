@@ -241,6 +241,22 @@ ChannelGroups find_channel_groups(const Graph& g, int min_width, int round_to) {
   return cg;
 }
 
+std::vector<int> designed_bottlenecks(const Graph& g, const ChannelGroups& cg) {
+  std::vector<int> ids;
+  for (const ChannelGroup& grp : cg.groups) {
+    if (!grp.prunable || grp.producers.empty() || grp.consumers.empty()) continue;
+    bool narrow = true;
+    for (int p : grp.producers)
+      for (int in : g.nodes[size_t(p)].inputs) {
+        const ChannelLayout& l = cg.layout[size_t(in)];
+        narrow = narrow && grp.channels < l.channels * l.repeat;  // what the producer reads
+      }
+    for (int c : grp.consumers) narrow = narrow && grp.channels < cg.layout[size_t(c)].channels;
+    if (narrow) ids.push_back(grp.id);
+  }
+  return ids;
+}
+
 void slice_like_parameter(const Graph& g, const ChannelGroups& cg, int group,
                           const std::vector<int>& keep, const std::string& param_name,
                           WeightTensor& t) {

@@ -52,6 +52,12 @@ struct ChannelGroups {
 // multiples of this (SIMD kernels), never below min_width.
 ChannelGroups find_channel_groups(const Graph& g, int min_width = 1, int round_to = 1);
 
+// The prunable groups narrower than every tensor their producers read and every tensor their
+// consumers write: a bottleneck the designer put there on purpose (MobileNetV2's block
+// outputs, the linear bottlenecks between its wide expansions), through which everything
+// after it passes. Ids of `groups`, ascending. Needs at least one producer and one consumer.
+std::vector<int> designed_bottlenecks(const Graph& g, const ChannelGroups& groups);
+
 // Removes every channel of `group` not listed in `keep` (indices in [0, channels), any
 // order, no duplicates, at least one): returns the smaller graph; `weights` (if non-null)
 // are sliced to match. Throws UserError for an unprunable group or a bad keep list.

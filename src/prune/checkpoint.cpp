@@ -177,7 +177,7 @@ void restore_state(const std::string& out_dir, const PruneConfig& cfg, State& s,
                       ", since the worker count sets the global batch (" + std::to_string(saved_world) + " x --batch-size)");
     s.rewarm_from = j.value("rewarm_from", int64_t(-1));
     if (s.rewarm_from < -1) throw inconsistent("rewarm_from is below -1");
-    s.groups = find_channel_groups(s.graph, cfg.min_width, cfg.round_to);
+    s.groups = groups_of(s.graph, cfg);
     s.salience = j.at("salience").get<std::vector<std::vector<float>>>();
     if (s.salience.size() != s.groups.groups.size())
       throw inconsistent("salience for " + std::to_string(s.salience.size()) + " channel groups, the model has " +

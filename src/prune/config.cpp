@@ -26,7 +26,8 @@ json prune_config_to_json(const PruneConfig& c) {
           {"temperature", c.temperature}, {"salience_decay", c.salience_decay},
           {"norm", c.norm}, {"magnitude_steps", c.magnitude_steps}, {"dpf_every", c.dpf_every},
           {"distill", c.distill}, {"distill_temperature", c.distill_temperature}, {"lr_rewarm", c.lr_rewarm},
-          {"fold_masks", c.fold_masks}, {"min_width_choice", c.min_width_choice}};
+          {"fold_masks", c.fold_masks}, {"min_width_choice", c.min_width_choice},
+          {"bottleneck_groups", c.bottleneck_groups}, {"bottleneck_width", c.bottleneck_width}};
 }
 
 PruneConfig prune_config_from_json(const json& j, const std::string& where) {
@@ -60,6 +61,9 @@ PruneConfig prune_config_from_json(const json& j, const std::string& where) {
     c.round_to = whole("round_to", 0, false);
     c.min_width = whole("min_width", 0, false);
     c.min_width_choice = j.value("min_width_choice", std::string());
+    // Runs from before the bottleneck floor: none.
+    if (j.contains("bottleneck_groups")) c.bottleneck_groups = j.at("bottleneck_groups").get<std::vector<int>>();
+    c.bottleneck_width = whole("bottleneck_width", 0, true);
     c.pad_channels = whole("pad_channels", 1, true);  // runs from before padding trained exact widths
     c.alpha_lr = number("alpha_lr");
     if (j.contains("task_weight")) c.task_weight = number("task_weight");  // runs from before the option: 0.5
@@ -127,6 +131,9 @@ void validate(const PruneConfig& c) {
         std::to_string(most_finetune) + " (or -1: a quarter of the epochs), or more --epochs");
   if (c.round_to < 1) bad("--round-to must be >= 1");
   if (c.min_width < 0) bad("--min-width must be >= 1, or 0 for automatic (4 where that floor takes at most half of every budget, else 2, or 1 where a budget needs it)");
+  if (c.bottleneck_width < 0 || std::any_of(c.bottleneck_groups.begin(), c.bottleneck_groups.end(), [](int id) { return id < 0; }))
+    bad("the pruning configuration's bottleneck_groups and bottleneck_width must not be negative (they are resolved "
+        "with the automatic --min-width: start a new run)");
   if (c.pad_channels < 1 || c.pad_channels > 256) bad("--pad-channels must be in [1, 256] (1: no padding)");
   if (!(c.alpha_lr >= 0) || c.alpha_lr > 1) bad("--alpha-lr must be in [0, 1] (0: automatic)");
   if (!(c.task_weight >= 0 && c.task_weight <= 100))

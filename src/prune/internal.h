@@ -37,6 +37,10 @@ void validate(const PruneConfig& c);
 void resolve_defaults(PruneConfig& c);  // the warm-up default (-1) from the method, --distill and the epochs
 ResourceUse exact_of(const Graph& g, const Target& t);
 
+// The channel groups of g with the configuration's floors: --min-width and --round-to, and
+// the bottleneck floor (PruneConfig::bottleneck_groups) where one was resolved.
+ChannelGroups groups_of(const Graph& g, const PruneConfig& c);
+
 // The architecture with every group at `widths[g]` channels (the first ones kept): for
 // resource checks only.
 Graph with_widths(Graph g, const std::vector<int>& widths, int min_width, int round_to);

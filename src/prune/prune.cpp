@@ -95,7 +95,7 @@ bool room_to_prune(const ChannelGroups& cg, int& widest) {
 // What the model needs with every prunable group at cfg's minimum width (a group narrower
 // than that keeps its own).
 ResourceUse use_at_minimum(const Graph& g, const PruneConfig& cfg, const Target& t) {
-  ChannelGroups cg = find_channel_groups(g, cfg.min_width, cfg.round_to);
+  ChannelGroups cg = groups_of(g, cfg);
   std::vector<int> mins;
   for (const auto& grp : cg.groups) mins.push_back(grp.prunable ? grp.min_channels : grp.channels);
   return exact_of(with_widths(g, mins, cfg.min_width, cfg.round_to), t);
@@ -118,6 +118,12 @@ std::string budget_missed_at_minimum(const Graph& g, const PruneConfig& cfg, con
 // model needs at most this share of every budget.
 constexpr double kFloorShare = 0.5;
 
+// With a floor of 2, the designed bottlenecks keep this many channels where raising them
+// costs at most this share of the room the floor of 2 leaves in every budget (the other half
+// or more stays for the method to share out, as with the floor of 4).
+constexpr int kBottleneckWidth = 4;
+constexpr double kBottleneckShare = 0.5;
+
 // With every prunable group at cfg's minimum width: the largest share of a budget the model
 // needs; nothing when there is no budget.
 std::optional<double> budget_share_at_minimum(const Graph& g, const PruneConfig& cfg, const Target& t) {
@@ -133,6 +139,8 @@ std::optional<double> budget_share_at_minimum(const Graph& g, const PruneConfig&
 
 void resolve_min_width(const Graph& g, PruneConfig& cfg) {
   if (cfg.min_width != 0) return;
+  cfg.bottleneck_groups.clear();
+  cfg.bottleneck_width = 0;
   int widest = 0;
   if (!room_to_prune(find_channel_groups(g, 2, cfg.round_to), widest)) {
     cfg.min_width = 1;
@@ -164,6 +172,22 @@ void resolve_min_width(const Graph& g, PruneConfig& cfg) {
   }
   cfg.min_width = 2;
   cfg.min_width_choice = "automatic: 2 channels";
+  // The designed bottlenecks at 4 where that is cheap: everything after such a group passes
+  // through it, and at 2 channels it starves the rest of the network (at 1/16 of
+  // mobilenetv2's flash its block outputs ended at 2-3 channels; bench/results/prune_ideas_bottleneck.md).
+  at.min_width = 2;
+  at.bottleneck_groups = designed_bottlenecks(g, find_channel_groups(g, 2, cfg.round_to));
+  at.bottleneck_width = kBottleneckWidth;
+  const std::optional<double> at2 = budget_share_at_minimum(g, cfg, t), raised = budget_share_at_minimum(g, at, t);
+  if (at.bottleneck_groups.empty() || !at2 || !raised || *raised - *at2 > kBottleneckShare * (1 - *at2)) return;
+  cfg.bottleneck_groups = at.bottleneck_groups;
+  cfg.bottleneck_width = kBottleneckWidth;
+  char pct[64];
+  std::snprintf(pct, sizeof pct, "%.1f%% of each budget, against %.1f%%", std::ceil(1000 * *raised) / 10,
+                std::ceil(1000 * *at2) / 10);  // "at most": rounded up
+  cfg.min_width_choice += ", " + std::to_string(kBottleneckWidth) + " in the " + std::to_string(cfg.bottleneck_groups.size()) +
+                          " designed bottleneck group(s) (narrower than the layers on either side), where the model needs at most " +
+                          pct + " with every group at 2";
 }
 
 void check_prune_feasible(const Graph& g, const PruneConfig& cfg_in) {
@@ -179,7 +203,7 @@ void check_prune_feasible(const Graph& g, const PruneConfig& cfg_in) {
   if (find_channel_groups(g, 1, cfg.round_to).prunable_count() == 0)
     throw UserError("model '" + g.name + "' has no prunable channel group");
   resolve_min_width(g, cfg);
-  ChannelGroups cg = find_channel_groups(g, cfg.min_width, cfg.round_to);
+  ChannelGroups cg = groups_of(g, cfg);
   int widest = 0;
   if (!room_to_prune(cg, widest)) {
     const std::string opt = cfg.round_to > 1 && cfg.round_to >= cfg.min_width
@@ -231,7 +255,7 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
     s.net = Net(s.graph, cfg.pad_channels);
     if (init) s.net->load_weight_map(*init, "initial weights");
     s.opt = make_optimizer(cfg.train, s.net);
-    s.groups = find_channel_groups(s.graph, cfg.min_width, cfg.round_to);
+    s.groups = groups_of(s.graph, cfg);
     s.salience.resize(s.groups.groups.size());
     for (const auto& grp : s.groups.groups) s.salience[size_t(grp.id)].assign(size_t(grp.channels), 0.0f);
     ResourceUse r0 = exact_of(original, target);

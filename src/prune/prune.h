@@ -44,6 +44,12 @@ struct PruneConfig {
   // prune_ideas_floor.md). min_width_choice says how it was chosen ("" if given).
   int min_width = 0;
   std::string min_width_choice;
+  // Resolved with the automatic floor of 2 (resolve_min_width): the model's designed
+  // bottlenecks (designed_bottlenecks in graph/channel_groups.h; ids of the model as given,
+  // which surgery keeps) stay at least bottleneck_width channels wide where that costs at
+  // most a tenth of the room the floor of 2 leaves in every budget. Empty / 0: none.
+  std::vector<int> bottleneck_groups;
+  int bottleneck_width = 0;
   int pad_channels = 8;            // train pruned widths padded with zero channels to multiples of N (1: off)
   double alpha_lr = 0;             // diff: largest width change per step (0: 6 / pruning steps)
   // diff, unaware: the task term's weight (rho) in the width step, against the resource
@@ -147,8 +153,9 @@ ProfileOptions profile_options(const PruneConfig& c);
 
 // --min-width 0 (automatic): 4 channels if, with every prunable group at 4 (or at its own
 // width, if narrower), the model needs at most half of every budget (and there is a budget);
-// else 2 if every budget is reachable with every group at 2; else 1. min_width_choice says
-// which and why. A given width is left as it is.
+// else 2 if every budget is reachable with every group at 2, with 4 for the designed
+// bottlenecks where raising them costs at most a tenth of the room left in every budget;
+// else 1. min_width_choice says which and why. A given width is left as it is.
 void resolve_min_width(const Graph& g, PruneConfig& cfg);
 
 // Checks the configuration and that the budgets are reachable at the minimum widths (an

@@ -103,7 +103,7 @@ bool remove_channels(State& s, const std::vector<int>& targets_in, const PruneCo
   auto st = export_state(s.net, *s.opt, s.graph);
   Graph g = s.graph;
   for (size_t k = 0; k < s.groups.groups.size(); ++k) {
-    ChannelGroups cg = find_channel_groups(g, c.min_width, c.round_to);
+    ChannelGroups cg = groups_of(g, c);
     const ChannelGroup& grp = cg.groups[k];
     if (!grp.prunable || targets[k] >= grp.channels) continue;
     std::vector<int> keep = keep_by_score(s.salience[k], targets[k]);
@@ -121,7 +121,7 @@ bool remove_channels(State& s, const std::vector<int>& targets_in, const PruneCo
   s.net->train();
   s.opt = detail::make_optimizer(c.train, s.net);
   import_state(s.net, *s.opt, g, st, c.train.optimizer);
-  s.groups = find_channel_groups(g, c.min_width, c.round_to);
+  s.groups = groups_of(g, c);
   if (surgery_observer()) surgery_observer()(s);
   return true;
 }

@@ -7,6 +7,21 @@
 
 namespace mcuprune::prune_detail {
 
+ChannelGroups groups_of(const Graph& g, const PruneConfig& c) {
+  ChannelGroups cg = find_channel_groups(g, c.min_width, c.round_to);
+  if (c.bottleneck_width <= 0) return cg;
+  int w = c.bottleneck_width;
+  if (c.round_to > 1) w = (w + c.round_to - 1) / c.round_to * c.round_to;
+  for (int id : c.bottleneck_groups) {
+    if (id < 0 || size_t(id) >= cg.groups.size())
+      throw UserError("the pruning configuration names bottleneck group " + std::to_string(id) + " but model '" + g.name +
+                      "' has " + std::to_string(cg.groups.size()) + " channel groups; start a new run");
+    ChannelGroup& grp = cg.groups[size_t(id)];
+    if (grp.prunable) grp.min_channels = std::min(std::max(grp.min_channels, w), grp.channels);
+  }
+  return cg;
+}
+
 Graph with_widths(Graph g, const std::vector<int>& widths, int min_width, int round_to) {
   ChannelGroups cg = find_channel_groups(g, min_width, round_to);
   for (size_t k = 0; k < cg.groups.size(); ++k) {

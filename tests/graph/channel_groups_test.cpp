@@ -95,6 +95,44 @@ TEST(ChannelGroups, FlattenIntoDenseAndVgg) {
   EXPECT_EQ(cv.prunable_count(), 15);
 }
 
+TEST(ChannelGroups, DesignedBottlenecksAreTheGroupsNarrowerThanTheirNeighbours) {
+  // MobileNetV2's block outputs (the linear bottlenecks: every group made by *_project
+  // convs) are narrower than the expansion before and after them; nothing else is (the stem
+  // reads the 3-channel image, the head writes 1280 from 112 but then reads 112).
+  Graph g = zoo("mobilenetv2");
+  ChannelGroups cg = find_channel_groups(g);
+  std::vector<int> want;
+  for (const ChannelGroup& grp : cg.groups) {
+    bool project = grp.prunable && !grp.producers.empty();
+    for (const std::string& n : names(g, grp.producers)) project = project && Contains(n, "_project");
+    if (project) want.push_back(grp.id);
+  }
+  EXPECT_EQ(want.size(), 7u);  // one per stage
+  EXPECT_EQ(designed_bottlenecks(g, cg), want);
+  // Widths that only fall (vgg, resnet8, dscnn, tinycnn) have none.
+  for (const auto& [name, in] : std::vector<std::pair<std::string, Shape>>{
+           {"vgg", {32, 32, 3}}, {"resnet8", {32, 32, 3}}, {"dscnn", {49, 10, 1}}, {"tinycnn", {28, 28, 1}}}) {
+    Graph m = zoo(name, in, 10);
+    EXPECT_TRUE(designed_bottlenecks(m, find_channel_groups(m)).empty()) << name;
+  }
+  // A group as wide as a neighbour is not one: 8 -> 4 -> 8 is, 8 -> 4 -> 4 is not.
+  for (int after : {8, 4}) {
+    GraphBuilder b("hourglass", {8, 8, 1});
+    int x = b.conv(b.input(), 8, 3, 1, Padding::Same, "wide");
+    x = b.conv(x, 4, 1, 1, Padding::Same, "narrow");
+    x = b.conv(x, after, 1, 1, Padding::Same, "after");
+    x = b.flatten(b.global_avgpool(x, "gap"), "flat");
+    b.dense(x, 3, "logits");
+    Graph h = b.finish();
+    ChannelGroups ch = find_channel_groups(h);
+    const std::vector<int> found = designed_bottlenecks(h, ch);
+    if (after == 8)
+      EXPECT_EQ(found, std::vector<int>{group_of(h, ch, "narrow").id});
+    else
+      EXPECT_TRUE(found.empty());
+  }
+}
+
 TEST(ChannelGroups, MinimumWidthAndRounding) {
   Graph g = zoo("resnet8");
   ChannelGroups a = find_channel_groups(g, 3, 4);

@@ -266,6 +266,81 @@ TEST(Prune, AutomaticMinimumWidthIsTwoWhereTheBudgetsAllowIt) {
   EXPECT_EQ(saved.min_width_choice, "automatic: 2 channels");
 }
 
+TEST(Prune, AutomaticFloorOfTwoKeepsTheDesignedBottlenecksAtFourWhereThatIsCheap) {
+  ZooOptions zo;
+  zo.input = {16, 16, 1};
+  zo.classes = 4;
+  const Graph g = zoo_build("mobilenetv2", zo);
+  PruneConfig c = config(3);
+  c.min_width = 0;
+  const prune_detail::Target t = prune_detail::resolve_target(c);
+  auto flash_with = [&](const PruneConfig& fc) {
+    std::vector<int> mins;
+    for (const ChannelGroup& grp : prune_detail::groups_of(g, fc).groups)
+      mins.push_back(grp.prunable ? grp.min_channels : grp.channels);
+    return prune_detail::exact_of(prune_detail::with_widths(g, mins, 1, 1), t).flash_bytes;
+  };
+  PruneConfig two = c, raised = c;
+  two.min_width = raised.min_width = 2;
+  const std::vector<int> bottlenecks = designed_bottlenecks(g, find_channel_groups(g, 2, 1));
+  ASSERT_EQ(bottlenecks.size(), 7u);
+  raised.bottleneck_groups = bottlenecks;
+  raised.bottleneck_width = 4;
+  for (const ChannelGroup& grp : prune_detail::groups_of(g, raised).groups)
+    if (grp.prunable) {
+      const bool b = std::find(bottlenecks.begin(), bottlenecks.end(), grp.id) != bottlenecks.end();
+      EXPECT_EQ(grp.min_channels, std::min(b ? 4 : 2, grp.channels)) << "group " << grp.id;
+    }
+  const int64_t at2 = flash_with(two), up = flash_with(raised);
+  ASSERT_LT(at2, up);
+  // The raise may take at most half of the room the floor of 2 leaves.
+  const double cheap = double(at2 + 2 * (up - at2) + 1), dear = double(at2 + 2 * (up - at2) - 1);
+  ASSERT_GT(2 * use_with_every_group_at(g, t, 4).flash_bytes, cheap);  // so the floor is 2, not 4
+  PruneConfig yes = c;
+  yes.budgets[Resource::Flash] = cheap;
+  resolve_min_width(g, yes);
+  EXPECT_EQ(yes.min_width, 2);
+  EXPECT_EQ(yes.bottleneck_groups, bottlenecks);
+  EXPECT_EQ(yes.bottleneck_width, 4);
+  EXPECT_TRUE(Contains(yes.min_width_choice, "automatic: 2 channels, 4 in the 7 designed bottleneck group(s)"))
+      << yes.min_width_choice;
+  PruneConfig no = c;
+  no.budgets[Resource::Flash] = dear;
+  resolve_min_width(g, no);
+  EXPECT_EQ(no.min_width, 2);
+  EXPECT_TRUE(no.bottleneck_groups.empty());
+  EXPECT_EQ(no.bottleneck_width, 0);
+  EXPECT_EQ(no.min_width_choice, "automatic: 2 channels");
+  // A given --min-width applies as it is, with no raise; a stale raise is cleared.
+  PruneConfig given = yes;
+  given.min_width = 2;
+  given.bottleneck_groups.clear();
+  given.bottleneck_width = 0;
+  resolve_min_width(g, given);
+  EXPECT_TRUE(given.bottleneck_groups.empty());
+  PruneConfig again = no;
+  again.min_width = 0;
+  again.bottleneck_groups = bottlenecks;
+  again.bottleneck_width = 4;
+  resolve_min_width(g, again);
+  EXPECT_TRUE(again.bottleneck_groups.empty());
+  // A run keeps the floor through every surgery and in its saved configuration.
+  TempDir dir;
+  PruneConfig run = c;
+  run.budgets[Resource::Flash] = cheap;
+  PruneResult r = prune_model(g, nullptr, test::quadrant_task(16, 6, 5), run, dir.path.string(), false, quiet());
+  EXPECT_TRUE(r.budgets_met);
+  const ChannelGroups after = find_channel_groups(r.graph);
+  for (int id : bottlenecks) EXPECT_GE(after.groups[size_t(id)].channels, 4) << "group " << id;
+  const PruneConfig saved = read_prune_config(dir.path.string());
+  EXPECT_EQ(saved.bottleneck_groups, bottlenecks);
+  EXPECT_EQ(saved.bottleneck_width, 4);
+  // An id the model does not have (a hand-edited configuration) is a clear error.
+  PruneConfig broken = raised;
+  broken.bottleneck_groups = {999};
+  EXPECT_TRUE(Contains(user_error_of([&] { prune_detail::groups_of(g, broken); }), "bottleneck group 999"));
+}
+
 TEST(Prune, AutomaticMinimumWidthIsFourWhereThatFloorTakesAtMostHalfOfEveryBudget) {
   const Graph g = model();
   PruneConfig c = config(3);
