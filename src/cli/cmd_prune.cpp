@@ -144,6 +144,8 @@ void run_prune(PruneArgs a, bool epochs_given, bool threads_given, bool device_g
   if (r.interrupted) return;
   a.cfg.min_width = r.min_width;  // an automatic width as the run resolved it
   a.cfg.min_width_choice = r.min_width_choice;
+  a.cfg.bottleneck_groups = r.bottleneck_groups;
+  a.cfg.bottleneck_width = r.bottleneck_width;
   std::optional<double> test_before;  // every worker evaluates its share
   if (!resume && start.has_weights)
     test_before = evaluate_model(original, start.weights, data.test, 256, a.cfg.train.threads).accuracy;
@@ -279,7 +281,7 @@ void add_prune_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--min-width", args->cfg.min_width,
                 "narrowest a group may become (0: automatic: 4 channels where that floor takes at most half of every budget, "
-                "else 2, or 1 where a budget cannot be met with 2)")
+                "else 2 with 4 for the designed bottlenecks where that is cheap, or 1 where a budget cannot be met with 2)")
       ->capture_default_str();
   c->add_option("--alpha-lr", args->cfg.alpha_lr, "diff: largest width change per step (0: 6 / steps of the pruning phase)")
       ->capture_default_str();

@@ -420,6 +420,8 @@ PruneResult prune_model(const Graph& g_in, const WeightMap* init, const DatasetS
   result.fallbacks = s.fallbacks;
   result.min_width = cfg.min_width;
   result.min_width_choice = cfg.min_width_choice;
+  result.bottleneck_groups = cfg.bottleneck_groups;
+  result.bottleneck_width = cfg.bottleneck_width;
   return result;
 }
 

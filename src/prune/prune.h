@@ -140,6 +140,8 @@ struct PruneResult {
   std::vector<FallbackRecord> fallbacks;
   int min_width = 1;             // the minimum group width the run used
   std::string min_width_choice;  // how an automatic one was chosen ("" if given)
+  std::vector<int> bottleneck_groups;  // the bottleneck floor the run used (PruneConfig's)
+  int bottleneck_width = 0;
 };
 
 // Fills in the defaults that depend on other values (the warm-up: none for diff and unaware

@@ -332,6 +332,8 @@ TEST(Prune, AutomaticFloorOfTwoKeepsTheDesignedBottlenecksAtFourWhereThatIsCheap
   EXPECT_TRUE(r.budgets_met);
   const ChannelGroups after = find_channel_groups(r.graph);
   for (int id : bottlenecks) EXPECT_GE(after.groups[size_t(id)].channels, 4) << "group " << id;
+  EXPECT_EQ(r.bottleneck_groups, bottlenecks);  // for the report's configuration
+  EXPECT_EQ(r.bottleneck_width, 4);
   const PruneConfig saved = read_prune_config(dir.path.string());
   EXPECT_EQ(saved.bottleneck_groups, bottlenecks);
   EXPECT_EQ(saved.bottleneck_width, 4);
