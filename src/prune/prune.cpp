@@ -175,17 +175,34 @@ void resolve_min_width(const Graph& g, PruneConfig& cfg) {
   // The designed bottlenecks at 4 where that is cheap: everything after such a group passes
   // through it, and at 2 channels it starves the rest of the network (at 1/16 of
   // mobilenetv2's flash its block outputs ended at 2-3 channels; bench/results/prune_ideas_bottleneck.md).
+  const int floor2 = cfg.round_to > 1 ? (2 + cfg.round_to - 1) / cfg.round_to * cfg.round_to : 2;
+  const int raised_width = cfg.round_to > 1 ? (kBottleneckWidth + cfg.round_to - 1) / cfg.round_to * cfg.round_to : kBottleneckWidth;
+  if (raised_width <= floor2) return;  // --round-to already keeps every group at least that wide
+  const ChannelGroups cg2 = find_channel_groups(g, 2, cfg.round_to);
   at.min_width = 2;
-  at.bottleneck_groups = designed_bottlenecks(g, find_channel_groups(g, 2, cfg.round_to));
-  at.bottleneck_width = kBottleneckWidth;
-  const std::optional<double> at2 = budget_share_at_minimum(g, cfg, t), raised = budget_share_at_minimum(g, at, t);
-  if (at.bottleneck_groups.empty() || !at2 || !raised || *raised - *at2 > kBottleneckShare * (1 - *at2)) return;
+  at.bottleneck_groups.clear();
+  for (int id : designed_bottlenecks(g, cg2))
+    if (cg2.groups[size_t(id)].channels > floor2) at.bottleneck_groups.push_back(id);  // the ones the raise widens
+  at.bottleneck_width = raised_width;
+  if (at.bottleneck_groups.empty()) return;
+  const ResourceUse use2 = use_at_minimum(g, cfg, t), use_raised = use_at_minimum(g, at, t);
+  double worst2 = 0, worst_raised = 0;
+  bool any = false;
+  for (int k = 0; k < 4; ++k) {
+    if (!t.budgets.limit[k] || *t.budgets.limit[k] <= 0) continue;
+    const double b = *t.budgets.limit[k], s2 = double(use2[Resource(k)]) / b, sr = double(use_raised[Resource(k)]) / b;
+    if (sr - s2 > kBottleneckShare * (1 - s2)) return;  // this budget would lose over half its room
+    any = true;
+    worst2 = std::max(worst2, s2);
+    worst_raised = std::max(worst_raised, sr);
+  }
+  if (!any) return;  // no budget (only --minimize): nothing to price the raise against
   cfg.bottleneck_groups = at.bottleneck_groups;
-  cfg.bottleneck_width = kBottleneckWidth;
+  cfg.bottleneck_width = raised_width;
   char pct[64];
-  std::snprintf(pct, sizeof pct, "%.1f%% of each budget, against %.1f%%", std::ceil(1000 * *raised) / 10,
-                std::ceil(1000 * *at2) / 10);  // "at most": rounded up
-  cfg.min_width_choice += ", " + std::to_string(kBottleneckWidth) + " in the " + std::to_string(cfg.bottleneck_groups.size()) +
+  std::snprintf(pct, sizeof pct, "%.1f%% of each budget, against %.1f%%", std::ceil(1000 * worst_raised) / 10,
+                std::ceil(1000 * worst2) / 10);  // "at most": rounded up
+  cfg.min_width_choice += ", " + std::to_string(raised_width) + " in the " + std::to_string(cfg.bottleneck_groups.size()) +
                           " designed bottleneck group(s) (narrower than the layers on either side), where the model needs at most " +
                           pct + " with every group at 2";
 }

@@ -47,7 +47,7 @@ struct PruneConfig {
   // Resolved with the automatic floor of 2 (resolve_min_width): the model's designed
   // bottlenecks (designed_bottlenecks in graph/channel_groups.h; ids of the model as given,
   // which surgery keeps) stay at least bottleneck_width channels wide where that costs at
-  // most a tenth of the room the floor of 2 leaves in every budget. Empty / 0: none.
+  // most half of the room the floor of 2 leaves in each budget. Empty / 0: none.
   std::vector<int> bottleneck_groups;
   int bottleneck_width = 0;
   int pad_channels = 8;            // train pruned widths padded with zero channels to multiples of N (1: off)
@@ -156,7 +156,8 @@ ProfileOptions profile_options(const PruneConfig& c);
 // --min-width 0 (automatic): 4 channels if, with every prunable group at 4 (or at its own
 // width, if narrower), the model needs at most half of every budget (and there is a budget);
 // else 2 if every budget is reachable with every group at 2, with 4 for the designed
-// bottlenecks where raising them costs at most a tenth of the room left in every budget;
+// bottlenecks (rounded up to --round-to) where raising them costs at most half of the room
+// the floor of 2 leaves in each budget;
 // else 1. min_width_choice says which and why. A given width is left as it is.
 void resolve_min_width(const Graph& g, PruneConfig& cfg);
 
