@@ -98,6 +98,8 @@ int ChannelGroups::prunable_count() const {
   return int(std::count_if(groups.begin(), groups.end(), [](const ChannelGroup& g) { return g.prunable; }));
 }
 
+int round_up_width(int w, int round_to) { return round_to > 1 ? (w + round_to - 1) / round_to * round_to : w; }
+
 ChannelGroups find_channel_groups(const Graph& g, int min_width, int round_to) {
   if (min_width < 1) throw UserError("minimum group width must be >= 1");
   if (round_to < 1) throw UserError("--round-to must be >= 1");
@@ -232,9 +234,7 @@ ChannelGroups find_channel_groups(const Graph& g, int min_width, int round_to) {
     std::sort(grp.producers.begin(), grp.producers.end());
     std::sort(grp.members.begin(), grp.members.end());
     std::sort(grp.consumers.begin(), grp.consumers.end());
-    int m = std::max(1, min_width);
-    if (round_to > 1) m = (m + round_to - 1) / round_to * round_to;
-    grp.min_channels = std::min(m, grp.channels);
+    grp.min_channels = std::min(round_up_width(std::max(1, min_width), round_to), grp.channels);
   }
   for (ChannelLayout& l : cg.layout)
     for (ChannelSegment& s : l.segments) s.group = final_id[size_t(find(s.group))];

@@ -48,6 +48,9 @@ struct ChannelGroups {
   int prunable_count() const;
 };
 
+// w rounded up to a multiple of round_to (w itself when round_to <= 1): the widths --round-to allows.
+int round_up_width(int w, int round_to);
+
 // Finds the groups. min_width: the narrowest a group may become; round_to: widths kept at
 // multiples of this (SIMD kernels), never below min_width.
 ChannelGroups find_channel_groups(const Graph& g, int min_width = 1, int round_to = 1);

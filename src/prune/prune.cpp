@@ -101,10 +101,9 @@ ResourceUse use_at_minimum(const Graph& g, const PruneConfig& cfg, const Target&
   return exact_of(with_widths(g, mins, cfg.min_width, cfg.round_to), t);
 }
 
-// The first budget the model misses with every prunable group at its minimum width, as
-// "the RESOURCE budget of B cannot be met: ... needs R (...)"; "" when all are met.
-std::string budget_missed_at_minimum(const Graph& g, const PruneConfig& cfg, const Target& t) {
-  const ResourceUse r = use_at_minimum(g, cfg, t);
+// The first budget that r, the model with every prunable group at its minimum width, misses,
+// as "the RESOURCE budget of B cannot be met: ... needs R (...)"; "" when all are met.
+std::string budget_missed_at_minimum(const ResourceUse& r, const Target& t) {
   for (int k = 0; k < 4; ++k)
     if (t.budgets.limit[k] && r[Resource(k)] > *t.budgets.limit[k])
       return std::string("the ") + resource_name(Resource(k)) + " budget of " + format_resource(Resource(k), *t.budgets.limit[k]) +
@@ -150,7 +149,8 @@ void resolve_min_width(const Graph& g, PruneConfig& cfg) {
   const Target t = resolve_target(cfg);  // the budgets, whatever the floor
   PruneConfig at = cfg;
   at.min_width = 2;
-  const std::string missed = budget_missed_at_minimum(g, at, t);
+  const ResourceUse use2 = use_at_minimum(g, at, t);
+  const std::string missed = budget_missed_at_minimum(use2, t);
   if (!missed.empty()) {
     cfg.min_width = 1;
     cfg.min_width_choice = "automatic: 1 channel, since at 2 " + missed;
@@ -175,17 +175,16 @@ void resolve_min_width(const Graph& g, PruneConfig& cfg) {
   // The designed bottlenecks at 4 where that is cheap: everything after such a group passes
   // through it, and at 2 channels it starves the rest of the network (at 1/16 of
   // mobilenetv2's flash its block outputs ended at 2-3 channels; bench/results/prune_ideas_bottleneck.md).
-  const int floor2 = cfg.round_to > 1 ? (2 + cfg.round_to - 1) / cfg.round_to * cfg.round_to : 2;
-  const int raised_width = cfg.round_to > 1 ? (kBottleneckWidth + cfg.round_to - 1) / cfg.round_to * cfg.round_to : kBottleneckWidth;
-  if (raised_width <= floor2) return;  // --round-to already keeps every group at least that wide
+  const int raised_width = round_up_width(kBottleneckWidth, cfg.round_to);
+  if (raised_width <= round_up_width(2, cfg.round_to)) return;  // --round-to keeps every group that wide already
   const ChannelGroups cg2 = find_channel_groups(g, 2, cfg.round_to);
   at.min_width = 2;
-  at.bottleneck_groups.clear();
   for (int id : designed_bottlenecks(g, cg2))
-    if (cg2.groups[size_t(id)].channels > floor2) at.bottleneck_groups.push_back(id);  // the ones the raise widens
+    if (cg2.groups[size_t(id)].channels > cg2.groups[size_t(id)].min_channels)
+      at.bottleneck_groups.push_back(id);  // the ones the raise widens
   at.bottleneck_width = raised_width;
   if (at.bottleneck_groups.empty()) return;
-  const ResourceUse use2 = use_at_minimum(g, cfg, t), use_raised = use_at_minimum(g, at, t);
+  const ResourceUse use_raised = use_at_minimum(g, at, t);
   double worst2 = 0, worst_raised = 0;
   bool any = false;
   for (int k = 0; k < 4; ++k) {
@@ -230,7 +229,7 @@ void check_prune_feasible(const Graph& g, const PruneConfig& cfg_in) {
                     std::to_string(widest) + " channels, so every group must stay whole; give a value below " +
                     std::to_string(widest) + (cfg.round_to > 1 ? " (4 or 8 suit SIMD kernels)" : ""));
   }
-  const std::string missed = budget_missed_at_minimum(g, cfg, t);
+  const std::string missed = budget_missed_at_minimum(use_at_minimum(g, cfg, t), t);
   if (!missed.empty()) {
     std::string lower;
     if (cfg.min_width > 1) lower += "--min-width";

@@ -10,8 +10,7 @@ namespace mcuprune::prune_detail {
 ChannelGroups groups_of(const Graph& g, const PruneConfig& c) {
   ChannelGroups cg = find_channel_groups(g, c.min_width, c.round_to);
   if (c.bottleneck_width <= 0) return cg;
-  int w = c.bottleneck_width;
-  if (c.round_to > 1) w = (w + c.round_to - 1) / c.round_to * c.round_to;
+  const int w = round_up_width(c.bottleneck_width, c.round_to);
   for (int id : c.bottleneck_groups) {
     if (id < 0 || size_t(id) >= cg.groups.size())
       throw UserError("the pruning configuration names bottleneck group " + std::to_string(id) + " but model '" + g.name +
@@ -76,7 +75,7 @@ std::vector<int> widths_after_removing(const ChannelGroups& cg, const GlobalRank
   if (round_to > 1)
     for (const ChannelGroup& grp : cg.groups)
       if (grp.prunable && w[size_t(grp.id)] < grp.channels)
-        w[size_t(grp.id)] = std::min(grp.channels, (w[size_t(grp.id)] + round_to - 1) / round_to * round_to);
+        w[size_t(grp.id)] = std::min(grp.channels, round_up_width(w[size_t(grp.id)], round_to));
   return w;
 }
 
