@@ -319,6 +319,9 @@ void add_prune_command(CLI::App& app) {
               "diff, unaware: once pruning ends, fold each kept channel's last soft-mask value into the weights that "
               "read it, so the network keeps computing what it computed with the masks (default off: the masks are "
               "dropped)");
+  c->add_flag("--fill-budgets,!--no-fill-budgets", args->cfg.fill_budgets,
+              "diff: at the cut that meets the budgets, keep back the channels it would remove while every budget "
+              "still holds (default; --no-fill-budgets: cut every group to floor(alpha * C))");
   c->add_option("--out", args->out, "output directory (pruned model, checkpoint, report.json)");
   c->add_option("--resume", args->resume, "continue the interrupted run in this directory");
   c->add_flag("--quiet", args->output.quiet, "no progress output");

@@ -26,7 +26,7 @@ json prune_config_to_json(const PruneConfig& c) {
           {"temperature", c.temperature}, {"salience_decay", c.salience_decay},
           {"norm", c.norm}, {"magnitude_steps", c.magnitude_steps}, {"dpf_every", c.dpf_every},
           {"distill", c.distill}, {"distill_temperature", c.distill_temperature}, {"lr_rewarm", c.lr_rewarm},
-          {"fold_masks", c.fold_masks}, {"min_width_choice", c.min_width_choice},
+          {"fold_masks", c.fold_masks}, {"fill_budgets", c.fill_budgets}, {"min_width_choice", c.min_width_choice},
           {"bottleneck_groups", c.bottleneck_groups}, {"bottleneck_width", c.bottleneck_width}};
 }
 
@@ -79,6 +79,7 @@ PruneConfig prune_config_from_json(const json& j, const std::string& where) {
     if (j.contains("distill_temperature")) c.distill_temperature = number("distill_temperature");
     c.lr_rewarm = j.value("lr_rewarm", false);
     c.fold_masks = j.value("fold_masks", false);  // runs from before the option dropped the gates
+    c.fill_budgets = j.value("fill_budgets", false);  // runs from before the option cut to the floor
     // Runs from before patch plans ran layer by layer.
     c.patch = j.value("patch", std::string("none"));
     if (j.contains("patch_max_overhead")) c.patch_max_overhead = number("patch_max_overhead");  // absent: a run from before re-warming existed
