@@ -94,8 +94,8 @@ struct PruneConfig {
   // gates are dropped and the kept channels near the cut jump from their mask value to 1.
   bool fold_masks = false;
   // diff: at the cut that meets every budget, keep back the channels it would remove, one
-  // --round-to step at a time (the group whose soft width alpha_g * C_g is nearest above its
-  // cut first), for as long as every budget still holds, so that the budgets are used up to
+  // --round-to step at a time (first the group whose soft width alpha_g * C_g reaches furthest
+  // past its cut), for as long as every budget still holds, so that the budgets are used up to
   // the last channel that fits, as the baselines' own searches use theirs. Off with
   // --minimize (the smallest model is asked for) and for `unaware` (its cost model is the
   // parameter count). Runs from before the option read as off.

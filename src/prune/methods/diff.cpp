@@ -260,8 +260,9 @@ class DiffMethod : public Method {
   // --fill-budgets: floor(alpha_g * C_g) in every group leaves part of the budgets unused
   // (1 to 6% of the binding one in the benchmark's runs before this existed), where the
   // baselines' searches fill theirs to within a channel. At the cut that meets every budget,
-  // the channels it would remove are kept back one --round-to step at a time, the group whose
-  // soft width is nearest above its cut first, while every budget holds. Every resource only
+  // the channels it would remove are kept back one --round-to step at a time, while every budget
+  // holds; first the group whose soft width alpha_g * C_g reaches furthest past its cut (the one
+  // nearest to keeping its next channel). Every resource only
   // grows with a width, so a group that does not fit once never fits later.
   void fill_budgets(const State& s, std::vector<int>& targets) const {
     if (!c_.fill_budgets || !mcu_aware_ || !t_.budgets.any()) return;
